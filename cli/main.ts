@@ -1,0 +1,56 @@
+import { UsageError } from '../core/cli/usage-error.js';
+
+/** A subcommand: runs with the arguments after its name, returns the process exit code. */
+export type CommandMain = (argv: string[]) => Promise<number>;
+
+interface CommandEntry {
+  readonly summary: string;
+  readonly load: () => Promise<CommandMain>;
+}
+
+// Loaded lazily so that `fedmesh selector` does not pay for the testbed's or the server's imports.
+const commands: Readonly<Record<string, CommandEntry>> = {
+  testbed: {
+    summary: 'real local clusters for development, tests and demos (build, up, seed, status, down)',
+    load: async () => (await import('../test/testbed/cli.js')).testbedMain,
+  },
+  selector: {
+    summary: 'check and evaluate Calico-style selectors',
+    load: async () => (await import('../core/selector/cli.js')).selectorMain,
+  },
+};
+
+function usage(): string {
+  const names = Object.keys(commands);
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  return [
+    'usage: fedmesh COMMAND [flags]',
+    '',
+    'commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}${commands[n]?.summary ?? ''}`),
+    '',
+    'Run `fedmesh COMMAND --help` for the flags of a command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    console.error(`fedmesh: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await entry.load())(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`fedmesh ${err.command}: ${err.message}\nRun \`fedmesh ${err.command} --help\` for usage.`);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// The one test command (README, .ci/run): installs what is missing, compiles, lints, runs the unit tests,
+// builds the real control plane into its cache if needed, then runs the end-to-end tests against it.
+//   node scripts/test.mjs            everything
+//   node scripts/test.mjs --unit     unit tests only (no control plane)
+//   node scripts/test.mjs --e2e      end-to-end tests only
+//   node scripts/test.mjs FILE...    only these compiled or source test files
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { ensureAll, root } from './ensure-deps.mjs';
+
+const args = process.argv.slice(2);
+const only = args.filter((a) => !a.startsWith('--'));
+const wantUnit = !args.includes('--e2e');
+const wantE2e = !args.includes('--unit');
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out.sort();
+}
+
+function toCompiled(file) {
+  const rel = relative(root, join(process.cwd(), file)).replace(/\.ts$/, '.js');
+  return rel.startsWith('dist/') ? join(root, rel) : join(root, 'dist', rel);
+}
+
+function runSuite(name, files, extra) {
+  if (files.length === 0) return { passed: 0, failed: 0, skipped: 0 };
+  const countFile = join(mkdtempSync(join(tmpdir(), 'fedmesh-test-')), 'counts.json');
+  console.error(`\n[test] ${name}: ${files.length} files`);
+  const res = spawnSync(
+    process.execPath,
+    [
+      '--enable-source-maps',
+      '--test',
+      ...extra,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${join(root, 'scripts', 'count-reporter.mjs')}`,
+      `--test-reporter-destination=${countFile}`,
+      ...files,
+    ],
+    { cwd: root, stdio: 'inherit' },
+  );
+  let counts = { passed: 0, failed: 1, skipped: 0 };
+  try {
+    counts = JSON.parse(readFileSync(countFile, 'utf8'));
+  } catch {
+    console.error(`[test] ${name}: the runner wrote no counts (exit ${res.status})`);
+  }
+  if (res.status !== 0 && counts.failed === 0) counts.failed = 1;
+  return counts;
+}
+
+ensureAll();
+const lint = spawnSync(join(root, 'node_modules', '.bin', 'biome'), ['check', '.'], { cwd: root, stdio: 'inherit' });
+if (lint.status !== 0) {
+  console.error('[test] lint failed: run `npm run format` to fix formatting, then fix what remains');
+  process.exit(1);
+}
+
+const all = findTests(join(root, 'dist'));
+const isE2e = (f) => relative(join(root, 'dist'), f).startsWith('test/');
+const selected = only.length > 0 ? only.map(toCompiled) : all;
+const unit = wantUnit ? selected.filter((f) => !isE2e(f)) : [];
+const e2e = wantE2e ? selected.filter(isE2e) : [];
+
+const total = { passed: 0, failed: 0, skipped: 0 };
+const add = (c) => {
+  total.passed += c.passed;
+  total.failed += c.failed;
+  total.skipped += c.skipped;
+};
+add(runSuite('unit', unit, []));
+if (e2e.length > 0) {
+  // The e2e tests need the real control plane: build it once into its cache (a no-op when warm).
+  const b = spawnSync(process.execPath, [join(root, 'bin', 'fedmesh.js'), 'testbed', 'build'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (b.status !== 0) {
+    console.error('[test] the control plane could not be built: end-to-end tests not run');
+    total.failed += 1;
+  } else {
+    // One e2e file at a time: each starts real clusters, and the machine has 2 cores.
+    add(runSuite('e2e', e2e, ['--test-concurrency=1', '--test-timeout=600000']));
+  }
+}
+console.log(`\ntests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+process.exit(total.failed > 0 ? 1 : 0);
