@@ -14,6 +14,14 @@ const commands: Readonly<Record<string, CommandEntry>> = {
     summary: 'real local clusters for development, tests and demos (build, up, seed, status, down)',
     load: async () => (await import('../test/testbed/cli.js')).testbedMain,
   },
+  server: {
+    summary: 'the fedmesh server: mesh cache of every remote cluster, aggregated API, admission webhooks',
+    load: async () => (await import('../federation/server-cli.js')).serverMain,
+  },
+  'remote-access': {
+    summary: 'create (or print) the read-only access a cluster grants to the mesh, and the RCC to apply',
+    load: async () => (await import('../federation/remote-access-cli.js')).remoteAccessMain,
+  },
   selector: {
     summary: 'check and evaluate Calico-style selectors',
     load: async () => (await import('../core/selector/cli.js')).selectorMain,

@@ -67,7 +67,8 @@ if (lint.status !== 0) {
 }
 
 const all = findTests(join(root, 'dist'));
-const isE2e = (f) => relative(join(root, 'dist'), f).startsWith('test/');
+// End-to-end tests are the files directly in test/; unit tests sit beside their code (test/testbed/ included).
+const isE2e = (f) => /^test\/[^/]+\.test\.js$/.test(relative(join(root, 'dist'), f));
 const selected = only.length > 0 ? only.map(toCompiled) : all;
 const unit = wantUnit ? selected.filter((f) => !isE2e(f)) : [];
 const e2e = wantE2e ? selected.filter(isE2e) : [];

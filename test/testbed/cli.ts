@@ -1,3 +1,196 @@
-export async function testbedMain(_argv: string[]): Promise<number> {
-  return 1;
+import { relative } from 'node:path';
+import { formatFlagHelp, parseFlags } from '../../core/cli/parse-flags.js';
+import { UsageError } from '../../core/cli/usage-error.js';
+import { KubeRestClient } from '../../core/kube/rest-client.js';
+import { BuildError, binaryPath, buildControlPlane } from './build.js';
+import { deployFedmesh } from './deploy.js';
+import { runKubeletSim } from './kubelet-sim.js';
+import { ScenarioError } from './scenario.js';
+import { loadScenarioFile, seed } from './seed.js';
+import { readState, testbedDir } from './state.js';
+import { formatStatusTable, testbedStatus } from './status.js';
+import { down, TestbedError, up } from './up.js';
+import { cacheDir } from './versions.js';
+
+const subcommands = {
+  build: 'build kube-apiserver, kube-controller-manager, kubectl, etcd and helm into the cache (once)',
+  up: 'start clusters: etcd, and per cluster kube-apiserver + kube-controller-manager; write kubeconfigs',
+  seed: 'create nodes, pods (with status), services, namespaces from a scenario file',
+  deploy: 'run a fedmesh server per cluster on the host and join every pair of clusters',
+  status: 'list the processes of the running testbed',
+  down: 'stop every process of the testbed and remove its state',
+} as const;
+
+const flags = {
+  build: {},
+  up: {
+    clusters: { type: 'list', value: 'NAMES', description: 'comma-separated cluster names (default east,west)' },
+    'apiserver-arg': { type: 'list', value: 'FLAG', description: 'extra kube-apiserver flag (repeatable)' },
+  },
+  seed: {
+    cluster: { type: 'string', value: 'NAME', description: 'the testbed cluster to seed' },
+    file: { type: 'string', short: 'f', value: 'FILE', description: 'scenario file (YAML or JSON; docs/testbed.md)' },
+    concurrency: { type: 'string', value: 'N', description: 'requests in flight (default 48)' },
+  },
+  deploy: {},
+  status: { output: { type: 'string', short: 'o', value: 'FORMAT', description: 'table (default) or json' } },
+  down: {},
+  'kubelet-sim': { kubeconfig: { type: 'string', value: 'FILE', description: 'kubeconfig of the cluster' } },
+} as const;
+
+function usage(): string {
+  const width = Math.max(...Object.keys(subcommands).map((s) => s.length)) + 2;
+  return [
+    'usage: fedmesh testbed SUBCOMMAND [flags]',
+    '',
+    ...Object.entries(subcommands).map(([n, d]) => `  ${n.padEnd(width)}${d}`),
+    '',
+    `State: ${relative(process.cwd(), testbedDir()) || '.'} (FEDMESH_TESTBED_DIR). Cache: ${cacheDir()} (FEDMESH_TESTBED_CACHE).`,
+  ].join('\n');
+}
+
+function subUsage(sub: keyof typeof flags): string {
+  const desc = sub in subcommands ? subcommands[sub as keyof typeof subcommands] : 'internal';
+  return `usage: fedmesh testbed ${sub} [flags]\n\n${desc}\n\nflags:\n${formatFlagHelp(flags[sub]) || '  (none)'}`;
+}
+
+export async function testbedMain(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    console.log(usage());
+    return sub === undefined ? 2 : 0;
+  }
+  if (!(sub in flags)) {
+    throw new UsageError(`unknown subcommand "${sub}" (one of: ${Object.keys(subcommands).join(', ')})`, 'testbed');
+  }
+  const name = sub as keyof typeof flags;
+  const command = `testbed ${name}`;
+  const dir = testbedDir();
+  try {
+    switch (name) {
+      case 'build': {
+        const p = parseFlags(command, rest, flags.build);
+        if (p.help) return help(name);
+        const started = Date.now();
+        const { manifest, built } = await buildControlPlane();
+        const secs = ((Date.now() - started) / 1000).toFixed(1);
+        console.log(
+          `${built ? 'built' : 'already built'} in ${secs}s: ${cacheDir()}\n${Object.entries(manifest.binaries)
+            .map(([b, i]) => `  ${b.padEnd(24)}${i.version}`)
+            .join('\n')}`,
+        );
+        for (const f of manifest.fallbacks) console.log(`  note: fell back from ${f}`);
+        return 0;
+      }
+      case 'up': {
+        const p = parseFlags(command, rest, flags.up);
+        if (p.help) return help(name);
+        const started = Date.now();
+        const state = await up({
+          clusters: p.flags.clusters ?? ['east', 'west'],
+          dir,
+          apiserverArgs: p.flags['apiserver-arg'] ?? [],
+        });
+        const secs = ((Date.now() - started) / 1000).toFixed(1);
+        const rel = (f: string) => relative(process.cwd(), f);
+        console.log(`testbed up in ${secs}s with ${state.clusters.length} clusters:`);
+        for (const c of state.clusters)
+          console.log(`  ${c.name.padEnd(12)}${c.server}   kubeconfig ${rel(c.kubeconfig)}`);
+        const first = state.clusters[0];
+        console.log(
+          [
+            '',
+            'Use a cluster:',
+            `  export KUBECONFIG=${first ? rel(first.kubeconfig) : ''}`,
+            '  kubectl get namespaces',
+            `kubectl of the servers' version: ${binaryPath('kubectl', state.cache)}`,
+            'Create nodes and pods:  fedmesh testbed seed --cluster NAME --file scenario.yaml',
+            'Processes:              fedmesh testbed status',
+            'Stop everything:        fedmesh testbed down',
+          ].join('\n'),
+        );
+        return 0;
+      }
+      case 'seed': {
+        const p = parseFlags(command, rest, flags.seed);
+        if (p.help) return help(name);
+        if (!p.flags.cluster) throw new UsageError('--cluster is required', command);
+        if (!p.flags.file) throw new UsageError('--file is required', command);
+        const state = readState(dir);
+        const cluster = state?.clusters.find((c) => c.name === p.flags.cluster);
+        if (!state || !cluster) {
+          const known = state?.clusters.map((c) => c.name).join(', ');
+          throw new TestbedError(
+            state
+              ? `no cluster "${p.flags.cluster}" in this testbed (it has: ${known})`
+              : `no testbed is running in ${dir}: start one with \`fedmesh testbed up\``,
+          );
+        }
+        const concurrency = p.flags.concurrency === undefined ? 48 : Number(p.flags.concurrency);
+        if (!Number.isInteger(concurrency) || concurrency < 1) {
+          throw new UsageError(`--concurrency must be a positive integer, not "${p.flags.concurrency}"`, command);
+        }
+        const scenario = loadScenarioFile(p.flags.file);
+        const client = await KubeRestClient.fromKubeconfigFile(cluster.kubeconfig, concurrency);
+        try {
+          const r = await seed(client, scenario, { concurrency, report: (m) => console.error(`[seed] ${m}`) });
+          console.log(
+            `seeded ${cluster.name} in ${r.seconds.toFixed(1)}s: ${r.namespaces} namespaces, ${r.serviceAccounts} service accounts, ` +
+              `${r.nodes} nodes, ${r.services} services, ${r.pods} pods (${Math.round(r.podsPerSecond)} pods/s)`,
+          );
+        } finally {
+          client.close();
+        }
+        return 0;
+      }
+      case 'deploy': {
+        const p = parseFlags(command, rest, flags.deploy);
+        if (p.help) return help(name);
+        const state = readState(dir);
+        if (!state) throw new TestbedError(`no testbed is running in ${dir}: start one with \`fedmesh testbed up\``);
+        await deployFedmesh(state, (m) => console.error(`[deploy] ${m}`));
+        return 0;
+      }
+      case 'status': {
+        const p = parseFlags(command, rest, flags.status);
+        if (p.help) return help(name);
+        const format = p.flags.output ?? 'table';
+        if (format !== 'table' && format !== 'json') {
+          throw new UsageError(`--output must be table or json, not "${format}"`, command);
+        }
+        const rows = testbedStatus(dir);
+        if (format === 'json') console.log(JSON.stringify(rows, null, 2));
+        else if (rows.length === 0) console.log(`no testbed in ${dir}`);
+        else console.log(formatStatusTable(rows));
+        return 0;
+      }
+      case 'down': {
+        const p = parseFlags(command, rest, flags.down);
+        if (p.help) return help(name);
+        await down({ dir, report: (m) => console.log(m) });
+        return 0;
+      }
+      case 'kubelet-sim': {
+        const p = parseFlags(command, rest, flags['kubelet-sim']);
+        if (p.help) return help(name);
+        if (!p.flags.kubeconfig) throw new UsageError('--kubeconfig is required', command);
+        const ac = new AbortController();
+        process.once('SIGTERM', () => ac.abort());
+        process.once('SIGINT', () => ac.abort());
+        await runKubeletSim(p.flags.kubeconfig, ac.signal);
+        return 0;
+      }
+    }
+  } catch (err) {
+    if (err instanceof BuildError || err instanceof TestbedError || err instanceof ScenarioError) {
+      console.error(`fedmesh ${command}: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function help(sub: keyof typeof flags): number {
+  console.log(subUsage(sub));
+  return 0;
 }
