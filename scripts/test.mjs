@@ -6,7 +6,7 @@
 //   node scripts/test.mjs --e2e      end-to-end tests only
 //   node scripts/test.mjs FILE...    only these compiled or source test files
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ensureAll, root } from './ensure-deps.mjs';
@@ -59,6 +59,35 @@ function runSuite(name, files, extra) {
   return counts;
 }
 
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops the testbeds of e2e runs that were killed before their own teardown (their processes are detached). */
+function sweepE2eTestbeds() {
+  const base = join(root, '.testbed', 'e2e');
+  if (!existsSync(base)) return;
+  for (const name of readdirSync(base)) {
+    const dir = join(base, name);
+    // Directories are named <test>-<pid>: leave those of test processes that still run (another run's).
+    const owner = Number(/-(\d+)$/.exec(name)?.[1]);
+    if (owner && isAlive(owner)) continue;
+    if (existsSync(join(dir, 'state.json'))) {
+      spawnSync(process.execPath, [join(root, 'bin', 'fedmesh.js'), 'testbed', 'down'], {
+        cwd: root,
+        stdio: 'inherit',
+        env: { ...process.env, FEDMESH_TESTBED_DIR: dir },
+      });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 ensureAll();
 const lint = spawnSync(join(root, 'node_modules', '.bin', 'biome'), ['check', '.'], { cwd: root, stdio: 'inherit' });
 if (lint.status !== 0) {
@@ -90,8 +119,10 @@ if (e2e.length > 0) {
     console.error('[test] the control plane could not be built: end-to-end tests not run');
     total.failed += 1;
   } else {
+    sweepE2eTestbeds();
     // One e2e file at a time: each starts real clusters, and the machine has 2 cores.
     add(runSuite('e2e', e2e, ['--test-concurrency=1', '--test-timeout=600000']));
+    sweepE2eTestbeds();
   }
 }
 console.log(`\ntests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);

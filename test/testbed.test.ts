@@ -163,7 +163,7 @@ describe('kube-controller-manager', () => {
     assert.deepEqual(ready.sort(), ['10.20.0.1', '10.20.0.2', '10.20.1.1']);
     assert.deepEqual(
       eps.filter((e) => !e.conditions.ready).map((e) => e.addresses[0]),
-      ['10.20.1.2'],
+      ['10.20.0.3'],
     );
     assert.deepEqual([...new Set(eps.map((e) => e.nodeName))].sort(), ['wnode-0', 'wnode-1']);
     assert.deepEqual(slices[0]?.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
