@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { binaryPath, completeBuild } from './testbed/build.js';
 import { repoRoot } from './testbed/harness.js';
+import { isRunning } from './testbed/processes.js';
 import { runCommand } from './testbed/run-command.js';
 import { cacheDir } from './testbed/versions.js';
 
@@ -35,6 +36,15 @@ function processesMentioning(needle: string): number[] {
     }
   }
   return pids;
+}
+
+/** argv[0] of a live process, so that isRunning checks the process itself (a zombie or a gone pid is not running). */
+function argvOf(pid: number): string[] {
+  try {
+    return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? ''];
+  } catch {
+    return [''];
+  }
 }
 
 describe('usage errors', () => {
@@ -67,7 +77,7 @@ describe('usage errors', () => {
     writeFileSync(f, 'pods: []\n');
     const r = await cli(['seed', '--cluster', 'east', '--file', f], { FEDMESH_TESTBED_DIR: dir });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /no testbed is running .* fedmesh testbed up/);
+    assert.match(r.stderr, /no testbed is running in .*: start one with `fedmesh testbed up`/);
   });
 });
 
@@ -166,7 +176,8 @@ describe('lifecycle', () => {
       const d = await cli(['down'], { FEDMESH_TESTBED_DIR: dir });
       assert.equal(d.code, 0, d.stderr);
       assert.match(d.stdout, /stopped 4 processes/);
-      for (const x of rows) assert.equal(existsSync(`/proc/${x.pid}`), false, `${x.component} still runs`);
+      for (const x of rows)
+        assert.equal(isRunning({ pid: x.pid, argv: argvOf(x.pid) }), false, `${x.component} still runs`);
       assert.equal(existsSync(join(dir, 'state.json')), false);
       assert.equal(existsSync(join(dir, 'alpha.kubeconfig')), false);
     } finally {

@@ -176,6 +176,8 @@ async function compile(step: Step, tool: Tool, dir: string, pkgs: string[], ldfl
   mkdirSync(partial, { recursive: true });
   const total = await countPackages(step, dir, pkgs);
   step.report(`compiling ${outNames.join(', ')} (${total} packages; progress every 15 s)`);
+  // Whatever an interrupted build left here is not trusted (go build refuses to overwrite a non-binary).
+  for (const name of outNames) rmSync(join(partial, name), { force: true });
   const out = pkgs.length > 1 ? `${partial}/` : join(partial, outNames[0] ?? tool);
   await step.go(`build ${tool}`, dir, ['build', '-v', '-trimpath', '-ldflags', ldflags, '-o', out, ...pkgs], {
     total,
