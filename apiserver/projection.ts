@@ -1,0 +1,366 @@
+import { CLUSTER_LABEL } from '../core/selector/cluster-scope.js';
+import { federatedEndpoints, federatedSelectorOf } from '../federation/federated-endpoints.js';
+import type {
+  ClusterStatus,
+  HostEndpoint,
+  MeshEndpointSlice,
+  MeshEvent,
+  MeshObject,
+  MeshService,
+  WorkloadEndpoint,
+} from '../federation/mesh-types.js';
+import { groupVersion, resources } from './resources.js';
+import type { Change, ServedObject } from './served-store.js';
+
+/**
+ * Turns the mesh cache into the served objects: remote pods → RemoteWorkloads, remote nodes → RemoteNodes,
+ * local federated Services → FederatedEndpoints (recomputed when a Service or EndpointSlice of their namespace
+ * changes, or a cluster's staleness does). Holds only the indexes that needs; no I/O.
+ */
+export class Projection {
+  private readonly workloads = new Map<string, WorkloadEndpoint>();
+  private readonly nodes = new Map<string, HostEndpoint>();
+  private readonly services = new Map<string, MeshService>(); // cluster/ns/name
+  private readonly slices = new Map<string, Map<string, MeshEndpointSlice>>(); // cluster/ns/service → slice name → slice
+  private readonly clusters = new Map<string, ClusterStatus>();
+  /** When an object was first seen: its creationTimestamp (the source's is not kept in the slim cache). */
+  private readonly created = new Map<string, string>();
+
+  constructor(
+    readonly localCluster: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Changes for one mesh event. */
+  apply(ev: MeshEvent): Change[] {
+    if (ev.type === 'cluster') return this.applyCluster(ev.status);
+    const o = ev.object;
+    const deleted = ev.type === 'deleted';
+    switch (o.kind) {
+      case 'WorkloadEndpoint':
+        return this.applyWorkload(o, deleted);
+      case 'HostEndpoint':
+        return this.applyNode(o, deleted);
+      case 'Service':
+        return this.applyService(o, deleted);
+      case 'EndpointSlice':
+        return this.applySlice(o, deleted);
+      case 'Namespace':
+        return [];
+    }
+  }
+
+  /** Changes that load a whole snapshot (the first sync). */
+  load(objects: Iterable<MeshObject>, clusters: Iterable<ClusterStatus>): Change[] {
+    const out: Change[] = [];
+    for (const s of clusters) this.clusters.set(s.cluster, s);
+    const namespaces = new Set<string>();
+    for (const o of objects) {
+      // Index services and slices first; federated endpoints are computed once per namespace below.
+      if (o.kind === 'Service') {
+        this.services.set(serviceKey(o.cluster, o.namespace, o.name), o);
+        namespaces.add(o.namespace);
+      } else if (o.kind === 'EndpointSlice') {
+        this.indexSlice(o, false);
+        namespaces.add(o.namespace);
+      } else {
+        out.push(...this.apply({ type: 'added', revision: o.revision, object: o }));
+      }
+    }
+    for (const ns of namespaces) out.push(...this.recomputeNamespace(ns));
+    return out;
+  }
+
+  private isRemote(cluster: string): boolean {
+    return cluster !== this.localCluster;
+  }
+
+  private createdAt(key: string): string {
+    let t = this.created.get(key);
+    if (!t) {
+      t = `${this.now().toISOString().slice(0, 19)}Z`;
+      this.created.set(key, t);
+    }
+    return t;
+  }
+
+  private staleSince(cluster: string): string | null {
+    return this.clusters.get(cluster)?.staleSince ?? null;
+  }
+
+  private applyCluster(status: ClusterStatus): Change[] {
+    const before = this.clusters.get(status.cluster)?.staleSince ?? null;
+    this.clusters.set(status.cluster, status);
+    if (before === status.staleSince) return [];
+    // Staleness is part of every object of that cluster: re-render them.
+    const out: Change[] = [];
+    for (const w of this.workloads.values()) if (w.cluster === status.cluster) out.push(this.workloadChange(w));
+    for (const n of this.nodes.values()) if (n.cluster === status.cluster) out.push(this.nodeChange(n));
+    const namespaces = new Set(
+      [...this.services.values()].filter((s) => s.cluster === status.cluster).map((s) => s.namespace),
+    );
+    for (const ns of namespaces) out.push(...this.recomputeNamespace(ns));
+    return out;
+  }
+
+  private applyWorkload(w: WorkloadEndpoint, deleted: boolean): Change[] {
+    if (!this.isRemote(w.cluster)) return [];
+    const key = `${w.namespace}/${w.cluster}.${w.name}`;
+    if (deleted) {
+      this.workloads.delete(key);
+      this.created.delete(`rwl:${key}`);
+      return [{ type: 'delete', resource: 'remoteworkloads', key }];
+    }
+    this.workloads.set(key, w);
+    return [this.workloadChange(w)];
+  }
+
+  private workloadChange(w: WorkloadEndpoint): Change {
+    const name = `${w.cluster}.${w.name}`;
+    const key = `${w.namespace}/${name}`;
+    const stale = this.staleSince(w.cluster);
+    const labels = { ...w.labels, [CLUSTER_LABEL]: w.cluster };
+    const object = {
+      apiVersion: groupVersion,
+      kind: resources.remoteworkloads.kind,
+      metadata: {
+        name,
+        namespace: w.namespace,
+        uid: w.uid,
+        creationTimestamp: this.createdAt(`rwl:${key}`),
+        labels,
+        ...(stale ? { annotations: { 'federation.fedmesh.io/stale-since': stale } } : {}),
+      },
+      spec: {
+        cluster: w.cluster,
+        podName: w.name,
+        nodeName: w.nodeName,
+        ips: w.ips,
+        serviceAccountName: w.serviceAccount,
+        ports: w.ports,
+      },
+      status: { ready: w.ready, stale: stale !== null, ...(stale ? { staleSince: stale } : {}) },
+    };
+    const served: ServedObject = {
+      resource: 'remoteworkloads',
+      key,
+      namespace: w.namespace,
+      name,
+      labels,
+      fields: {
+        'metadata.name': name,
+        'metadata.namespace': w.namespace,
+        'spec.cluster': w.cluster,
+        'spec.nodeName': w.nodeName,
+      },
+      object,
+      cells: [
+        name,
+        w.cluster,
+        w.ready ? 'True' : 'False',
+        w.ips.join(',') || '<none>',
+        w.nodeName || '<none>',
+        w.name,
+        w.serviceAccount || '<none>',
+        stale ?? '<none>',
+      ],
+    };
+    return { type: 'upsert', object: served };
+  }
+
+  private applyNode(n: HostEndpoint, deleted: boolean): Change[] {
+    if (!this.isRemote(n.cluster)) return [];
+    const key = `${n.cluster}.${n.name}`;
+    if (deleted) {
+      this.nodes.delete(key);
+      this.created.delete(`rno:${key}`);
+      return [{ type: 'delete', resource: 'remotenodes', key }];
+    }
+    this.nodes.set(key, n);
+    return [this.nodeChange(n)];
+  }
+
+  private nodeChange(n: HostEndpoint): Change {
+    const name = `${n.cluster}.${n.name}`;
+    const stale = this.staleSince(n.cluster);
+    const labels = { ...n.labels, [CLUSTER_LABEL]: n.cluster };
+    const internal = n.addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address);
+    const vtep = vtepOf(n);
+    const object = {
+      apiVersion: groupVersion,
+      kind: resources.remotenodes.kind,
+      metadata: {
+        name,
+        uid: n.uid,
+        creationTimestamp: this.createdAt(`rno:${name}`),
+        labels,
+        ...(stale ? { annotations: { 'federation.fedmesh.io/stale-since': stale } } : {}),
+      },
+      spec: {
+        cluster: n.cluster,
+        nodeName: n.name,
+        addresses: n.addresses,
+        podCIDRs: n.podCIDRs,
+        ...(vtep ? { vtep } : {}),
+      },
+      status: { ready: n.ready, stale: stale !== null, ...(stale ? { staleSince: stale } : {}) },
+    };
+    return {
+      type: 'upsert',
+      object: {
+        resource: 'remotenodes',
+        key: name,
+        namespace: '',
+        name,
+        labels,
+        fields: { 'metadata.name': name, 'spec.cluster': n.cluster },
+        object,
+        cells: [
+          name,
+          n.cluster,
+          n.ready ? 'True' : 'False',
+          internal.join(',') || '<none>',
+          n.podCIDRs.join(',') || '<none>',
+          vtep ? `${vtep.address}${vtep.mac ? ` (${vtep.mac})` : ''}` : '<none>',
+          stale ?? '<none>',
+        ],
+      },
+    };
+  }
+
+  private applyService(s: MeshService, deleted: boolean): Change[] {
+    const key = serviceKey(s.cluster, s.namespace, s.name);
+    if (deleted) this.services.delete(key);
+    else this.services.set(key, s);
+    return this.recomputeNamespace(s.namespace, deleted && s.cluster === this.localCluster ? s : undefined);
+  }
+
+  private indexSlice(sl: MeshEndpointSlice, deleted: boolean): void {
+    const key = serviceKey(sl.cluster, sl.namespace, sl.serviceName);
+    let byName = this.slices.get(key);
+    if (deleted) {
+      byName?.delete(sl.name);
+      if (byName?.size === 0) this.slices.delete(key);
+      return;
+    }
+    if (!byName) {
+      byName = new Map();
+      this.slices.set(key, byName);
+    }
+    byName.set(sl.name, sl);
+  }
+
+  private applySlice(sl: MeshEndpointSlice, deleted: boolean): Change[] {
+    if (sl.serviceName === '') return [];
+    this.indexSlice(sl, deleted);
+    return this.recomputeNamespace(sl.namespace);
+  }
+
+  /** Re-renders every FederatedEndpoint of a namespace (a namespace holds few federated Services). */
+  private recomputeNamespace(namespace: string, deletedLocal?: MeshService): Change[] {
+    const out: Change[] = [];
+    if (deletedLocal && federatedSelectorOf(deletedLocal) !== undefined) {
+      out.push({ type: 'delete', resource: 'federatedendpoints', key: `${namespace}/${deletedLocal.name}` });
+      this.created.delete(`fep:${namespace}/${deletedLocal.name}`);
+    }
+    const inNamespace = [...this.services.values()].filter((s) => s.namespace === namespace);
+    for (const svc of inNamespace) {
+      if (svc.cluster !== this.localCluster) continue;
+      const key = `${namespace}/${svc.name}`;
+      if (federatedSelectorOf(svc) === undefined) {
+        // No longer (or never) federated: make sure no FederatedEndpoint is left behind.
+        if (this.created.has(`fep:${key}`)) {
+          this.created.delete(`fep:${key}`);
+          out.push({ type: 'delete', resource: 'federatedendpoints', key });
+        }
+        continue;
+      }
+      out.push(this.federatedChange(svc, inNamespace));
+    }
+    return out;
+  }
+
+  private federatedChange(svc: MeshService, inNamespace: readonly MeshService[]): Change {
+    const key = `${svc.namespace}/${svc.name}`;
+    const result = federatedEndpoints(
+      svc,
+      inNamespace,
+      (c, ns, name) => this.slices.get(serviceKey(c, ns, name))?.values() ?? [],
+    );
+    const labels = { ...svc.labels };
+    const metadata = {
+      name: svc.name,
+      namespace: svc.namespace,
+      uid: svc.uid,
+      creationTimestamp: this.createdAt(`fep:${key}`),
+      labels,
+    };
+    let object: ServedObject['object'];
+    let cells: unknown[];
+    if (!result.valid) {
+      object = {
+        apiVersion: groupVersion,
+        kind: resources.federatedendpoints.kind,
+        metadata,
+        spec: { serviceSelector: result.selector, ports: svc.ports },
+        endpoints: [],
+        status: { valid: false, error: result.error, endpoints: 0, readyEndpoints: 0, clusters: [] },
+      };
+      cells = [svc.name, `<invalid: ${result.error}>`, 0, 0, '<none>', '<none>', '<none>'];
+    } else {
+      const clusters = [...new Set(result.endpoints.map((e) => e.cluster))].sort();
+      const stale = [...new Set(result.backends.map((b) => b.cluster))].filter((c) => this.staleSince(c) !== null);
+      const ready = result.endpoints.filter((e) => e.ready).length;
+      object = {
+        apiVersion: groupVersion,
+        kind: resources.federatedendpoints.kind,
+        metadata,
+        spec: { serviceSelector: result.selector, ports: svc.ports },
+        endpoints: result.endpoints,
+        status: {
+          valid: true,
+          endpoints: result.endpoints.length,
+          readyEndpoints: ready,
+          clusters,
+          backends: result.backends.map((b) => `${b.cluster}/${b.name}`),
+          staleClusters: stale,
+        },
+      };
+      cells = [
+        svc.name,
+        result.selector,
+        result.endpoints.length,
+        ready,
+        clusters.join(',') || '<none>',
+        result.backends.map((b) => `${b.cluster}/${b.name}`).join(',') || '<none>',
+        stale.join(',') || '<none>',
+      ];
+    }
+    return {
+      type: 'upsert',
+      object: {
+        resource: 'federatedendpoints',
+        key,
+        namespace: svc.namespace,
+        name: svc.name,
+        labels,
+        fields: { 'metadata.name': svc.name, 'metadata.namespace': svc.namespace },
+        object,
+        cells,
+      },
+    };
+  }
+}
+
+function serviceKey(cluster: string, namespace: string, name: string): string {
+  return `${cluster}/${namespace}/${name}`;
+}
+
+/** The node's VXLAN tunnel endpoint from its annotations (fedmesh's, or Calico's for migrated clusters). */
+function vtepOf(n: HostEndpoint): { address: string; mac?: string } | undefined {
+  const a = n.annotations;
+  const address = a['fedmesh.io/vtep-address'] ?? a['projectcalico.org/IPv4VXLANTunnelAddr'];
+  if (!address) return undefined;
+  const mac = a['fedmesh.io/vtep-mac'] ?? a['projectcalico.org/VXLANTunnelMACAddr'];
+  return mac ? { address, mac } : { address };
+}

@@ -1,0 +1,341 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import yaml from 'js-yaml';
+import { decodeContinue, encodeContinue, type ListOptions, matchesFields, parseListOptions } from './list-options.js';
+import type { ObjectFormat } from './negotiation.js';
+import type { RequestInfo } from './request-info.js';
+import { fieldSelectorsOf, group, groupVersion, type ResourceDefinition, resources } from './resources.js';
+import { jsonOf, type ServedStore, type Snapshot, type StoredObject, type StoreEvent } from './served-store.js';
+import { badRequest, expired, notFound, StatusError, timeout } from './status.js';
+import { type IncludeObject, table } from './table.js';
+
+type ResourceRequest = Extract<RequestInfo, { kind: 'resource' }>;
+
+export interface HandlerContext {
+  readonly store: ServedStore;
+  readonly snapshots: SnapshotKeeper;
+  /** Warnings for the response (unreachable clusters), as Warning header texts. */
+  readonly warnings: () => readonly string[];
+  /** How long an `rv` newer than the store may be waited for before 504 (Go: 3 s). */
+  readonly tooLargeRvWaitMs?: number;
+}
+
+/**
+ * Snapshots that paginated lists continue from: the same resourceVersion across pages (LIST-03), for a few
+ * minutes, as etcd keeps revisions until compaction.
+ */
+export class SnapshotKeeper {
+  private readonly kept = new Map<string, { snap: Snapshot; expires: number }>();
+  constructor(
+    private readonly ttlMs = 5 * 60_000,
+    private readonly max = 64,
+  ) {}
+  keep(resource: string, snap: Snapshot): void {
+    const now = Date.now();
+    for (const [k, v] of this.kept) if (v.expires <= now) this.kept.delete(k);
+    if (this.kept.size >= this.max) {
+      const oldest = this.kept.keys().next().value;
+      if (oldest !== undefined) this.kept.delete(oldest);
+    }
+    this.kept.set(`${resource}@${snap.rv}`, { snap, expires: now + this.ttlMs });
+  }
+  find(resource: string, rv: bigint): Snapshot | undefined {
+    const e = this.kept.get(`${resource}@${rv}`);
+    return e && e.expires > Date.now() ? e.snap : undefined;
+  }
+}
+
+function write(res: ServerResponse, code: number, contentType: string, body: string): void {
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function writeObject(res: ServerResponse, format: ObjectFormat, obj: unknown, jsonText?: string): void {
+  if (format.kind === 'yaml') write(res, 200, 'application/yaml', yaml.dump(obj, { noRefs: true, lineWidth: -1 }));
+  else write(res, 200, 'application/json', jsonText ?? JSON.stringify(obj));
+}
+
+function includeObjectOf(url: URL): IncludeObject {
+  const v = url.searchParams.get('includeObject');
+  if (v === null || v === '' || v === 'Metadata') return 'Metadata';
+  if (v === 'None' || v === 'Object') return v;
+  throw badRequest(`includeObject must be None, Metadata or Object, not "${v}"`);
+}
+
+function inScope(o: StoredObject, info: ResourceRequest): boolean {
+  return info.namespace === undefined || o.namespace === info.namespace;
+}
+
+function matches(o: StoredObject, info: ResourceRequest, opts: ListOptions): boolean {
+  return inScope(o, info) && opts.labelMatches(o.labels) && matchesFields(o.fields, opts.fieldRequirements);
+}
+
+function addWarnings(res: ServerResponse, warnings: readonly string[]): void {
+  if (warnings.length === 0) return;
+  // RFC 7234 warn-code 299 with an escaped quoted text, as k8s.io/apiserver writes them.
+  res.setHeader(
+    'Warning',
+    warnings.map((w) => `299 - "${w.slice(0, 256).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`),
+  );
+}
+
+export function handleGet(
+  ctx: HandlerContext,
+  info: ResourceRequest,
+  url: URL,
+  format: ObjectFormat,
+  res: ServerResponse,
+): void {
+  const def = resources[info.resource];
+  const name = info.name ?? '';
+  const key = def.namespaced ? `${info.namespace}/${name}` : name;
+  const o = ctx.store.get(info.resource, key);
+  if (!o) throw notFound(group, def.name, name);
+  addWarnings(res, ctx.warnings());
+  if (format.kind === 'table') {
+    const body = table(def, format.version, [o], { resourceVersion: o.resourceVersion }, includeObjectOf(url));
+    writeObject(res, { kind: 'json' }, body);
+    return;
+  }
+  writeObject(res, format, o.object, format.kind === 'json' ? jsonOf(o) : undefined);
+}
+
+/** Waits until the store reaches `rv` (a client read a newer replica or a later revision), or 504 as Go does. */
+async function waitForRv(ctx: HandlerContext, rv: bigint): Promise<void> {
+  const deadline = Date.now() + (ctx.tooLargeRvWaitMs ?? 3000);
+  while (ctx.store.currentRv < rv) {
+    if (Date.now() > deadline) {
+      throw timeout(`Too large resource version: ${rv}, current: ${ctx.store.currentRv}`, 1);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function parseRv(raw: string): bigint {
+  if (!/^\d+$/.test(raw))
+    throw badRequest(`resourceVersion "${raw}" is not valid: it must be one this server returned`);
+  return BigInt(raw);
+}
+
+export async function handleList(
+  ctx: HandlerContext,
+  info: ResourceRequest,
+  url: URL,
+  format: ObjectFormat,
+  res: ServerResponse,
+): Promise<void> {
+  const def = resources[info.resource];
+  const opts = parseListOptions(url.searchParams, fieldSelectorsOf(def));
+  let snap: Snapshot;
+  let after: string | undefined;
+  if (opts.continueToken) {
+    const c = decodeContinue(opts.continueToken);
+    const kept = ctx.snapshots.find(info.resource, c.rv);
+    if (!kept) {
+      throw expired(
+        'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+      );
+    }
+    snap = kept;
+    after = c.lastKey;
+  } else {
+    if (opts.resourceVersion !== undefined && opts.resourceVersion !== '0') {
+      const rv = parseRv(opts.resourceVersion);
+      if (rv > ctx.store.currentRv && rv / 1_000_000_000n === ctx.store.epoch) await waitForRv(ctx, rv);
+      else if (!ctx.store.ownsRv(rv)) throw expired(`too old resource version: ${rv} (${ctx.store.oldestResumableRv})`);
+      snap = ctx.store.snapshot(info.resource);
+      if (opts.resourceVersionMatch === 'Exact' && snap.rv !== rv) {
+        // Only the current state is held: an exact older version cannot be served.
+        throw expired(`too old resource version: ${rv} (${snap.rv})`);
+      }
+    } else {
+      snap = ctx.store.snapshot(info.resource);
+    }
+  }
+  const page: StoredObject[] = [];
+  let i = after === undefined ? 0 : firstAfter(snap.items, after);
+  let more = false;
+  for (; i < snap.items.length; i++) {
+    const o = snap.items[i] as StoredObject;
+    if (!matches(o, info, opts)) continue;
+    if (opts.limit !== undefined && page.length >= opts.limit) {
+      more = true;
+      break;
+    }
+    page.push(o);
+  }
+  const meta: { resourceVersion: string; continue?: string } = { resourceVersion: snap.rv.toString() };
+  if (more) {
+    const last = page[page.length - 1];
+    if (last) {
+      meta.continue = encodeContinue(snap.rv, last.key);
+      ctx.snapshots.keep(info.resource, snap);
+    }
+  }
+  addWarnings(res, ctx.warnings());
+  if (format.kind === 'table') {
+    writeObject(res, { kind: 'json' }, table(def, format.version, page, meta, includeObjectOf(url)));
+    return;
+  }
+  if (format.kind === 'yaml') {
+    writeObject(res, format, {
+      kind: def.listKind,
+      apiVersion: groupVersion,
+      metadata: meta,
+      items: page.map((o) => o.object),
+    });
+    return;
+  }
+  const head = `{"kind":"${def.listKind}","apiVersion":"${groupVersion}","metadata":${JSON.stringify(meta)},"items":[`;
+  write(res, 200, 'application/json', `${head}${page.map(jsonOf).join(',')}]}`);
+}
+
+function firstAfter(items: readonly StoredObject[], key: string): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((items[mid]?.key ?? '') <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const maxBufferedBytes = 16 * 1024 * 1024;
+
+/**
+ * A watch (WATCH-01…07): initial ADDED events for RV unset/"0" or with sendInitialEvents, else the held events
+ * after RV; then live events, filtered with both sides of each change so that an object leaving the selector is
+ * seen as DELETED. Too old → one ERROR event (410 Expired) and the end, as Go does.
+ */
+export function handleWatch(
+  ctx: HandlerContext,
+  info: ResourceRequest,
+  url: URL,
+  format: ObjectFormat,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onEnd: () => void,
+): void {
+  const def = resources[info.resource];
+  const opts = parseListOptions(url.searchParams, fieldSelectorsOf(def));
+  if (info.name !== undefined && url.pathname.split('/').pop() === info.name) {
+    // A named watch path: kubectl sends the collection with a metadata.name selector instead; support both.
+    const m = /(?:^|,)metadata\.name==?([^,]+)/.exec(url.searchParams.get('fieldSelector') ?? '');
+    if (m && m[1] !== info.name) throw badRequest("fieldSelector metadata.name doesn't match requested name");
+  }
+  const named = info.name;
+  const keep = (o: StoredObject | undefined) =>
+    o !== undefined && matches(o, info, opts) && (named === undefined || o.name === named);
+  let columnsSent = false;
+  const encode = (type: string, obj: unknown): string => `${JSON.stringify({ type, object: obj })}\n`;
+  const eventText = (type: string, o: StoredObject): string => {
+    if (format.kind === 'table') {
+      const t = table(
+        def,
+        format.version,
+        [o],
+        { resourceVersion: o.resourceVersion },
+        includeObjectOf(url),
+        !columnsSent,
+      );
+      columnsSent = true;
+      return encode(type, t);
+    }
+    return `{"type":"${type}","object":${jsonOf(o)}}\n`;
+  };
+  const bookmark = (rv: bigint, initialEnd = false) =>
+    encode('BOOKMARK', {
+      kind: def.kind,
+      apiVersion: groupVersion,
+      metadata: {
+        resourceVersion: rv.toString(),
+        ...(initialEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}),
+      },
+    });
+
+  // Decide the start before subscribing can deliver anything; all of this runs in one tick, so no change slips between.
+  let initial: string[] = [];
+  let expiredStatus: unknown;
+  const sendInitial =
+    opts.sendInitialEvents === true || opts.resourceVersion === undefined || opts.resourceVersion === '0';
+  if (sendInitial) {
+    const snap = ctx.store.snapshot(info.resource);
+    initial = snap.items.filter((o) => keep(o)).map((o) => eventText('ADDED', o));
+    if (opts.sendInitialEvents === true) initial.push(bookmark(snap.rv, true));
+  } else {
+    const rv = parseRv(opts.resourceVersion ?? '0');
+    const held = rv > ctx.store.currentRv ? 'expired' : ctx.store.eventsSince(rv);
+    if (held === 'expired') {
+      expiredStatus = expired(`too old resource version: ${rv} (${ctx.store.oldestResumableRv})`).body;
+    } else {
+      initial = held.flatMap((ev) => translate(ev)).map(([t, o]) => eventText(t, o));
+    }
+  }
+
+  function translate(ev: StoreEvent): [string, StoredObject][] {
+    if (ev.object.resource !== info.resource) return [];
+    const now = ev.type !== 'DELETED' && keep(ev.object);
+    const before = keep(ev.prev);
+    if (ev.type === 'DELETED') return before ? [['DELETED', ev.object]] : [];
+    if (now && before) return [['MODIFIED', ev.object]];
+    if (now) return [['ADDED', ev.object]];
+    if (before) return [['DELETED', ev.object]];
+    return [];
+  }
+
+  addWarnings(res, ctx.warnings());
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Transfer-Encoding': 'chunked',
+    'Cache-Control': 'no-cache',
+  });
+  if (expiredStatus !== undefined) {
+    res.end(encode('ERROR', expiredStatus));
+    onEnd();
+    return;
+  }
+  let ended = false;
+  const unsubscribe = ctx.store.subscribe((events) => {
+    const text = events
+      .flatMap(translate)
+      .map(([t, o]) => eventText(t, o))
+      .join('');
+    if (text === '' || ended) return;
+    res.write(text);
+    if (res.writableLength > maxBufferedBytes) finish(); // a reader this slow is dropped; it relists
+  });
+  const seconds = opts.timeoutSeconds ?? 1800 + Math.floor(Math.random() * 1800);
+  const timer = setTimeout(() => finish(), seconds * 1000);
+  const bookmarks = opts.allowWatchBookmarks
+    ? setInterval(() => {
+        if (!ended) res.write(bookmark(ctx.store.currentRv));
+      }, 60_000)
+    : undefined;
+  function finish(): void {
+    if (ended) return;
+    ended = true;
+    unsubscribe();
+    clearTimeout(timer);
+    if (bookmarks) clearInterval(bookmarks);
+    res.end();
+    onEnd();
+  }
+  req.on('close', finish);
+  res.on('error', finish);
+  if (initial.length > 0) res.write(initial.join(''));
+  res.flushHeaders();
+}
+
+export function assertNotWrite(info: ResourceRequest, def: ResourceDefinition): void {
+  if (!['get', 'list', 'watch'].includes(info.verb)) {
+    throw new StatusError({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `${info.verb} is not supported on resources of kind "${def.name}.${group}": fedmesh's federation API is read-only`,
+      reason: 'MethodNotAllowed',
+      code: 405,
+    });
+  }
+}

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type ServedObject, ServedStore, type StoreEvent } from './served-store.js';
+
+function rwl(name: string, labels: Record<string, string> = {}, ip = '10.0.0.1'): ServedObject {
+  return {
+    resource: 'remoteworkloads',
+    key: `shop/${name}`,
+    namespace: 'shop',
+    name,
+    labels,
+    fields: { 'metadata.name': name },
+    object: { kind: 'RemoteWorkload', metadata: { name, namespace: 'shop', labels }, spec: { ip } },
+    cells: [name],
+  };
+}
+
+test('every change gets its own increasing resourceVersion; no-op updates are no events', () => {
+  const s = new ServedStore(100, 1_700_000_000n);
+  const seen: StoreEvent[] = [];
+  s.subscribe((evs) => seen.push(...evs));
+  const start = s.currentRv;
+  s.apply([
+    { type: 'upsert', object: rwl('a') },
+    { type: 'upsert', object: rwl('b') },
+  ]);
+  s.apply([{ type: 'upsert', object: rwl('a') }]); // same content
+  s.apply([
+    { type: 'upsert', object: rwl('a', {}, '10.0.0.2') },
+    { type: 'delete', resource: 'remoteworkloads', key: 'shop/b' },
+  ]);
+  assert.deepEqual(
+    seen.map((e) => [e.type, e.object.name, e.object.rv - start]),
+    [
+      ['ADDED', 'a', 1n],
+      ['ADDED', 'b', 2n],
+      ['MODIFIED', 'a', 3n],
+      ['DELETED', 'b', 4n],
+    ],
+  );
+  assert.equal(seen[2]?.prev?.object.spec && (seen[2].prev.object.spec as { ip: string }).ip, '10.0.0.1');
+  assert.equal(s.get('remoteworkloads', 'shop/a')?.object.metadata.resourceVersion, String(start + 3n));
+  assert.equal(String(s.currentRv).slice(0, 10), '1700000000', 'resourceVersions carry the epoch');
+});
+
+test('snapshots are sorted by key and shared until the next change', () => {
+  const s = new ServedStore();
+  s.apply([
+    { type: 'upsert', object: rwl('c') },
+    { type: 'upsert', object: rwl('a') },
+  ]);
+  const one = s.snapshot('remoteworkloads');
+  assert.deepEqual(
+    one.items.map((o) => o.name),
+    ['a', 'c'],
+  );
+  assert.equal(s.snapshot('remoteworkloads').items, one.items);
+  s.apply([{ type: 'upsert', object: rwl('b') }]);
+  assert.notEqual(s.snapshot('remoteworkloads').items, one.items);
+  assert.equal(one.items.length, 2, 'an earlier snapshot is not changed');
+});
+
+test('watch resume: events after a version, expired beyond the history or from another epoch', () => {
+  const s = new ServedStore(3, 1_700_000_000n);
+  s.apply([{ type: 'upsert', object: rwl('a') }]);
+  const afterA = s.currentRv;
+  s.apply([
+    { type: 'upsert', object: rwl('b') },
+    { type: 'upsert', object: rwl('c') },
+  ]);
+  const since = s.eventsSince(afterA);
+  assert.ok(since !== 'expired');
+  assert.deepEqual(
+    since.map((e) => e.object.name),
+    ['b', 'c'],
+  );
+  s.apply([
+    { type: 'upsert', object: rwl('d') },
+    { type: 'upsert', object: rwl('e') },
+  ]);
+  assert.equal(s.eventsSince(afterA), 'expired', 'the history holds only 3 events');
+  assert.equal(s.eventsSince(1_600_000_000_000_000_005n), 'expired', 'a version from another process');
+  const other = new ServedStore(3, 1_800_000_000n);
+  assert.equal(other.ownsRv(s.currentRv), false);
+});

@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../core/log/logger.js';
+import { type AuthenticationConfig, authenticate, identityHeaderNames } from './auth/authenticator.js';
+import { alwaysAllowPaths, type Decision } from './auth/delegation.js';
+import type { UserInfo } from './auth/user-info.js';
+import {
+  aggregatedDiscoveryContentType,
+  apiGroup,
+  apiGroupDiscoveryList,
+  apiGroupList,
+  apiResourceList,
+  etagOf,
+} from './discovery.js';
+import type { ApiServerMetrics } from './metrics.js';
+import { chooseDiscoveryFormat, chooseObjectFormat, parseAccept } from './negotiation.js';
+import type { OpenApiDocs } from './openapi.js';
+import { type RequestInfo, requestInfo } from './request-info.js';
+import { assertNotWrite, type HandlerContext, handleGet, handleList, handleWatch } from './resource-handlers.js';
+import { group, groupVersion, resources } from './resources.js';
+import {
+  forbidden,
+  internalError,
+  methodNotAllowed,
+  notAcceptable,
+  pathNotFound,
+  StatusError,
+  unauthorized,
+} from './status.js';
+
+export interface ReadinessCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly message?: string;
+}
+
+export interface ApiServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly handlerContext: HandlerContext;
+  /** The current trust configuration (it changes when the cluster's ConfigMap does). */
+  readonly authentication: () => AuthenticationConfig;
+  readonly reviewToken: (token: string) => Promise<UserInfo | undefined>;
+  readonly authorize: (user: UserInfo, info: RequestInfo) => Promise<Decision>;
+  readonly readiness: () => readonly ReadinessCheck[];
+  readonly openapi: OpenApiDocs;
+  readonly version: { gitVersion: string; major: string; minor: string };
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly metrics: ApiServerMetrics;
+  /** Non-watch requests in flight before 429 (Go: 400 reads). */
+  readonly maxInFlight?: number;
+}
+
+export interface RunningApiServer {
+  readonly port: number;
+  /** Replaces the CA list offered in the TLS handshake (Go clients send a certificate only for a CA we name). */
+  setTrustedClientCAs(pems: readonly string[]): void;
+  close(): Promise<void>;
+}
+
+function sendStatus(res: ServerResponse, err: StatusError): void {
+  const body = JSON.stringify(err.body);
+  res.writeHead(err.code, {
+    'Content-Type': 'application/json',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Length': Buffer.byteLength(body),
+    ...(err.body.details?.retryAfterSeconds ? { 'Retry-After': String(err.body.details.retryAfterSeconds) } : {}),
+  });
+  res.end(body);
+}
+
+function sendText(
+  res: ServerResponse,
+  code: number,
+  contentType: string,
+  body: string,
+  extra: Record<string, string> = {},
+): void {
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...extra });
+  res.end(body);
+}
+
+/** /healthz, /livez, /readyz with Go's `?verbose` and `?exclude=` (HLTH-01). */
+function health(res: ServerResponse, url: URL, checks: readonly ReadinessCheck[]): void {
+  const excluded = new Set(url.searchParams.getAll('exclude'));
+  const wanted = url.pathname.split('/')[2];
+  const relevant = checks.filter((c) => !excluded.has(c.name) && (wanted === undefined || c.name === wanted));
+  if (wanted !== undefined && relevant.length === 0) throw pathNotFound();
+  const ok = relevant.every((c) => c.ok);
+  if (!url.searchParams.has('verbose') && ok) {
+    sendText(res, 200, 'text/plain; charset=utf-8', 'ok');
+    return;
+  }
+  const lines = relevant.map((c) =>
+    c.ok ? `[+]${c.name} ok` : `[-]${c.name} failed: ${c.message ?? 'reason withheld'}`,
+  );
+  const base = url.pathname.split('/')[1] ?? 'healthz';
+  lines.push(`${base} check ${ok ? 'passed' : 'failed'}`);
+  sendText(res, ok ? 200 : 500, 'text/plain; charset=utf-8', `${lines.join('\n')}\n`);
+}
+
+export async function startApiServer(o: ApiServerOptions): Promise<RunningApiServer> {
+  const discoveryV2 = JSON.stringify(apiGroupDiscoveryList());
+  const discoveryEtag = etagOf(discoveryV2);
+  const maxInFlight = o.maxInFlight ?? 400;
+  let inFlight = 0;
+  const ctx = o.handlerContext;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, url: URL, log: Logger): Promise<string> => {
+    const info = requestInfo(req.method ?? 'GET', url);
+    const resourceLabel = info.kind === 'resource' ? info.resource : '';
+    const cfg = o.authentication();
+    const peer = (req.socket as TLSSocket).getPeerX509Certificate?.();
+    const authn = await authenticate(peer, req.headers, cfg, o.reviewToken);
+    for (const h of identityHeaderNames(cfg.requestHeader)) delete req.headers[h];
+    if (authn.outcome === 'failed') {
+      log.info({ why: authn.why }, 'authentication failed');
+      throw unauthorized();
+    }
+    const user = authn.user;
+    log.setBindings({ user: user.username, groups: user.groups, verb: info.verb });
+    const isHealth = info.kind === 'non-resource' && alwaysAllowPaths.has(`/${url.pathname.split('/')[1]}`);
+    if (!isHealth && !user.groups.includes('system:masters')) {
+      const decision = await o.authorize(user, info);
+      if (!decision.allowed) {
+        throw forbidden({
+          user: user.username,
+          verb: info.verb,
+          ...(info.kind === 'resource'
+            ? {
+                group,
+                resource: info.resource,
+                ...(info.name ? { name: info.name } : {}),
+                ...(info.namespace ? { namespace: info.namespace } : {}),
+              }
+            : { path: url.pathname }),
+          reason: decision.reason,
+        });
+      }
+    }
+    if (info.kind === 'resource') {
+      const def = resources[info.resource];
+      assertNotWrite(info, def);
+      const format = chooseObjectFormat(parseAccept(req.headers.accept));
+      if (!format)
+        throw notAcceptable(['application/json', 'application/yaml', 'application/json;as=Table;v=v1;g=meta.k8s.io']);
+      if (info.verb === 'get') handleGet(ctx, info, url, format, res);
+      else if (info.verb === 'list') await handleList(ctx, info, url, format, res);
+      else {
+        o.metrics.watchers.inc({ resource: resourceLabel });
+        handleWatch(ctx, info, url, format, req, res, () => o.metrics.watchers.dec({ resource: resourceLabel }));
+      }
+      return resourceLabel;
+    }
+    if (info.kind === 'unknown-resource') throw pathNotFound();
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(info.verb, url.pathname, '');
+    const p = url.pathname.replace(/\/+$/, '') || '/';
+    if (isHealth) {
+      const checks = p.startsWith('/readyz') ? o.readiness() : [{ name: 'ping', ok: true }];
+      health(res, url, checks);
+    } else if (p === '/apis') {
+      const fmt = chooseDiscoveryFormat(parseAccept(req.headers.accept));
+      if (fmt === 'aggregated-v2') {
+        if (req.headers['if-none-match'] === discoveryEtag) {
+          res.writeHead(304, { ETag: discoveryEtag, Vary: 'Accept' });
+          res.end();
+        } else {
+          sendText(res, 200, aggregatedDiscoveryContentType, discoveryV2, {
+            ETag: discoveryEtag,
+            Vary: 'Accept',
+            'Cache-Control': 'public',
+          });
+        }
+      } else if (fmt === 'legacy')
+        sendText(res, 200, 'application/json', JSON.stringify(apiGroupList()), { Vary: 'Accept' });
+      else throw notAcceptable(['application/json', aggregatedDiscoveryContentType]);
+    } else if (p === `/apis/${group}`) sendText(res, 200, 'application/json', JSON.stringify(apiGroup()));
+    else if (p === `/apis/${groupVersion}`) sendText(res, 200, 'application/json', JSON.stringify(apiResourceList()));
+    else if (p === '/openapi/v2') sendText(res, 200, 'application/json', o.openapi.v2, { ETag: o.openapi.v2Etag });
+    else if (p === '/openapi/v3') sendText(res, 200, 'application/json', o.openapi.v3Root);
+    else if (p === `/openapi/v3/apis/${groupVersion}`) {
+      // Never a redirect on a stale ?hash= (the aggregator turns backend redirects into 502): the current document.
+      sendText(res, 200, 'application/json', o.openapi.v3GroupVersion, {
+        ETag: o.openapi.v3Etag,
+        'Cache-Control': 'no-cache, private',
+      });
+    } else if (p === '/version')
+      sendText(
+        res,
+        200,
+        'application/json',
+        JSON.stringify({ ...o.version, platform: `${process.platform}/${process.arch}` }),
+      );
+    else if (p === '/metrics') sendText(res, 200, o.registry.contentType, await o.registry.metrics());
+    else throw pathNotFound();
+    return resourceLabel;
+  };
+
+  const server: Server = createServer(
+    { cert: o.certPem, key: o.keyPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+    (req, res) => {
+      const started = performance.now();
+      const url = new URL(req.url ?? '/', 'https://fedmesh.invalid');
+      const auditId = typeof req.headers['audit-id'] === 'string' ? req.headers['audit-id'] : randomUUID();
+      const log = o.log.child({ auditId, method: req.method, path: url.pathname });
+      const isWatch =
+        url.searchParams.get('watch') !== null &&
+        url.searchParams.get('watch') !== 'false' &&
+        url.searchParams.get('watch') !== '0';
+      if (!isWatch && inFlight >= maxInFlight) {
+        const err = new StatusError({
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: 'Too many requests, please try again later.',
+          reason: 'TooManyRequests',
+          details: { retryAfterSeconds: 1 },
+          code: 429,
+        });
+        sendStatus(res, err);
+        return;
+      }
+      if (!isWatch) inFlight += 1;
+      handle(req, res, url, log)
+        .catch((err: unknown) => {
+          if (err instanceof StatusError) {
+            if (!res.headersSent) sendStatus(res, err);
+          } else {
+            log.error({ err: err instanceof Error ? err.message : String(err) }, 'request failed');
+            if (!res.headersSent) sendStatus(res, internalError(err instanceof Error ? err.message : String(err)));
+          }
+          return '';
+        })
+        .finally(() => {
+          if (!isWatch) inFlight -= 1;
+          const info = requestInfo(req.method ?? 'GET', url);
+          const resource = info.kind === 'resource' ? info.resource : '';
+          o.metrics.requests.inc({ verb: info.verb, resource, code: String(res.statusCode) });
+          if (!isWatch) o.metrics.duration.observe({ verb: info.verb, resource }, (performance.now() - started) / 1000);
+          log.debug({ code: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
+        });
+    },
+  );
+  // A proxied connection is never upgraded here: refuse instead of leaving it open (SEC-05).
+  server.on('upgrade', (_req, socket) => socket.destroy());
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    setTrustedClientCAs(pems) {
+      server.setSecureContext({ cert: o.certPem, key: o.keyPem, ...(pems.length > 0 ? { ca: [...pems] } : {}) });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
