@@ -295,9 +295,13 @@ test('a label-filtered watch sees an object that stops matching as DELETED', asy
   assert.deepEqual(types, ['ADDED', 'DELETED']);
 });
 
-test('SEC-01/AUTHZ-05: no credentials → SAR as anonymous; bad certificate → 401; denied → 403 in Go words', async () => {
-  const anon = await call(`${base}/remoteworkloads`, { client: null, headers: { 'X-Remote-User': 'nobody' } });
-  assert.equal(anon.status, 200, 'anonymous is then authorized (the stub allows everyone but "nobody")');
+test('SEC-01/AUTHZ-05: no credentials → 401 (probes excepted); bad certificate → 401; denied → 403 in Go words', async () => {
+  const anon = await call(`${base}/remoteworkloads`, {
+    client: null,
+    headers: { 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' },
+  });
+  assert.equal(anon.status, 401, 'no certificate: the identity headers are ignored and anonymous is refused');
+  assert.equal((await call('/livez', { client: null })).status, 200, 'probes need no credentials');
   const evil = createCertificateAuthority('evil');
   const forged = await call(`${base}/remoteworkloads`, {
     client: issueCertificate(evil, { commonName: 'front-proxy-client', usage: 'client' }),

@@ -127,6 +127,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     const user = authn.user;
     log.setBindings({ user: user.username, groups: user.groups, verb: info.verb });
     const isHealth = info.kind === 'non-resource' && alwaysAllowPaths.has(`/${url.pathname.split('/')[1]}`);
+    // Only probes may come without credentials: everything else arrives from the aggregator (front-proxy
+    // certificate) or with a token, so an anonymous caller is told to authenticate (what --anonymous-auth=false does).
+    if (authn.outcome === 'anonymous' && !isHealth) throw unauthorized();
     if (!isHealth && !user.groups.includes('system:masters')) {
       const decision = await o.authorize(user, info);
       if (!decision.allowed) {

@@ -13,6 +13,8 @@ export interface ClusterPki {
   readonly caCert: string;
   readonly caKey: string;
   readonly frontProxyCaCert: string;
+  /** Kept so that tests can forge front-proxy certificates (a wrong CN) against a real server. */
+  readonly frontProxyCaKey: string;
   readonly apiserverCert: string;
   readonly apiserverKey: string;
   readonly frontProxyClientCert: string;
@@ -57,6 +59,7 @@ export function createClusterPki(dir: string, cluster: string): ClusterPki {
     caCert: write(dir, 'ca.crt', ca.certPem),
     caKey: write(dir, 'ca.key', ca.keyPem),
     frontProxyCaCert: write(dir, 'front-proxy-ca.crt', frontProxyCa.certPem),
+    frontProxyCaKey: write(dir, 'front-proxy-ca.key', frontProxyCa.keyPem),
     apiserverCert: write(dir, 'apiserver.crt', apiserver.certPem),
     apiserverKey: write(dir, 'apiserver.key', apiserver.keyPem),
     frontProxyClientCert: write(dir, 'front-proxy-client.crt', frontProxyClient.certPem),

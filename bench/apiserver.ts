@@ -1,0 +1,165 @@
+// bench/apiserver: the federation API against the floor of kube-apiserver itself, on the testbed.
+//   node dist/bench/apiserver.js [--pods-per-cluster 5000] [--runs 5] [--changes 500]
+// 10k remote pods in 2 remote clusters (west, north). Listing them through east's aggregator
+// (`kubectl get remoteworkloads -A`, and the raw Table requests kubectl makes) is compared with listing the same
+// pods on their own kube-apiservers (`kubectl get pods -A` on west + on north). Watch: a pod patch in west until
+// the event arrives on a watch through east's aggregator, against a direct watch on west's kube-apiserver.
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { KubeRestClient } from '../core/kube/rest-client.js';
+import { deployFedmesh } from '../test/testbed/deploy.js';
+import { eventually, startTestbed } from '../test/testbed/harness.js';
+import { runCommand } from '../test/testbed/run-command.js';
+
+const { values } = parseArgs({
+  options: {
+    'pods-per-cluster': { type: 'string', default: '5000' },
+    runs: { type: 'string', default: '5' },
+    changes: { type: 'string', default: '500' },
+  },
+});
+const perCluster = Number(values['pods-per-cluster']);
+const runs = Number(values.runs);
+const changes = Number(values.changes);
+const q = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
+const tableAccept =
+  'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+/** What kubectl does for `get -A`: Table pages of 500, following continue. Returns the rows seen. */
+async function tableList(client: KubeRestClient, path: string): Promise<number> {
+  let cont = '';
+  let rows = 0;
+  do {
+    const res = await client.request<{ rows: unknown[]; metadata: { continue?: string } }>(
+      'GET',
+      `${path}?limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`,
+      { accept: tableAccept },
+    );
+    rows += res.body.rows.length;
+    cont = res.body.metadata.continue ?? '';
+  } while (cont);
+  return rows;
+}
+
+const tb = await startTestbed({ name: 'bench-apiserver', clusters: ['east', 'west', 'north'] });
+try {
+  for (const [name, cidr] of [
+    ['west', '10.2.0.0/16'],
+    ['north', '10.3.0.0/16'],
+  ] as const) {
+    const r = await tb.cluster(name).seed({
+      podCIDR: cidr,
+      nodes: [{ name: `${name}-n`, count: 50 }],
+      pods: [{ namespace: 'bench', name: 'p', count: perCluster, labels: { app: 'bench' } }],
+    });
+    console.error(`seeded ${name}: ${r.pods} pods in ${r.seconds.toFixed(1)}s`);
+  }
+  await deployFedmesh(tb.state, (m) => console.error(`[deploy] ${m}`));
+  const east = tb.cluster('east');
+  const total = perCluster * 2;
+  await eventually(
+    async () => {
+      const n = await tableList(east.client, '/apis/federation.fedmesh.io/v1alpha1/remoteworkloads');
+      if (n !== total) throw new Error(`${n}/${total} remote workloads so far`);
+    },
+    300_000,
+    1000,
+  );
+
+  const ours: number[] = [];
+  const floor: number[] = [];
+  const oursRaw: number[] = [];
+  const floorRaw: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    ours.push(
+      await timed(async () => {
+        const r = await east.kubectl(['get', 'remoteworkloads', '-A', '--no-headers']);
+        if (r.code !== 0) throw new Error(r.stderr);
+      }),
+    );
+    floor.push(
+      (await timed(async () => {
+        await tb.cluster('west').kubectlOk(['get', 'pods', '-A', '--no-headers']);
+      })) +
+        (await timed(async () => {
+          await tb.cluster('north').kubectlOk(['get', 'pods', '-A', '--no-headers']);
+        })),
+    );
+    oursRaw.push(await timed(() => tableList(east.client, '/apis/federation.fedmesh.io/v1alpha1/remoteworkloads')));
+    floorRaw.push(
+      (await timed(() => tableList(tb.cluster('west').client, '/api/v1/pods'))) +
+        (await timed(() => tableList(tb.cluster('north').client, '/api/v1/pods'))),
+    );
+  }
+
+  // Watch latency: one patch at a time; both watches see the same change.
+  const west = tb.cluster('west');
+  const sent = new Map<string, number>();
+  const oursLat: number[] = [];
+  const floorLat: number[] = [];
+  const ac = new AbortController();
+  const seen = (into: number[]) => (ev: { type: string; object: Record<string, unknown> }) => {
+    const meta = ev.object.metadata as { name?: string; labels?: Record<string, string> } | undefined;
+    const mark = meta?.labels?.['bench-change'];
+    const t0 = mark ? sent.get(mark) : undefined;
+    if (t0 !== undefined && ev.type === 'MODIFIED') into.push(performance.now() - t0);
+  };
+  const list = await east.client.get<{ metadata: { resourceVersion: string } }>(
+    '/apis/federation.fedmesh.io/v1alpha1/namespaces/bench/remoteworkloads?limit=1',
+  );
+  const wlist = await west.client.get<{ metadata: { resourceVersion: string } }>(
+    '/api/v1/namespaces/bench/pods?limit=1',
+  );
+  void east.client.watch(
+    `/apis/federation.fedmesh.io/v1alpha1/namespaces/bench/remoteworkloads?watch=1&resourceVersion=${list.metadata.resourceVersion}`,
+    seen(oursLat),
+    ac.signal,
+  );
+  void west.client.watch(
+    `/api/v1/namespaces/bench/pods?watch=1&resourceVersion=${wlist.metadata.resourceVersion}`,
+    seen(floorLat),
+    ac.signal,
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  const deadline = Date.now() + 120_000;
+  for (let i = 0; i < changes && Date.now() < deadline; i++) {
+    const mark = `c${i}`;
+    sent.set(mark, performance.now());
+    await west.client.mergePatch(`/api/v1/namespaces/bench/pods/p-${i % perCluster}`, {
+      metadata: { labels: { 'bench-change': mark } },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  ac.abort();
+
+  const med = (xs: number[]) => q(xs, 0.5);
+  console.log(`machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}`);
+  console.log(`${total} remote pods (${perCluster} in west, ${perCluster} in north), ${runs} runs, medians:`);
+  console.log(
+    `kubectl get remoteworkloads -A (east, through the aggregator): ${med(ours).toFixed(0)} ms; ` +
+      `floor kubectl get pods -A on west + north: ${med(floor).toFixed(0)} ms; ratio ${(med(ours) / med(floor)).toFixed(2)}`,
+  );
+  console.log(
+    `raw Table list, pages of 500 (east aggregator): ${med(oursRaw).toFixed(0)} ms; ` +
+      `floor on west + north: ${med(floorRaw).toFixed(0)} ms; ratio ${(med(oursRaw) / med(floorRaw)).toFixed(2)}`,
+  );
+  console.log(
+    `watch, pod patch in west → event (${oursLat.length}/${floorLat.length} events): through east p50 ${q(oursLat, 0.5).toFixed(1)} ms p99 ${q(oursLat, 0.99).toFixed(1)} ms; ` +
+      `direct on west p50 ${q(floorLat, 0.5).toFixed(1)} ms p99 ${q(floorLat, 0.99).toFixed(1)} ms; added p99 ${(q(oursLat, 0.99) - q(floorLat, 0.99)).toFixed(1)} ms`,
+  );
+  const rss = await runCommand('sh', [
+    '-c',
+    `ps -o rss= -p ${tb.state.processes.find((p) => p.cluster === 'east' && p.component === 'fedmesh-server')?.pid}`,
+  ]);
+  console.log(`east fedmesh server RSS with ${total} remote pods: ${Math.round(Number(rss.stdout.trim()) / 1024)} MiB`);
+} finally {
+  await tb.down();
+}
