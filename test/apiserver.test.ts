@@ -164,13 +164,11 @@ describe('kubectl through the aggregator (DISC, TBL, LIST, WATCH, OAPI)', () => 
       await tb
         .cluster('west')
         .client.mergePatch('/api/v1/namespaces/shop/pods/web-7', { metadata: { labels: { watched: 'yes' } } });
-      await tb
-        .cluster('west')
-        .seed({
-          nodes: [{ name: 'wn', count: 3 }],
-          podCIDR: '10.2.0.0/16',
-          pods: [{ namespace: 'shop', name: 'late', node: 'wn-0', ip: '10.2.200.1', labels: { app: 'web' } }],
-        });
+      await tb.cluster('west').seed({
+        nodes: [{ name: 'wn', count: 3 }],
+        podCIDR: '10.2.0.0/16',
+        pods: [{ namespace: 'shop', name: 'late', node: 'wn-0', ip: '10.2.200.1', labels: { app: 'web' } }],
+      });
       await eventually(async () => assert.match(out, /west\.late\s+west\s+True\s+10\.2\.200\.1/), 20_000);
     } finally {
       child.kill();
