@@ -1,6 +1,151 @@
-import type { TestbedState } from './state.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { applyManifest } from '../../core/kube/apply.js';
+import { isStatus, KubeApiError, KubeRestClient } from '../../core/kube/rest-client.js';
+import { rccCrd } from '../../federation/rcc-crd.js';
+import { rccPath } from '../../federation/rcc-spec.js';
+import { accessKubeconfig, localJoinManifests } from '../../federation/remote-access.js';
+import { grantRemoteAccess } from '../../federation/remote-access-grant.js';
+import { freePort, isRunning, logTail, stopProcess } from './processes.js';
+import { type TestbedState, writeState } from './state.js';
+import { launchProcess, TestbedError } from './up.js';
 
-// Placeholder until the federation core lands (issue 4): runs a fedmesh server per testbed cluster.
-export async function deployFedmesh(_state: TestbedState, _report: (msg: string) => void): Promise<void> {
-  throw new Error('fedmesh testbed deploy: not built yet');
+const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
+const fedmeshBin = join(repoRoot, 'bin', 'fedmesh.js');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Installs the CRD and waits until the API serves it. */
+export async function installCrds(client: KubeRestClient): Promise<void> {
+  await applyManifest(client, rccCrd as unknown as Parameters<typeof applyManifest>[1]);
+  const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${rccCrd.metadata.name}`;
+  for (let i = 0; i < 120; i++) {
+    const crd = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(path);
+    if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) {
+      try {
+        await client.get(rccPath);
+        return;
+      } catch (err) {
+        // 429 "storage is (re)initializing" comes for a moment after Established.
+        if (!isStatus(err, 404) && !isStatus(err, 429)) throw err;
+      }
+    }
+    await sleep(250);
+  }
+  throw new TestbedError(`the CRD ${rccCrd.metadata.name} did not become established`);
+}
+
+/**
+ * Joins every ordered pair of testbed clusters: each cluster grants read-only access, and every other cluster
+ * gets a Secret with a kubeconfig for it and an RCC named after it.
+ */
+export async function joinClusters(
+  state: TestbedState,
+  clients: ReadonlyMap<string, KubeRestClient>,
+  report: (msg: string) => void,
+): Promise<void> {
+  const access = new Map<string, { token: string; caPem: string }>();
+  await Promise.all(
+    state.clusters.map(async (c) => {
+      const client = clients.get(c.name);
+      if (!client) throw new Error('unreachable');
+      access.set(c.name, await grantRemoteAccess(client));
+    }),
+  );
+  for (const local of state.clusters) {
+    const client = clients.get(local.name);
+    if (!client) throw new Error('unreachable');
+    for (const remote of state.clusters) {
+      if (remote.name === local.name) continue;
+      const a = access.get(remote.name);
+      if (!a) throw new Error('unreachable');
+      const kubeconfig = accessKubeconfig({ clusterName: remote.name, server: remote.server, ...a });
+      for (const m of localJoinManifests({ clusterName: remote.name, kubeconfig })) await applyManifest(client, m);
+    }
+    report(`${local.name}: joined ${state.clusters.length - 1} remote clusters`);
+  }
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Waits until every RCC of every cluster says InSync; throws with the states otherwise. */
+export async function waitForMeshInSync(
+  state: TestbedState,
+  clients: ReadonlyMap<string, KubeRestClient>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const pending: string[] = [];
+    for (const c of state.clusters) {
+      const list = await clients
+        .get(c.name)
+        ?.get<{ items: { metadata: { name: string }; status?: { state?: string; message?: string } }[] }>(rccPath);
+      for (const r of list?.items ?? []) {
+        if (r.status?.state !== 'InSync') {
+          pending.push(`${c.name}→${r.metadata.name}: ${r.status?.state ?? 'no status'} ${r.status?.message ?? ''}`);
+        }
+      }
+    }
+    if (pending.length === 0) return;
+    last = pending.join('\n  ');
+    for (const p of state.processes.filter((p) => p.component === 'fedmesh-server')) {
+      if (!isRunning(p))
+        throw new TestbedError(`fedmesh server of ${p.cluster} exited. Last lines of its log:\n${logTail(p.log)}`);
+    }
+    if (Date.now() > deadline) throw new TestbedError(`the mesh is not in sync after ${timeoutMs / 1000}s:\n  ${last}`);
+    await sleep(500);
+  }
+}
+
+/**
+ * `fedmesh testbed deploy`: installs the CRDs in every cluster, joins every pair of clusters, and runs one
+ * `fedmesh server` per cluster on the host (logs in .testbed/logs/, stopped by `fedmesh testbed down`).
+ * Running it again restarts the servers.
+ */
+export async function deployFedmesh(state: TestbedState, report: (msg: string) => void): Promise<void> {
+  const clients = new Map<string, KubeRestClient>();
+  try {
+    for (const c of state.clusters) clients.set(c.name, await KubeRestClient.fromKubeconfigFile(c.kubeconfig, 8));
+    await Promise.all([...clients.values()].map((client) => installCrds(client)));
+    report(`installed the RemoteClusterConfiguration CRD in ${clients.size} clusters`);
+    await joinClusters(state, clients, report);
+
+    const old = state.processes.filter((p) => p.component === 'fedmesh-server');
+    if (old.length > 0) {
+      await Promise.all(old.map((p) => stopProcess(p)));
+      state.processes = state.processes.filter((p) => p.component !== 'fedmesh-server');
+      writeState(state);
+      report(`stopped ${old.length} fedmesh servers of an earlier deploy`);
+    }
+    const version = `v${packageVersion()}`;
+    for (const c of state.clusters) {
+      const port = await freePort();
+      launchProcess(state, {
+        cluster: c.name,
+        component: 'fedmesh-server',
+        port,
+        version,
+        argv: [
+          process.execPath,
+          fedmeshBin,
+          'server',
+          `--cluster-name=${c.name}`,
+          `--kubeconfig=${c.kubeconfig}`,
+          `--metrics-bind-address=127.0.0.1:${port}`,
+        ],
+      });
+      report(`${c.name}: fedmesh server on 127.0.0.1:${port} (metrics, healthz, readyz)`);
+    }
+    await waitForMeshInSync(state, clients, 120_000);
+    report(`every cluster is joined to the ${state.clusters.length - 1} others and in sync`);
+  } catch (err) {
+    if (err instanceof KubeApiError) throw new TestbedError(`deploy failed: ${err.message}`);
+    throw err;
+  } finally {
+    for (const c of clients.values()) c.close();
+  }
 }

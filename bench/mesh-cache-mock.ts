@@ -1,0 +1,178 @@
+// A lightweight mock of many kube-apiservers for bench/mesh-cache (the approach of Cilium's cmapisrv-mock):
+// each "cluster" is an HTTPS port that answers list and watch of pods, nodes, namespaces, services and
+// endpointslices from memory, and a churn loop modifies pods at a fixed total rate. Every change carries its send
+// time (performance clock, ms) in the label `bench.fedmesh.io/sent`, so that a subscriber measures propagation.
+//   node dist/bench/mesh-cache-mock.js   (config in MOCK_CONFIG, prints one JSON line {ports, caPem} when ready)
+import type { ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createCertificateAuthority, issueCertificate } from '../core/tls/certificates.js';
+
+export interface MockConfig {
+  readonly clusters: number;
+  readonly podsPerCluster: number;
+  readonly nodesPerCluster: number;
+  readonly changesPerSecond: number;
+}
+
+export const sentLabel = 'bench.fedmesh.io/sent';
+const now = () => performance.timeOrigin + performance.now();
+
+type Pod = {
+  metadata: Record<string, unknown> & { name: string; labels: Record<string, string>; resourceVersion: string };
+  spec: unknown;
+  status: unknown;
+};
+
+/** A pod about the size and shape of a real one (without managedFields), ≈1.4 KB of JSON. */
+function makePod(cluster: number, i: number, nodes: number): Pod {
+  const ns = `ns-${i % 10}`;
+  const app = `app-${i % 50}`;
+  const node = `node-${i % nodes}`;
+  const ip = `10.${cluster}.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+  return {
+    metadata: {
+      name: `${app}-${i}`,
+      namespace: ns,
+      uid: `00000000-0000-4000-8000-${String(cluster).padStart(4, '0')}${String(i).padStart(8, '0')}`,
+      resourceVersion: '1',
+      creationTimestamp: '2026-01-01T00:00:00Z',
+      labels: { app, 'pod-template-hash': `h${i % 50}`, [sentLabel]: '0' },
+      annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-01-01T00:00:00Z' },
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${app}-h${i % 50}`, uid: 'x', controller: true },
+      ],
+    },
+    spec: {
+      nodeName: node,
+      serviceAccountName: 'default',
+      containers: [
+        {
+          name: 'main',
+          image: 'registry.example/app:1.2.3',
+          ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+          resources: { requests: { cpu: '100m', memory: '128Mi' } },
+          volumeMounts: [{ name: 'kube-api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }],
+        },
+      ],
+      volumes: [{ name: 'kube-api-access', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } }],
+    },
+    status: {
+      phase: 'Running',
+      hostIP: `172.18.${cluster}.${(i % nodes) + 1}`,
+      podIP: ip,
+      podIPs: [{ ip }],
+      conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({
+        type,
+        status: 'True',
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+      })),
+      containerStatuses: [
+        { name: 'main', ready: true, restartCount: 0, image: 'registry.example/app:1.2.3', started: true },
+      ],
+    },
+  };
+}
+
+interface MockCluster {
+  readonly pods: Pod[];
+  readonly others: Record<string, unknown[]>;
+  readonly podWatchers: Set<ServerResponse>;
+  rv: number;
+}
+
+function makeCluster(c: number, cfg: MockConfig): MockCluster {
+  const pods = Array.from({ length: cfg.podsPerCluster }, (_, i) => makePod(c, i, cfg.nodesPerCluster));
+  const nodes = Array.from({ length: cfg.nodesPerCluster }, (_, i) => ({
+    metadata: { name: `node-${i}`, uid: `n-${c}-${i}`, resourceVersion: '1', labels: { zone: `z${i % 3}` } },
+    spec: { podCIDRs: [`10.${c}.${i}.0/24`] },
+    status: {
+      addresses: [{ type: 'InternalIP', address: `172.18.${c}.${i + 1}` }],
+      conditions: [{ type: 'Ready', status: 'True' }],
+    },
+  }));
+  const namespaces = Array.from({ length: 10 }, (_, i) => ({
+    metadata: { name: `ns-${i}`, uid: `ns-${c}-${i}`, resourceVersion: '1', labels: { team: `t${i}` } },
+  }));
+  return { pods, others: { nodes, namespaces, services: [], endpointslices: [] }, podWatchers: new Set(), rv: 1 };
+}
+
+const resourceOf = (path: string) => /\/(pods|nodes|namespaces|services|endpointslices)$/.exec(path)?.[1];
+
+export async function startMock(cfg: MockConfig): Promise<{ ports: number[]; caPem: string; stop: () => void }> {
+  const ca = createCertificateAuthority('bench-mock-ca');
+  const cert = issueCertificate(ca, { commonName: 'mock', ipAddresses: ['127.0.0.1'], usage: 'server' });
+  const clusters = Array.from({ length: cfg.clusters }, (_, c) => makeCluster(c, cfg));
+  const servers = clusters.map((cl) =>
+    createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+      const url = new URL(req.url ?? '/', 'https://x');
+      if (url.pathname === '/version') {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"gitVersion":"v0.0.0-mock"}');
+        return;
+      }
+      const resource = resourceOf(url.pathname);
+      if (!resource) {
+        res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"kind":"Status","code":404}');
+        return;
+      }
+      if (url.searchParams.get('watch')) {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+        res.flushHeaders();
+        if (resource === 'pods') {
+          cl.podWatchers.add(res);
+          res.on('close', () => cl.podWatchers.delete(res));
+        }
+        return;
+      }
+      // Lists ignore `limit`: a server may return everything at once.
+      const items = resource === 'pods' ? cl.pods : (cl.others[resource] ?? []);
+      res
+        .writeHead(200, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(cl.rv) }, items }));
+    }),
+  );
+  const ports = await Promise.all(
+    servers.map(
+      (s) =>
+        new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port))),
+    ),
+  );
+  // Churn: a timer every 10 ms sends as many changes as are due, spread over random clusters and pods.
+  let sent = 0;
+  const t0 = now();
+  const timer = setInterval(() => {
+    const due = Math.floor(((now() - t0) / 1000) * cfg.changesPerSecond);
+    while (sent < due) {
+      sent++;
+      const cl = clusters[Math.floor(Math.random() * clusters.length)];
+      const pod = cl?.pods[Math.floor(Math.random() * cl.pods.length)];
+      if (!cl || !pod) continue;
+      cl.rv++;
+      pod.metadata.resourceVersion = String(cl.rv);
+      pod.metadata.labels[sentLabel] = now().toFixed(3);
+      const line = `${JSON.stringify({ type: 'MODIFIED', object: pod })}\n`;
+      for (const w of cl.podWatchers) w.write(line);
+    }
+  }, 10);
+  return {
+    ports,
+    caPem: ca.certPem,
+    stop: () => {
+      clearInterval(timer);
+      for (const s of servers) {
+        s.closeAllConnections();
+        s.close();
+      }
+    },
+  };
+}
+
+if (process.argv[1]?.endsWith('mesh-cache-mock.js')) {
+  const cfg = JSON.parse(process.env.MOCK_CONFIG ?? '{}') as MockConfig;
+  const mock = await startMock(cfg);
+  process.stdout.write(`${JSON.stringify({ ports: mock.ports, caPem: mock.caPem })}\n`);
+  process.on('SIGTERM', () => {
+    mock.stop();
+    process.exit(0);
+  });
+}

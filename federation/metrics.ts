@@ -1,0 +1,54 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { MeshCacheReader } from './mesh-cache.js';
+import { type ClusterState, meshKinds } from './mesh-types.js';
+
+/**
+ * Calico's gauge values for the same states (remote_cluster_connection_status), so that its recommended alerts
+ * (`== 2` is in sync) carry over unchanged.
+ */
+export const connectionStatusValue: Readonly<Record<ClusterState, number>> = {
+  ConnectionFailed: 0,
+  Connecting: 1,
+  InSync: 2,
+  ResyncInProgress: 3,
+  ConfigIncomplete: 5,
+};
+
+export interface FederationMetrics {
+  setConnectionStatus(cluster: string, state: ClusterState): void;
+  forgetCluster(cluster: string): void;
+}
+
+export function createFederationMetrics(registry: Registry, cache: MeshCacheReader): FederationMetrics {
+  const status = new Gauge({
+    name: 'fedmesh_remote_cluster_connection_status',
+    help: 'State of the connection to a remote cluster: 0 ConnectionFailed, 1 Connecting, 2 InSync, 3 ResyncInProgress, 5 ConfigIncomplete (Calico values)',
+    labelNames: ['cluster'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'fedmesh_mesh_cache_objects',
+    help: 'Objects held in the mesh cache, by cluster and kind',
+    labelNames: ['cluster', 'kind'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of cache.clusterStatuses()) {
+        const counts = cache.counts(s.cluster);
+        for (const kind of meshKinds) this.set({ cluster: s.cluster, kind }, counts[kind]);
+      }
+    },
+  });
+  new Gauge({
+    name: 'fedmesh_mesh_cache_revision',
+    help: 'Revision of the latest change in the mesh cache',
+    registers: [registry],
+    collect() {
+      this.set(cache.revision);
+    },
+  });
+  return {
+    setConnectionStatus: (cluster, state) => status.set({ cluster }, connectionStatusValue[state]),
+    forgetCluster: (cluster) => status.remove({ cluster }),
+  };
+}

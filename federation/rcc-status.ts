@@ -1,0 +1,115 @@
+import type { KindCounts } from './mesh-cache.js';
+import type { ClusterState, ClusterStatus } from './mesh-types.js';
+
+export interface RccCondition {
+  readonly type: 'Ready' | 'Synced';
+  readonly status: 'True' | 'False' | 'Unknown';
+  readonly reason: string;
+  readonly message: string;
+  readonly lastTransitionTime: string;
+  readonly observedGeneration?: number;
+}
+
+export interface RccStatusCounts {
+  readonly workloads: number;
+  readonly nodes: number;
+  readonly namespaces: number;
+  readonly services: number;
+  readonly endpointSlices: number;
+}
+
+/** `status` of a RemoteClusterConfiguration, as written to its status subresource. */
+export interface RccStatus {
+  readonly state: ClusterState;
+  readonly message: string;
+  readonly conditions: readonly RccCondition[];
+  readonly counts: RccStatusCounts;
+  readonly lastSyncTime?: string;
+  readonly staleSince?: string;
+  readonly observedGeneration?: number;
+}
+
+export function statusCounts(c: KindCounts): RccStatusCounts {
+  return {
+    workloads: c.WorkloadEndpoint,
+    nodes: c.HostEndpoint,
+    namespaces: c.Namespace,
+    services: c.Service,
+    endpointSlices: c.EndpointSlice,
+  };
+}
+
+/** Ready says whether the connection works; Synced whether the objects held are complete and current. */
+function conditionsFor(s: ClusterStatus): Omit<RccCondition, 'lastTransitionTime'>[] {
+  const working = s.state === 'InSync' || s.state === 'ResyncInProgress';
+  const ready: Omit<RccCondition, 'lastTransitionTime'> = working
+    ? { type: 'Ready', status: 'True', reason: 'Connected', message: 'the API server answers with these credentials' }
+    : {
+        type: 'Ready',
+        status: s.state === 'Connecting' ? 'Unknown' : 'False',
+        reason: s.reason,
+        message: s.message,
+      };
+  let synced: Omit<RccCondition, 'lastTransitionTime'>;
+  if (s.state === 'InSync') {
+    synced = { type: 'Synced', status: 'True', reason: 'InSync', message: 'every resource is listed and watched' };
+  } else if (s.withdrawn) {
+    synced = {
+      type: 'Synced',
+      status: 'False',
+      reason: 'Withdrawn',
+      message: `objects withdrawn after the stale ttl (stale since ${s.staleSince ?? 'unknown'})`,
+    };
+  } else if (s.staleSince) {
+    synced = {
+      type: 'Synced',
+      status: 'False',
+      reason: 'Stale',
+      message: `objects retained from before ${s.staleSince}; they are not updated until the connection is back`,
+    };
+  } else if (s.state === 'ResyncInProgress') {
+    synced = { type: 'Synced', status: 'False', reason: 'ResyncInProgress', message: s.message };
+  } else {
+    synced = { type: 'Synced', status: 'False', reason: 'NeverSynced', message: 'no full list has completed yet' };
+  }
+  return [ready, synced];
+}
+
+/**
+ * The status to write: conditions keep their lastTransitionTime while their status does not change, so that
+ * an unchanged cluster produces an identical status (and no write).
+ */
+export function buildRccStatus(
+  prev: RccStatus | undefined,
+  cluster: ClusterStatus,
+  counts: KindCounts,
+  generation: number | undefined,
+  now: string,
+): RccStatus {
+  const conditions = conditionsFor(cluster).map((c) => {
+    const old = prev?.conditions.find((p) => p.type === c.type);
+    const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now;
+    return { ...c, lastTransitionTime, ...(generation === undefined ? {} : { observedGeneration: generation }) };
+  });
+  return {
+    state: cluster.state,
+    message: cluster.message,
+    conditions,
+    counts: statusCounts(counts),
+    ...(cluster.lastSyncTime ? { lastSyncTime: cluster.lastSyncTime } : {}),
+    ...(cluster.staleSince ? { staleSince: cluster.staleSince } : {}),
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+  };
+}
+
+/** Structural equality, for "write only on change". */
+export function sameRccStatus(a: RccStatus | undefined, b: RccStatus): boolean {
+  return a !== undefined && JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(s: RccStatus): unknown {
+  return {
+    ...s,
+    conditions: [...s.conditions].sort((x, y) => x.type.localeCompare(y.type)),
+  };
+}

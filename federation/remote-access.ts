@@ -1,0 +1,117 @@
+import type { Manifest } from '../core/kube/apply.js';
+import { kubeconfigSecretKey, rccGroup, rccKind, rccVersion } from './rcc-spec.js';
+import { watchedResources } from './watched-resources.js';
+
+export const defaultAccessNamespace = 'fedmesh-system';
+/** Name of the ServiceAccount, ClusterRole, ClusterRoleBinding (and prefix of the token Secret) in a remote. */
+export const remoteAccessName = 'fedmesh-remote-access';
+export const remoteAccessTokenSecret = `${remoteAccessName}-token`;
+
+/**
+ * Least privilege for a cluster that joins a mesh: list and watch of exactly the collections the mesh cache
+ * reads, nothing else (no get, no secrets, no writes).
+ */
+export function remoteAccessClusterRole(): Manifest {
+  const byGroup = new Map<string, string[]>();
+  for (const r of watchedResources) byGroup.set(r.group, [...(byGroup.get(r.group) ?? []), r.resource]);
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: remoteAccessName, labels: { 'app.kubernetes.io/part-of': 'fedmesh' } },
+    rules: [...byGroup].map(([group, resources]) => ({
+      apiGroups: [group],
+      resources: resources.sort(),
+      verbs: ['list', 'watch'],
+    })),
+  };
+}
+
+/** What a cluster creates so that another cluster's fedmesh can read it. */
+export function remoteAccessManifests(namespace = defaultAccessNamespace): Manifest[] {
+  const labels = { 'app.kubernetes.io/part-of': 'fedmesh' };
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: remoteAccessName, namespace, labels } },
+    remoteAccessClusterRole(),
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: remoteAccessName, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: remoteAccessName },
+      subjects: [{ kind: 'ServiceAccount', name: remoteAccessName, namespace }],
+    },
+    {
+      // A long-lived token the token controller fills in (Calico's workflow too); delete it to revoke access.
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/service-account-token',
+      metadata: {
+        name: remoteAccessTokenSecret,
+        namespace,
+        labels,
+        annotations: { 'kubernetes.io/service-account.name': remoteAccessName },
+      },
+    },
+  ];
+}
+
+/** A kubeconfig with inline CA and token: the only form a cluster access Secret accepts. */
+export function accessKubeconfig(opts: { clusterName: string; server: string; caPem: string; token: string }): string {
+  const b64 = Buffer.from(opts.caPem).toString('base64');
+  const ctx = `fedmesh-${opts.clusterName}`;
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: ${opts.clusterName}`,
+    '  cluster:',
+    `    server: ${opts.server}`,
+    `    certificate-authority-data: ${b64}`,
+    'users:',
+    `- name: ${remoteAccessName}`,
+    '  user:',
+    `    token: ${opts.token}`,
+    'contexts:',
+    `- name: ${ctx}`,
+    '  context:',
+    `    cluster: ${opts.clusterName}`,
+    `    user: ${remoteAccessName}`,
+    `current-context: ${ctx}`,
+    '',
+  ].join('\n');
+}
+
+export function accessSecretName(clusterName: string): string {
+  return `remote-cluster-${clusterName}`;
+}
+
+/** What the local cluster applies to join the remote one: the Secret's namespace, the Secret with the kubeconfig, and the RCC. */
+export function localJoinManifests(opts: {
+  clusterName: string;
+  kubeconfig: string;
+  secretNamespace?: string;
+  staleEndpoints?: { mode: 'Retain' | 'Withdraw'; ttl?: string };
+}): Manifest[] {
+  const namespace = opts.secretNamespace ?? defaultAccessNamespace;
+  const name = accessSecretName(opts.clusterName);
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: { name, namespace, labels: { 'fedmesh.io/cluster': opts.clusterName } },
+      data: { [kubeconfigSecretKey]: Buffer.from(opts.kubeconfig).toString('base64') },
+    },
+    {
+      apiVersion: `${rccGroup}/${rccVersion}`,
+      kind: rccKind,
+      metadata: { name: opts.clusterName },
+      spec: {
+        clusterAccessSecret: { name, namespace },
+        overlayRoutingMode: 'Disabled',
+        ...(opts.staleEndpoints ? { staleEndpoints: opts.staleEndpoints } : {}),
+      },
+    },
+  ];
+}

@@ -1,0 +1,117 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import { Gate } from '../core/kube/gate.js';
+import { KubeRestClient } from '../core/kube/rest-client.js';
+import type { Logger } from '../core/log/logger.js';
+import { ClusterConnection } from './cluster-connection.js';
+import { MeshCache, type MeshCacheReader } from './mesh-cache.js';
+import type { ClusterState } from './mesh-types.js';
+import { createFederationMetrics } from './metrics.js';
+import { RccController } from './rcc-controller.js';
+
+export interface FederationOptions {
+  /** Access to the local cluster (where RCCs and their Secrets live). */
+  readonly localKubeConfig: KubeConfig;
+  /** The local cluster's name in the mesh (`fedmesh.io/cluster` of local endpoints). */
+  readonly clusterName: string;
+  readonly log: Logger;
+  readonly registry?: Registry;
+  /** Write RCC status subresources (default true). */
+  readonly writeStatus?: boolean;
+  readonly historySize?: number;
+  readonly probeIntervalMs?: number;
+  readonly statusIntervalMs?: number;
+}
+
+/** A running mesh cache with its connections. */
+export interface Federation {
+  readonly cache: MeshCacheReader;
+  /**
+   * Settles when the local cluster is in sync and every RCC present at start has either synced or failed
+   * (RCCs added later do not hold readiness back), as Calico's Typha does.
+   */
+  readonly ready: Promise<void>;
+  isReady(): boolean;
+  stop(): Promise<void>;
+}
+
+const settled = (s: ClusterState | undefined) => s === 'InSync' || s === 'ConnectionFailed' || s === 'ConfigIncomplete';
+
+export async function startFederation(opts: FederationOptions): Promise<Federation> {
+  const cache = new MeshCache({
+    ...(opts.historySize === undefined ? {} : { historySize: opts.historySize }),
+    onListenerError: (err) => opts.log.error({ err: String(err) }, 'a mesh cache subscriber threw'),
+  });
+  // Four full lists in flight at most: bounds the parse peak with many clusters, costs little time.
+  const listGate = new Gate(4);
+  const metrics = opts.registry ? createFederationMetrics(opts.registry, cache) : undefined;
+  const localClient = await KubeRestClient.fromKubeConfig(opts.localKubeConfig, 16);
+  const localLog = opts.log.child({ cluster: opts.clusterName, local: true });
+  let lastSync: string | null = null;
+  const local = new ClusterConnection({
+    cluster: opts.clusterName,
+    client: await KubeRestClient.fromKubeConfig(opts.localKubeConfig, 8),
+    cache,
+    listGate,
+    log: localLog,
+    onState: (d) => {
+      if (d.state === 'InSync') lastSync = new Date().toISOString();
+      cache.setClusterStatus({
+        cluster: opts.clusterName,
+        local: true,
+        state: d.state,
+        reason: d.reason,
+        message: d.message,
+        staleSince: null,
+        withdrawn: false,
+        lastSyncTime: lastSync,
+      });
+    },
+    ...(opts.probeIntervalMs === undefined ? {} : { probeIntervalMs: opts.probeIntervalMs }),
+  });
+  const controller = new RccController({
+    localClient,
+    localCluster: opts.clusterName,
+    cache,
+    log: opts.log,
+    metrics,
+    writeStatus: opts.writeStatus ?? true,
+    listGate,
+    ...(opts.probeIntervalMs === undefined ? {} : { probeIntervalMs: opts.probeIntervalMs }),
+    ...(opts.statusIntervalMs === undefined ? {} : { statusIntervalMs: opts.statusIntervalMs }),
+  });
+  local.start();
+  controller.start();
+
+  let isReady = false;
+  let unsubscribe = () => {};
+  const ready = (async () => {
+    await controller.synced;
+    const initial = controller.names();
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        const localOk = cache.clusterStatus(opts.clusterName)?.state === 'InSync';
+        if (localOk && initial.every((n) => settled(cache.clusterStatus(n)?.state))) {
+          unsubscribe();
+          resolve();
+        }
+      };
+      unsubscribe = cache.subscribe(check, { kinds: [] }).unsubscribe;
+      check();
+    });
+    isReady = true;
+    opts.log.info({ revision: cache.revision, clusters: initial.length }, 'mesh cache ready');
+  })();
+
+  return {
+    cache,
+    ready,
+    isReady: () => isReady,
+    async stop() {
+      unsubscribe();
+      await controller.stop();
+      await local.stop();
+      localClient.close();
+    },
+  };
+}

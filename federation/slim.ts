@@ -1,0 +1,211 @@
+// Pure conversions from Kubernetes objects to the mesh cache's slim objects (mesh-types.ts), and the equality
+// that decides whether a change is real. Anything not copied here is dropped as soon as the JSON is parsed.
+import type { V1EndpointSlice, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type {
+  HostEndpoint,
+  LabelMap,
+  MeshEndpointSlice,
+  MeshNamespace,
+  MeshService,
+  NamedPort,
+  Protocol,
+  WorkloadEndpoint,
+} from './mesh-types.js';
+import { stableUid } from './stable-uid.js';
+
+export const fedmeshServiceSelectorAnnotation = 'federation.fedmesh.io/serviceSelector';
+export const tigeraServiceSelectorAnnotation = 'federation.tigera.io/serviceSelector';
+const serviceAnnotationsKept = [fedmeshServiceSelectorAnnotation, tigeraServiceSelectorAnnotation];
+
+/** Node annotations that describe a VXLAN tunnel endpoint: fedmesh's own, and Calico's for a migration. */
+export function isVtepAnnotation(key: string): boolean {
+  return (
+    key.startsWith('fedmesh.io/') ||
+    key === 'projectcalico.org/IPv4VXLANTunnelAddr' ||
+    key === 'projectcalico.org/IPv6VXLANTunnelAddr'
+  );
+}
+
+const noLabels: LabelMap = Object.freeze({});
+
+// Namespaces, node names, service accounts and label keys repeat across thousands of pods; JSON.parse makes a
+// new string for each occurrence. Sharing one copy is most of the memory a slim object can save. Only
+// low-cardinality values are interned, so the pool stays proportional to the clusters' namespaces and nodes.
+const pool = new Map<string, string>();
+function intern(s: string): string {
+  const hit = pool.get(s);
+  if (hit !== undefined) return hit;
+  pool.set(s, s);
+  return s;
+}
+
+function internLabels(labels: Record<string, string>): LabelMap {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) out[intern(k)] = v.length <= 16 ? intern(v) : v;
+  return out;
+}
+
+function labelsOf(labels: Record<string, string> | undefined): LabelMap {
+  return labels && Object.keys(labels).length > 0 ? internLabels(labels) : noLabels;
+}
+
+function protocolOf(p: string | undefined): Protocol {
+  return p === 'UDP' || p === 'SCTP' ? p : 'TCP';
+}
+
+function pick(source: Record<string, string> | undefined, keep: (k: string) => boolean): LabelMap {
+  if (!source) return noLabels;
+  let out: Record<string, string> | undefined;
+  for (const [k, v] of Object.entries(source)) {
+    if (!keep(k)) continue;
+    out ??= {};
+    out[k] = v;
+  }
+  return out ?? noLabels;
+}
+
+/** A pod is an endpoint when it has an IP of its own and may still run. */
+export function slimPod(cluster: string, pod: V1Pod): WorkloadEndpoint | undefined {
+  const m = pod.metadata;
+  const phase = pod.status?.phase;
+  if (!m?.name || !m.namespace || pod.spec?.hostNetwork) return undefined;
+  if (phase === 'Succeeded' || phase === 'Failed') return undefined;
+  const ips = (pod.status?.podIPs ?? []).map((p) => p.ip).filter((ip): ip is string => !!ip);
+  if (ips.length === 0 && pod.status?.podIP) ips.push(pod.status.podIP);
+  if (ips.length === 0) return undefined;
+  const ports: NamedPort[] = [];
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) {
+      ports.push({ name: intern(p.name ?? ''), port: p.containerPort, protocol: protocolOf(p.protocol) });
+    }
+  }
+  return {
+    kind: 'WorkloadEndpoint',
+    cluster,
+    namespace: intern(m.namespace),
+    name: m.name,
+    uid: stableUid(cluster, 'Pod', m.uid ?? `${m.namespace}/${m.name}`),
+    labels: labelsOf(m.labels),
+    ips,
+    nodeName: intern(pod.spec?.nodeName ?? ''),
+    ready: (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    serviceAccount: intern(pod.spec?.serviceAccountName ?? 'default'),
+    ports,
+    revision: 0,
+  };
+}
+
+export function slimNode(cluster: string, node: V1Node): HostEndpoint | undefined {
+  const m = node.metadata;
+  if (!m?.name) return undefined;
+  const podCIDRs = node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : []);
+  return {
+    kind: 'HostEndpoint',
+    cluster,
+    namespace: '',
+    name: m.name,
+    uid: stableUid(cluster, 'Node', m.uid ?? m.name),
+    labels: labelsOf(m.labels),
+    addresses: (node.status?.addresses ?? []).map((a) => ({ type: a.type, address: a.address })),
+    podCIDRs,
+    ready: (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    annotations: pick(m.annotations, isVtepAnnotation),
+    revision: 0,
+  };
+}
+
+export function slimNamespace(cluster: string, ns: V1Namespace): MeshNamespace | undefined {
+  const m = ns.metadata;
+  if (!m?.name) return undefined;
+  return {
+    kind: 'Namespace',
+    cluster,
+    namespace: '',
+    name: m.name,
+    uid: stableUid(cluster, 'Namespace', m.uid ?? m.name),
+    labels: labelsOf(m.labels),
+    revision: 0,
+  };
+}
+
+export function slimService(cluster: string, svc: V1Service): MeshService | undefined {
+  const m = svc.metadata;
+  if (!m?.name || !m.namespace) return undefined;
+  const selector = svc.spec?.selector;
+  return {
+    kind: 'Service',
+    cluster,
+    namespace: m.namespace,
+    name: m.name,
+    uid: stableUid(cluster, 'Service', m.uid ?? `${m.namespace}/${m.name}`),
+    labels: labelsOf(m.labels),
+    type: svc.spec?.type ?? 'ClusterIP',
+    selector: selector && Object.keys(selector).length > 0 ? selector : null,
+    ports: (svc.spec?.ports ?? []).map((p) => ({
+      name: p.name ?? '',
+      port: p.port,
+      targetPort: (p.targetPort as number | string | undefined) ?? p.port,
+      protocol: protocolOf(p.protocol),
+    })),
+    annotations: pick(m.annotations, (k) => serviceAnnotationsKept.includes(k)),
+    revision: 0,
+  };
+}
+
+export function slimEndpointSlice(cluster: string, slice: V1EndpointSlice): MeshEndpointSlice | undefined {
+  const m = slice.metadata;
+  if (!m?.name || !m.namespace) return undefined;
+  return {
+    kind: 'EndpointSlice',
+    cluster,
+    namespace: m.namespace,
+    name: m.name,
+    uid: stableUid(cluster, 'EndpointSlice', m.uid ?? `${m.namespace}/${m.name}`),
+    labels: labelsOf(m.labels),
+    serviceName: m.labels?.['kubernetes.io/service-name'] ?? '',
+    addressType: slice.addressType,
+    endpoints: (slice.endpoints ?? []).map((e) => ({
+      addresses: e.addresses,
+      // An unset `ready` means ready (discovery.k8s.io/v1 EndpointConditions).
+      ready: e.conditions?.ready ?? true,
+      serving: e.conditions?.serving ?? e.conditions?.ready ?? true,
+      terminating: e.conditions?.terminating ?? false,
+      nodeName: e.nodeName ?? '',
+      podName: e.targetRef?.kind === 'Pod' ? (e.targetRef.name ?? '') : '',
+    })),
+    ports: (slice.ports ?? []).map((p) => ({
+      name: p.name ?? '',
+      port: p.port ?? 0,
+      protocol: protocolOf(p.protocol),
+    })),
+    revision: 0,
+  };
+}
+
+/** Structural equality of two slim objects, ignoring `revision` (which the cache owns). */
+export function sameMeshObject(a: object, b: object): boolean {
+  return deepEqual(a, b, true);
+}
+
+function deepEqual(a: unknown, b: unknown, top = false): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const ka = Object.keys(ra);
+  let nb = 0;
+  for (const k in rb) if (Object.hasOwn(rb, k) && !(top && k === 'revision')) nb++;
+  let na = 0;
+  for (const k of ka) {
+    if (top && k === 'revision') continue;
+    na++;
+    if (!Object.hasOwn(rb, k) || !deepEqual(ra[k], rb[k])) return false;
+  }
+  return na === nb;
+}

@@ -1,0 +1,23 @@
+/** What happens to a cluster's objects while it is unreachable (RCC `spec.staleEndpoints`). */
+export interface StalePolicy {
+  /** Retain keeps them (fail-open); Withdraw removes them after `ttlMs` (fail-closed). */
+  readonly mode: 'Retain' | 'Withdraw';
+  readonly ttlMs: number;
+}
+
+export type StaleDecision =
+  | { readonly action: 'keep' }
+  | { readonly action: 'withdraw' }
+  | { readonly action: 'wait'; readonly ms: number };
+
+/** Whether to withdraw a stale cluster's objects now, or when to look again. */
+export function staleDecision(policy: StalePolicy, staleSinceMs: number | null, nowMs: number): StaleDecision {
+  if (staleSinceMs === null || policy.mode === 'Retain') return { action: 'keep' };
+  const left = staleSinceMs + policy.ttlMs - nowMs;
+  return left <= 0 ? { action: 'withdraw' } : { action: 'wait', ms: left };
+}
+
+/** States in which a cluster's objects are not current. */
+export function isStaleState(state: string): boolean {
+  return state === 'ConnectionFailed' || state === 'ConfigIncomplete';
+}

@@ -1,0 +1,118 @@
+// `fedmesh testbed deploy` and `fedmesh remote-access` as a user runs them: real processes, real clusters.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { rccPath } from '../federation/rcc-spec.js';
+import { eventually, repoRoot, startTestbed, type Testbed } from './testbed/harness.js';
+import { isRunning } from './testbed/processes.js';
+import { runCommand } from './testbed/run-command.js';
+import { type ProcessRecord, readState } from './testbed/state.js';
+
+let tb: Testbed;
+const fedmesh = (args: string[], input?: string) =>
+  runCommand(process.execPath, [join(repoRoot, 'bin', 'fedmesh.js'), ...args], {
+    env: { ...process.env, FEDMESH_TESTBED_DIR: tb.dir },
+    ...(input === undefined ? {} : { input }),
+  });
+const servers = (): ProcessRecord[] =>
+  readState(tb.dir)?.processes.filter((p) => p.component === 'fedmesh-server') ?? [];
+const rccState = async (local: string, remote: string) =>
+  (await tb.cluster(local).kubectlOk(['get', 'rcc', remote, '-o', 'jsonpath={.status.state}'])).trim();
+
+before(async () => {
+  tb = await startTestbed({ name: 'federation-deploy', clusters: ['east', 'west', 'north'] });
+});
+after(async () => {
+  await tb?.down();
+});
+
+describe('fedmesh testbed deploy', () => {
+  test('runs a server per cluster and joins every pair; every RCC gets InSync', async () => {
+    const r = await fedmesh(['testbed', 'deploy']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /every cluster is joined to the 2 others and in sync/);
+    assert.equal(servers().length, 3);
+    for (const s of servers()) assert.ok(isRunning(s), `server of ${s.cluster} runs`);
+    for (const local of ['east', 'west', 'north']) {
+      const out = await tb.cluster(local).kubectlOk(['get', 'rcc', '-o', 'name']);
+      assert.equal(out.trim().split('\n').length, 2);
+    }
+    const table = await tb.cluster('east').kubectlOk(['get', 'fedmesh']);
+    assert.match(table, /^NAME\s+STATE\s+WORKLOADS\s+NODES\s+LAST SYNC\s+AGE/);
+    assert.match(table, /^north\s+InSync\s+0\s+0/m);
+  });
+
+  test('a pod in west is counted by the RCCs of east and north, and the metric says InSync', async () => {
+    await tb.cluster('west').seed({
+      nodes: [{ name: 'w', count: 1 }],
+      pods: [{ namespace: 'default', name: 'p', count: 2 }],
+    });
+    for (const local of ['east', 'north']) {
+      await eventually(async () => {
+        const n = await tb
+          .cluster(local)
+          .kubectlOk(['get', 'rcc', 'west', '-o', 'jsonpath={.status.counts.workloads}']);
+        assert.equal(n.trim(), '2');
+      });
+    }
+    const east = servers().find((s) => s.cluster === 'east');
+    assert.ok(east?.port);
+    const metrics = await (await fetch(`http://127.0.0.1:${east.port}/metrics`)).text();
+    assert.match(metrics, /^fedmesh_remote_cluster_connection_status\{cluster="west"\} 2$/m);
+    assert.equal((await fetch(`http://127.0.0.1:${east.port}/readyz`)).status, 200);
+  });
+
+  test('the server logs JSON without credentials', async () => {
+    const { readFileSync } = await import('node:fs');
+    const log = readFileSync(servers()[0]?.log ?? '', 'utf8');
+    const lines = log.trim().split('\n');
+    for (const l of lines) JSON.parse(l);
+    assert.doesNotMatch(log, /token: |eyJhbGci|BEGIN CERTIFICATE/);
+  });
+});
+
+describe('fedmesh remote-access', () => {
+  test('--dry-run prints the remote objects and creates nothing', async () => {
+    const north = tb.cluster('north');
+    const r = await fedmesh([
+      'remote-access',
+      '--cluster-name',
+      'north',
+      '--kubeconfig',
+      north.kubeconfig,
+      '--dry-run',
+      '--namespace',
+      'dry',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /kind: ClusterRole/);
+    assert.match(r.stdout, /- list\n\s+- watch/);
+    assert.match(r.stdout, /kind: RemoteClusterConfiguration/);
+    assert.notEqual((await north.kubectl(['get', 'namespace', 'dry'])).code, 0, 'nothing was created');
+  });
+
+  test('its output, applied in the local cluster, joins the remote: the once-per-pair workflow', async () => {
+    const east = tb.cluster('east');
+    await east.kubectlOk(['delete', 'rcc', 'north']);
+    await east.kubectlOk(['delete', 'secret', '-n', 'fedmesh-system', 'remote-cluster-north']);
+    const r = await fedmesh([
+      'remote-access',
+      '--cluster-name',
+      'north',
+      '--kubeconfig',
+      tb.cluster('north').kubeconfig,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    await east.kubectlOk(['apply', '-f', '-'], r.stdout);
+    await eventually(async () => assert.equal(await rccState('east', 'north'), 'InSync'), 30_000);
+    await east.client.get(`${rccPath}/north`);
+  });
+
+  test('testbed down stops the servers', async () => {
+    const recs = servers();
+    assert.equal(recs.length, 3);
+    const r = await fedmesh(['testbed', 'down']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const s of recs) assert.equal(isRunning(s), false, `server of ${s.cluster} stopped`);
+  });
+});
