@@ -13,7 +13,9 @@ import { SnapshotKeeper } from './resource-handlers.js';
 import { ServedStore } from './served-store.js';
 import { type RunningApiServer, startApiServer } from './server.js';
 
+export { apiServiceName, type RegistrationOptions, registrationManifests } from './registration.js';
 export { group as federationApiGroup, groupVersion as federationApiGroupVersion } from './resources.js';
+export { loadOrCreateServingCert, type ServingCert, servingDnsNames } from './serving-cert.js';
 
 export interface FederationApiOptions {
   readonly cache: MeshCacheReader;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ClusterStatus, MeshEndpointSlice, MeshService, WorkloadEndpoint } from '../federation/mesh-types.js';
+import type { ClusterStatus, MeshEndpointSlice, MeshService, WorkloadEndpoint } from '../federation/index.js';
 import { Projection } from './projection.js';
 import type { Change } from './served-store.js';
 

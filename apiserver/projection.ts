@@ -1,14 +1,15 @@
 import { CLUSTER_LABEL } from '../core/selector/cluster-scope.js';
-import { federatedEndpoints, federatedSelectorOf } from '../federation/federated-endpoints.js';
-import type {
-  ClusterStatus,
-  HostEndpoint,
-  MeshEndpointSlice,
-  MeshEvent,
-  MeshObject,
-  MeshService,
-  WorkloadEndpoint,
-} from '../federation/mesh-types.js';
+import {
+  type ClusterStatus,
+  federatedEndpoints,
+  federatedSelectorOf,
+  type HostEndpoint,
+  type MeshEndpointSlice,
+  type MeshEvent,
+  type MeshObject,
+  type MeshService,
+  type WorkloadEndpoint,
+} from '../federation/index.js';
 import { groupVersion, resources } from './resources.js';
 import type { Change, ServedObject } from './served-store.js';
 

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { createLogger } from '../core/log/logger.js';
 import { createCertificateAuthority, issueCertificate, type KeyPair } from '../core/tls/certificates.js';
-import type { WorkloadEndpoint } from '../federation/mesh-types.js';
+import type { WorkloadEndpoint } from '../federation/index.js';
 import { requestHeaderConfigFrom } from './auth/authenticator.js';
 import { parseCertBundle } from './auth/client-cert.js';
 import { createApiServerMetrics } from './metrics.js';

@@ -16,7 +16,7 @@ const commands: Readonly<Record<string, CommandEntry>> = {
   },
   server: {
     summary: 'the fedmesh server: mesh cache of every remote cluster, aggregated API, admission webhooks',
-    load: async () => (await import('../federation/server-cli.js')).serverMain,
+    load: async () => (await import('./server.js')).serverMain,
   },
   'remote-access': {
     summary: 'create (or print) the read-only access a cluster grants to the mesh, and the RCC to apply',

@@ -3,12 +3,10 @@ import { CLUSTER_LABEL } from '../core/selector/cluster-scope.js';
 import { matcherFor } from '../core/selector/evaluate.js';
 import { parseSelector } from '../core/selector/parser.js';
 import type { MeshEndpointSlice, MeshService, Protocol, ServicePort } from './mesh-types.js';
+import { fedmeshServiceSelectorAnnotation, tigeraServiceSelectorAnnotation } from './slim.js';
 
 /** The annotation that makes a Service federated, and Calico's key, read too so that a migration needs no rewrite. */
-export const serviceSelectorAnnotations = [
-  'federation.fedmesh.io/serviceSelector',
-  'federation.tigera.io/serviceSelector',
-] as const;
+const serviceSelectorAnnotations = [fedmeshServiceSelectorAnnotation, tigeraServiceSelectorAnnotation] as const;
 
 /** The selector expression of a federated Service, or undefined when the Service is not federated. */
 export function federatedSelectorOf(svc: Pick<MeshService, 'annotations' | 'selector'>): string | undefined {

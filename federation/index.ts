@@ -1,5 +1,12 @@
 // The public interface of federation: the API server, the federated services controller and the agent import
 // only from here.
+
+export {
+  type FederatedEndpointAddress,
+  type FederatedEndpointsResult,
+  federatedEndpoints,
+  federatedSelectorOf,
+} from './federated-endpoints.js';
 export type {
   KindCounts,
   ListFilter,

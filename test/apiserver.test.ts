@@ -24,6 +24,7 @@ before(async () => {
       {
         namespace: 'shop',
         name: 'web',
+        labels: { app: 'web' },
         selector: { app: 'web' },
         ports: [{ name: 'http', port: 80, targetPort: 8080 }],
       },
@@ -45,6 +46,7 @@ before(async () => {
       {
         namespace: 'shop',
         name: 'web',
+        labels: { app: 'web' },
         selector: { app: 'web' },
         ports: [{ name: 'http', port: 80, targetPort: 8080 }],
       },
@@ -145,8 +147,13 @@ describe('kubectl through the aggregator (DISC, TBL, LIST, WATCH, OAPI)', () => 
   });
 
   test('LIST-03: --chunk-size=10 pages through 100+ objects', async () => {
-    const out = lines(await east().kubectlOk(['get', 'rwl', '-A', '--chunk-size=10', '--no-headers', '-v=6']));
-    const rows = out.filter((l) => l.startsWith('shop'));
+    const r = await east().kubectl(['get', 'rwl', '-A', '--chunk-size=10', '--no-headers', '-v=6']);
+    assert.equal(r.code, 0, r.stderr);
+    // kubectl logs each request at -v=6: pages of 10, each after the first with a continue token.
+    const pages = r.stderr.split('\n').filter((l) => /remoteworkloads\?.*limit=10/.test(l));
+    assert.ok(pages.length >= 12, `${pages.length} page requests`);
+    assert.ok(pages.slice(1).every((l) => l.includes('continue=')));
+    const rows = lines(r.stdout).filter((l) => l.startsWith('shop'));
     assert.equal(rows.length, westPods + 5);
     assert.equal(new Set(rows.map((r) => r.split(/\s+/)[1])).size, westPods + 5);
   });
@@ -167,9 +174,9 @@ describe('kubectl through the aggregator (DISC, TBL, LIST, WATCH, OAPI)', () => 
       await tb.cluster('west').seed({
         nodes: [{ name: 'wn', count: 3 }],
         podCIDR: '10.2.0.0/16',
-        pods: [{ namespace: 'shop', name: 'late', node: 'wn-0', ip: '10.2.200.1', labels: { app: 'web' } }],
+        pods: [{ namespace: 'shop', name: 'late', node: 'wn-0', ip: '10.2.0.200', labels: { app: 'web' } }],
       });
-      await eventually(async () => assert.match(out, /west\.late\s+west\s+True\s+10\.2\.200\.1/), 20_000);
+      await eventually(async () => assert.match(out, /west\.late\s+west\s+True\s+10\.2\.0\.200/), 20_000);
     } finally {
       child.kill();
     }

@@ -21,6 +21,7 @@ const plurals: Readonly<Record<string, string>> = {
   RoleBinding: 'rolebindings',
   CustomResourceDefinition: 'customresourcedefinitions',
   RemoteClusterConfiguration: 'remoteclusterconfigurations',
+  APIService: 'apiservices',
 };
 
 /** The REST path of one object. */

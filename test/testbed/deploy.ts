@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  apiServiceName,
+  loadOrCreateServingCert,
+  registrationManifests,
+  servingDnsNames,
+} from '../../apiserver/index.js';
 import { applyManifest } from '../../core/kube/apply.js';
 import { isStatus, KubeApiError, KubeRestClient } from '../../core/kube/rest-client.js';
 import { rccCrd } from '../../federation/rcc-crd.js';
@@ -101,6 +107,36 @@ export async function waitForMeshInSync(
   }
 }
 
+/** The Service the testbed's APIServices point to: ExternalName 127.0.0.1, one per cluster. */
+const apiService = { namespace: 'fedmesh-system', name: 'fedmesh-api' } as const;
+
+/** Waits until the aggregator reports the federation APIService Available (it probes /apis/<g>/<v> through TLS). */
+async function waitForApiService(
+  state: TestbedState,
+  client: KubeRestClient | undefined,
+  cluster: string,
+  timeoutMs: number,
+): Promise<void> {
+  if (!client) throw new Error('unreachable');
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const svc = await client.get<{
+      status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+    }>(`/apis/apiregistration.k8s.io/v1/apiservices/${apiServiceName}`);
+    const available = svc.status?.conditions?.find((x) => x.type === 'Available');
+    if (available?.status === 'True') return;
+    last = `${available?.reason ?? 'no condition'}: ${available?.message ?? ''}`;
+    const server = state.processes.find((p) => p.cluster === cluster && p.component === 'fedmesh-server');
+    if (server && !isRunning(server)) {
+      throw new TestbedError(`fedmesh server of ${cluster} exited. Last lines of its log:\n${logTail(server.log)}`);
+    }
+    if (Date.now() > deadline)
+      throw new TestbedError(`APIService ${apiServiceName} in ${cluster} is not Available: ${last}`);
+    await sleep(250);
+  }
+}
+
 /**
  * `fedmesh testbed deploy`: installs the CRDs in every cluster, joins every pair of clusters, and runs one
  * `fedmesh server` per cluster on the host (logs in .testbed/logs/, stopped by `fedmesh testbed down`).
@@ -124,6 +160,24 @@ export async function deployFedmesh(state: TestbedState, report: (msg: string) =
     const version = `v${packageVersion()}`;
     for (const c of state.clusters) {
       const port = await freePort();
+      const apiPort = await freePort();
+      // The serving certificate is made before the server starts, so that its CA can go in the APIService now.
+      const certDir = join(state.dir, 'fedmesh', c.name, 'certs');
+      const serving = loadOrCreateServingCert({
+        certDir,
+        dnsNames: servingDnsNames(apiService.name, apiService.namespace),
+      });
+      const client = clients.get(c.name);
+      if (!client || !serving.caPem) throw new Error('unreachable');
+      for (const m of registrationManifests({
+        namespace: apiService.namespace,
+        serviceName: apiService.name,
+        port: apiPort,
+        caBundlePem: serving.caPem,
+        externalName: '127.0.0.1',
+      })) {
+        await applyManifest(client, m);
+      }
       launchProcess(state, {
         cluster: c.name,
         component: 'fedmesh-server',
@@ -136,11 +190,18 @@ export async function deployFedmesh(state: TestbedState, report: (msg: string) =
           `--cluster-name=${c.name}`,
           `--kubeconfig=${c.kubeconfig}`,
           `--metrics-bind-address=127.0.0.1:${port}`,
+          `--api-bind-address=127.0.0.1:${apiPort}`,
+          `--cert-dir=${certDir}`,
+          `--api-service=${apiService.namespace}/${apiService.name}`,
         ],
       });
-      report(`${c.name}: fedmesh server on 127.0.0.1:${port} (metrics, healthz, readyz)`);
+      report(`${c.name}: fedmesh server: API on 127.0.0.1:${apiPort}, metrics on 127.0.0.1:${port}`);
     }
     await waitForMeshInSync(state, clients, 120_000);
+    await Promise.all(state.clusters.map((c) => waitForApiService(state, clients.get(c.name), c.name, 60_000)));
+    report(
+      `the federation API is available in every cluster: kubectl get ${'federatedendpoints,remoteworkloads,remotenodes'} -A`,
+    );
     report(`every cluster is joined to the ${state.clusters.length - 1} others and in sync`);
   } catch (err) {
     if (err instanceof KubeApiError) throw new TestbedError(`deploy failed: ${err.message}`);

@@ -1,11 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
+import { loadOrCreateServingCert, servingDnsNames, startFederationApi } from '../apiserver/index.js';
 import { formatFlagHelp, parseFlags } from '../core/cli/parse-flags.js';
 import { UsageError } from '../core/cli/usage-error.js';
 import { dns1123LabelError } from '../core/kube/names.js';
+import { KubeRestClient } from '../core/kube/rest-client.js';
 import { createLogger, errorMessage, isLogLevel } from '../core/log/logger.js';
 import { parseBindAddress, startHealthServer } from '../core/metrics/health-server.js';
-import { startFederation } from './runtime.js';
+import { startFederation } from '../federation/index.js';
+
+function packageVersion(): string {
+  const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'); // from dist/cli/
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
 
 const command = 'server';
 
@@ -26,6 +36,28 @@ const flags = {
     description: '/metrics, /healthz and /readyz over HTTP (default 127.0.0.1:9464; port 0 picks one)',
   },
   'log-level': { type: 'string', value: 'LEVEL', description: 'debug, info (default), warn or error' },
+  'api-bind-address': {
+    type: 'string',
+    value: 'HOST:PORT',
+    description: 'the aggregated API (HTTPS) for federation.fedmesh.io (default 0.0.0.0:8443; port 0 picks one)',
+  },
+  'tls-cert-file': {
+    type: 'string',
+    value: 'FILE',
+    description: 'serving certificate of the API (PEM; with --tls-private-key-file)',
+  },
+  'tls-private-key-file': { type: 'string', value: 'FILE', description: 'its private key (PEM)' },
+  'cert-dir': {
+    type: 'string',
+    value: 'DIR',
+    description:
+      'without --tls-cert-file: generate the serving certificate and its CA here once (ca.crt, tls.crt, tls.key)',
+  },
+  'api-service': {
+    type: 'string',
+    value: 'NAMESPACE/NAME',
+    description: 'the Service the APIService points to, for the certificate names (default fedmesh-system/fedmesh-api)',
+  },
 } as const;
 
 function usage(): string {
@@ -33,7 +65,8 @@ function usage(): string {
     'usage: fedmesh server --cluster-name NAME [--kubeconfig FILE] [flags]',
     '',
     'Runs the mesh cache: watches the local cluster and every cluster of a RemoteClusterConfiguration,',
-    'and keeps each RCC status current. (The aggregated API and the webhooks join this process later.)',
+    'keeps each RCC status current, and serves the aggregated API federation.fedmesh.io/v1alpha1',
+    '(remoteworkloads, federatedendpoints, remotenodes) from that cache.',
     '',
     'flags:',
     formatFlagHelp(flags),
@@ -57,6 +90,23 @@ export async function serverMain(argv: string[]): Promise<number> {
   const bind = parseBindAddress(p.flags['metrics-bind-address'] ?? '127.0.0.1:9464');
   if (!bind) throw new UsageError('--metrics-bind-address must be HOST:PORT', command);
 
+  const apiBind = parseBindAddress(p.flags['api-bind-address'] ?? '0.0.0.0:8443');
+  if (!apiBind) throw new UsageError('--api-bind-address must be HOST:PORT', command);
+  const [svcNamespace, svcName, ...extra] = (p.flags['api-service'] ?? 'fedmesh-system/fedmesh-api').split('/');
+  if (!svcNamespace || !svcName || extra.length > 0)
+    throw new UsageError('--api-service must be NAMESPACE/NAME', command);
+  let serving: ReturnType<typeof loadOrCreateServingCert>;
+  try {
+    serving = loadOrCreateServingCert({
+      ...(p.flags['tls-cert-file'] ? { certFile: p.flags['tls-cert-file'] } : {}),
+      ...(p.flags['tls-private-key-file'] ? { keyFile: p.flags['tls-private-key-file'] } : {}),
+      ...(p.flags['cert-dir'] ? { certDir: p.flags['cert-dir'] } : {}),
+      dnsNames: servingDnsNames(svcName, svcNamespace),
+    });
+  } catch (err) {
+    throw new UsageError(`serving certificate: ${errorMessage(err)}`, command);
+  }
+
   const log = createLogger('fedmesh-server', level).child({ localCluster: clusterName });
   const kc = new KubeConfig();
   try {
@@ -73,7 +123,20 @@ export async function serverMain(argv: string[]): Promise<number> {
     registry,
     ready: () => ({ ok: federation.isReady(), detail: federation.isReady() ? 'ok' : 'mesh cache not synced yet' }),
   });
-  log.info({ metricsPort: health.port }, 'fedmesh server started');
+  const api = await startFederationApi({
+    cache: federation.cache,
+    localCluster: clusterName,
+    kube: await KubeRestClient.fromKubeConfig(kc, 16),
+    host: apiBind.host,
+    port: apiBind.port,
+    certPem: serving.certPem,
+    keyPem: serving.keyPem,
+    meshReady: () => federation.isReady(),
+    log,
+    registry,
+    version: `v${packageVersion()}`,
+  });
+  log.info({ metricsPort: health.port, apiPort: api.port, servingCert: serving.source }, 'fedmesh server started');
 
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
@@ -81,7 +144,7 @@ export async function serverMain(argv: string[]): Promise<number> {
   });
   log.info('stopping');
   await Promise.race([
-    Promise.all([federation.stop(), health.close()]),
+    Promise.all([api.stop(), federation.stop(), health.close()]),
     new Promise((r) => setTimeout(r, 5000).unref()),
   ]);
   return 0;
