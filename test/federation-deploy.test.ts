@@ -37,9 +37,13 @@ describe('fedmesh testbed deploy', () => {
       const out = await tb.cluster(local).kubectlOk(['get', 'rcc', '-o', 'name']);
       assert.equal(out.trim().split('\n').length, 2);
     }
-    const table = await tb.cluster('east').kubectlOk(['get', 'fedmesh']);
+    const table = await tb.cluster('east').kubectlOk(['get', 'rcc']);
     assert.match(table, /^NAME\s+STATE\s+WORKLOADS\s+NODES\s+LAST SYNC\s+AGE/);
     assert.match(table, /^north\s+InSync\s+0\s+0/m);
+    // The fedmesh category holds the RCCs and the federation API's kinds: one command shows the mesh.
+    const all = await tb.cluster('east').kubectlOk(['get', 'fedmesh', '-A']);
+    assert.match(all, /remoteclusterconfiguration\.fedmesh\.io\/north\s+InSync/);
+    assert.match(r.stderr, /the federation API is available in every cluster/);
   });
 
   test('a pod in west is counted by the RCCs of east and north, and the metric says InSync', async () => {
