@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Gate } from '../core/kube/gate.js';
 import { ResilientInformer } from '../core/kube/resilient-informer.js';
 import { isStatus, KubeRestClient } from '../core/kube/rest-client.js';
+import { SerialWriter } from '../core/kube/serial-writer.js';
 import type { Logger } from '../core/log/logger.js';
 import { ClusterConnection } from './cluster-connection.js';
 import type { ConfigProblem, DerivedState } from './cluster-state.js';
@@ -54,6 +55,8 @@ export class RemoteCluster {
   private staleTimer: NodeJS.Timeout | undefined;
   private written: RccStatus | undefined;
   private writeTimer: NodeJS.Timeout | undefined;
+  /** One status write at a time (see SerialWriter): an older state must never land after a newer one. */
+  private readonly statusWriter = new SerialWriter(() => this.writeStatusOnce());
   private lastWriteAt = 0;
   private lastState: string | undefined;
   private stopped = false;
@@ -277,7 +280,11 @@ export class RemoteCluster {
     }, delay);
   }
 
-  private async writeStatus(): Promise<void> {
+  private writeStatus(): Promise<void> {
+    return this.statusWriter.request();
+  }
+
+  private async writeStatusOnce(): Promise<void> {
     const cluster = this.deps.cache.clusterStatus(this.name);
     if (!cluster || this.stopped) return;
     const body = buildRccStatus(

@@ -34,16 +34,30 @@ for (const c of clusters) {
     join('examples', 'testbed', `${c}.yaml`),
   );
 }
+run('fedmesh testbed deploy   # a fedmesh server per cluster, every pair joined', 'testbed', 'deploy');
 run('fedmesh testbed status', 'testbed', 'status');
 
 const { cacheDir } = await import(join(root, 'dist', 'test', 'testbed', 'versions.js'));
 const kubectl = join(cacheDir(), 'bin', 'kubectl');
-for (const c of clusters) {
-  step(
-    `kubectl --kubeconfig .testbed/${c}.kubeconfig get nodes,pods,endpointslices -n shop -o wide`,
-    kubectl,
-    ['get', 'nodes,pods,endpointslices', '-n', 'shop', '-o', 'wide'],
-    { KUBECONFIG: join(root, '.testbed', `${c}.kubeconfig`) },
-  );
-}
+const inEast = { KUBECONFIG: join(root, '.testbed', 'east.kubeconfig') };
+step(
+  'kubectl --kubeconfig .testbed/west.kubeconfig get pods -n shop -o wide',
+  kubectl,
+  ['get', 'pods', '-n', 'shop', '-o', 'wide'],
+  {
+    KUBECONFIG: join(root, '.testbed', 'west.kubeconfig'),
+  },
+);
+step(
+  'kubectl --kubeconfig .testbed/east.kubeconfig get remoteclusterconfigurations',
+  kubectl,
+  ['get', 'rcc', '-o', 'wide'],
+  inEast,
+);
+step(
+  'kubectl --kubeconfig .testbed/east.kubeconfig get federatedendpoints,remoteworkloads,remotenodes -A',
+  kubectl,
+  ['get', 'federatedendpoints,remoteworkloads,remotenodes', '-A'],
+  inEast,
+);
 console.log('\nThe testbed keeps running. Stop it with: npx fedmesh testbed down');
