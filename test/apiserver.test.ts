@@ -14,12 +14,14 @@ import { stopProcess } from './testbed/processes.js';
 
 let tb: Testbed;
 const westPods = 110;
+const westNodes = 105;
+const manyFederated = 100;
 
 before(async () => {
   tb = await startTestbed({ name: 'apiserver', clusters: ['east', 'west', 'north'] });
   await tb.cluster('west').seed({
     podCIDR: '10.2.0.0/16',
-    nodes: [{ name: 'wn', count: 3 }],
+    nodes: [{ name: 'wn', count: westNodes }],
     services: [
       {
         namespace: 'shop',
@@ -63,6 +65,13 @@ before(async () => {
   });
   await tb.cluster('east').seed({
     services: [
+      ...Array.from({ length: manyFederated }, (_, i) => ({
+        namespace: 'many',
+        name: `fed-${String(i).padStart(3, '0')}`,
+        labels: { batch: 'many' },
+        annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'web'" },
+        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+      })),
       {
         namespace: 'shop',
         name: 'web-global',
@@ -110,7 +119,7 @@ describe('kubectl through the aggregator (DISC, TBL, LIST, WATCH, OAPI)', () => 
     assert.match(wide[0] ?? '', /^NAME\s+CLUSTER\s+READY\s+IP\s+NODE\s+POD\s+SERVICE ACCOUNT\s+STALE\s+AGE$/);
     const nodes = lines(await east().kubectlOk(['get', 'remotenodes']));
     assert.match(nodes[0] ?? '', /^NAME\s+CLUSTER\s+READY\s+INTERNAL-IP\s+POD-CIDRS\s+AGE$/);
-    assert.equal(nodes.length, 1 + 3 + 2);
+    assert.equal(nodes.length, 1 + westNodes + 2);
     const fep = lines(await east().kubectlOk(['get', 'federatedendpoints', '-n', 'shop', '-o', 'wide']));
     assert.match(
       fep[1] ?? '',
@@ -136,11 +145,8 @@ describe('kubectl through the aggregator (DISC, TBL, LIST, WATCH, OAPI)', () => 
     const byCluster = lines(
       await east().kubectlOk(['get', 'rno', '--field-selector', 'spec.cluster=west', '-o', 'name']),
     );
-    assert.deepEqual(byCluster, [
-      'remotenode.federation.fedmesh.io/west.wn-0',
-      'remotenode.federation.fedmesh.io/west.wn-1',
-      'remotenode.federation.fedmesh.io/west.wn-2',
-    ]);
+    assert.equal(byCluster.length, westNodes);
+    assert.ok(byCluster.every((n) => n.startsWith('remotenode.federation.fedmesh.io/west.wn-')));
     const bad = await east().kubectl(['get', 'rwl', '-A', '--field-selector', 'status.phase=Running']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /"status\.phase" is not a known field selector/);
@@ -150,7 +156,7 @@ describe('kubectl through the aggregator (DISC, TBL, LIST, WATCH, OAPI)', () => 
     const r = await east().kubectl(['get', 'rwl', '-A', '--chunk-size=10', '--no-headers', '-v=6']);
     assert.equal(r.code, 0, r.stderr);
     // kubectl logs each request at -v=6: pages of 10, each after the first with a continue token.
-    const pages = r.stderr.split('\n').filter((l) => /remoteworkloads\?.*limit=10/.test(l));
+    const pages = r.stderr.split('\n').filter((l) => l.includes('"Response"') && /remoteworkloads\?.*limit=10/.test(l));
     assert.ok(pages.length >= 12, `${pages.length} page requests`);
     assert.ok(pages.slice(1).every((l) => l.includes('continue=')));
     const rows = lines(r.stdout).filter((l) => l.startsWith('shop'));
@@ -179,6 +185,95 @@ describe('kubectl through the aggregator (DISC, TBL, LIST, WATCH, OAPI)', () => 
       await eventually(async () => assert.match(out, /west\.late\s+west\s+True\s+10\.2\.0\.200/), 20_000);
     } finally {
       child.kill();
+    }
+  });
+
+  test('federatedendpoints and remotenodes: -o wide, -o yaml, -l, --field-selector, --chunk-size=10 over 100+', async () => {
+    const c = east();
+    for (const [res, scope, total, wideHeader] of [
+      [
+        'federatedendpoints',
+        ['-n', 'many'],
+        manyFederated,
+        /^NAME\s+SELECTOR\s+ENDPOINTS\s+READY\s+CLUSTERS\s+SERVICES\s+STALE\s+AGE$/,
+      ],
+      ['remotenodes', [], westNodes + 2, /^NAME\s+CLUSTER\s+READY\s+INTERNAL-IP\s+POD-CIDRS\s+VTEP\s+STALE\s+AGE$/],
+    ] as const) {
+      const wide = lines(await c.kubectlOk(['get', res, ...scope, '-o', 'wide']));
+      assert.match(wide[0] ?? '', wideHeader);
+      assert.equal(wide.length, total + 1);
+      const r = await c.kubectl(['get', res, ...scope, '--chunk-size=10', '-o', 'name', '-v=6']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(new Set(lines(r.stdout)).size, total);
+      // Pages of 10: every page after the first carries the continue token of the one before.
+      const responses = r.stderr.split('\n').filter((l) => l.includes('"Response"'));
+      const continued = responses.filter((l) => l.includes('continue=')).length;
+      assert.equal(continued, Math.ceil(total / 10) - 1, `${res}: ${continued} continued pages`);
+    }
+    const y = await c.kubectlOk(['get', 'fep', 'web-global', '-n', 'shop', '-o', 'yaml']);
+    assert.match(y, /kind: FederatedEndpoint/);
+    assert.match(y, /serviceSelector: app == "web"/);
+    assert.match(y, /cluster: north/);
+    const many = lines(
+      await c.kubectlOk([
+        'get',
+        'fep',
+        '-n',
+        'many',
+        '-l',
+        'batch=many',
+        '--field-selector',
+        'metadata.name=fed-007',
+        '-o',
+        'name',
+      ]),
+    );
+    assert.deepEqual(many, ['federatedendpoint.federation.fedmesh.io/fed-007']);
+    const northNodes = lines(await c.kubectlOk(['get', 'rno', '-l', 'fedmesh.io/cluster=north', '-o', 'name']));
+    assert.deepEqual(northNodes, [
+      'remotenode.federation.fedmesh.io/north.nn-0',
+      'remotenode.federation.fedmesh.io/north.nn-1',
+    ]);
+    const ry = await c.kubectlOk(['get', 'rno', 'north.nn-1', '-o', 'yaml']);
+    assert.match(ry, /kind: RemoteNode/);
+    assert.match(ry, /podCIDRs:\n\s+- 10\.3\.1\.0\/24/);
+  });
+
+  test('-w on federatedendpoints and remotenodes follows remote changes', async () => {
+    const watch = (args: string[]) => {
+      const child = spawn(tb.kubectlPath, ['get', ...args, '-w', '--no-headers'], {
+        env: { ...process.env, KUBECONFIG: east().kubeconfig },
+      });
+      const out = { text: '' };
+      child.stdout.on('data', (d: Buffer) => {
+        out.text += d.toString();
+      });
+      return { child, out };
+    };
+    const fep = watch(['fep', 'web-global', '-n', 'shop']);
+    const rno = watch(['rno']);
+    try {
+      const before = await eventually(async () => {
+        const m = /web-global\s+app == "web"\s+(\d+)\s/.exec(fep.out.text);
+        assert.ok(m, fep.out.text);
+        return Number(m[1]);
+      }, 20_000);
+      // One more backing pod in north: the federated endpoints grow by one.
+      await tb.cluster('north').seed({
+        podCIDR: '10.3.0.0/16',
+        nodes: [{ name: 'nn', count: 2 }],
+        pods: [{ namespace: 'shop', name: 'extra', node: 'nn-0', ip: '10.3.0.99', labels: { app: 'web' } }],
+      });
+      await eventually(
+        async () => assert.match(fep.out.text, new RegExp(`web-global\\s+app == "web"\\s+${before + 1}\\s`)),
+        30_000,
+      );
+      // A new node in north appears as a RemoteNode event.
+      await tb.cluster('north').seed({ podCIDR: '10.3.0.0/16', nodes: [{ name: 'nn', count: 3 }] });
+      await eventually(async () => assert.match(rno.out.text, /north\.nn-2\s+north\s+True/), 30_000);
+    } finally {
+      fep.child.kill();
+      rno.child.kill();
     }
   });
 
