@@ -1,4 +1,5 @@
 import type { Manifest } from '../core/kube/apply.js';
+import { renderKubeconfig } from '../core/kube/kubeconfig.js';
 import { kubeconfigSecretKey, rccGroup, rccKind, rccVersion } from './rcc-spec.js';
 import { watchedResources } from './watched-resources.js';
 
@@ -57,28 +58,14 @@ export function remoteAccessManifests(namespace = defaultAccessNamespace): Manif
 
 /** A kubeconfig with inline CA and token: the only form a cluster access Secret accepts. */
 export function accessKubeconfig(opts: { clusterName: string; server: string; caPem: string; token: string }): string {
-  const b64 = Buffer.from(opts.caPem).toString('base64');
-  const ctx = `fedmesh-${opts.clusterName}`;
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    `- name: ${opts.clusterName}`,
-    '  cluster:',
-    `    server: ${opts.server}`,
-    `    certificate-authority-data: ${b64}`,
-    'users:',
-    `- name: ${remoteAccessName}`,
-    '  user:',
-    `    token: ${opts.token}`,
-    'contexts:',
-    `- name: ${ctx}`,
-    '  context:',
-    `    cluster: ${opts.clusterName}`,
-    `    user: ${remoteAccessName}`,
-    `current-context: ${ctx}`,
-    '',
-  ].join('\n');
+  return renderKubeconfig({
+    cluster: opts.clusterName,
+    server: opts.server,
+    caPem: opts.caPem,
+    user: remoteAccessName,
+    credentials: { token: opts.token },
+    context: `fedmesh-${opts.clusterName}`,
+  });
 }
 
 export function accessSecretName(clusterName: string): string {

@@ -33,27 +33,21 @@ function headerValues(headers: IncomingHttpHeaders, name: string): string[] {
   return (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
 }
 
+/** The first non-empty value among the named headers (the first configured header wins). */
+function firstHeader(headers: IncomingHttpHeaders, names: readonly string[]): string | undefined {
+  for (const h of names) {
+    const v = headers[h.toLowerCase()];
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first) return first;
+  }
+  return undefined;
+}
+
 /** The identity the front proxy asserts in its headers (AUTHN-03 step 4). */
 export function userFromHeaders(headers: IncomingHttpHeaders, cfg: RequestHeaderConfig): UserInfo | undefined {
-  let username: string | undefined;
-  for (const h of cfg.usernameHeaders) {
-    const v = headers[h.toLowerCase()];
-    const first = Array.isArray(v) ? v[0] : v;
-    if (first) {
-      username = first;
-      break;
-    }
-  }
+  const username = firstHeader(headers, cfg.usernameHeaders);
   if (!username) return undefined;
-  let uid: string | undefined;
-  for (const h of cfg.uidHeaders) {
-    const v = headers[h.toLowerCase()];
-    const first = Array.isArray(v) ? v[0] : v;
-    if (first) {
-      uid = first;
-      break;
-    }
-  }
+  const uid = firstHeader(headers, cfg.uidHeaders);
   // Group values are one per header line; node joins repeated headers with ", ".
   const groups = cfg.groupHeaders.flatMap((h) => headerValues(headers, h));
   const extra: Record<string, string[]> = {};

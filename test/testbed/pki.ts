@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { renderKubeconfig } from '../../core/kube/kubeconfig.js';
 import {
   createCertificateAuthority,
   createSigningKey,
@@ -71,7 +72,7 @@ export function createClusterPki(dir: string, cluster: string): ClusterPki {
   };
 }
 
-/** A kubeconfig with embedded credentials, one cluster, one user, one context. */
+/** The admin (or component) kubeconfig of a testbed cluster, with its client certificate inline. */
 export function kubeconfigYaml(opts: {
   cluster: string;
   server: string;
@@ -79,26 +80,11 @@ export function kubeconfigYaml(opts: {
   user: string;
   client: KeyPair;
 }): string {
-  const b64 = (s: string) => Buffer.from(s).toString('base64');
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    `- name: ${opts.cluster}`,
-    '  cluster:',
-    `    server: ${opts.server}`,
-    `    certificate-authority-data: ${b64(opts.caPem)}`,
-    'users:',
-    `- name: ${opts.user}`,
-    '  user:',
-    `    client-certificate-data: ${b64(opts.client.certPem)}`,
-    `    client-key-data: ${b64(opts.client.keyPem)}`,
-    'contexts:',
-    `- name: ${opts.cluster}`,
-    '  context:',
-    `    cluster: ${opts.cluster}`,
-    `    user: ${opts.user}`,
-    `current-context: ${opts.cluster}`,
-    '',
-  ].join('\n');
+  return renderKubeconfig({
+    cluster: opts.cluster,
+    server: opts.server,
+    caPem: opts.caPem,
+    user: opts.user,
+    credentials: { certPem: opts.client.certPem, keyPem: opts.client.keyPem },
+  });
 }
