@@ -3,8 +3,7 @@
 // endpointslices from memory, and a churn loop modifies pods at a fixed total rate. Every change carries its send
 // time (performance clock, ms) in the label `bench.fedmesh.io/sent`, so that a subscriber measures propagation.
 //   node dist/bench/mesh-cache-mock.js   (config in MOCK_CONFIG, prints one JSON line {ports, caPem} when ready)
-import type { ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
+import { createSecureServer, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createCertificateAuthority, issueCertificate } from '../core/tls/certificates.js';
 
@@ -77,9 +76,14 @@ function makePod(cluster: number, i: number, nodes: number): Pod {
 interface MockCluster {
   readonly pods: Pod[];
   readonly others: Record<string, unknown[]>;
-  readonly podWatchers: Set<ServerResponse>;
+  readonly podWatchers: Set<Http2ServerResponse>;
+  /** The last pod events, so that a watch from a list's resourceVersion misses nothing, as with an apiserver. */
+  readonly podEvents: { readonly rv: number; readonly line: string }[];
   rv: number;
 }
+
+/** Pod events kept per cluster for watches that resume (about 40 s at 300 changes/s over 50 clusters). */
+const eventsKept = 256;
 
 function makeCluster(c: number, cfg: MockConfig): MockCluster {
   const pods = Array.from({ length: cfg.podsPerCluster }, (_, i) => makePod(c, i, cfg.nodesPerCluster));
@@ -94,7 +98,13 @@ function makeCluster(c: number, cfg: MockConfig): MockCluster {
   const namespaces = Array.from({ length: 10 }, (_, i) => ({
     metadata: { name: `ns-${i}`, uid: `ns-${c}-${i}`, resourceVersion: '1', labels: { team: `t${i}` } },
   }));
-  return { pods, others: { nodes, namespaces, services: [], endpointslices: [] }, podWatchers: new Set(), rv: 1 };
+  return {
+    pods,
+    others: { nodes, namespaces, services: [], endpointslices: [] },
+    podWatchers: new Set(),
+    podEvents: [],
+    rv: 1,
+  };
 }
 
 const resourceOf = (path: string) => /\/(pods|nodes|namespaces|services|endpointslices)$/.exec(path)?.[1];
@@ -103,8 +113,10 @@ export async function startMock(cfg: MockConfig): Promise<{ ports: number[]; caP
   const ca = createCertificateAuthority('bench-mock-ca');
   const cert = issueCertificate(ca, { commonName: 'mock', ipAddresses: ['127.0.0.1'], usage: 'server' });
   const clusters = Array.from({ length: cfg.clusters }, (_, c) => makeCluster(c, cfg));
+  const sessions = new Set<ServerHttp2Session>();
+  // HTTP/2 with HTTP/1.1 allowed, as a kube-apiserver serves (the cache's clients multiplex over HTTP/2).
   const servers = clusters.map((cl) =>
-    createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+    createSecureServer({ cert: cert.certPem, key: cert.keyPem, allowHTTP1: true }, (req, res) => {
       const url = new URL(req.url ?? '/', 'https://x');
       if (url.pathname === '/version') {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"gitVersion":"v0.0.0-mock"}');
@@ -116,9 +128,26 @@ export async function startMock(cfg: MockConfig): Promise<{ ports: number[]; caP
         return;
       }
       if (url.searchParams.get('watch')) {
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
-        res.flushHeaders();
+        // HTTP/2 frames the stream itself and forbids Transfer-Encoding.
+        res.writeHead(
+          200,
+          req.httpVersionMajor === 2
+            ? { 'Content-Type': 'application/json' }
+            : { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+        );
+        // Headers now, so that the watch is established before its first event.
+        const flush = (res as unknown as { flushHeaders?: () => void }).flushHeaders;
+        if (flush) flush.call(res);
+        else res.write('');
         if (resource === 'pods') {
+          const from = Number(url.searchParams.get('resourceVersion') || cl.rv);
+          const oldest = cl.podEvents[0]?.rv ?? cl.rv + 1;
+          if (from < oldest - 1) {
+            res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } })}\n`);
+            return;
+          }
+          const missed = cl.podEvents.filter((e) => e.rv > from).map((e) => e.line);
+          if (missed.length > 0) res.write(missed.join(''));
           cl.podWatchers.add(res);
           res.on('close', () => cl.podWatchers.delete(res));
         }
@@ -131,6 +160,12 @@ export async function startMock(cfg: MockConfig): Promise<{ ports: number[]; caP
         .end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(cl.rv) }, items }));
     }),
   );
+  for (const s of servers) {
+    s.on('session', (sess: ServerHttp2Session) => {
+      sessions.add(sess);
+      sess.on('close', () => sessions.delete(sess));
+    });
+  }
   const ports = await Promise.all(
     servers.map(
       (s) =>
@@ -151,6 +186,8 @@ export async function startMock(cfg: MockConfig): Promise<{ ports: number[]; caP
       pod.metadata.resourceVersion = String(cl.rv);
       pod.metadata.labels[sentLabel] = now().toFixed(3);
       const line = `${JSON.stringify({ type: 'MODIFIED', object: pod })}\n`;
+      cl.podEvents.push({ rv: cl.rv, line });
+      if (cl.podEvents.length > eventsKept) cl.podEvents.shift();
       for (const w of cl.podWatchers) w.write(line);
     }
   }, 10);
@@ -159,10 +196,8 @@ export async function startMock(cfg: MockConfig): Promise<{ ports: number[]; caP
     caPem: ca.certPem,
     stop: () => {
       clearInterval(timer);
-      for (const s of servers) {
-        s.closeAllConnections();
-        s.close();
-      }
+      for (const s of sessions) s.destroy();
+      for (const s of servers) s.close();
     },
   };
 }

@@ -50,7 +50,7 @@ function clientFor(port: number, caPem: string): Promise<KubeRestClient> {
     contexts: [{ name: 'c', cluster: 'm', user: 'u' }],
     currentContext: 'c',
   });
-  return KubeRestClient.fromKubeConfig(kc, 8);
+  return KubeRestClient.fromKubeConfig(kc, 8, { http2: true });
 }
 
 interface CacheResult {
@@ -151,7 +151,10 @@ async function measureFloor(mock: MockInfo, seconds: number): Promise<FloorResul
     }),
   );
   const listParseMs = performance.now() - t0;
-  // What an informer that keeps whole objects would hold: the parsed pods of 10 clusters, per pod.
+  // What an informer that keeps whole objects would hold: the parsed pods of 10 clusters, per pod. The lists
+  // above must be gone first (a closed stream may hold its body until the next tick), or the floor shrinks.
+  gc();
+  await sleep(200);
   gc();
   const heap0 = process.memoryUsage().heapUsed;
   const held: unknown[][] = [];
@@ -211,31 +214,33 @@ async function main(): Promise<void> {
     changesPerSecond: Number(values.rate),
   };
   const runs = Number(values.runs);
-  const mockProc = spawn(process.execPath, [join(here, '..', 'mesh-cache-mock.js')], {
-    env: { ...process.env, MOCK_CONFIG: JSON.stringify(cfg) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const mock = await new Promise<MockInfo>((resolve) => {
-    let buf = '';
-    mockProc.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)) as MockInfo);
-    });
-  });
   const caches: CacheResult[] = [];
   const floors: FloorResult[] = [];
-  try {
-    for (let r = 0; r < runs; r++) {
+  // A fresh mock per run: its churn leaves a new label value on every pod it touches, so a mock that lived
+  // through earlier runs would hand each later run a different (ever less shared) state to list.
+  for (let r = 0; r < runs; r++) {
+    const mockProc = spawn(process.execPath, [join(here, '..', 'mesh-cache-mock.js')], {
+      env: { ...process.env, MOCK_CONFIG: JSON.stringify(cfg) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const mock = await new Promise<MockInfo>((resolve) => {
+        let buf = '';
+        mockProc.stdout.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const nl = buf.indexOf('\n');
+          if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)) as MockInfo);
+        });
+      });
       floors.push(await runChild<FloorResult>('floor', mock));
       const c = await runChild<CacheResult>('cache', mock);
       caches.push(c);
       console.error(
         `run ${r + 1}: InSync ${(c.syncMs / 1000).toFixed(2)} s, ${c.rssPerEndpoint.toFixed(0)} B RSS/endpoint, p99 ${c.p99.toFixed(1)} ms (${c.samples} events)`,
       );
+    } finally {
+      mockProc.kill('SIGTERM');
     }
-  } finally {
-    mockProc.kill('SIGTERM');
   }
   const m = <T>(xs: T[], f: (x: T) => number) => median(xs.map(f));
   const endpoints = m(caches, (c) => c.endpoints);

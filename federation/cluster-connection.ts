@@ -129,6 +129,9 @@ export class ClusterConnection {
       if (this.probeFailures >= 2 && !this.stopped) {
         this.opts.log.warn({ err: String(err) }, 'liveness probe failed twice: restarting the informers');
         this.probeFailures = 0;
+        // Requests share connections (one HTTP/2 connection per cluster): a hung one must go, or the
+        // informers would restart on it.
+        this.opts.client.resetConnections();
         for (const i of this.informers) i.restart();
       }
     } finally {

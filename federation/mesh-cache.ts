@@ -13,7 +13,8 @@ import type {
   MeshService,
   WorkloadEndpoint,
 } from './mesh-types.js';
-import { diffByKey } from './relist-diff.js';
+import { NamespacedStore, splitKey } from './namespaced-store.js';
+import { diffRelist } from './relist-diff.js';
 import { fedmeshServiceSelectorAnnotation, sameMeshObject, tigeraServiceSelectorAnnotation } from './slim.js';
 
 /** A watch asked to resume from a revision the history no longer holds (the API server's 410 Expired). */
@@ -89,7 +90,10 @@ export interface MeshCacheReader {
 
 /** What the connections write. */
 export interface MeshCacheWriter {
-  /** A complete fresh list of one kind of one cluster: applies only the real differences. */
+  /**
+   * A complete fresh list of one kind of one cluster: applies only the real differences. Keys are the
+   * informer's (`namespace/name`); objects are stored under their own namespace and name, which are the same.
+   */
   replaceAll(cluster: string, kind: MeshKind, items: ReadonlyMap<string, MeshObject>): void;
   upsert(cluster: string, kind: MeshKind, key: string, obj: MeshObject): void;
   remove(cluster: string, kind: MeshKind, key: string): void;
@@ -99,7 +103,8 @@ export interface MeshCacheWriter {
   forgetCluster(cluster: string): void;
 }
 
-type KindMaps = Map<MeshKind, Map<string, MeshObject>>;
+type Store = NamespacedStore<MeshObject>;
+type KindMaps = Map<MeshKind, Store>;
 
 interface Subscriber {
   readonly listener: MeshListener;
@@ -133,7 +138,6 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
   private readonly statuses = new Map<string, ClusterStatus>();
   private readonly history: EventHistory<MeshEvent>;
   private readonly subscribers = new Set<Subscriber>();
-  private readonly byNamespace = new Map<MeshKind, Map<string, Set<MeshObject>>>();
   private readonly byIp = new Map<string, WorkloadEndpoint | WorkloadEndpoint[]>();
   private readonly slicesByService = new Map<string, Set<MeshEndpointSlice>>();
   private readonly federated = new Set<MeshService>();
@@ -154,9 +158,9 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
     return oldest === undefined ? this.rev : oldest - 1;
   }
 
-  private kindMap(cluster: string, kind: MeshKind, create: true): Map<string, MeshObject>;
-  private kindMap(cluster: string, kind: MeshKind, create: false): Map<string, MeshObject> | undefined;
-  private kindMap(cluster: string, kind: MeshKind, create: boolean): Map<string, MeshObject> | undefined {
+  private kindMap(cluster: string, kind: MeshKind, create: true): Store;
+  private kindMap(cluster: string, kind: MeshKind, create: false): Store | undefined;
+  private kindMap(cluster: string, kind: MeshKind, create: boolean): Store | undefined {
     let kinds = this.objects.get(cluster);
     if (!kinds) {
       if (!create) return undefined;
@@ -165,7 +169,7 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
     }
     let m = kinds.get(kind);
     if (!m && create) {
-      m = new Map();
+      m = new NamespacedStore();
       kinds.set(kind, m);
     }
     return m;
@@ -174,21 +178,17 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
   // ---- reads
 
   get<K extends MeshKind>(kind: K, cluster: string, namespace: string, name: string): MeshObjectOf<K> | undefined {
-    const key = namespace ? `${namespace}/${name}` : name;
-    return this.kindMap(cluster, kind, false)?.get(key) as MeshObjectOf<K> | undefined;
+    return this.kindMap(cluster, kind, false)?.get(namespace, name) as MeshObjectOf<K> | undefined;
   }
 
   list<K extends MeshKind>(kind: K, filter: ListFilter = {}): MeshObjectOf<K>[] {
     const out: MeshObjectOf<K>[] = [];
-    if (filter.namespace !== undefined) {
-      for (const o of this.byNamespace.get(kind)?.get(filter.namespace) ?? []) {
-        if (filter.cluster === undefined || o.cluster === filter.cluster) out.push(o as MeshObjectOf<K>);
-      }
-      return out;
-    }
     const clusters = filter.cluster === undefined ? [...this.objects.keys()] : [filter.cluster];
     for (const c of clusters) {
-      for (const o of this.kindMap(c, kind, false)?.values() ?? []) out.push(o as MeshObjectOf<K>);
+      const store = this.kindMap(c, kind, false);
+      if (!store) continue;
+      const objects = filter.namespace === undefined ? store.values() : store.inNamespace(filter.namespace);
+      for (const o of objects) out.push(o as MeshObjectOf<K>);
     }
     return out;
   }
@@ -212,7 +212,7 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
 
   counts(cluster: string): KindCounts {
     const c = emptyCounts();
-    for (const [kind, m] of this.objects.get(cluster) ?? []) c[kind] = m.size;
+    for (const [kind, store] of this.objects.get(cluster) ?? []) c[kind] = store.size;
     return c;
   }
 
@@ -277,29 +277,31 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
 
   replaceAll(cluster: string, kind: MeshKind, items: ReadonlyMap<string, MeshObject>): void {
     const held = this.kindMap(cluster, kind, true);
-    const diff = diffByKey(held, items, sameMeshObject);
-    for (const [key, prev] of diff.deleted) this.applyDelete(held, key, prev);
-    for (const [key, prev, next] of diff.modified) this.applyUpsert(held, key, prev, next);
-    for (const [key, next] of diff.added) this.applyUpsert(held, key, undefined, next);
+    const diff = diffRelist(held, items.values(), sameMeshObject);
+    for (const prev of diff.deleted) this.applyDelete(held, prev);
+    for (const [prev, next] of diff.modified) this.applyUpsert(held, prev, next);
+    for (const next of diff.added) this.applyUpsert(held, undefined, next);
   }
 
-  upsert(cluster: string, kind: MeshKind, key: string, obj: MeshObject): void {
+  upsert(cluster: string, kind: MeshKind, _key: string, obj: MeshObject): void {
     const held = this.kindMap(cluster, kind, true);
-    const prev = held.get(key);
+    const prev = held.get(obj.namespace, obj.name);
     if (prev && sameMeshObject(prev, obj)) return;
-    this.applyUpsert(held, key, prev, obj);
+    this.applyUpsert(held, prev, obj);
   }
 
   remove(cluster: string, kind: MeshKind, key: string): void {
     const held = this.kindMap(cluster, kind, false);
-    const prev = held?.get(key);
-    if (held && prev) this.applyDelete(held, key, prev);
+    if (!held) return;
+    const { namespace, name } = splitKey(key);
+    const prev = held.get(namespace, name);
+    if (prev) this.applyDelete(held, prev);
   }
 
   removeObjects(cluster: string): void {
     const kinds = this.objects.get(cluster);
     if (!kinds) return;
-    for (const held of kinds.values()) for (const [key, prev] of [...held]) this.applyDelete(held, key, prev);
+    for (const held of kinds.values()) for (const prev of [...held.values()]) this.applyDelete(held, prev);
     this.objects.delete(cluster);
   }
 
@@ -315,21 +317,21 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
     this.statuses.delete(cluster);
   }
 
-  private applyUpsert(held: Map<string, MeshObject>, key: string, prev: MeshObject | undefined, next: MeshObject) {
+  private applyUpsert(held: Store, prev: MeshObject | undefined, next: MeshObject) {
     // A new uid under the same name is a new object: readers see it go and come, as Kubernetes clients would.
     if (prev && prev.uid !== next.uid) {
-      this.applyDelete(held, key, prev);
+      this.applyDelete(held, prev);
       prev = undefined;
     }
     if (prev) this.unindex(prev);
     next.revision = ++this.rev;
-    held.set(key, next);
+    held.set(next);
     this.index(next);
     this.emit({ type: prev ? 'modified' : 'added', revision: next.revision, object: next });
   }
 
-  private applyDelete(held: Map<string, MeshObject>, key: string, prev: MeshObject) {
-    held.delete(key);
+  private applyDelete(held: Store, prev: MeshObject) {
+    held.delete(prev.namespace, prev.name);
     this.unindex(prev);
     this.emit({ type: 'deleted', revision: ++this.rev, object: prev });
   }
@@ -349,19 +351,6 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
   }
 
   private index(o: MeshObject): void {
-    if (o.namespace) {
-      let byNs = this.byNamespace.get(o.kind);
-      if (!byNs) {
-        byNs = new Map();
-        this.byNamespace.set(o.kind, byNs);
-      }
-      let set = byNs.get(o.namespace);
-      if (!set) {
-        set = new Set();
-        byNs.set(o.namespace, set);
-      }
-      set.add(o);
-    }
     if (o.kind === 'WorkloadEndpoint') {
       for (const ip of o.ips) {
         const e = this.byIp.get(ip);
@@ -383,12 +372,6 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
   }
 
   private unindex(o: MeshObject): void {
-    if (o.namespace) {
-      const byNs = this.byNamespace.get(o.kind);
-      const set = byNs?.get(o.namespace);
-      set?.delete(o);
-      if (set && set.size === 0) byNs?.delete(o.namespace);
-    }
     if (o.kind === 'WorkloadEndpoint') {
       for (const ip of o.ips) {
         const e = this.byIp.get(ip);

@@ -1,24 +1,32 @@
+import type { NamespacedStore, Placed } from './namespaced-store.js';
+
 /** What a fresh full list changes against what is held: only real differences (by `same`). */
-export interface KeyedDiff<T> {
-  readonly added: (readonly [string, T])[];
-  readonly modified: (readonly [string, T, T])[];
-  readonly deleted: (readonly [string, T])[];
+export interface RelistDiff<T> {
+  readonly added: T[];
+  /** [held, fresh] */
+  readonly modified: (readonly [T, T])[];
+  readonly deleted: T[];
 }
 
-/** Compares the held set with a complete fresh list: absent keys are deleted, unequal values modified. */
-export function diffByKey<T>(
-  held: ReadonlyMap<string, T>,
-  fresh: ReadonlyMap<string, T>,
+/** Compares the held set with a complete fresh list: absent objects are deleted, unequal ones modified. */
+export function diffRelist<T extends Placed>(
+  held: NamespacedStore<T>,
+  fresh: Iterable<T>,
   same: (a: T, b: T) => boolean,
-): KeyedDiff<T> {
-  const added: (readonly [string, T])[] = [];
-  const modified: (readonly [string, T, T])[] = [];
-  const deleted: (readonly [string, T])[] = [];
-  for (const [key, next] of fresh) {
-    const prev = held.get(key);
-    if (prev === undefined) added.push([key, next]);
-    else if (!same(prev, next)) modified.push([key, prev, next]);
+): RelistDiff<T> {
+  const added: T[] = [];
+  const modified: (readonly [T, T])[] = [];
+  const deleted: T[] = [];
+  // Objects are matched by identity, so that finding the deleted ones needs no key per held object.
+  const kept = new Set<T>();
+  for (const next of fresh) {
+    const prev = held.get(next.namespace, next.name);
+    if (prev === undefined) added.push(next);
+    else {
+      kept.add(prev);
+      if (!same(prev, next)) modified.push([prev, next]);
+    }
   }
-  for (const [key, prev] of held) if (!fresh.has(key)) deleted.push([key, prev]);
+  for (const prev of held.values()) if (!kept.has(prev)) deleted.push(prev);
   return { added, modified, deleted };
 }

@@ -166,7 +166,8 @@ export class RemoteCluster {
     if (seq !== this.connectSeq) return;
     let client: KubeRestClient;
     try {
-      client = await KubeRestClient.fromKubeConfig(kc, 8);
+      // HTTP/2: a cluster's watches share one connection (see core/kube/h2-session.ts).
+      client = await KubeRestClient.fromKubeConfig(kc, 8, { http2: true });
     } catch (err) {
       this.secretProblem = {
         reason: 'BadKubeconfig',

@@ -50,7 +50,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
   let lastSync: string | null = null;
   const local = new ClusterConnection({
     cluster: opts.clusterName,
-    client: await KubeRestClient.fromKubeConfig(opts.localKubeConfig, 8),
+    client: await KubeRestClient.fromKubeConfig(opts.localKubeConfig, 8, { http2: true }),
     cache,
     listGate,
     log: localLog,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { remoteAccessClusterRole } from './remote-access.js';
-import { sameMeshObject, slimNode, slimPod } from './slim.js';
+import { hashLabels, sameLabels, sameMeshObject, slimNode, slimPod } from './slim.js';
 
 const pod = (over: Partial<V1Pod['status']> = {}, spec: Partial<V1Pod['spec']> = {}): V1Pod => ({
   metadata: { name: 'p', namespace: 'ns', uid: 'u1', labels: { app: 'x' }, annotations: { big: 'y'.repeat(1000) } },
@@ -51,4 +51,24 @@ test('the remote-access ClusterRole is read-only: list and watch, nothing else',
     { apiGroups: [''], resources: ['namespaces', 'nodes', 'pods', 'services'], verbs: ['list', 'watch'] },
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
   ]);
+});
+
+test('pods with equal labels and ports share one frozen copy; different ones do not', () => {
+  const a = slimPod('west', pod());
+  const b = slimPod('west', { ...pod(), metadata: { name: 'q', namespace: 'ns', uid: 'u2', labels: { app: 'x' } } });
+  const c = slimPod('west', { ...pod(), metadata: { name: 'r', namespace: 'ns', uid: 'u3', labels: { app: 'y' } } });
+  assert.ok(a && b && c);
+  assert.equal(a.labels, b.labels);
+  assert.equal(a.ports, b.ports);
+  assert.notEqual(a.labels, c.labels);
+  assert.deepEqual(c.labels, { app: 'y' });
+  assert.ok(Object.isFrozen(a.labels) && Object.isFrozen(a.ports) && Object.isFrozen(a.ports[0]));
+});
+
+test('label maps are equal only with the same entries in the same order', () => {
+  assert.equal(sameLabels({ a: '1', b: '2' }, { a: '1', b: '2' }), true);
+  assert.equal(sameLabels({ a: '1', b: '2' }, { b: '2', a: '1' }), false);
+  assert.equal(sameLabels({ a: '1' }, { a: '1', b: '2' }), false);
+  assert.equal(sameLabels({ a: '1', b: '2' }, { a: '1' }), false);
+  assert.equal(hashLabels({ a: '1', b: '2' }), hashLabels({ a: '1', b: '2' }));
 });

@@ -1,6 +1,7 @@
 // Pure conversions from Kubernetes objects to the mesh cache's slim objects (mesh-types.ts), and the equality
 // that decides whether a change is real. Anything not copied here is dropped as soon as the JSON is parsed.
 import type { V1EndpointSlice, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import { hashSeed, hashString, InternTable } from './intern-table.js';
 import type {
   HostEndpoint,
   LabelMap,
@@ -45,9 +46,49 @@ function internLabels(labels: Record<string, string>): LabelMap {
   return out;
 }
 
+// Whole label maps and port lists are shared too: the replicas of a workload carry equal ones.
+const labelMaps = new InternTable<LabelMap>(hashLabels, sameLabels);
+const portLists = new InternTable<readonly NamedPort[]>(hashPorts, samePorts);
+
 function labelsOf(labels: Record<string, string> | undefined): LabelMap {
-  return labels && Object.keys(labels).length > 0 ? internLabels(labels) : noLabels;
+  if (!labels) return noLabels;
+  for (const _ in labels) return labelMaps.intern(labels, internLabels);
+  return noLabels;
 }
+
+export function hashLabels(labels: LabelMap): number {
+  let h = hashSeed;
+  for (const k in labels) h = hashString(hashString(h, k), labels[k] ?? '');
+  return h;
+}
+
+/** Same keys with the same values in the same order (the order is part of what readers see). */
+export function sameLabels(a: LabelMap, b: LabelMap): boolean {
+  const kb = Object.keys(b);
+  let i = 0;
+  for (const k in a) {
+    if (kb[i++] !== k || a[k] !== b[k]) return false;
+  }
+  return i === kb.length;
+}
+
+function hashPorts(ports: readonly NamedPort[]): number {
+  let h = hashSeed;
+  for (const p of ports) h = hashString(hashString(Math.imul(h ^ p.port, 0x01000193), p.name), p.protocol);
+  return h;
+}
+
+function samePorts(a: readonly NamedPort[], b: readonly NamedPort[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (!x || !y || x.name !== y.name || x.port !== y.port || x.protocol !== y.protocol) return false;
+  }
+  return true;
+}
+
+const noPorts: readonly NamedPort[] = Object.freeze([]);
 
 function protocolOf(p: string | undefined): Protocol {
   return p === 'UDP' || p === 'SCTP' ? p : 'TCP';
@@ -64,19 +105,33 @@ function pick(source: Record<string, string> | undefined, keep: (k: string) => b
   return out ?? noLabels;
 }
 
+/** The pod's IPs in an array of exactly their number (a pushed-to array reserves room for 16). */
+function podIPsOf(pod: V1Pod): string[] {
+  const list = pod.status?.podIPs ?? [];
+  let n = 0;
+  for (const p of list) if (p.ip) n++;
+  if (n === 0) return pod.status?.podIP ? [pod.status.podIP] : [];
+  if (n === list.length) return list.map((p) => p.ip);
+  const ips = new Array<string>(n);
+  let i = 0;
+  for (const p of list) if (p.ip) ips[i++] = p.ip;
+  return ips;
+}
+
 /** A pod is an endpoint when it has an IP of its own and may still run. */
 export function slimPod(cluster: string, pod: V1Pod): WorkloadEndpoint | undefined {
   const m = pod.metadata;
   const phase = pod.status?.phase;
   if (!m?.name || !m.namespace || pod.spec?.hostNetwork) return undefined;
   if (phase === 'Succeeded' || phase === 'Failed') return undefined;
-  const ips = (pod.status?.podIPs ?? []).map((p) => p.ip).filter((ip): ip is string => !!ip);
-  if (ips.length === 0 && pod.status?.podIP) ips.push(pod.status.podIP);
+  const ips = podIPsOf(pod);
   if (ips.length === 0) return undefined;
   const ports: NamedPort[] = [];
   for (const c of pod.spec?.containers ?? []) {
     for (const p of c.ports ?? []) {
-      ports.push({ name: intern(p.name ?? ''), port: p.containerPort, protocol: protocolOf(p.protocol) });
+      ports.push(
+        Object.freeze({ name: intern(p.name ?? ''), port: p.containerPort, protocol: protocolOf(p.protocol) }),
+      );
     }
   }
   return {
@@ -90,7 +145,7 @@ export function slimPod(cluster: string, pod: V1Pod): WorkloadEndpoint | undefin
     nodeName: intern(pod.spec?.nodeName ?? ''),
     ready: (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     serviceAccount: intern(pod.spec?.serviceAccountName ?? 'default'),
-    ports,
+    ports: ports.length === 0 ? noPorts : portLists.intern(ports, (p) => p.slice()),
     revision: 0,
   };
 }

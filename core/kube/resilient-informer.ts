@@ -213,9 +213,10 @@ export class ResilientInformer<T> {
     let last = rv;
     let expired = false;
     let idle: NodeJS.Timeout | undefined;
+    // Re-armed on every event: refresh() moves the one timer instead of allocating a new one per event.
     const arm = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => ac.abort(new Error(`watch ${this.opts.path} silent for ${idleMs} ms`)), idleMs);
+      if (idle) idle.refresh();
+      else idle = setTimeout(() => ac.abort(new Error(`watch ${this.opts.path} silent for ${idleMs} ms`)), idleMs);
     };
     const h = this.opts.handlers;
     const onEvent = (ev: WatchEvent) => {

@@ -233,3 +233,44 @@ test('property: the index always equals brute force, and reports exactly the dif
     { numRuns: 300 },
   );
 });
+
+test('selectors that only need a label present are still found when an item gains it, and after refiling', () => {
+  const idx = new SelectorIndex<string, string>({ firstRefileAt: 4 });
+  idx.setSelector('webCanary', parseSelector('has(canary) && tier == "web"'));
+  idx.setSelector('dbCanary', parseSelector('has(canary) && tier == "db"'));
+  for (let i = 0; i < 40; i++) idx.setItem(`p${i}`, { tier: i % 2 ? 'web' : 'db', ...(i < 2 ? { canary: 'y' } : {}) });
+  assert.deepEqual(delta(idx.setItem('p3', { tier: 'web', canary: 'true' })), ['+webCanary']);
+  assert.deepEqual(delta(idx.setItem('p3', { tier: 'db', canary: 'true' })), ['+dbCanary', '-webCanary']);
+  assert.deepEqual(delta(idx.setItem('p3', { tier: 'db' })), ['-dbCanary']);
+  assert.deepEqual(delta(idx.deleteSelector('dbCanary')), ['-p0']);
+  assert.deepEqual(
+    delta(idx.setItem('p3', { tier: 'db', canary: 'x' })),
+    [],
+    'a deleted selector is gone from its reader keys',
+  );
+  assert.deepEqual(delta(idx.deleteItem('p1')), ['-webCanary']);
+});
+
+test('a label no selector reads changes nothing, and deltas of one side share the empty array', () => {
+  const idx = index();
+  idx.setSelector('s', parseSelector('app == "x"'));
+  idx.setItem('p', { app: 'x', hash: '1' });
+  const none = idx.setItem('p', { app: 'x', hash: '2' });
+  assert.deepEqual(delta(none), []);
+  const lost = idx.setItem('p', { app: 'y', hash: '2' });
+  assert.deepEqual(delta(lost), ['-s']);
+  assert.ok(Object.isFrozen(lost.gained));
+  assert.deepEqual(idx.selectorsMatching('p'), []);
+});
+
+test('refiling when label counts move keeps the selector under every reader key it still uses', () => {
+  const idx = new SelectorIndex<string, string>({ firstRefileAt: 4 });
+  idx.setSelector('webCanary', parseSelector('has(canary) && tier == "web"'));
+  // canary rare: filed under canary, its canary readers under tier=web.
+  for (let i = 0; i < 40; i++) idx.setItem(`p${i}`, { tier: i % 2 ? 'web' : 'db', ...(i < 2 ? { canary: 'y' } : {}) });
+  // canary common: filed under tier=web, which its canary readers already were.
+  for (let i = 0; i < 60; i++) idx.setItem(`q${i}`, { tier: 'db', canary: 'y' });
+  assert.deepEqual(delta(idx.setItem('p3', { tier: 'web', canary: 'true' })), ['+webCanary']);
+  assert.deepEqual(delta(idx.setItem('p5', { tier: 'db', canary: 'true' })), []);
+  assert.deepEqual(delta(idx.setItem('p5', { tier: 'web', canary: 'true' })), ['+webCanary']);
+});

@@ -17,7 +17,14 @@ import { ItemLabelIndex } from './item-label-index.js';
 import { LabelBits, readsAnyOf } from './label-bits.js';
 import { LabelTable } from './label-table.js';
 import { type RequiredLabels, requiredLabels } from './restrictions.js';
-import { chooseFilingKey, type FilingKey, SelectorFiling, sameFilingKey } from './selector-filing.js';
+import {
+  chooseFilingKey,
+  chooseReaderKey,
+  type FilingKey,
+  type ReaderKeys,
+  SelectorFiling,
+  sameFilingKey,
+} from './selector-filing.js';
 import { SlotSet } from './slot-set.js';
 
 /** What one operation changed: for a selector, the items it gained and lost; for an item, the selectors. */
@@ -26,7 +33,8 @@ export interface MatchDelta<T> {
   readonly lost: readonly T[];
 }
 
-const NO_CHANGE: MatchDelta<never> = Object.freeze({ gained: Object.freeze([]), lost: Object.freeze([]) });
+const NONE: readonly never[] = Object.freeze([]);
+const NO_CHANGE: MatchDelta<never> = Object.freeze({ gained: NONE, lost: NONE });
 
 export interface SelectorIndexOptions {
   /**
@@ -45,22 +53,46 @@ interface SelectorEntry<S> {
   readonly readBits: number;
   readonly required: RequiredLabels;
   key: FilingKey;
+  /** Where it is filed as a reader of a key, where that differs from `key` (selector-filing.ts chooseReaderKey). */
+  readerKeys: ReaderKeys;
   /** The slots of the items it matches. */
   readonly matches: SlotSet;
   /** The update that last looked at it, so that one update evaluates it once. */
   seenInUpdate: number;
 }
 
-interface ItemEntry<S, I> {
-  readonly id: I;
-  /** A small integer of its own while it is indexed, reused after it leaves: the selectors' match sets hold these. */
-  readonly slot: number;
-  /** Owned by the index and updated in place. */
-  readonly labels: LabelTable;
-  /** Few per item, so an array: cheaper than a Set to add to, small enough to search. */
-  readonly matchedBy: SelectorEntry<S>[];
-  /** Their readBits, side by side, so that an update skips the ones reading no changed key without touching them. */
-  readonly matchedReadBits: number[];
+/**
+ * An indexed item is its own label table (owned by the index, updated in place): an update to an item not touched
+ * for a while waits on memory for every object it reaches, so the item keeps to few objects.
+ */
+class ItemEntry<S, I> extends LabelTable {
+  /**
+   * The selectors matching it and their readBits, as pairs [sel0, bits0, sel1, bits1, …]: few per item, so an array
+   * (cheaper than a Set to add to, small enough to search), and one array rather than two, so that an update skips
+   * the ones reading no changed key with one fetch.
+   */
+  readonly matched: (SelectorEntry<S> | number)[] = [];
+
+  constructor(
+    readonly id: I,
+    /** A small integer of its own while it is indexed, reused after it leaves: the selectors' match sets hold these. */
+    readonly slot: number,
+  ) {
+    super();
+  }
+
+  /** For ItemLabelIndex. */
+  get labels(): LabelTable {
+    return this;
+  }
+
+  get matchCount(): number {
+    return this.matched.length >> 1;
+  }
+
+  selectorAt(i: number): SelectorEntry<S> {
+    return this.matched[2 * i] as SelectorEntry<S>;
+  }
 }
 
 export class SelectorIndex<S, I> {
@@ -107,7 +139,10 @@ export class SelectorIndex<S, I> {
 
   /** Ids of the selectors that match the item now. */
   selectorsMatching(item: I): S[] {
-    return (this.items.get(item)?.matchedBy ?? []).map((s) => s.id);
+    const entry = this.items.get(item);
+    const ids: S[] = [];
+    if (entry) for (let i = 0; i < entry.matchCount; i++) ids.push(entry.selectorAt(i).id);
+    return ids;
   }
 
   /**
@@ -121,6 +156,7 @@ export class SelectorIndex<S, I> {
     const required = requiredLabels(node);
     for (const label of required.keys()) this.itemLabels.retainCounts(label);
     const reads = referencedLabels(node);
+    const key = this.chooseKey(required);
     const entry: SelectorEntry<S> = {
       id,
       canonical,
@@ -128,11 +164,12 @@ export class SelectorIndex<S, I> {
       reads,
       readBits: this.labelBits.maskOf(reads),
       required,
-      key: this.chooseKey(required),
+      key,
+      readerKeys: this.chooseReaderKeys(reads, required, key),
       matches: new SlotSet(),
       seenInUpdate: 0,
     };
-    this.fileSelector(entry, entry.key);
+    this.fileSelector(entry, entry.key, entry.readerKeys);
     const matched = this.itemsMatching(entry);
     this.selectors.set(id, entry);
 
@@ -158,7 +195,7 @@ export class SelectorIndex<S, I> {
     const lost = this.matchingItems(id);
     this.selectors.delete(id);
     this.forget(entry);
-    return lost.length === 0 ? NO_CHANGE : { gained: [], lost };
+    return lost.length === 0 ? NO_CHANGE : { gained: NONE, lost };
   }
 
   /**
@@ -168,18 +205,20 @@ export class SelectorIndex<S, I> {
   setItem(id: I, labels: Labels): MatchDelta<S> {
     const item = this.items.get(id);
     if (!item) return this.addItem(id, labels);
-    if (!this.diffLabels(item.labels, labels)) return NO_CHANGE;
+    if (!this.diffLabels(item, labels)) return NO_CHANGE;
     this.applyChanges(item);
+    // No selector reads a changed key (a pod-template-hash, say): no result can change.
+    if (this.changedBits === 0) return NO_CHANGE;
 
     this.updates++;
     this.updating = item;
     this.gained.length = 0;
     this.lost.length = 0;
     this.dropLostMatches(item);
-    for (const key of this.changedKeys) this.filing.forEachReader(key, item.labels, this.visitReader);
+    for (const key of this.changedKeys) this.filing.forEachReader(key, item, this.visitReader);
     this.updating = undefined;
     if (this.gained.length === 0 && this.lost.length === 0) return NO_CHANGE;
-    return { gained: this.gained.slice(), lost: this.lost.slice() };
+    return { gained: copyOrNone(this.gained), lost: copyOrNone(this.lost) };
   }
 
   /** A selector that reads a changed key of the item being updated and that the item passes the filing of. */
@@ -187,7 +226,7 @@ export class SelectorIndex<S, I> {
     if (sel.seenInUpdate === this.updates) return;
     sel.seenInUpdate = this.updates;
     const item = this.updating!;
-    if (sel.matcher(item.labels)) this.recordMatch(sel, item, this.gained);
+    if (sel.matcher(item)) this.recordMatch(sel, item, this.gained);
   };
 
   /** Removes an item; returns the selectors that matched it. */
@@ -197,27 +236,34 @@ export class SelectorIndex<S, I> {
     this.items.delete(id);
     this.itemsBySlot[item.slot] = undefined;
     this.freeSlots.push(item.slot);
-    for (const [label, value] of item.labels) this.itemLabels.labelChanged(item, label, value, undefined);
-    for (const sel of item.matchedBy) sel.matches.delete(item.slot);
-    return item.matchedBy.length === 0 ? NO_CHANGE : { gained: [], lost: item.matchedBy.map((s) => s.id) };
+    for (const [label, value] of item) this.itemLabels.labelChanged(item, label, value, undefined);
+    if (item.matchCount === 0) return NO_CHANGE;
+    const lost: S[] = [];
+    for (let i = 0; i < item.matchCount; i++) {
+      const sel = item.selectorAt(i);
+      sel.matches.delete(item.slot);
+      lost.push(sel.id);
+    }
+    return { gained: NONE, lost };
   }
 
   private addItem(id: I, labels: Labels): MatchDelta<S> {
     const slot = this.freeSlots.pop() ?? this.itemsBySlot.length;
-    const item: ItemEntry<S, I> = { id, slot, labels: copyLabels(labels), matchedBy: [], matchedReadBits: [] };
+    const item = new ItemEntry<S, I>(id, slot);
+    copyLabels(labels, item);
     this.items.set(id, item);
     this.itemsBySlot[slot] = item;
-    for (const [label, value] of item.labels) this.itemLabels.labelChanged(item, label, undefined, value);
+    for (const [label, value] of item) this.itemLabels.labelChanged(item, label, undefined, value);
     const gained: S[] = [];
     // A selector is filed under one key, and an item has one value per label: none comes up twice.
-    this.filing.forEachCandidate(item.labels, (sel) => {
-      if (sel.matcher(item.labels)) this.recordMatch(sel, item, gained);
+    this.filing.forEachCandidate(item, (sel) => {
+      if (sel.matcher(item)) this.recordMatch(sel, item, gained);
     });
     if (this.items.size >= this.refileAt) {
       this.refileAt = this.items.size * 2;
       this.rechooseKeys();
     }
-    return gained.length === 0 ? NO_CHANGE : { gained, lost: [] };
+    return gained.length === 0 ? NO_CHANGE : { gained, lost: NONE };
   }
 
   private itemAt(slot: number): ItemEntry<S, I> {
@@ -275,28 +321,28 @@ export class SelectorIndex<S, I> {
     for (let i = 0; i < this.changedKeys.length; i++) {
       const key = this.changedKeys[i]!;
       const now = this.changedTo[i];
-      if (now === undefined) item.labels.delete(key);
-      else item.labels.set(key, now);
+      if (now === undefined) item.delete(key);
+      else item.set(key, now);
       this.itemLabels.labelChanged(item, key, this.changedFrom[i], now);
     }
   }
 
   /** Re-evaluates what matched the item, where a changed key is read; notes the ids that stopped matching. */
   private dropLostMatches(item: ItemEntry<S, I>): void {
-    const { matchedBy, matchedReadBits } = item;
-    for (let i = 0; i < matchedBy.length; ) {
-      if ((matchedReadBits[i]! & this.changedBits) === 0) {
-        i++;
+    const matched = item.matched;
+    for (let i = 0; i < matched.length; ) {
+      if (((matched[i + 1] as number) & this.changedBits) === 0) {
+        i += 2;
         continue;
       }
-      const sel = matchedBy[i]!;
+      const sel = matched[i] as SelectorEntry<S>;
       sel.seenInUpdate = this.updates;
-      if (readsAnyOf(sel.readBits, sel.reads, this.changedBits, this.changedKeys) && !sel.matcher(item.labels)) {
+      if (readsAnyOf(sel.readBits, sel.reads, this.changedBits, this.changedKeys) && !sel.matcher(item)) {
         sel.matches.delete(item.slot);
         this.lost.push(sel.id);
-        removeMatchedByAt(item, i);
+        removeMatchedAt(item, i >> 1);
       } else {
-        i++;
+        i += 2;
       }
     }
   }
@@ -305,7 +351,7 @@ export class SelectorIndex<S, I> {
   private itemsMatching(sel: SelectorEntry<S>): ItemEntry<S, I>[] {
     const matched: ItemEntry<S, I>[] = [];
     const visit = (item: ItemEntry<S, I>) => {
-      if (sel.matcher(item.labels)) {
+      if (sel.matcher(item)) {
         sel.matches.add(item.slot, this.itemsBySlot.length);
         matched.push(item);
       }
@@ -321,63 +367,99 @@ export class SelectorIndex<S, I> {
     return chooseFilingKey(required, (label, constraint) => this.itemLabels.countMatching(label, constraint));
   }
 
-  /** Counts moved since the keys were chosen: re-file the selectors whose best key is now another. */
+  /** Per key read, the reader key where it is not the filing key. */
+  private chooseReaderKeys(reads: ReadonlySet<string>, required: RequiredLabels, key: FilingKey): ReaderKeys {
+    let readerKeys: Map<string, FilingKey> | undefined;
+    for (const read of reads) {
+      const readerKey = chooseReaderKey(read, required, key, (label, constraint) =>
+        this.itemLabels.countMatching(label, constraint),
+      );
+      if (readerKey === key) continue;
+      readerKeys ??= new Map();
+      readerKeys.set(read, readerKey);
+    }
+    return readerKeys ?? NO_READER_KEYS;
+  }
+
+  /** Counts moved since the keys were chosen: re-file the selectors whose best keys are now others. */
   private rechooseKeys(): void {
     for (const sel of this.selectors.values()) {
       const key = this.chooseKey(sel.required);
-      if (sameFilingKey(key, sel.key)) continue;
-      this.fileSelector(sel, key);
-      this.unfileSelector(sel, sel.key);
+      const readerKeys = this.chooseReaderKeys(sel.reads, sel.required, key);
+      if (sameFilingKey(key, sel.key) && sameReaderKeys(readerKeys, sel.readerKeys)) continue;
+      // Retained before the old key is released, so that a label both use keeps its items index; unfiled before
+      // filed, as the old and new keys may share reader buckets (filing first would then lose the selector there).
+      this.retainKeyItems(key);
+      this.unfileSelector(sel, sel.key, sel.readerKeys);
+      this.filing.file(sel, key, readerKeys);
       sel.key = key;
+      sel.readerKeys = readerKeys;
     }
   }
 
-  private fileSelector(sel: SelectorEntry<S>, key: FilingKey): void {
-    if (key.kind === 'values' || key.kind === 'label') this.itemLabels.retainItems(key.label);
-    this.filing.file(sel, key);
+  private fileSelector(sel: SelectorEntry<S>, key: FilingKey, readerKeys: ReaderKeys): void {
+    this.retainKeyItems(key);
+    this.filing.file(sel, key, readerKeys);
   }
 
-  private unfileSelector(sel: SelectorEntry<S>, key: FilingKey): void {
-    this.filing.unfile(sel, key);
+  private retainKeyItems(key: FilingKey): void {
+    if (key.kind === 'values' || key.kind === 'label') this.itemLabels.retainItems(key.label);
+  }
+
+  private unfileSelector(sel: SelectorEntry<S>, key: FilingKey, readerKeys: ReaderKeys): void {
+    this.filing.unfile(sel, key, readerKeys);
     if (key.kind === 'values' || key.kind === 'label') this.itemLabels.releaseItems(key.label);
   }
 
   /** Takes a selector out of the filing, the label statistics and its items' lists. */
   private forget(sel: SelectorEntry<S>): void {
-    this.unfileSelector(sel, sel.key);
+    this.unfileSelector(sel, sel.key, sel.readerKeys);
     for (const label of sel.required.keys()) this.itemLabels.releaseCounts(label);
     sel.matches.forEach((slot) => {
       const item = this.itemAt(slot);
-      removeMatchedByAt(item, item.matchedBy.indexOf(sel));
+      removeMatchedAt(item, item.matched.indexOf(sel) >> 1);
     });
   }
 }
 
-function addMatchedBy<S>(item: ItemEntry<S, unknown>, sel: SelectorEntry<S>): void {
-  item.matchedBy.push(sel);
-  item.matchedReadBits.push(sel.readBits);
+const NO_READER_KEYS: ReaderKeys = new Map();
+
+function sameReaderKeys(a: ReaderKeys, b: ReaderKeys): boolean {
+  if (a.size !== b.size) return false;
+  for (const [read, key] of a) {
+    const other = b.get(read);
+    if (other === undefined || !sameFilingKey(key, other)) return false;
+  }
+  return true;
 }
 
-/** Swap-remove: the order of an item's selectors means nothing. */
-function removeMatchedByAt(item: ItemEntry<unknown, unknown>, i: number): void {
-  const last = item.matchedBy.length - 1;
-  item.matchedBy[i] = item.matchedBy[last]!;
-  item.matchedReadBits[i] = item.matchedReadBits[last]!;
-  item.matchedBy.pop();
-  item.matchedReadBits.pop();
+function addMatchedBy<S>(item: ItemEntry<S, unknown>, sel: SelectorEntry<S>): void {
+  item.matched.push(sel, sel.readBits);
+}
+
+/** Swap-remove of the i-th pair: the order of an item's selectors means nothing. */
+function removeMatchedAt(item: ItemEntry<unknown, unknown>, i: number): void {
+  const m = item.matched;
+  const last = m.length - 2;
+  m[2 * i] = m[last]!;
+  m[2 * i + 1] = m[last + 1]!;
+  m.length = last;
+}
+
+/** A copy for the caller, or the shared empty array. */
+function copyOrNone<T>(xs: readonly T[]): readonly T[] {
+  return xs.length === 0 ? NONE : xs.slice();
 }
 
 function hasLabel(labels: Labels, key: string): boolean {
   return labels instanceof Map ? labels.has(key) : Object.hasOwn(labels, key);
 }
 
-function copyLabels(labels: Labels): LabelTable {
-  const copy = new LabelTable();
+function copyLabels(labels: Labels, copy: LabelTable): void {
   if (labels instanceof Map) {
     for (const [key, value] of labels) copy.set(key, value);
   } else {
     const record = labels as Readonly<Record<string, string>>;
     for (const key of Object.keys(record)) copy.set(key, record[key]!);
   }
-  return copy;
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { referencedLabels } from './ast.js';
 import { parseSelector } from './parser.js';
 import { requiredLabels } from './restrictions.js';
-import { chooseFilingKey, type FilingKey, SelectorFiling } from './selector-filing.js';
+import { chooseFilingKey, chooseReaderKey, type FilingKey, SelectorFiling } from './selector-filing.js';
 
 const noItems = () => 0;
 
@@ -80,4 +80,54 @@ test('readers of a changed key, limited to those the item passes the filing of',
   filing.forEachReader('env', new Map([['app', 'db']]), (s) => seen.push(s.name));
   filing.forEachCandidate(new Map([['app', 'db']]), (s) => seen.push(s.name));
   assert.deepEqual(seen.sort(), ['ne', 'ne', 'other']);
+});
+
+test('readers of a label a selector only needs present are filed under another label it requires', () => {
+  const count = (label: string) => (label === 'canary' ? 10 : 1000);
+  const required = requiredLabels(parseSelector('has(canary) && tier == "web"'));
+  const key = chooseFilingKey(required, count);
+  assert.deepEqual(key, { kind: 'label', label: 'canary' });
+  const readerKey = chooseReaderKey('canary', required, key, count);
+  assert.equal(readerKey.kind === 'values' && `${readerKey.label}=${[...readerKey.values].join()}`, 'tier=web');
+  // Another key read, or nothing else required: the filing key itself.
+  assert.equal(chooseReaderKey('tier', required, key, count), key);
+  const alone = requiredLabels(parseSelector('has(canary) && env != "prod"'));
+  const aloneKey = chooseFilingKey(alone, count);
+  assert.equal(chooseReaderKey('canary', alone, aloneKey, count), aloneKey);
+  // A value restriction on the changed label narrows by itself.
+  const valued = requiredLabels(parseSelector('canary == "true" && tier == "web"'));
+  const valuedKey = chooseFilingKey(valued, count);
+  assert.equal(chooseReaderKey('canary', valued, valuedKey, count), valuedKey);
+});
+
+test('reader keys: a reader is found under its reader key, not its filing key, and unfiled from both', () => {
+  const filing = new SelectorFiling<Sel>();
+  const node = parseSelector('has(canary) && tier == "web"');
+  const sel: Sel = { name: 'webCanary', reads: referencedLabels(node) };
+  const key: FilingKey = { kind: 'label', label: 'canary' };
+  const readerKeys = new Map<string, FilingKey>([
+    ['canary', { kind: 'values', label: 'tier', values: new Set(['web']) }],
+  ]);
+  filing.file(sel, key, readerKeys);
+  const seen: string[] = [];
+  const visit = (s: Sel) => seen.push(s.name);
+  filing.forEachReader(
+    'canary',
+    new Map([
+      ['tier', 'db'],
+      ['canary', 'true'],
+    ]),
+    visit,
+  );
+  assert.deepEqual(seen, [], 'a db item gaining canary does not visit it');
+  filing.forEachReader('canary', new Map([['tier', 'web']]), visit);
+  filing.forEachReader('tier', new Map([['canary', 'true']]), visit);
+  filing.forEachCandidate(new Map([['canary', 'true']]), visit);
+  assert.deepEqual(seen, ['webCanary', 'webCanary', 'webCanary']);
+  filing.unfile(sel, key, readerKeys);
+  seen.length = 0;
+  filing.forEachReader('canary', new Map([['tier', 'web']]), visit);
+  filing.forEachReader('tier', new Map([['canary', 'true']]), visit);
+  filing.forEachCandidate(new Map([['canary', 'true']]), visit);
+  assert.deepEqual(seen, []);
 });

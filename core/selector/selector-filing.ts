@@ -6,8 +6,9 @@
 // (`a in {}`) is never filed: it matches nothing.
 //
 // Each selector is filed twice over: by its filing key alone, for an item that appears; and, for each label key
-// it reads, by that key and then its filing key, for an item whose key changed (a selector's result can only change
-// when a key it reads changed, and it can only start matching if the item passes its filing key).
+// it reads, by that key and then a required label's key, for an item whose key changed (a selector's result can only
+// change when a key it reads changed, and it can only start matching if the item passes every key it requires). That
+// reader key is the filing key, except where the filing key is the changed label's mere presence (chooseReaderKey).
 
 import type { LabelEntries, LabelLookup } from './evaluate.js';
 import type { RequiredLabels, ValueConstraint } from './restrictions.js';
@@ -50,11 +51,33 @@ function compareRanks(a: Rank, b: Rank): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || (a[3] < b[3] ? -1 : a[3] > b[3] ? 1 : 0);
 }
 
+/**
+ * The key to file a selector under for its readers of `read`, i.e. for items whose `read` label just changed. When
+ * the selector only requires `read` to be present (`has(canary) && tier == 'web'`), every item that just gained it
+ * passes that key, so another required label narrows better; a value restriction on `read` itself still narrows.
+ */
+export function chooseReaderKey(
+  read: string,
+  required: RequiredLabels,
+  key: FilingKey,
+  count: (label: string, constraint: ValueConstraint) => number,
+): FilingKey {
+  if (key.kind !== 'label' || key.label !== read || required.size < 2) return key;
+  const others = new Map(required);
+  others.delete(read);
+  return chooseFilingKey(others, count);
+}
+
 export function sameFilingKey(a: FilingKey, b: FilingKey): boolean {
   if (a.kind === 'values' && b.kind === 'values') return a.label === b.label && a.values === b.values;
   if (a.kind === 'label' && b.kind === 'label') return a.label === b.label;
   return a.kind === b.kind;
 }
+
+/** Per key read, the key its readers are filed under where that is not the selector's own filing key. */
+export type ReaderKeys = ReadonlyMap<string, FilingKey>;
+
+const NO_READER_KEYS: ReaderKeys = new Map();
 
 /** What the filing needs of a selector: the keys it reads. */
 export interface Fileable {
@@ -73,45 +96,72 @@ export class SelectorFiling<E extends Fileable> {
   private readonly readersByLabel = new Map<string, Map<string, Set<E>>>();
   private readonly unfiledReaders = new Map<string, Set<E>>();
 
-  file(sel: E, key: FilingKey): void {
+  /** Files the selector under `key`, and as a reader of each key it reads under `readerKeys` or else `key`. */
+  file(sel: E, key: FilingKey, readerKeys: ReaderKeys = NO_READER_KEYS): void {
     switch (key.kind) {
       case 'values': {
         const byValue = mapIn(this.byValue, key.label);
         for (const v of key.values) setIn(byValue, v).add(sel);
-        for (const read of sel.reads) {
-          const readers = mapIn(mapIn(this.readersByValue, read), key.label);
-          for (const v of key.values) setIn(readers, v).add(sel);
-        }
-        return;
+        break;
       }
       case 'label':
         setIn(this.byLabel, key.label).add(sel);
-        for (const read of sel.reads) setIn(mapIn(this.readersByLabel, read), key.label).add(sel);
-        return;
+        break;
       case 'unfiled':
         this.unfiled.add(sel);
-        for (const read of sel.reads) setIn(this.unfiledReaders, read).add(sel);
+        break;
+      case 'never':
+        return;
+    }
+    for (const read of sel.reads) this.fileReader(sel, read, readerKeys.get(read) ?? key);
+  }
+
+  /** Undoes `file` with the same keys. */
+  unfile(sel: E, key: FilingKey, readerKeys: ReaderKeys = NO_READER_KEYS): void {
+    switch (key.kind) {
+      case 'values':
+        for (const v of key.values) deleteIn(this.byValue, [key.label, v], sel);
+        break;
+      case 'label':
+        deleteIn(this.byLabel, [key.label], sel);
+        break;
+      case 'unfiled':
+        this.unfiled.delete(sel);
+        break;
+      case 'never':
+        return;
+    }
+    for (const read of sel.reads) this.unfileReader(sel, read, readerKeys.get(read) ?? key);
+  }
+
+  private fileReader(sel: E, read: string, key: FilingKey): void {
+    switch (key.kind) {
+      case 'values': {
+        const readers = mapIn(mapIn(this.readersByValue, read), key.label);
+        for (const v of key.values) setIn(readers, v).add(sel);
+        return;
+      }
+      case 'label':
+        setIn(mapIn(this.readersByLabel, read), key.label).add(sel);
+        return;
+      case 'unfiled':
+        setIn(this.unfiledReaders, read).add(sel);
         return;
       case 'never':
         return;
     }
   }
 
-  unfile(sel: E, key: FilingKey): void {
+  private unfileReader(sel: E, read: string, key: FilingKey): void {
     switch (key.kind) {
-      case 'values': {
-        for (const v of key.values) deleteIn(this.byValue, [key.label, v], sel);
-        for (const read of sel.reads)
-          for (const v of key.values) deleteIn(this.readersByValue, [read, key.label, v], sel);
+      case 'values':
+        for (const v of key.values) deleteIn(this.readersByValue, [read, key.label, v], sel);
         return;
-      }
       case 'label':
-        deleteIn(this.byLabel, [key.label], sel);
-        for (const read of sel.reads) deleteIn(this.readersByLabel, [read, key.label], sel);
+        deleteIn(this.readersByLabel, [read, key.label], sel);
         return;
       case 'unfiled':
-        this.unfiled.delete(sel);
-        for (const read of sel.reads) deleteIn(this.unfiledReaders, [read], sel);
+        deleteIn(this.unfiledReaders, [read], sel);
         return;
       case 'never':
         return;
