@@ -11,58 +11,41 @@ import { issueCertificate, type KeyPair } from '../core/tls/certificates.js';
 import { deployFedmesh } from './testbed/deploy.js';
 import { eventually, startTestbed, type Testbed } from './testbed/harness.js';
 import { stopProcess } from './testbed/processes.js';
+import type { Scenario } from './testbed/scenario.js';
 
 let tb: Testbed;
 const westPods = 110;
 const westNodes = 105;
 const manyFederated = 100;
 
+/** A remote cluster with a Service `shop/web` (labelled app=web, so federated Services pick it) and its pods. */
+function webCluster(
+  podCIDR: string,
+  node: string,
+  nodes: number,
+  pods: number,
+  labels: Record<string, string>,
+): Scenario {
+  return {
+    podCIDR,
+    nodes: [{ name: node, count: nodes }],
+    services: [
+      {
+        namespace: 'shop',
+        name: 'web',
+        labels: { app: 'web' },
+        selector: { app: 'web' },
+        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+      },
+    ],
+    pods: [{ namespace: 'shop', name: 'web', count: pods, labels, ports: [{ name: 'http', containerPort: 8080 }] }],
+  };
+}
+
 before(async () => {
   tb = await startTestbed({ name: 'apiserver', clusters: ['east', 'west', 'north'] });
-  await tb.cluster('west').seed({
-    podCIDR: '10.2.0.0/16',
-    nodes: [{ name: 'wn', count: westNodes }],
-    services: [
-      {
-        namespace: 'shop',
-        name: 'web',
-        labels: { app: 'web' },
-        selector: { app: 'web' },
-        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
-      },
-    ],
-    pods: [
-      {
-        namespace: 'shop',
-        name: 'web',
-        count: westPods,
-        labels: { app: 'web' },
-        ports: [{ name: 'http', containerPort: 8080 }],
-      },
-    ],
-  });
-  await tb.cluster('north').seed({
-    podCIDR: '10.3.0.0/16',
-    nodes: [{ name: 'nn', count: 2 }],
-    services: [
-      {
-        namespace: 'shop',
-        name: 'web',
-        labels: { app: 'web' },
-        selector: { app: 'web' },
-        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
-      },
-    ],
-    pods: [
-      {
-        namespace: 'shop',
-        name: 'web',
-        count: 5,
-        labels: { app: 'web', tier: 'edge' },
-        ports: [{ name: 'http', containerPort: 8080 }],
-      },
-    ],
-  });
+  await tb.cluster('west').seed(webCluster('10.2.0.0/16', 'wn', westNodes, westPods, { app: 'web' }));
+  await tb.cluster('north').seed(webCluster('10.3.0.0/16', 'nn', 2, 5, { app: 'web', tier: 'edge' }));
   await tb.cluster('east').seed({
     services: [
       ...Array.from({ length: manyFederated }, (_, i) => ({

@@ -6,6 +6,7 @@
 
 import type { LabelLookup } from './evaluate.js';
 import type { ValueConstraint } from './restrictions.js';
+import { setIn } from './set-map.js';
 
 export interface LabelledItem {
   readonly labels: LabelLookup;
@@ -113,13 +114,4 @@ function decrement(counts: Map<string, number>, key: string): void {
   const n = (counts.get(key) ?? 0) - 1;
   if (n <= 0) counts.delete(key);
   else counts.set(key, n);
-}
-
-function setIn<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
-  let set = map.get(key);
-  if (!set) {
-    set = new Set();
-    map.set(key, set);
-  }
-  return set;
 }

@@ -12,6 +12,7 @@
 
 import type { LabelEntries, LabelLookup } from './evaluate.js';
 import type { RequiredLabels, ValueConstraint } from './restrictions.js';
+import { setIn } from './set-map.js';
 
 export type FilingKey =
   | { readonly kind: 'values'; readonly label: string; readonly values: ReadonlySet<string> }
@@ -204,15 +205,6 @@ function mapIn<K, K2, V>(outer: Map<K, Map<K2, V>>, key: K): Map<K2, V> {
     outer.set(key, inner);
   }
   return inner;
-}
-
-function setIn<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
-  let set = map.get(key);
-  if (!set) {
-    set = new Set();
-    map.set(key, set);
-  }
-  return set;
 }
 
 /** Deletes `value` from the set at the end of `path` in nested maps, pruning what becomes empty. */
