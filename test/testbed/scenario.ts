@@ -52,107 +52,59 @@ const labels = { type: 'object', additionalProperties: { type: 'string' } } as c
 const name = { type: 'string', minLength: 1 } as const;
 const protocol = { enum: ['TCP', 'UDP', 'SCTP'] } as const;
 
+/** An array of objects with exactly these properties (unknown fields are typos, and errors). */
+const strictList = (required: readonly string[], properties: Record<string, unknown>) =>
+  ({ type: 'array', items: { type: 'object', additionalProperties: false, required, properties } }) as const;
+const port = { type: 'integer', minimum: 1, maximum: 65535 } as const;
+const bool = { type: 'boolean' } as const;
+const str = { type: 'string' } as const;
+
 const schema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    podCIDR: { type: 'string' },
-    nodeCIDR: { type: 'string' },
-    namespaces: {
-      type: 'array',
-      items: { type: 'object', additionalProperties: false, required: ['name'], properties: { name, labels } },
-    },
-    serviceAccounts: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['namespace', 'name'],
-        properties: { namespace: name, name },
-      },
-    },
-    nodes: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name'],
-        properties: {
-          name,
-          count: { type: 'integer', minimum: 1 },
-          labels,
-          podCIDR: { type: 'string' },
-          internalIP: { type: 'string' },
-          ready: { type: 'boolean' },
-        },
-      },
-    },
-    services: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['namespace', 'name'],
-        properties: {
-          namespace: name,
-          name,
-          selector: labels,
-          labels,
-          annotations: labels,
-          type: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] },
-          clusterIP: { type: 'string' },
-          externalName: { type: 'string' },
-          ports: {
-            type: 'array',
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['port'],
-              properties: {
-                name: { type: 'string' },
-                port: { type: 'integer', minimum: 1, maximum: 65535 },
-                targetPort: { anyOf: [{ type: 'integer' }, { type: 'string' }] },
-                protocol,
-              },
-            },
-          },
-        },
-      },
-    },
-    pods: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['namespace', 'name'],
-        properties: {
-          namespace: name,
-          name,
-          count: { type: 'integer', minimum: 1 },
-          labels,
-          annotations: labels,
-          node: { type: 'string' },
-          ip: { type: 'string' },
-          ready: { type: 'boolean' },
-          phase: { enum: ['Pending', 'Running', 'Succeeded', 'Failed'] },
-          serviceAccount: { type: 'string' },
-          hostNetwork: { type: 'boolean' },
-          ports: {
-            type: 'array',
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['containerPort'],
-              properties: {
-                name: { type: 'string' },
-                containerPort: { type: 'integer', minimum: 1, maximum: 65535 },
-                protocol,
-              },
-            },
-          },
-        },
-      },
-    },
+    podCIDR: str,
+    nodeCIDR: str,
+    namespaces: strictList(['name'], { name, labels }),
+    serviceAccounts: strictList(['namespace', 'name'], { namespace: name, name }),
+    nodes: strictList(['name'], {
+      name,
+      count: { type: 'integer', minimum: 1 },
+      labels,
+      podCIDR: str,
+      internalIP: str,
+      ready: bool,
+    }),
+    services: strictList(['namespace', 'name'], {
+      namespace: name,
+      name,
+      selector: labels,
+      labels,
+      annotations: labels,
+      type: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] },
+      clusterIP: str,
+      externalName: str,
+      ports: strictList(['port'], {
+        name: str,
+        port,
+        targetPort: { anyOf: [{ type: 'integer' }, { type: 'string' }] },
+        protocol,
+      }),
+    }),
+    pods: strictList(['namespace', 'name'], {
+      namespace: name,
+      name,
+      count: { type: 'integer', minimum: 1 },
+      labels,
+      annotations: labels,
+      node: str,
+      ip: str,
+      ready: bool,
+      phase: { enum: ['Pending', 'Running', 'Succeeded', 'Failed'] },
+      serviceAccount: str,
+      hostNetwork: bool,
+      ports: strictList(['containerPort'], { name: str, containerPort: port, protocol }),
+    }),
   },
 } as const;
 
