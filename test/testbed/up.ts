@@ -307,17 +307,13 @@ export function launchProcess(
 
 /** Starts processes into the state, and knows how to tell a dead one from a slow one. */
 class Launcher {
-  private readonly started: Started[] = [];
-
   constructor(
     private readonly state: TestbedState,
     private readonly report: (msg: string) => void,
   ) {}
 
   start(cluster: string | null, component: Component, port: number | null, version: string, argv: string[]): Started {
-    const s = launchProcess(this.state, { cluster, component, port, version, argv });
-    this.started.push(s);
-    return s;
+    return launchProcess(this.state, { cluster, component, port, version, argv });
   }
 
   private recordOf(s: Started): ProcessRecord | undefined {
