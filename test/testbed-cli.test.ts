@@ -9,6 +9,7 @@ import { binaryPath, completeBuild } from './testbed/build.js';
 import { repoRoot } from './testbed/harness.js';
 import { isRunning } from './testbed/processes.js';
 import { runCommand } from './testbed/run-command.js';
+import type { ProcessStatus } from './testbed/status.js';
 import { cacheDir } from './testbed/versions.js';
 
 const fedmesh = join(repoRoot, 'bin', 'fedmesh.js');
@@ -154,14 +155,7 @@ describe('lifecycle', () => {
       assert.match(second.stderr, /a testbed is already running .*clusters: alpha/);
 
       const status = await cli(['status', '-o', 'json'], { FEDMESH_TESTBED_DIR: dir });
-      const rows = JSON.parse(status.stdout) as {
-        cluster: string | null;
-        component: string;
-        pid: number;
-        port: number | null;
-        version: string;
-        running: boolean;
-      }[];
+      const rows = JSON.parse(status.stdout) as ProcessStatus[];
       assert.deepEqual(rows.map((x) => `${x.cluster ?? '-'}/${x.component}`).sort(), [
         '-/etcd',
         'alpha/kube-apiserver',
