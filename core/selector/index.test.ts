@@ -86,13 +86,18 @@ test('deleting reports losses on either side', () => {
   assert.deepEqual(idx.selectorsMatching('q'), []);
 });
 
-test('labels are copied: mutating the caller object does not change the index', () => {
+test('a selector added later reads a label no selector read before from the labels the index kept', () => {
   const idx = index();
   idx.setSelector('s', parseSelector('app == "x"'));
-  const labels: Record<string, string> = { app: 'x' };
-  idx.setItem('p', labels);
-  labels.app = 'y';
-  assert.deepEqual(delta(idx.setItem('p', { app: 'x' })), []);
+  idx.setItem('p', { app: 'x', team: 'a' });
+  idx.setItem('q', new Map([['team', 'b']]));
+  idx.setItem('p', { app: 'x', team: 'b' });
+  assert.deepEqual(delta(idx.setSelector('t', parseSelector('team == "b"'))), ['+p', '+q']);
+  // Its column gone with its last reader and made again: filled afresh.
+  assert.deepEqual(delta(idx.deleteSelector('t')), ['-p', '-q']);
+  idx.setItem('q', new Map([['team', 'c']]));
+  assert.deepEqual(delta(idx.setSelector('u', parseSelector('team in {"a", "c"}'))), ['+q']);
+  assert.deepEqual(delta(idx.setItem('p', { app: 'x', team: 'a' })), ['+u']);
 });
 
 test('selectors filed before the items arrive are re-filed as the counts grow, with the same results', () => {
@@ -116,7 +121,7 @@ test('selectors filed before the items arrive are re-filed as the counts grow, w
   assert.deepEqual(delta(idx.setItem('p0', { app: 'a2', 'fedmesh.io/cluster': 'c2' })), ['-s']);
 });
 
-test('more label keys than label bits: updates still find exactly the selectors reading a changed key', () => {
+test('forty label columns (rows widened as they come): updates still find exactly the selectors reading a changed key', () => {
   const idx = index();
   for (let i = 0; i < 40; i++) idx.setSelector(`s${i}`, parseSelector(`k${i} == "on" || all()`));
   idx.setSelector('k35-off', parseSelector('k35 != "on"'));

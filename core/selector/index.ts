@@ -1,31 +1,36 @@
 // An incremental index of selectors against labelled items (endpoints): which items each selector matches, kept
 // current under add, update and delete of either side, reporting only what changed.
 //
-// An item update touches only the selectors that can be affected:
-//  - those that matched it before and read a changed key (a selector's result depends only on keys it reads);
-//  - those that read a changed key and whose filing key the item now passes (selector-filing.ts): e.g. after
-//    `app: web → db`, only selectors filed under app=db (or under a label the item has, or unfiled) and reading
-//    app are evaluated.
-// A new item is matched against the selectors filed under its label/value pairs and the unfiled ones; a new
-// selector against the items behind its filing key (item-label-index.ts).
+// Items are rows of value ids (item-rows.ts), one column per label key some selector reads (label-columns.ts), and
+// selectors are compiled against those rows (row-matcher.ts): an update reads one row and compares integers, and a
+// label no selector reads is never looked at. An item update evaluates only the selectors that read a changed
+// column (a selector's result depends only on labels it reads) and whose filing key the item passed before or passes
+// now (selector-filing.ts): e.g. after `app: web → db`, those filed under app=web or app=db, or under a label the
+// item has, or unfiled, and reading app. Any selector that matched before or matches now is among them, so an item
+// needs no list of its own: what it matches is in the selectors' match sets, found through its candidates.
+// A new item is matched against the selectors filed under its values and the unfiled ones; a new selector is
+// matched by one walk over the rows, narrowed by its filing key.
 
 import { referencedLabels, type SelectorNode } from './ast.js';
 import { canonicalSelector } from './canonical.js';
-import type { Labels, Matcher } from './evaluate.js';
-import { matcherFor } from './evaluate.js';
-import { ItemLabelIndex } from './item-label-index.js';
-import { LabelBits, readsAnyOf } from './label-bits.js';
-import { LabelTable } from './label-table.js';
-import { type RequiredLabels, requiredLabels } from './restrictions.js';
+import type { Labels } from './evaluate.js';
+import { ItemRows } from './item-rows.js';
+import { LabelColumns } from './label-columns.js';
+import { requiredLabels } from './restrictions.js';
+import { compileRowMatcher, type RowMatcher } from './row-matcher.js';
 import {
+  type ColumnConstraint,
   chooseFilingKey,
   chooseReaderKey,
   type FilingKey,
+  NO_READER_KEYS,
   type ReaderKeys,
+  type RequiredColumns,
   SelectorFiling,
   sameFilingKey,
 } from './selector-filing.js';
 import { SlotSet } from './slot-set.js';
+import { ABSENT } from './value-ids.js';
 
 /** What one operation changed: for a selector, the items it gained and lost; for an item, the selectors. */
 export interface MatchDelta<T> {
@@ -47,13 +52,14 @@ export interface SelectorIndexOptions {
 interface SelectorEntry<S> {
   readonly id: S;
   readonly canonical: string;
-  readonly matcher: Matcher;
-  readonly reads: ReadonlySet<string>;
-  /** `reads` as label bits, so that "reads a changed key?" is mostly one AND. */
-  readonly readBits: number;
-  readonly required: RequiredLabels;
+  readonly reads: readonly string[];
+  readonly readColumns: readonly number[];
+  readonly matcher: RowMatcher;
+  /** (column, value id) pairs it holds in the columns' value ids. */
+  readonly heldValues: readonly number[];
+  readonly required: RequiredColumns;
   key: FilingKey;
-  /** Where it is filed as a reader of a key, where that differs from `key` (selector-filing.ts chooseReaderKey). */
+  /** Where it is filed as a reader of a column, where that differs from `key` (selector-filing.ts chooseReaderKey). */
   readerKeys: ReaderKeys;
   /** The slots of the items it matches. */
   readonly matches: SlotSet;
@@ -61,60 +67,26 @@ interface SelectorEntry<S> {
   seenInUpdate: number;
 }
 
-/**
- * An indexed item is its own label table (owned by the index, updated in place): an update to an item not touched
- * for a while waits on memory for every object it reaches, so the item keeps to few objects.
- */
-class ItemEntry<S, I> extends LabelTable {
-  /**
-   * The selectors matching it and their readBits, as pairs [sel0, bits0, sel1, bits1, …]: few per item, so an array
-   * (cheaper than a Set to add to, small enough to search), and one array rather than two, so that an update skips
-   * the ones reading no changed key with one fetch.
-   */
-  readonly matched: (SelectorEntry<S> | number)[] = [];
-
-  constructor(
-    readonly id: I,
-    /** A small integer of its own while it is indexed, reused after it leaves: the selectors' match sets hold these. */
-    readonly slot: number,
-  ) {
-    super();
-  }
-
-  /** For ItemLabelIndex. */
-  get labels(): LabelTable {
-    return this;
-  }
-
-  get matchCount(): number {
-    return this.matched.length >> 1;
-  }
-
-  selectorAt(i: number): SelectorEntry<S> {
-    return this.matched[2 * i] as SelectorEntry<S>;
-  }
-}
-
 export class SelectorIndex<S, I> {
   private readonly selectors = new Map<S, SelectorEntry<S>>();
-  private readonly items = new Map<I, ItemEntry<S, I>>();
-  private readonly itemsBySlot: (ItemEntry<S, I> | undefined)[] = [];
+  private readonly slots = new Map<I, number>();
+  // By slot: a small integer of an item's own while it is indexed, reused after it leaves.
+  private readonly idsBySlot: (I | undefined)[] = [];
+  private readonly labelsBySlot: (Labels | undefined)[] = [];
   private readonly freeSlots: number[] = [];
+  private readonly columns = new LabelColumns();
+  private readonly rows = new ItemRows();
   private readonly filing = new SelectorFiling<SelectorEntry<S>>();
-  private readonly itemLabels = new ItemLabelIndex<ItemEntry<S, I>>(() => this.items.values());
-  private readonly labelBits = new LabelBits();
   private refileAt: number;
   private updates = 0;
 
-  // The update in progress (one at a time; nothing in here calls out): changed keys, old and new values
-  // (undefined: absent), the keys' bits, the item, and what it gained and lost.
-  private readonly changedKeys: string[] = [];
-  private readonly changedFrom: (string | undefined)[] = [];
-  private readonly changedTo: (string | undefined)[] = [];
-  private changedBits = 0;
-  private updating: ItemEntry<S, I> | undefined;
-  private readonly gained: S[] = [];
-  private readonly lost: S[] = [];
+  // The update in progress (one at a time; nothing in here calls out): the changed columns with their previous
+  // value ids, and the selectors to evaluate.
+  private readonly changedColumns: number[] = [];
+  private readonly changedFrom: number[] = [];
+  private changedCount = 0;
+  private readonly toEvaluate: SelectorEntry<S>[] = [];
+  private toEvaluateCount = 0;
 
   constructor(options: SelectorIndexOptions = {}) {
     this.refileAt = options.firstRefileAt ?? 64;
@@ -125,24 +97,31 @@ export class SelectorIndex<S, I> {
   }
 
   get itemCount(): number {
-    return this.items.size;
+    return this.slots.size;
   }
 
   /** Ids of the items the selector matches now (empty for an unknown selector). */
   matchingItems(selector: S): I[] {
     const ids: I[] = [];
     this.selectors.get(selector)?.matches.forEach((slot) => {
-      ids.push(this.itemAt(slot).id);
+      ids.push(this.idsBySlot[slot]!);
     });
     return ids;
   }
 
   /** Ids of the selectors that match the item now. */
   selectorsMatching(item: I): S[] {
-    const entry = this.items.get(item);
-    const ids: S[] = [];
-    if (entry) for (let i = 0; i < entry.matchCount; i++) ids.push(entry.selectorAt(i).id);
-    return ids;
+    const slot = this.slots.get(item);
+    return slot === undefined ? [] : this.matchedSelectors(slot).map((sel) => sel.id);
+  }
+
+  /** The selectors whose match sets hold the slot: among its candidates, as a selector only matches what it can. */
+  private matchedSelectors(slot: number): SelectorEntry<S>[] {
+    const matched: SelectorEntry<S>[] = [];
+    this.filing.forEachCandidate(this.rows.data, this.rows.base(slot), this.columns.active, (sel) => {
+      if (sel.matches.has(slot)) matched.push(sel);
+    });
+    return matched;
   }
 
   /**
@@ -153,38 +132,37 @@ export class SelectorIndex<S, I> {
     const canonical = canonicalSelector(node);
     const old = this.selectors.get(id);
     if (old?.canonical === canonical) return NO_CHANGE;
-    const required = requiredLabels(node);
-    for (const label of required.keys()) this.itemLabels.retainCounts(label);
-    const reads = referencedLabels(node);
+    const reads = [...referencedLabels(node)];
+    const readColumns = reads.map((key) => this.retainColumn(key));
+    const { matcher, heldValues } = compileRowMatcher(node, this.columns);
+    const required = this.requiredColumns(node, heldValues as number[]);
     const key = this.chooseKey(required);
     const entry: SelectorEntry<S> = {
       id,
       canonical,
-      matcher: matcherFor(node),
       reads,
-      readBits: this.labelBits.maskOf(reads),
+      readColumns,
+      matcher,
+      heldValues,
       required,
       key,
-      readerKeys: this.chooseReaderKeys(reads, required, key),
+      readerKeys: this.chooseReaderKeys(readColumns, required, key),
       matches: new SlotSet(),
       seenInUpdate: 0,
     };
-    this.fileSelector(entry, entry.key, entry.readerKeys);
-    const matched = this.itemsMatching(entry);
+    this.filing.file(entry, entry.key, entry.readerKeys);
+    const matched = this.slotsMatching(entry);
     this.selectors.set(id, entry);
 
     const lost: I[] = [];
     if (old) {
       this.forget(old);
       old.matches.forEach((slot) => {
-        if (!entry.matches.has(slot)) lost.push(this.itemAt(slot).id);
+        if (!entry.matches.has(slot)) lost.push(this.idsBySlot[slot]!);
       });
     }
     const gained: I[] = [];
-    for (const item of matched) {
-      addMatchedBy(item, entry);
-      if (!old?.matches.has(item.slot)) gained.push(item.id);
-    }
+    for (const slot of matched) if (!old?.matches.has(slot)) gained.push(this.idsBySlot[slot]!);
     return gained.length === 0 && lost.length === 0 ? NO_CHANGE : { gained, lost };
   }
 
@@ -199,181 +177,212 @@ export class SelectorIndex<S, I> {
   }
 
   /**
-   * Adds or relabels an item; returns the selectors that started and stopped matching it. The labels are copied:
-   * the caller may reuse its object.
+   * Adds or relabels an item; returns the selectors that started and stopped matching it. The index keeps `labels`
+   * (to read labels that selectors added later will read) and never changes it: pass an object you will not change
+   * afterwards, as informer caches and the mesh cache's interned label maps are.
    */
   setItem(id: I, labels: Labels): MatchDelta<S> {
-    const item = this.items.get(id);
-    if (!item) return this.addItem(id, labels);
-    if (!this.diffLabels(item, labels)) return NO_CHANGE;
-    this.applyChanges(item);
-    // No selector reads a changed key (a pod-template-hash, say): no result can change.
-    if (this.changedBits === 0) return NO_CHANGE;
+    const slot = this.slots.get(id);
+    if (slot === undefined) return this.addItem(id, labels);
+    this.labelsBySlot[slot] = labels;
+    // No column changed (only labels no selector reads, a pod-template-hash say): no result can change.
+    if (!this.writeRow(slot, labels)) return NO_CHANGE;
 
+    // The selectors to evaluate: readers of a changed column filed under a key the item passed before (those that
+    // may have matched) or passes now (those that may match), each once.
     this.updates++;
-    this.updating = item;
-    this.gained.length = 0;
-    this.lost.length = 0;
-    this.dropLostMatches(item);
-    for (const key of this.changedKeys) this.filing.forEachReader(key, item, this.visitReader);
-    this.updating = undefined;
-    if (this.gained.length === 0 && this.lost.length === 0) return NO_CHANGE;
-    return { gained: copyOrNone(this.gained), lost: copyOrNone(this.lost) };
+    this.toEvaluateCount = 0;
+    const data = this.rows.data;
+    const base = this.rows.base(slot);
+    const { changedColumns, changedFrom } = this;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < this.changedCount; i++) {
+        this.filing.forEachReader(changedColumns[i]!, data, base, this.collect);
+      }
+      // The row as it was for the second pass, as it is now after it.
+      for (let i = 0; i < this.changedCount; i++) {
+        const column = changedColumns[i]!;
+        const now = data[base + column]!;
+        data[base + column] = changedFrom[i]!;
+        changedFrom[i] = now;
+      }
+    }
+    let gained: S[] | undefined;
+    let lost: S[] | undefined;
+    for (let i = 0; i < this.toEvaluateCount; i++) {
+      const sel = this.toEvaluate[i]!;
+      const was = sel.matches.has(slot);
+      if (sel.matcher(data, base) === was) continue;
+      if (was) {
+        sel.matches.delete(slot);
+        (lost ??= []).push(sel.id);
+      } else {
+        sel.matches.add(slot, this.idsBySlot.length);
+        (gained ??= []).push(sel.id);
+      }
+    }
+    if (gained === undefined && lost === undefined) return NO_CHANGE;
+    return { gained: gained ?? NONE, lost: lost ?? NONE };
   }
 
-  /** A selector that reads a changed key of the item being updated and that the item passes the filing of. */
-  private readonly visitReader = (sel: SelectorEntry<S>): void => {
+  private readonly collect = (sel: SelectorEntry<S>): void => {
     if (sel.seenInUpdate === this.updates) return;
     sel.seenInUpdate = this.updates;
-    const item = this.updating!;
-    if (sel.matcher(item)) this.recordMatch(sel, item, this.gained);
+    this.toEvaluate[this.toEvaluateCount++] = sel;
   };
 
   /** Removes an item; returns the selectors that matched it. */
   deleteItem(id: I): MatchDelta<S> {
-    const item = this.items.get(id);
-    if (!item) return NO_CHANGE;
-    this.items.delete(id);
-    this.itemsBySlot[item.slot] = undefined;
-    this.freeSlots.push(item.slot);
-    for (const [label, value] of item) this.itemLabels.labelChanged(item, label, value, undefined);
-    if (item.matchCount === 0) return NO_CHANGE;
-    const lost: S[] = [];
-    for (let i = 0; i < item.matchCount; i++) {
-      const sel = item.selectorAt(i);
-      sel.matches.delete(item.slot);
-      lost.push(sel.id);
-    }
-    return { gained: NONE, lost };
+    const slot = this.slots.get(id);
+    if (slot === undefined) return NO_CHANGE;
+    this.slots.delete(id);
+    const matched = this.matchedSelectors(slot);
+    const data = this.rows.data;
+    const base = this.rows.base(slot);
+    for (const column of this.columns.active) this.columns.values[column]!.moveItem(data[base + column]!, ABSENT);
+    this.idsBySlot[slot] = undefined;
+    this.labelsBySlot[slot] = undefined;
+    this.freeSlots.push(slot);
+    if (matched.length === 0) return NO_CHANGE;
+    for (const sel of matched) sel.matches.delete(slot);
+    return { gained: NONE, lost: matched.map((sel) => sel.id) };
   }
 
   private addItem(id: I, labels: Labels): MatchDelta<S> {
-    const slot = this.freeSlots.pop() ?? this.itemsBySlot.length;
-    const item = new ItemEntry<S, I>(id, slot);
-    copyLabels(labels, item);
-    this.items.set(id, item);
-    this.itemsBySlot[slot] = item;
-    for (const [label, value] of item) this.itemLabels.labelChanged(item, label, undefined, value);
+    const slot = this.freeSlots.pop() ?? this.idsBySlot.length;
+    this.rows.ensure(slot, 0);
+    this.slots.set(id, slot);
+    this.idsBySlot[slot] = id;
+    this.labelsBySlot[slot] = labels;
+    // A reused slot's row holds the last item's ids: every column is written, as if all were absent before.
+    this.rows.clearRow(slot);
+    this.writeRow(slot, labels);
     const gained: S[] = [];
-    // A selector is filed under one key, and an item has one value per label: none comes up twice.
-    this.filing.forEachCandidate(item, (sel) => {
-      if (sel.matcher(item)) this.recordMatch(sel, item, gained);
+    // A selector is filed under one key, and an item has one value per column: none comes up twice.
+    const data = this.rows.data;
+    const base = this.rows.base(slot);
+    this.filing.forEachCandidate(data, base, this.columns.active, (sel) => {
+      if (!sel.matcher(data, base)) return;
+      sel.matches.add(slot, this.idsBySlot.length);
+      gained.push(sel.id);
     });
-    if (this.items.size >= this.refileAt) {
-      this.refileAt = this.items.size * 2;
+    if (this.slots.size >= this.refileAt) {
+      this.refileAt = this.slots.size * 2;
       this.rechooseKeys();
     }
     return gained.length === 0 ? NO_CHANGE : { gained, lost: NONE };
   }
 
-  private itemAt(slot: number): ItemEntry<S, I> {
-    return this.itemsBySlot[slot]!;
-  }
-
-  private recordMatch(sel: SelectorEntry<S>, item: ItemEntry<S, I>, gained: S[]): void {
-    sel.matches.add(item.slot, this.itemsBySlot.length);
-    addMatchedBy(item, sel);
-    gained.push(sel.id);
-  }
-
-  /** Fills the changed-key scratch with the keys whose value differs; true when there is one. */
-  private diffLabels(current: LabelTable, next: Labels): boolean {
-    this.changedKeys.length = 0;
-    this.changedFrom.length = 0;
-    this.changedTo.length = 0;
-    this.changedBits = 0;
-    let shared = 0;
-    // Keys usually come in the same order as last time: `at` is where the next one should be in the table.
-    let at = 0;
-    const consider = (key: string, value: string | undefined) => {
-      const i = current.indexOf(key, at);
-      at = i + 1;
-      shared += this.noteChange(key, i < 0 ? undefined : current.valueAt(i), value);
-    };
-    if (next instanceof Map) {
-      for (const [key, value] of next) consider(key, value);
-    } else {
-      const record = next as Readonly<Record<string, string>>;
-      // for-in reads through V8's enum cache, much faster than Object.keys here; the guard keeps it to own keys.
-      for (const key in record) if (Object.hasOwn(record, key)) consider(key, record[key]);
-    }
-    if (shared < current.size) {
-      current.forEach((value, key) => {
-        if (!hasLabel(next, key)) this.noteChange(key, value, undefined);
-      });
-    }
-    return this.changedKeys.length > 0;
-  }
-
-  /** Notes one key if its value changed; returns 1 when it was present before (to count shared keys). */
-  private noteChange(key: string, was: string | undefined, now: string | undefined): number {
-    if (was !== now) {
-      this.changedKeys.push(key);
-      this.changedFrom.push(was);
-      this.changedTo.push(now);
-      this.changedBits |= this.labelBits.bitOf(key);
-    }
-    return was === undefined ? 0 : 1;
-  }
-
-  /** Writes the noted changes into the item's own map and its label index entries. */
-  private applyChanges(item: ItemEntry<S, I>): void {
-    for (let i = 0; i < this.changedKeys.length; i++) {
-      const key = this.changedKeys[i]!;
-      const now = this.changedTo[i];
-      if (now === undefined) item.delete(key);
-      else item.set(key, now);
-      this.itemLabels.labelChanged(item, key, this.changedFrom[i], now);
-    }
-  }
-
-  /** Re-evaluates what matched the item, where a changed key is read; notes the ids that stopped matching. */
-  private dropLostMatches(item: ItemEntry<S, I>): void {
-    const matched = item.matched;
-    for (let i = 0; i < matched.length; ) {
-      if (((matched[i + 1] as number) & this.changedBits) === 0) {
-        i += 2;
+  /**
+   * Writes the item's values into its row and the columns' counts; notes the changed columns and their previous
+   * ids, and returns true when there is one.
+   */
+  private writeRow(slot: number, labels: Labels): boolean {
+    const { active, activeKeys, values } = this.columns;
+    const data = this.rows.data;
+    const base = this.rows.base(slot);
+    const { changedColumns, changedFrom } = this;
+    let count = 0;
+    const map = labels instanceof Map ? labels : undefined;
+    const record = labels as Readonly<Record<string, string>>;
+    for (let i = 0; i < active.length; i++) {
+      const column = active[i]!;
+      const key = activeKeys[i]!;
+      const value = map ? map.get(key) : Object.hasOwn(record, key) ? record[key] : undefined;
+      const was = data[base + column]!;
+      if (value === undefined) {
+        if (was === ABSENT) continue;
+      } else if (was !== ABSENT && values[column]!.valueOf(was) === value) {
+        // Unchanged, the common case: no hashing of the value.
         continue;
       }
-      const sel = matched[i] as SelectorEntry<S>;
-      sel.seenInUpdate = this.updates;
-      if (readsAnyOf(sel.readBits, sel.reads, this.changedBits, this.changedKeys) && !sel.matcher(item)) {
-        sel.matches.delete(item.slot);
-        this.lost.push(sel.id);
-        removeMatchedAt(item, i >> 1);
-      } else {
-        i += 2;
-      }
+      const ids = values[column]!;
+      const now = value === undefined ? ABSENT : ids.idOf(value);
+      data[base + column] = now;
+      ids.moveItem(was, now);
+      changedColumns[count] = column;
+      changedFrom[count++] = was;
     }
+    this.changedCount = count;
+    return count > 0;
   }
 
-  /** The items a newly filed selector matches, added to its own set. */
-  private itemsMatching(sel: SelectorEntry<S>): ItemEntry<S, I>[] {
-    const matched: ItemEntry<S, I>[] = [];
-    const visit = (item: ItemEntry<S, I>) => {
-      if (sel.matcher(item)) {
-        sel.matches.add(item.slot, this.itemsBySlot.length);
-        matched.push(item);
-      }
-    };
+  /** The slots of the items a newly filed selector matches, added to its own set. */
+  private slotsMatching(sel: SelectorEntry<S>): number[] {
+    const matched: number[] = [];
     const key = sel.key;
-    if (key.kind === 'unfiled') this.items.forEach(visit);
-    else if (key.kind === 'values') this.itemLabels.forEachMatching(key.label, key.values, visit);
-    else if (key.kind === 'label') this.itemLabels.forEachMatching(key.label, 'any', visit);
+    if (key.kind === 'never') return matched;
+    const { data, stride } = this.rows;
+    const limit = this.idsBySlot.length;
+    const column = key.kind === 'unfiled' ? -1 : key.column;
+    const ids = key.kind === 'values' ? key.ids : undefined;
+    for (let slot = 0, base = 0; slot < limit; slot++, base += stride) {
+      if (column >= 0) {
+        const id = data[base + column]!;
+        if (id === ABSENT || (ids !== undefined && !ids.includes(id))) continue;
+      }
+      if (this.idsBySlot[slot] === undefined || !sel.matcher(data, base)) continue;
+      sel.matches.add(slot, limit);
+      matched.push(slot);
+    }
     return matched;
   }
 
-  private chooseKey(required: RequiredLabels): FilingKey {
-    return chooseFilingKey(required, (label, constraint) => this.itemLabels.countMatching(label, constraint));
+  /** The key's column, filled from every item's labels when it is new. */
+  private retainColumn(key: string): number {
+    const { column, created } = this.columns.retain(key);
+    if (!created) return column;
+    this.rows.ensure(Math.max(this.idsBySlot.length - 1, 0), column);
+    const data = this.rows.data;
+    const ids = this.columns.values[column]!;
+    for (let slot = 0; slot < this.idsBySlot.length; slot++) {
+      const labels = this.labelsBySlot[slot];
+      const value = labels === undefined ? undefined : labelValue(labels, key);
+      const id = value === undefined ? ABSENT : ids.idOf(value);
+      data[this.rows.base(slot) + column] = id;
+      ids.moveItem(ABSENT, id);
+    }
+    return column;
   }
 
-  /** Per key read, the reader key where it is not the filing key. */
-  private chooseReaderKeys(reads: ReadonlySet<string>, required: RequiredLabels, key: FilingKey): ReaderKeys {
-    let readerKeys: Map<string, FilingKey> | undefined;
-    for (const read of reads) {
-      const readerKey = chooseReaderKey(read, required, key, (label, constraint) =>
-        this.itemLabels.countMatching(label, constraint),
-      );
+  /** What the selector requires, by column and value id (the ids are held with the matcher's). */
+  private requiredColumns(node: SelectorNode, heldValues: number[]): RequiredColumns {
+    const required = new Map<number, ColumnConstraint>();
+    for (const [label, constraint] of requiredLabels(node)) {
+      const column = this.columns.columnOf(label)!;
+      if (constraint === 'any') {
+        required.set(column, 'any');
+        continue;
+      }
+      const values = this.columns.values[column]!;
+      const ids = [...constraint].map((value) => {
+        const id = values.idOf(value);
+        values.retainBySelector(id);
+        heldValues.push(column, id);
+        return id;
+      });
+      required.set(column, ids);
+    }
+    return required;
+  }
+
+  private readonly countItems = (column: number, constraint: ColumnConstraint): number => {
+    const values = this.columns.values[column]!;
+    if (constraint === 'any') return values.itemTotal;
+    let n = 0;
+    for (const id of constraint) n += values.itemCount(id);
+    return n;
+  };
+
+  private chooseKey(required: RequiredColumns): FilingKey {
+    return chooseFilingKey(required, this.countItems);
+  }
+
+  /** Per column read, the reader key where it is not the filing key. */
+  private chooseReaderKeys(readColumns: readonly number[], required: RequiredColumns, key: FilingKey): ReaderKeys {
+    let readerKeys: Map<number, FilingKey> | undefined;
+    for (const read of readColumns) {
+      const readerKey = chooseReaderKey(read, required, key, this.countItems);
       if (readerKey === key) continue;
       readerKeys ??= new Map();
       readerKeys.set(read, readerKey);
@@ -385,44 +394,25 @@ export class SelectorIndex<S, I> {
   private rechooseKeys(): void {
     for (const sel of this.selectors.values()) {
       const key = this.chooseKey(sel.required);
-      const readerKeys = this.chooseReaderKeys(sel.reads, sel.required, key);
+      const readerKeys = this.chooseReaderKeys(sel.readColumns, sel.required, key);
       if (sameFilingKey(key, sel.key) && sameReaderKeys(readerKeys, sel.readerKeys)) continue;
-      // Retained before the old key is released, so that a label both use keeps its items index; unfiled before
-      // filed, as the old and new keys may share reader buckets (filing first would then lose the selector there).
-      this.retainKeyItems(key);
-      this.unfileSelector(sel, sel.key, sel.readerKeys);
+      // Unfiled before filed, as the old and new keys may share reader buckets.
+      this.filing.unfile(sel, sel.key, sel.readerKeys);
       this.filing.file(sel, key, readerKeys);
       sel.key = key;
       sel.readerKeys = readerKeys;
     }
   }
 
-  private fileSelector(sel: SelectorEntry<S>, key: FilingKey, readerKeys: ReaderKeys): void {
-    this.retainKeyItems(key);
-    this.filing.file(sel, key, readerKeys);
-  }
-
-  private retainKeyItems(key: FilingKey): void {
-    if (key.kind === 'values' || key.kind === 'label') this.itemLabels.retainItems(key.label);
-  }
-
-  private unfileSelector(sel: SelectorEntry<S>, key: FilingKey, readerKeys: ReaderKeys): void {
-    this.filing.unfile(sel, key, readerKeys);
-    if (key.kind === 'values' || key.kind === 'label') this.itemLabels.releaseItems(key.label);
-  }
-
-  /** Takes a selector out of the filing, the label statistics and its items' lists. */
+  /** Takes a selector out of the filing, the value ids and the columns it held. */
   private forget(sel: SelectorEntry<S>): void {
-    this.unfileSelector(sel, sel.key, sel.readerKeys);
-    for (const label of sel.required.keys()) this.itemLabels.releaseCounts(label);
-    sel.matches.forEach((slot) => {
-      const item = this.itemAt(slot);
-      removeMatchedAt(item, item.matched.indexOf(sel) >> 1);
-    });
+    this.filing.unfile(sel, sel.key, sel.readerKeys);
+    for (let i = 0; i < sel.heldValues.length; i += 2) {
+      this.columns.values[sel.heldValues[i]!]!.releaseBySelector(sel.heldValues[i + 1]!);
+    }
+    for (const key of sel.reads) this.columns.release(key);
   }
 }
-
-const NO_READER_KEYS: ReaderKeys = new Map();
 
 function sameReaderKeys(a: ReaderKeys, b: ReaderKeys): boolean {
   if (a.size !== b.size) return false;
@@ -433,33 +423,8 @@ function sameReaderKeys(a: ReaderKeys, b: ReaderKeys): boolean {
   return true;
 }
 
-function addMatchedBy<S>(item: ItemEntry<S, unknown>, sel: SelectorEntry<S>): void {
-  item.matched.push(sel, sel.readBits);
-}
-
-/** Swap-remove of the i-th pair: the order of an item's selectors means nothing. */
-function removeMatchedAt(item: ItemEntry<unknown, unknown>, i: number): void {
-  const m = item.matched;
-  const last = m.length - 2;
-  m[2 * i] = m[last]!;
-  m[2 * i + 1] = m[last + 1]!;
-  m.length = last;
-}
-
-/** A copy for the caller, or the shared empty array. */
-function copyOrNone<T>(xs: readonly T[]): readonly T[] {
-  return xs.length === 0 ? NONE : xs.slice();
-}
-
-function hasLabel(labels: Labels, key: string): boolean {
-  return labels instanceof Map ? labels.has(key) : Object.hasOwn(labels, key);
-}
-
-function copyLabels(labels: Labels, copy: LabelTable): void {
-  if (labels instanceof Map) {
-    for (const [key, value] of labels) copy.set(key, value);
-  } else {
-    const record = labels as Readonly<Record<string, string>>;
-    for (const key of Object.keys(record)) copy.set(key, record[key]!);
-  }
+function labelValue(labels: Labels, key: string): string | undefined {
+  if (labels instanceof Map) return labels.get(key);
+  const record = labels as Readonly<Record<string, string>>;
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }

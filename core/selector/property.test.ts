@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { canonicalSelector } from './canonical.js';
 import { evaluate } from './evaluate.js';
+import { SelectorIndex } from './index.js';
 import { parseSelector } from './parser.js';
 import { SelectorSyntaxError } from './syntax-error.js';
 
@@ -163,6 +164,51 @@ test('property: the canonical form evaluates as the original and parses back to 
       for (const labels of labelSets) assert.equal(evaluate(again, labels), evaluate(original, labels), canonical);
     }),
     { numRuns: 1000 },
+  );
+});
+
+test('property: the index matches random selectors exactly where they hold, through relabels and deletes', () => {
+  const relabelArb = fc.tuple(fc.nat(5), labelsArb);
+  fc.assert(
+    fc.property(
+      fc.array(selectorArb, { minLength: 1, maxLength: 6 }),
+      fc.array(relabelArb, { minLength: 1, maxLength: 24 }),
+      fc.array(relabelArb, { maxLength: 8 }),
+      fc.nat(5),
+      (generated, before, after, deleted) => {
+        // Items before and after the selectors, so that both the selector's scan and the item's candidates count;
+        // refiling early, so that keys move under them.
+        const idx = new SelectorIndex<number, number>({ firstRefileAt: 2 });
+        const items = new Map<number, LabelMap>();
+        const apply = ([id, labels]: [number, LabelMap]) => {
+          idx.setItem(id, labels);
+          items.set(id, labels);
+        };
+        before.forEach(apply);
+        generated.forEach((g, i) => idx.setSelector(i, parseSelector(g.text)));
+        after.forEach(apply);
+        idx.deleteItem(deleted);
+        items.delete(deleted);
+        for (const [id, labels] of items) {
+          const expected = generated.flatMap((g, i) => (g.holds(labels) ? [i] : []));
+          const texts = generated.map((g) => g.text).join(' ; ');
+          assert.deepEqual(
+            idx.selectorsMatching(id).sort((a, b) => a - b),
+            expected,
+            `${JSON.stringify(labels)} | ${texts}`,
+          );
+        }
+        generated.forEach((g, i) => {
+          const expected = [...items].flatMap(([id, labels]) => (g.holds(labels) ? [id] : []));
+          assert.deepEqual(
+            idx.matchingItems(i).sort((a, b) => a - b),
+            expected.sort((a, b) => a - b),
+            g.text,
+          );
+        });
+      },
+    ),
+    { numRuns: 500 },
   );
 });
 

@@ -1,55 +1,58 @@
 // Where the selector index files each selector, so that an item finds the few selectors it could match.
 //
-// A selector is filed under one label it requires (restrictions.ts): with the values it allows when it has them
-// (`app == 'db'` under app=db), else under the label alone (`has(team)` under team). A selector that requires no
-// label (`env != 'prod'`, `all()`) is unfiled: any item may match it. One that requires impossible values
+// A selector is filed under one label column it requires (restrictions.ts): with the value ids it allows when it
+// has them (`app == 'db'` under app=db), else under the column alone (`has(team)` under team). A selector that
+// requires no label (`env != 'prod'`, `all()`) is unfiled: any item may match it. One that requires impossible values
 // (`a in {}`) is never filed: it matches nothing.
 //
-// Each selector is filed twice over: by its filing key alone, for an item that appears; and, for each label key
-// it reads, by that key and then a required label's key, for an item whose key changed (a selector's result can only
-// change when a key it reads changed, and it can only start matching if the item passes every key it requires). That
-// reader key is the filing key, except where the filing key is the changed label's mere presence (chooseReaderKey).
-
-import type { LabelEntries, LabelLookup } from './evaluate.js';
-import type { RequiredLabels, ValueConstraint } from './restrictions.js';
-import { setIn } from './set-map.js';
+// Each selector is filed twice over: by its filing key alone, for an item that appears; and, for each column it
+// reads, by that column and then a filing key, for an item whose value there changed (a selector's result can only
+// change when a label it reads changed, and it can only start matching if the item passes every label it requires).
+// That reader key is the filing key, except where the filing key is the changed label's mere presence
+// (chooseReaderKey).
 
 export type FilingKey =
-  | { readonly kind: 'values'; readonly label: string; readonly values: ReadonlySet<string> }
-  | { readonly kind: 'label'; readonly label: string }
+  | { readonly kind: 'values'; readonly column: number; readonly ids: readonly number[] }
+  | { readonly kind: 'label'; readonly column: number }
   | { readonly kind: 'unfiled' }
   | { readonly kind: 'never' };
 
+/** `'any'`: present with any value; ids: present with one of these values (none: can never match). */
+export type ColumnConstraint = 'any' | readonly number[];
+
+/** The labels a selector requires, by column. */
+export type RequiredColumns = ReadonlyMap<number, ColumnConstraint>;
+
+/** How many items pass a constraint. */
+export type CountItems = (column: number, constraint: ColumnConstraint) => number;
+
 /**
- * The required label behind the fewest items (`count`): what filling the selector costs, and how often updates
- * visit it. Ties go to value restrictions, then to fewer values, then to label order.
+ * The required label behind the fewest items: what filling the selector costs, and how often updates visit it.
+ * Ties go to value restrictions, then to fewer values, then to the lower column.
  */
-export function chooseFilingKey(
-  required: RequiredLabels,
-  count: (label: string, constraint: ValueConstraint) => number,
-): FilingKey {
+export function chooseFilingKey(required: RequiredColumns, count: CountItems): FilingKey {
   let best: FilingKey = { kind: 'unfiled' };
   let bestRank: Rank | undefined;
-  for (const [label, constraint] of required) {
-    if (constraint !== 'any' && constraint.size === 0) return { kind: 'never' };
+  for (const [column, constraint] of required) {
+    if (constraint !== 'any' && constraint.length === 0) return { kind: 'never' };
     const rank: Rank = [
-      count(label, constraint),
+      count(column, constraint),
       constraint === 'any' ? 1 : 0,
-      constraint === 'any' ? 0 : constraint.size,
-      label,
+      constraint === 'any' ? 0 : constraint.length,
+      column,
     ];
     if (bestRank === undefined || compareRanks(rank, bestRank) < 0) {
       bestRank = rank;
-      best = constraint === 'any' ? { kind: 'label', label } : { kind: 'values', label, values: constraint };
+      best = constraint === 'any' ? { kind: 'label', column } : { kind: 'values', column, ids: constraint };
     }
   }
   return best;
 }
 
-type Rank = readonly [items: number, anyValue: number, values: number, label: string];
+type Rank = readonly [items: number, anyValue: number, values: number, column: number];
 
 function compareRanks(a: Rank, b: Rank): number {
-  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || (a[3] < b[3] ? -1 : a[3] > b[3] ? 1 : 0);
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3];
 }
 
 /**
@@ -57,162 +60,178 @@ function compareRanks(a: Rank, b: Rank): number {
  * the selector only requires `read` to be present (`has(canary) && tier == 'web'`), every item that just gained it
  * passes that key, so another required label narrows better; a value restriction on `read` itself still narrows.
  */
-export function chooseReaderKey(
-  read: string,
-  required: RequiredLabels,
-  key: FilingKey,
-  count: (label: string, constraint: ValueConstraint) => number,
-): FilingKey {
-  if (key.kind !== 'label' || key.label !== read || required.size < 2) return key;
+export function chooseReaderKey(read: number, required: RequiredColumns, key: FilingKey, count: CountItems): FilingKey {
+  if (key.kind !== 'label' || key.column !== read || required.size < 2) return key;
   const others = new Map(required);
   others.delete(read);
   return chooseFilingKey(others, count);
 }
 
 export function sameFilingKey(a: FilingKey, b: FilingKey): boolean {
-  if (a.kind === 'values' && b.kind === 'values') return a.label === b.label && a.values === b.values;
-  if (a.kind === 'label' && b.kind === 'label') return a.label === b.label;
+  if (a.kind === 'values' && b.kind === 'values') {
+    return a.column === b.column && a.ids.length === b.ids.length && a.ids.every((id, i) => b.ids[i] === id);
+  }
+  if (a.kind === 'label' && b.kind === 'label') return a.column === b.column;
   return a.kind === b.kind;
 }
 
-/** Per key read, the key its readers are filed under where that is not the selector's own filing key. */
-export type ReaderKeys = ReadonlyMap<string, FilingKey>;
+/** Per column read, the key its readers are filed under where that is not the selector's own filing key. */
+export type ReaderKeys = ReadonlyMap<number, FilingKey>;
 
-const NO_READER_KEYS: ReaderKeys = new Map();
+export const NO_READER_KEYS: ReaderKeys = new Map();
 
-/** What the filing needs of a selector: the keys it reads. */
+/** What the filing needs of a selector: the columns it reads. */
 export interface Fileable {
-  readonly reads: ReadonlySet<string>;
+  readonly readColumns: readonly number[];
 }
 
-type ByValue<E> = Map<string, Set<E>>;
+/** Selectors by a small integer (a column, a value id): a sparse array of short lists. */
+type Buckets<E> = (E[] | undefined)[];
+
+interface ColumnBuckets<E> {
+  readonly column: number;
+  readonly buckets: Buckets<E>;
+}
 
 export class SelectorFiling<E extends Fileable> {
-  // By filing key alone.
-  private readonly byValue = new Map<string, ByValue<E>>();
-  private readonly byLabel = new Map<string, Set<E>>();
-  private readonly unfiled = new Set<E>();
-  // By each key read, then filing key.
-  private readonly readersByValue = new Map<string, Map<string, ByValue<E>>>();
-  private readonly readersByLabel = new Map<string, Map<string, Set<E>>>();
-  private readonly unfiledReaders = new Map<string, Set<E>>();
+  // By filing key alone, for a new item: by column then value id; by column; unfiled.
+  private readonly byValue: (Buckets<E> | undefined)[] = [];
+  private readonly byLabel: Buckets<E> = [];
+  private readonly unfiled: E[] = [];
+  // By column read, then filing key, for a changed item: the filing columns under each read column are few, so
+  // they are lists that an update walks.
+  private readonly readersByValue: (ColumnBuckets<E>[] | undefined)[] = [];
+  private readonly readersByLabel: (ColumnBuckets<E>[] | undefined)[] = [];
+  private readonly unfiledReaders: Buckets<E> = [];
 
-  /** Files the selector under `key`, and as a reader of each key it reads under `readerKeys` or else `key`. */
+  /** Files the selector under `key`, and as a reader of each column it reads under `readerKeys` or else `key`. */
   file(sel: E, key: FilingKey, readerKeys: ReaderKeys = NO_READER_KEYS): void {
-    switch (key.kind) {
-      case 'values': {
-        const byValue = mapIn(this.byValue, key.label);
-        for (const v of key.values) setIn(byValue, v).add(sel);
-        break;
-      }
-      case 'label':
-        setIn(this.byLabel, key.label).add(sel);
-        break;
-      case 'unfiled':
-        this.unfiled.add(sel);
-        break;
-      case 'never':
-        return;
-    }
-    for (const read of sel.reads) this.fileReader(sel, read, readerKeys.get(read) ?? key);
+    if (key.kind === 'never') return;
+    this.place(sel, key, this.byValue, this.byLabel, this.unfiled, add);
+    for (const read of sel.readColumns) this.placeReader(sel, read, readerKeys.get(read) ?? key, add);
   }
 
   /** Undoes `file` with the same keys. */
   unfile(sel: E, key: FilingKey, readerKeys: ReaderKeys = NO_READER_KEYS): void {
-    switch (key.kind) {
-      case 'values':
-        for (const v of key.values) deleteIn(this.byValue, [key.label, v], sel);
-        break;
-      case 'label':
-        deleteIn(this.byLabel, [key.label], sel);
-        break;
-      case 'unfiled':
-        this.unfiled.delete(sel);
-        break;
-      case 'never':
-        return;
-    }
-    for (const read of sel.reads) this.unfileReader(sel, read, readerKeys.get(read) ?? key);
+    if (key.kind === 'never') return;
+    this.place(sel, key, this.byValue, this.byLabel, this.unfiled, remove);
+    for (const read of sel.readColumns) this.placeReader(sel, read, readerKeys.get(read) ?? key, remove);
   }
 
-  private fileReader(sel: E, read: string, key: FilingKey): void {
-    switch (key.kind) {
-      case 'values': {
-        const readers = mapIn(mapIn(this.readersByValue, read), key.label);
-        for (const v of key.values) setIn(readers, v).add(sel);
-        return;
-      }
-      case 'label':
-        setIn(mapIn(this.readersByLabel, read), key.label).add(sel);
-        return;
-      case 'unfiled':
-        setIn(this.unfiledReaders, read).add(sel);
-        return;
-      case 'never':
-        return;
-    }
-  }
-
-  private unfileReader(sel: E, read: string, key: FilingKey): void {
-    switch (key.kind) {
-      case 'values':
-        for (const v of key.values) deleteIn(this.readersByValue, [read, key.label, v], sel);
-        return;
-      case 'label':
-        deleteIn(this.readersByLabel, [read, key.label], sel);
-        return;
-      case 'unfiled':
-        deleteIn(this.unfiledReaders, [read], sel);
-        return;
-      case 'never':
-        return;
-    }
-  }
-
-  /** Visits each selector that an item with these labels could match, once. */
-  forEachCandidate(labels: LabelEntries, visit: (sel: E) => void): void {
-    for (const [label, value] of labels) {
-      this.byValue.get(label)?.get(value)?.forEach(visit);
-      this.byLabel.get(label)?.forEach(visit);
+  /** Visits each selector that an item with this row could match, once (`columns`: the columns in use). */
+  forEachCandidate(rows: Int32Array, base: number, columns: readonly number[], visit: (sel: E) => void): void {
+    for (const column of columns) {
+      const id = rows[base + column]!;
+      if (id === 0) continue;
+      this.byValue[column]?.[id]?.forEach(visit);
+      this.byLabel[column]?.forEach(visit);
     }
     this.unfiled.forEach(visit);
   }
 
   /**
-   * Visits each selector that reads `key` and that an item with these labels could match. A selector reading
-   * several changed keys comes once per key: the caller deduplicates.
+   * Visits each selector that reads `read` and that an item with this row could match. A selector reading
+   * several changed columns comes once per column: the caller deduplicates.
    */
-  forEachReader(key: string, labels: LabelLookup, visit: (sel: E) => void): void {
-    const byValue = this.readersByValue.get(key);
-    if (byValue) {
-      for (const [filingLabel, readers] of byValue) {
-        const v = labels.get(filingLabel);
-        if (v !== undefined) readers.get(v)?.forEach(visit);
+  forEachReader(read: number, rows: Int32Array, base: number, visit: (sel: E) => void): void {
+    const byValue = this.readersByValue[read];
+    if (byValue !== undefined) {
+      for (let i = 0; i < byValue.length; i++) {
+        const entry = byValue[i]!;
+        const id = rows[base + entry.column]!;
+        if (id !== 0) visitAll(entry.buckets[id], visit);
       }
     }
-    const byLabel = this.readersByLabel.get(key);
-    if (byLabel) {
-      for (const [filingLabel, readers] of byLabel) if (labels.get(filingLabel) !== undefined) readers.forEach(visit);
+    const byLabel = this.readersByLabel[read];
+    if (byLabel !== undefined) {
+      for (let i = 0; i < byLabel.length; i++) {
+        const entry = byLabel[i]!;
+        if (rows[base + entry.column] !== 0) visitAll(entry.buckets[0], visit);
+      }
     }
-    this.unfiledReaders.get(key)?.forEach(visit);
+    visitAll(this.unfiledReaders[read], visit);
+  }
+
+  private place(
+    sel: E,
+    key: Exclude<FilingKey, { kind: 'never' }>,
+    byValue: (Buckets<E> | undefined)[],
+    byLabel: Buckets<E>,
+    unfiled: E[],
+    op: BucketOp,
+  ): void {
+    if (key.kind === 'values') {
+      const buckets = (byValue[key.column] ??= []);
+      for (const id of key.ids) op(buckets, id, sel);
+    } else if (key.kind === 'label') {
+      op(byLabel, key.column, sel);
+    } else if (op === add) {
+      unfiled.push(sel);
+    } else {
+      removeFrom(unfiled, sel);
+    }
+  }
+
+  private placeReader(sel: E, read: number, key: FilingKey, op: BucketOp): void {
+    switch (key.kind) {
+      case 'values': {
+        const buckets = columnBuckets((this.readersByValue[read] ??= []), key.column);
+        for (const id of key.ids) op(buckets, id, sel);
+        if (op === remove) this.pruneReaders(this.readersByValue, read);
+        return;
+      }
+      case 'label':
+        op(columnBuckets((this.readersByLabel[read] ??= []), key.column), 0, sel);
+        if (op === remove) this.pruneReaders(this.readersByLabel, read);
+        return;
+      case 'unfiled':
+        op(this.unfiledReaders, read, sel);
+        return;
+      case 'never':
+        return;
+    }
+  }
+
+  /** Drops the filing columns under `read` that hold no selector any more, so updates do not walk them. */
+  private pruneReaders(lists: (ColumnBuckets<E>[] | undefined)[], read: number): void {
+    const list = lists[read]!;
+    const kept = list.filter(({ buckets }) => buckets.some((b) => b !== undefined));
+    if (kept.length === list.length) return;
+    lists[read] = kept.length === 0 ? undefined : kept;
   }
 }
 
-function mapIn<K, K2, V>(outer: Map<K, Map<K2, V>>, key: K): Map<K2, V> {
-  let inner = outer.get(key);
-  if (!inner) {
-    inner = new Map();
-    outer.set(key, inner);
-  }
-  return inner;
+function visitAll<E>(bucket: readonly E[] | undefined, visit: (sel: E) => void): void {
+  if (bucket !== undefined) for (let i = 0; i < bucket.length; i++) visit(bucket[i]!);
 }
 
-/** Deletes `value` from the set at the end of `path` in nested maps, pruning what becomes empty. */
-function deleteIn<V>(root: Map<string, unknown>, path: readonly string[], value: V): void {
-  const [head, ...rest] = path;
-  const child = root.get(head!);
-  if (child === undefined) return;
-  if (rest.length === 0) (child as Set<V>).delete(value);
-  else deleteIn(child as Map<string, unknown>, rest, value);
-  if ((child as Map<string, unknown> | Set<V>).size === 0) root.delete(head!);
+type BucketOp = <E>(buckets: Buckets<E>, at: number, sel: E) => void;
+
+function add<E>(buckets: Buckets<E>, at: number, sel: E): void {
+  const bucket = buckets[at];
+  if (bucket === undefined) buckets[at] = [sel];
+  else bucket.push(sel);
+}
+
+/** Swap-remove (the order in a bucket means nothing); an emptied bucket is dropped. */
+function remove<E>(buckets: Buckets<E>, at: number, sel: E): void {
+  const bucket = buckets[at];
+  if (bucket !== undefined && removeFrom(bucket, sel) && bucket.length === 0) buckets[at] = undefined;
+}
+
+function removeFrom<E>(list: E[], sel: E): boolean {
+  const i = list.indexOf(sel);
+  if (i < 0) return false;
+  list[i] = list[list.length - 1]!;
+  list.pop();
+  return true;
+}
+
+function columnBuckets<E>(list: ColumnBuckets<E>[], column: number): Buckets<E> {
+  let entry = list.find((e) => e.column === column);
+  if (entry === undefined) {
+    entry = { column, buckets: [] };
+    list.push(entry);
+  }
+  return entry.buckets;
 }
