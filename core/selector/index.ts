@@ -207,22 +207,22 @@ export class SelectorIndex<S, I> {
         changedFrom[i] = now;
       }
     }
-    let gained: S[] | undefined;
-    let lost: S[] | undefined;
+    const gained: S[] = [];
+    const lost: S[] = [];
     for (let i = 0; i < this.toEvaluateCount; i++) {
       const sel = this.toEvaluate[i]!;
       const was = sel.matches.has(slot);
       if (sel.matcher(data, base) === was) continue;
       if (was) {
         sel.matches.delete(slot);
-        (lost ??= []).push(sel.id);
+        lost.push(sel.id);
       } else {
         sel.matches.add(slot, this.idsBySlot.length);
-        (gained ??= []).push(sel.id);
+        gained.push(sel.id);
       }
     }
-    if (gained === undefined && lost === undefined) return NO_CHANGE;
-    return { gained: gained ?? NONE, lost: lost ?? NONE };
+    if (gained.length === 0 && lost.length === 0) return NO_CHANGE;
+    return { gained: gained.length === 0 ? NONE : gained, lost: lost.length === 0 ? NONE : lost };
   }
 
   private readonly collect = (sel: SelectorEntry<S>): void => {

@@ -185,7 +185,9 @@ test('property: the index matches random selectors exactly where they hold, thro
           items.set(id, labels);
         };
         before.forEach(apply);
-        generated.forEach((g, i) => idx.setSelector(i, parseSelector(g.text)));
+        generated.forEach((g, i) => {
+          idx.setSelector(i, parseSelector(g.text));
+        });
         after.forEach(apply);
         idx.deleteItem(deleted);
         items.delete(deleted);

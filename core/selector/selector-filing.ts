@@ -107,14 +107,14 @@ export class SelectorFiling<E extends Fileable> {
   /** Files the selector under `key`, and as a reader of each column it reads under `readerKeys` or else `key`. */
   file(sel: E, key: FilingKey, readerKeys: ReaderKeys = NO_READER_KEYS): void {
     if (key.kind === 'never') return;
-    this.place(sel, key, this.byValue, this.byLabel, this.unfiled, add);
+    this.place(sel, key, add);
     for (const read of sel.readColumns) this.placeReader(sel, read, readerKeys.get(read) ?? key, add);
   }
 
   /** Undoes `file` with the same keys. */
   unfile(sel: E, key: FilingKey, readerKeys: ReaderKeys = NO_READER_KEYS): void {
     if (key.kind === 'never') return;
-    this.place(sel, key, this.byValue, this.byLabel, this.unfiled, remove);
+    this.place(sel, key, remove);
     for (const read of sel.readColumns) this.placeReader(sel, read, readerKeys.get(read) ?? key, remove);
   }
 
@@ -152,36 +152,29 @@ export class SelectorFiling<E extends Fileable> {
     visitAll(this.unfiledReaders[read], visit);
   }
 
-  private place(
-    sel: E,
-    key: Exclude<FilingKey, { kind: 'never' }>,
-    byValue: (Buckets<E> | undefined)[],
-    byLabel: Buckets<E>,
-    unfiled: E[],
-    op: BucketOp,
-  ): void {
+  private place(sel: E, key: Exclude<FilingKey, { kind: 'never' }>, op: BucketOp): void {
     if (key.kind === 'values') {
-      const buckets = (byValue[key.column] ??= []);
+      const buckets = listAt(this.byValue, key.column);
       for (const id of key.ids) op(buckets, id, sel);
     } else if (key.kind === 'label') {
-      op(byLabel, key.column, sel);
+      op(this.byLabel, key.column, sel);
     } else if (op === add) {
-      unfiled.push(sel);
+      this.unfiled.push(sel);
     } else {
-      removeFrom(unfiled, sel);
+      removeFrom(this.unfiled, sel);
     }
   }
 
   private placeReader(sel: E, read: number, key: FilingKey, op: BucketOp): void {
     switch (key.kind) {
       case 'values': {
-        const buckets = columnBuckets((this.readersByValue[read] ??= []), key.column);
+        const buckets = columnBuckets(listAt(this.readersByValue, read), key.column);
         for (const id of key.ids) op(buckets, id, sel);
         if (op === remove) this.pruneReaders(this.readersByValue, read);
         return;
       }
       case 'label':
-        op(columnBuckets((this.readersByLabel[read] ??= []), key.column), 0, sel);
+        op(columnBuckets(listAt(this.readersByLabel, read), key.column), 0, sel);
         if (op === remove) this.pruneReaders(this.readersByLabel, read);
         return;
       case 'unfiled':
@@ -225,6 +218,16 @@ function removeFrom<E>(list: E[], sel: E): boolean {
   list[i] = list[list.length - 1]!;
   list.pop();
   return true;
+}
+
+/** The list at `at`, created empty on first use. */
+function listAt<T>(lists: (T[] | undefined)[], at: number): T[] {
+  let list = lists[at];
+  if (list === undefined) {
+    list = [];
+    lists[at] = list;
+  }
+  return list;
 }
 
 function columnBuckets<E>(list: ColumnBuckets<E>[], column: number): Buckets<E> {
