@@ -9,7 +9,7 @@
 // item has, or unfiled, and reading app. Any selector that matched before or matches now is among them, so an item
 // needs no list of its own: what it matches is in the selectors' match sets, found through its candidates.
 // A new item is matched against the selectors filed under its values and the unfiled ones; a new selector is
-// matched by one walk over the rows, narrowed by its filing key.
+// matched by one walk down its filing column (or over all rows, when it is unfiled).
 
 import { referencedLabels, type SelectorNode } from './ast.js';
 import { canonicalSelector } from './canonical.js';
@@ -281,6 +281,7 @@ export class SelectorIndex<S, I> {
     const { active, activeKeys, values } = this.columns;
     const data = this.rows.data;
     const base = this.rows.base(slot);
+    const byColumn = this.rows.byColumn;
     const { changedColumns, changedFrom } = this;
     let count = 0;
     const map = labels instanceof Map ? labels : undefined;
@@ -299,6 +300,7 @@ export class SelectorIndex<S, I> {
       const ids = values[column]!;
       const now = value === undefined ? ABSENT : ids.idOf(value);
       data[base + column] = now;
+      byColumn[column]![slot] = now;
       ids.moveItem(was, now);
       changedColumns[count] = column;
       changedFrom[count++] = was;
@@ -314,16 +316,25 @@ export class SelectorIndex<S, I> {
     if (key.kind === 'never') return matched;
     const { data, stride } = this.rows;
     const limit = this.idsBySlot.length;
-    const column = key.kind === 'unfiled' ? -1 : key.column;
-    const ids = key.kind === 'values' ? key.ids : undefined;
-    for (let slot = 0, base = 0; slot < limit; slot++, base += stride) {
-      if (column >= 0) {
-        const id = data[base + column]!;
-        if (id === ABSENT || (ids !== undefined && !ids.includes(id))) continue;
-      }
-      if (this.idsBySlot[slot] === undefined || !sel.matcher(data, base)) continue;
+    const consider = (slot: number) => {
+      if (this.idsBySlot[slot] === undefined || !sel.matcher(data, slot * stride)) return;
       sel.matches.add(slot, limit);
       matched.push(slot);
+    };
+    if (key.kind === 'unfiled') {
+      for (let slot = 0; slot < limit; slot++) consider(slot);
+      return matched;
+    }
+    // Down the filing column: only the items holding one of its values (any value, for a label key).
+    const ids = this.rows.byColumn[key.column]!;
+    if (key.kind === 'label') {
+      for (let slot = 0; slot < limit; slot++) if (ids[slot] !== ABSENT) consider(slot);
+    } else if (key.ids.length === 1) {
+      const only = key.ids[0];
+      for (let slot = 0; slot < limit; slot++) if (ids[slot] === only) consider(slot);
+    } else {
+      const wanted = new Set(key.ids);
+      for (let slot = 0; slot < limit; slot++) if (ids[slot] !== ABSENT && wanted.has(ids[slot]!)) consider(slot);
     }
     return matched;
   }
@@ -333,13 +344,12 @@ export class SelectorIndex<S, I> {
     const { column, created } = this.columns.retain(key);
     if (!created) return column;
     this.rows.ensure(Math.max(this.idsBySlot.length - 1, 0), column);
-    const data = this.rows.data;
     const ids = this.columns.values[column]!;
     for (let slot = 0; slot < this.idsBySlot.length; slot++) {
       const labels = this.labelsBySlot[slot];
       const value = labels === undefined ? undefined : labelValue(labels, key);
       const id = value === undefined ? ABSENT : ids.idOf(value);
-      data[this.rows.base(slot) + column] = id;
+      this.rows.set(slot, column, id);
       ids.moveItem(ABSENT, id);
     }
     return column;
