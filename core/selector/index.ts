@@ -85,7 +85,7 @@ export class SelectorIndex<S, I> {
   private readonly changedColumns: number[] = [];
   private readonly changedFrom: number[] = [];
   private changedCount = 0;
-  private readonly toEvaluate: SelectorEntry<S>[] = [];
+  private readonly toEvaluate: (SelectorEntry<S> | undefined)[] = [];
   private toEvaluateCount = 0;
 
   constructor(options: SelectorIndexOptions = {}) {
@@ -134,15 +134,15 @@ export class SelectorIndex<S, I> {
     if (old?.canonical === canonical) return NO_CHANGE;
     const reads = [...referencedLabels(node)];
     const readColumns = reads.map((key) => this.retainColumn(key));
-    const { matcher, heldValues } = compileRowMatcher(node, this.columns);
-    const required = this.requiredColumns(node, heldValues as number[]);
+    const compiled = compileRowMatcher(node, this.columns);
+    const { required, heldValues } = this.requiredColumns(node, compiled.heldValues);
     const key = this.chooseKey(required);
     const entry: SelectorEntry<S> = {
       id,
       canonical,
       reads,
       readColumns,
-      matcher,
+      matcher: compiled.matcher,
       heldValues,
       required,
       key,
@@ -211,6 +211,7 @@ export class SelectorIndex<S, I> {
     const lost: S[] = [];
     for (let i = 0; i < this.toEvaluateCount; i++) {
       const sel = this.toEvaluate[i]!;
+      this.toEvaluate[i] = undefined; // not to keep a deleted selector alive
       const was = sel.matches.has(slot);
       if (sel.matcher(data, base) === was) continue;
       if (was) {
@@ -355,8 +356,12 @@ export class SelectorIndex<S, I> {
     return column;
   }
 
-  /** What the selector requires, by column and value id (the ids are held with the matcher's). */
-  private requiredColumns(node: SelectorNode, heldValues: number[]): RequiredColumns {
+  /** What the selector requires, by column and value id; the ids are held, added to the matcher's. */
+  private requiredColumns(
+    node: SelectorNode,
+    matcherHeld: readonly number[],
+  ): { required: RequiredColumns; heldValues: readonly number[] } {
+    const heldValues = [...matcherHeld];
     const required = new Map<number, ColumnConstraint>();
     for (const [label, constraint] of requiredLabels(node)) {
       const column = this.columns.columnOf(label)!;
@@ -373,7 +378,7 @@ export class SelectorIndex<S, I> {
       });
       required.set(column, ids);
     }
-    return required;
+    return { required, heldValues };
   }
 
   private readonly countItems = (column: number, constraint: ColumnConstraint): number => {
