@@ -334,25 +334,17 @@ function report(title: string, rounds: readonly UpdateTimes[]): number {
   const t = rounds[0]!;
   const ratios = rounds.map((r) => r.floor.median / r.index.median);
   const changes = rounds.reduce((n, r) => n + r.changes, 0);
+  const times = (side: (r: UpdateTimes) => Percentiles) =>
+    `median ${spread(
+      rounds.map((r) => side(r).median),
+      us,
+    )}, p99 ${spread(
+      rounds.map((r) => side(r).p99),
+      us,
+    )}`;
   console.log(`updates, ${title}, ${rounds.length} round(s): ${changes} match changes; timer overhead ${us(t.timer)}`);
-  console.log(
-    `  index update: median ${spread(
-      rounds.map((r) => r.index.median),
-      us,
-    )}, p99 ${spread(
-      rounds.map((r) => r.index.p99),
-      us,
-    )}`,
-  );
-  console.log(
-    `  floor, all ${t.selectors} selectors on the item: median ${spread(
-      rounds.map((r) => r.floor.median),
-      us,
-    )}, p99 ${spread(
-      rounds.map((r) => r.floor.p99),
-      us,
-    )}`,
-  );
+  console.log(`  index update: ${times((r) => r.index)}`);
+  console.log(`  floor, all ${t.selectors} selectors on the item: ${times((r) => r.floor)}`);
   console.log(`  ratio floor/index (medians): ${spread(ratios, (x) => `${x.toFixed(1)}x`)}`);
   return median(ratios);
 }
