@@ -13,6 +13,7 @@ import type {
   WorkloadEndpoint,
 } from './mesh-types.js';
 import { stableUid } from './stable-uid.js';
+import { StringPool } from './string-pool.js';
 
 export const fedmeshServiceSelectorAnnotation = 'federation.fedmesh.io/serviceSelector';
 export const tigeraServiceSelectorAnnotation = 'federation.tigera.io/serviceSelector';
@@ -29,16 +30,10 @@ export function isVtepAnnotation(key: string): boolean {
 
 const noLabels: LabelMap = Object.freeze({});
 
-// Namespaces, node names, service accounts and label keys repeat across thousands of pods; JSON.parse makes a
-// new string for each occurrence. Sharing one copy is most of the memory a slim object can save. Only
-// low-cardinality values are interned, so the pool stays proportional to the clusters' namespaces and nodes.
-const pool = new Map<string, string>();
-function intern(s: string): string {
-  const hit = pool.get(s);
-  if (hit !== undefined) return hit;
-  pool.set(s, s);
-  return s;
-}
+// Namespaces, node names, service accounts, port names and label keys repeat across thousands of pods; short label
+// values (app, tier, version) too. Long values are left alone: they are mostly unique.
+const strings = new StringPool();
+const intern = (s: string): string => strings.intern(s);
 
 function internLabels(labels: Record<string, string>): LabelMap {
   const out: Record<string, string> = {};
