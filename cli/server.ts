@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { loadOrCreateServingCert, servingDnsNames, startFederationApi } from '../apiserver/index.js';
-import { formatFlagHelp, parseFlags } from '../core/cli/parse-flags.js';
+import { parseDuration } from '../core/cli/duration.js';
+import { formatFlagHelp, type ParsedFlags, parseFlags } from '../core/cli/parse-flags.js';
 import { UsageError } from '../core/cli/usage-error.js';
+import { LeaderElector } from '../core/kube/leader-election.js';
 import { dns1123LabelError } from '../core/kube/names.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
 import { createLogger, errorMessage, isLogLevel } from '../core/log/logger.js';
@@ -58,6 +60,32 @@ const flags = {
     value: 'NAMESPACE/NAME',
     description: 'the Service the APIService points to, for the certificate names (default fedmesh-system/fedmesh-api)',
   },
+  'leader-elect': {
+    type: 'string',
+    value: 'true|false',
+    description:
+      'elect one replica to write RCC status through a Lease (default true); every replica serves the API either way',
+  },
+  'leader-election-lease': {
+    type: 'string',
+    value: 'NAMESPACE/NAME',
+    description: 'the Lease (default: the --api-service namespace, name fedmesh-server)',
+  },
+  'leader-election-lease-duration': {
+    type: 'string',
+    value: 'DURATION',
+    description: 'how long followers wait after the last renewal before taking over (default 15s)',
+  },
+  'leader-election-renew-deadline': {
+    type: 'string',
+    value: 'DURATION',
+    description: 'how long the leader keeps leading without renewing (default 10s; less than the lease duration)',
+  },
+  'leader-election-retry-period': {
+    type: 'string',
+    value: 'DURATION',
+    description: 'time between tries to take or renew the lease (default 2s; less than the renew deadline)',
+  },
 } as const;
 
 function usage(): string {
@@ -107,6 +135,8 @@ export async function serverMain(argv: string[]): Promise<number> {
     throw new UsageError(`serving certificate: ${errorMessage(err)}`, command);
   }
 
+  const election = leaderElectionFlags(p.flags, svcNamespace);
+
   const log = createLogger('fedmesh-server', level).child({ localCluster: clusterName });
   const kc = new KubeConfig();
   try {
@@ -117,7 +147,35 @@ export async function serverMain(argv: string[]): Promise<number> {
     return 1;
   }
   const registry = new Registry();
-  const federation = await startFederation({ localKubeConfig: kc, clusterName, log, registry });
+  let elector: LeaderElector | undefined;
+  const federation = await startFederation({
+    localKubeConfig: kc,
+    clusterName,
+    log,
+    registry,
+    writeStatus: election ? () => elector?.isLeader() === true : true,
+  });
+  if (election) {
+    const leading = new Gauge({
+      name: 'fedmesh_leader',
+      help: '1 while this replica holds the leader Lease (and writes RCC status), else 0',
+      labelNames: ['lease'],
+      registers: [registry],
+    });
+    const lease = `${election.namespace}/${election.name}`;
+    leading.set({ lease }, 0);
+    elector = new LeaderElector({
+      client: await KubeRestClient.fromKubeConfig(kc, 2),
+      ...election,
+      log,
+      onStartedLeading: () => {
+        leading.set({ lease }, 1);
+        federation.resumeStatusWrites();
+      },
+      onStoppedLeading: () => leading.set({ lease }, 0),
+    });
+    elector.start();
+  }
   const health = await startHealthServer({
     ...bind,
     registry,
@@ -144,8 +202,60 @@ export async function serverMain(argv: string[]): Promise<number> {
   });
   log.info('stopping');
   await Promise.race([
-    Promise.all([api.stop(), federation.stop(), health.close()]),
+    Promise.all([elector?.stop(), api.stop(), federation.stop(), health.close()]),
     new Promise((r) => setTimeout(r, 5000).unref()),
   ]);
   return 0;
+}
+
+interface LeaderElectionSettings {
+  readonly namespace: string;
+  readonly name: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+}
+
+/** The leader election flags, checked; undefined with --leader-elect=false. */
+function leaderElectionFlags(
+  f: ParsedFlags<typeof flags>,
+  defaultNamespace: string,
+): LeaderElectionSettings | undefined {
+  const elect = f['leader-elect'] ?? 'true';
+  if (elect !== 'true' && elect !== 'false') {
+    throw new UsageError(`--leader-elect must be true or false, not "${elect}"`, command);
+  }
+  if (elect === 'false') return undefined;
+  const [namespace, name, ...extra] = (f['leader-election-lease'] ?? `${defaultNamespace}/fedmesh-server`).split('/');
+  if (!namespace || !name || extra.length > 0) {
+    throw new UsageError('--leader-election-lease must be NAMESPACE/NAME', command);
+  }
+  const duration = (flag: keyof typeof flags, fallback: string): number => {
+    const text = (f[flag] as string | undefined) ?? fallback;
+    const ms = parseDuration(text);
+    if (ms === undefined || ms <= 0) {
+      throw new UsageError(`--${flag} must be a positive duration such as 15s or 500ms, not "${text}"`, command);
+    }
+    return ms;
+  };
+  const settings = {
+    namespace,
+    name,
+    leaseDurationMs: duration('leader-election-lease-duration', '15s'),
+    renewDeadlineMs: duration('leader-election-renew-deadline', '10s'),
+    retryPeriodMs: duration('leader-election-retry-period', '2s'),
+  };
+  if (settings.renewDeadlineMs >= settings.leaseDurationMs) {
+    throw new UsageError(
+      '--leader-election-renew-deadline must be shorter than --leader-election-lease-duration',
+      command,
+    );
+  }
+  if (settings.retryPeriodMs >= settings.renewDeadlineMs) {
+    throw new UsageError(
+      '--leader-election-retry-period must be shorter than --leader-election-renew-deadline',
+      command,
+    );
+  }
+  return settings;
 }

@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kubeconfigFromSecret } from './kubeconfig-secret.js';
-import { parseDuration, parseRccSpec } from './rcc-spec.js';
+import { parseRccSpec } from './rcc-spec.js';
 import { accessKubeconfig } from './remote-access.js';
 
 const ref = { name: 's', namespace: 'ns' };
 const good = accessKubeconfig({ clusterName: 'west', server: 'https://127.0.0.1:6443', caPem: 'CA', token: 'sekret' });
-
-test('durations in Go form', () => {
-  assert.equal(parseDuration('90s'), 90_000);
-  assert.equal(parseDuration('1h30m'), 5_400_000);
-  assert.equal(parseDuration('500ms'), 500);
-  assert.equal(parseDuration('0'), 0);
-  assert.equal(parseDuration('5x'), undefined);
-  assert.equal(parseDuration(''), undefined);
-});
 
 test('RCC spec: defaults, and errors that say what is wrong', () => {
   const r = parseRccSpec({ metadata: { name: 'west' }, spec: { clusterAccessSecret: ref } }, 'east');

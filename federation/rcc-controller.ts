@@ -55,6 +55,11 @@ export class RccController {
     return this.informer.synced;
   }
 
+  /** This process may write RCC status again (it became the leader). */
+  resumeStatusWrites(): void {
+    for (const c of this.clusters.values()) c.resumeStatusWrites();
+  }
+
   names(): string[] {
     return [...this.clusters.keys()];
   }

@@ -21,8 +21,11 @@ export interface RemoteClusterDeps {
   readonly cache: MeshCache;
   readonly log: Logger;
   readonly metrics: FederationMetrics | undefined;
-  /** Write RCC status (off for a second, read-only consumer of the same RCCs, e.g. a test). */
-  readonly writeStatus: boolean;
+  /**
+   * Whether this process writes RCC status now: true for the leader of several replicas (or a single one), false
+   * for the others and for a read-only consumer of the same RCCs (a test, say).
+   */
+  readonly mayWriteStatus: () => boolean;
   readonly probeIntervalMs?: number;
   /** Minimum time between two status writes that only change counts. */
   readonly statusIntervalMs?: number;
@@ -71,7 +74,12 @@ export class RemoteCluster {
 
   /** Applies the RCC as it is now (on every add and update event). */
   update(rcc: RccObject & { status?: RccStatus }): void {
-    if (this.written === undefined && rcc.status?.state) this.written = rcc.status;
+    // The status as it stands is what the next write is measured against: one written by another replica (a leader
+    // before us, or a late write of one) is then corrected by our next write, if it differs from what we see.
+    if (rcc.status?.state && !sameRccStatus(this.written, rcc.status)) {
+      this.written = rcc.status;
+      this.scheduleWrite(true);
+    }
     this.generation = rcc.metadata.generation;
     const parsed = parseRccSpec(rcc, this.deps.localCluster);
     if ('error' in parsed) {
@@ -268,7 +276,7 @@ export class RemoteCluster {
 
   /** State changes are written at once; count-only changes at most once per interval. */
   private scheduleWrite(urgent: boolean): void {
-    if (!this.deps.writeStatus || this.stopped) return;
+    if (!this.deps.mayWriteStatus() || this.stopped) return;
     const interval = this.deps.statusIntervalMs ?? 1000;
     const delay = urgent ? 0 : Math.max(0, this.lastWriteAt + interval - Date.now());
     if (this.writeTimer) {
@@ -285,9 +293,14 @@ export class RemoteCluster {
     return this.statusWriter.request();
   }
 
+  /** This process may write status again (it became the leader): write what it sees, if that differs. */
+  resumeStatusWrites(): void {
+    this.scheduleWrite(true);
+  }
+
   private async writeStatusOnce(): Promise<void> {
     const cluster = this.deps.cache.clusterStatus(this.name);
-    if (!cluster || this.stopped) return;
+    if (!cluster || this.stopped || !this.deps.mayWriteStatus()) return;
     const body = buildRccStatus(
       this.written,
       cluster,

@@ -16,8 +16,11 @@ export interface FederationOptions {
   readonly clusterName: string;
   readonly log: Logger;
   readonly registry?: Registry;
-  /** Write RCC status subresources (default true). */
-  readonly writeStatus?: boolean;
+  /**
+   * Write RCC status subresources: always (true, the default), never (false: a read-only consumer), or while this
+   * returns true (the leader of several replicas; call `resumeStatusWrites` when it starts to).
+   */
+  readonly writeStatus?: boolean | (() => boolean);
   readonly historySize?: number;
   readonly probeIntervalMs?: number;
   readonly statusIntervalMs?: number;
@@ -32,10 +35,16 @@ export interface Federation {
    */
   readonly ready: Promise<void>;
   isReady(): boolean;
+  /** The `writeStatus` predicate turned true: bring every RCC status up to date. */
+  resumeStatusWrites(): void;
   stop(): Promise<void>;
 }
 
 const settled = (s: ClusterState | undefined) => s === 'InSync' || s === 'ConnectionFailed' || s === 'ConfigIncomplete';
+
+function statusPredicate(writeStatus: boolean | (() => boolean)): () => boolean {
+  return typeof writeStatus === 'function' ? writeStatus : () => writeStatus;
+}
 
 export async function startFederation(opts: FederationOptions): Promise<Federation> {
   const cache = new MeshCache({
@@ -75,7 +84,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
     cache,
     log: opts.log,
     metrics,
-    writeStatus: opts.writeStatus ?? true,
+    mayWriteStatus: statusPredicate(opts.writeStatus ?? true),
     listGate,
     ...(opts.probeIntervalMs === undefined ? {} : { probeIntervalMs: opts.probeIntervalMs }),
     ...(opts.statusIntervalMs === undefined ? {} : { statusIntervalMs: opts.statusIntervalMs }),
@@ -107,6 +116,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
     cache,
     ready,
     isReady: () => isReady,
+    resumeStatusWrites: () => controller.resumeStatusWrites(),
     async stop() {
       unsubscribe();
       await controller.stop();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rccPath } from '../federation/rcc-spec.js';
 import { eventually, repoRoot, startTestbed, type Testbed } from './testbed/harness.js';
-import { isRunning } from './testbed/processes.js';
+import { freePort, isRunning, type Started, startDetached, stopProcess } from './testbed/processes.js';
 import { runCommand } from './testbed/run-command.js';
 import { type ProcessRecord, readState } from './testbed/state.js';
 
@@ -22,9 +22,26 @@ const rccState = async (local: string, remote: string) =>
 before(async () => {
   tb = await startTestbed({ name: 'federation-deploy', clusters: ['east', 'west', 'north'] });
 });
+let secondEastServer: Started | undefined;
 after(async () => {
+  if (secondEastServer) await stopProcess({ pid: secondEastServer.pid, argv: [] });
   await tb?.down();
 });
+
+const leaderMetric = async (port: number | null) => {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return /^fedmesh_leader\{lease="fedmesh-system\/fedmesh-server"\} (\d)$/m.exec(text)?.[1];
+};
+const leaseHolder = async () =>
+  (
+    await tb
+      .cluster('east')
+      .kubectlOk(['get', 'lease', '-n', 'fedmesh-system', 'fedmesh-server', '-o', 'jsonpath={.spec.holderIdentity}'])
+  ).trim();
+const westWorkloadsSeenByEast = async () =>
+  Number(
+    (await tb.cluster('east').kubectlOk(['get', 'rcc', 'west', '-o', 'jsonpath={.status.counts.workloads}'])).trim(),
+  );
 
 describe('fedmesh testbed deploy', () => {
   test('runs a server per cluster and joins every pair; every RCC gets InSync', async () => {
@@ -72,6 +89,57 @@ describe('fedmesh testbed deploy', () => {
     const lines = log.trim().split('\n');
     for (const l of lines) JSON.parse(l);
     assert.doesNotMatch(log, /token: |eyJhbGci|BEGIN CERTIFICATE/);
+  });
+});
+
+// Seeded pods run on the scenario's nodes: the node of the pods seeded above.
+const westNode = [{ name: 'w', count: 1 }];
+
+describe('two replicas of a server', () => {
+  test('one leads; frozen, it stops writing and the follower takes over; resumed, it follows', async () => {
+    const first = servers().find((s) => s.cluster === 'east');
+    assert.ok(first?.port);
+    assert.equal(await leaderMetric(first.port), '1');
+    const firstHolder = await leaseHolder();
+    assert.notEqual(firstHolder, '');
+
+    // A second replica, as a Deployment's would be: same flags, its own ports.
+    const port = await freePort();
+    const apiPort = await freePort();
+    const argv = first.argv.map((a) => {
+      if (a.startsWith('--metrics-bind-address=')) return `--metrics-bind-address=127.0.0.1:${port}`;
+      if (a.startsWith('--api-bind-address=')) return `--api-bind-address=127.0.0.1:${apiPort}`;
+      return a;
+    });
+    secondEastServer = startDetached(argv, join(tb.dir, 'logs', 'east-fedmesh-server-2.log'));
+    await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200), 60_000);
+    assert.equal(await leaderMetric(port), '0', 'the second replica follows');
+    assert.equal(await leaseHolder(), firstHolder);
+
+    // The leader freezes (SIGSTOP): it neither renews nor writes. Until the lease runs out (15 s after its last
+    // renewal), nobody may write, so a change in west is not counted yet; then the follower takes over.
+    const before = await westWorkloadsSeenByEast();
+    process.kill(first.pid, 'SIGSTOP');
+    try {
+      await tb.cluster('west').seed({ nodes: westNode, pods: [{ namespace: 'default', name: 'q', count: 2 }] });
+      const frozenAt = Date.now();
+      while (Date.now() - frozenAt < 8_000) {
+        assert.equal(await westWorkloadsSeenByEast(), before, 'no replica writes while the lease is held');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await eventually(async () => assert.equal(await westWorkloadsSeenByEast(), before + 2), 30_000);
+      assert.equal(await leaderMetric(port), '1');
+      assert.notEqual(await leaseHolder(), firstHolder);
+    } finally {
+      process.kill(first.pid, 'SIGCONT');
+    }
+    // Resumed, the old leader sees the lease taken and steps down; the count it holds stays current.
+    await eventually(async () => assert.equal(await leaderMetric(first.port), '0'), 15_000);
+    const holder = await leaseHolder();
+    await tb.cluster('west').seed({ nodes: westNode, pods: [{ namespace: 'default', name: 'r', count: 1 }] });
+    await eventually(async () => assert.equal(await westWorkloadsSeenByEast(), before + 3));
+    assert.equal(await leaseHolder(), holder);
+    assert.equal(await leaderMetric(first.port), '0');
   });
 });
 

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createLogger } from '../log/logger.js';
+import { LeaderElector, type LeaseObservation, type LeaseSpec, microTime, nextLease } from './leader-election.js';
+import { KubeApiError, type KubeRestClient } from './rest-client.js';
+
+const t0 = Date.parse('2026-11-29T10:00:00Z');
+const seen = (spec: LeaseObservation['spec'], seenAtMs = t0): LeaseObservation => ({ spec, seenAtMs });
+
+test('MicroTime has six fractional digits, as the API parses it', () => {
+  assert.equal(microTime(t0 + 123), '2026-11-29T10:00:00.123000Z');
+});
+
+test('no lease yet: take it, with no transition counted', () => {
+  const d = nextLease(undefined, 'me', 15, t0);
+  assert.equal(d.kind, 'write');
+  assert.deepEqual(d.kind === 'write' && d.spec, {
+    holderIdentity: 'me',
+    leaseDurationSeconds: 15,
+    acquireTime: microTime(t0),
+    renewTime: microTime(t0),
+    leaseTransitions: 0,
+  });
+});
+
+test('held by another and renewed within its duration (on our clock): wait, and say for how long', () => {
+  const other = seen({ holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: 'whenever', leaseTransitions: 2 });
+  assert.deepEqual(nextLease(other, 'me', 15, t0 + 10_000), { kind: 'held', holder: 'other', expiresInMs: 5_000 });
+  // The holder's own duration counts, not ours; its renewTime is never compared with our clock.
+  const long = seen({ holderIdentity: 'other', leaseDurationSeconds: 60, renewTime: '1970-01-01T00:00:00.000000Z' });
+  assert.equal(nextLease(long, 'me', 15, t0 + 30_000).kind, 'held');
+});
+
+test('held by another that stopped renewing: take it over, counting a transition', () => {
+  const other = seen({ holderIdentity: 'other', leaseDurationSeconds: 15, acquireTime: 'then', leaseTransitions: 2 });
+  const d = nextLease(other, 'me', 15, t0 + 15_000);
+  assert.equal(d.kind, 'write');
+  if (d.kind !== 'write') return;
+  assert.equal(d.spec.holderIdentity, 'me');
+  assert.equal(d.spec.acquireTime, microTime(t0 + 15_000));
+  assert.equal(d.spec.leaseTransitions, 3);
+});
+
+test('held by us: renew, keeping acquireTime and the transition count', () => {
+  const mine = seen({ holderIdentity: 'me', leaseDurationSeconds: 15, acquireTime: 'then', leaseTransitions: 4 });
+  const d = nextLease(mine, 'me', 15, t0 + 1_000);
+  assert.equal(d.kind, 'write');
+  if (d.kind !== 'write') return;
+  assert.equal(d.spec.acquireTime, 'then');
+  assert.equal(d.spec.renewTime, microTime(t0 + 1_000));
+  assert.equal(d.spec.leaseTransitions, 4);
+});
+
+test('released (no holder): take it at once', () => {
+  const released = seen({ holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 1 });
+  const d = nextLease(released, 'me', 15, t0);
+  assert.equal(d.kind, 'write');
+  assert.equal(d.kind === 'write' && d.spec.leaseTransitions, 2);
+});
+
+/** One Lease held in memory with the API's optimistic concurrency: a write on an old resourceVersion is a 409. */
+function fakeLeaseApi() {
+  let lease: { metadata: { resourceVersion: string }; spec: LeaseSpec } | undefined;
+  let version = 0;
+  const fail = (method: string, path: string, code: number) =>
+    new KubeApiError(method, path, code, { reason: code === 404 ? 'NotFound' : 'Conflict' });
+  const store = (spec: LeaseSpec) => {
+    lease = { metadata: { resourceVersion: String(++version) }, spec };
+    return structuredClone(lease);
+  };
+  const client = {
+    get: async (path: string) => {
+      if (!lease) throw fail('GET', path, 404);
+      return structuredClone(lease);
+    },
+    create: async (path: string, body: { spec: LeaseSpec }) => {
+      if (lease) throw fail('POST', path, 409);
+      return store(body.spec);
+    },
+    request: async (
+      method: string,
+      path: string,
+      opts: { body: { metadata: { resourceVersion?: string }; spec: LeaseSpec } },
+    ) => {
+      if (!lease) throw fail(method, path, 404);
+      if (opts.body.metadata.resourceVersion !== lease.metadata.resourceVersion) throw fail(method, path, 409);
+      return { status: 200, headers: {}, body: store(opts.body.spec) };
+    },
+  };
+  return { client: client as unknown as KubeRestClient, holder: () => lease?.spec.holderIdentity };
+}
+
+const quiet = createLogger('test', 'error');
+const timing = { leaseDurationMs: 600, renewDeadlineMs: 400, retryPeriodMs: 50 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('two electors: one leads; stopped, it releases the lease and the other leads within a few retries', async () => {
+  const api = fakeLeaseApi();
+  const events: string[] = [];
+  const elector = (identity: string) =>
+    new LeaderElector({
+      client: api.client,
+      namespace: 'ns',
+      name: 'lease',
+      identity,
+      ...timing,
+      log: quiet,
+      onStartedLeading: () => events.push(`${identity} leads`),
+      onStoppedLeading: () => events.push(`${identity} stops`),
+    });
+  const a = elector('a');
+  const b = elector('b');
+  a.start();
+  await sleep(100);
+  b.start();
+  await sleep(300);
+  assert.equal(api.holder(), 'a');
+  assert.ok(a.isLeader());
+  assert.ok(!b.isLeader(), 'b waits while a renews');
+  const stoppedAt = Date.now();
+  await a.stop();
+  assert.equal(a.isLeader(), false);
+  while (!b.isLeader() && Date.now() - stoppedAt < 2_000) await sleep(10);
+  assert.ok(b.isLeader());
+  assert.ok(Date.now() - stoppedAt < timing.leaseDurationMs, 'a released lease is taken without waiting it out');
+  assert.equal(api.holder(), 'b');
+  await b.stop();
+  assert.deepEqual(events, ['a leads', 'a stops', 'b leads', 'b stops']);
+});
+
+test('settings that would let two replicas lead at once are refused', () => {
+  const api = fakeLeaseApi();
+  const base = {
+    client: api.client,
+    namespace: 'ns',
+    name: 'l',
+    log: quiet,
+    onStartedLeading() {},
+    onStoppedLeading() {},
+  };
+  assert.throws(
+    () => new LeaderElector({ ...base, leaseDurationMs: 10, renewDeadlineMs: 10, retryPeriodMs: 1 }),
+    /renew deadline/,
+  );
+  assert.throws(
+    () => new LeaderElector({ ...base, leaseDurationMs: 10, renewDeadlineMs: 5, retryPeriodMs: 5 }),
+    /retry period/,
+  );
+});
