@@ -22,9 +22,9 @@ const rccState = async (local: string, remote: string) =>
 before(async () => {
   tb = await startTestbed({ name: 'federation-deploy', clusters: ['east', 'west', 'north'] });
 });
-let secondEastServer: Started | undefined;
+let secondEastServer: { readonly started: Started; readonly argv: readonly string[] } | undefined;
 after(async () => {
-  if (secondEastServer) await stopProcess({ pid: secondEastServer.pid, argv: [] });
+  if (secondEastServer) await stopProcess({ pid: secondEastServer.started.pid, argv: secondEastServer.argv });
   await tb?.down();
 });
 
@@ -111,7 +111,7 @@ describe('two replicas of a server', () => {
       if (a.startsWith('--api-bind-address=')) return `--api-bind-address=127.0.0.1:${apiPort}`;
       return a;
     });
-    secondEastServer = startDetached(argv, join(tb.dir, 'logs', 'east-fedmesh-server-2.log'));
+    secondEastServer = { started: startDetached(argv, join(tb.dir, 'logs', 'east-fedmesh-server-2.log')), argv };
     await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200), 60_000);
     assert.equal(await leaderMetric(port), '0', 'the second replica follows');
     assert.equal(await leaseHolder(), firstHolder);
