@@ -63,6 +63,23 @@ describe('fedmesh testbed deploy', () => {
     assert.match(r.stderr, /the federation API is available in every cluster/);
   });
 
+  test('each server runs as its ServiceAccount, with only what it needs', async () => {
+    const east = tb.cluster('east');
+    const server = servers().find((s) => s.cluster === 'east');
+    assert.ok(server?.argv.some((a) => a.startsWith('--kubeconfig=') && a.endsWith('server.kubeconfig')));
+    const can = async (...args: string[]) =>
+      (
+        await east.kubectl(['auth', 'can-i', ...args, '--as=system:serviceaccount:fedmesh-system:fedmesh-server'])
+      ).stdout.trim();
+    assert.equal(await can('patch', 'remoteclusterconfigurations.fedmesh.io/west', '--subresource=status'), 'yes');
+    assert.equal(await can('watch', 'pods', '-A'), 'yes');
+    assert.equal(await can('update', 'leases', '-n', 'fedmesh-system'), 'yes');
+    assert.equal(await can('get', 'secrets', '-n', 'fedmesh-system'), 'yes');
+    assert.equal(await can('get', 'secrets', '-n', 'kube-system'), 'no');
+    assert.equal(await can('delete', 'pods', '-A'), 'no');
+    assert.equal(await can('update', 'remoteclusterconfigurations.fedmesh.io/west'), 'no');
+  });
+
   test('a pod in west is counted by the RCCs of east and north, and the metric says InSync', async () => {
     await tb.cluster('west').seed({
       nodes: [{ name: 'w', count: 1 }],

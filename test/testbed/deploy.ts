@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -8,11 +8,14 @@ import {
   servingDnsNames,
 } from '../../apiserver/index.js';
 import { applyManifest } from '../../core/kube/apply.js';
+import { renderKubeconfig } from '../../core/kube/kubeconfig.js';
 import { isStatus, KubeApiError, KubeRestClient } from '../../core/kube/rest-client.js';
+import { readServiceAccountToken } from '../../core/kube/service-account-token.js';
 import { rccCrd } from '../../federation/rcc-crd.js';
 import { rccPath } from '../../federation/rcc-spec.js';
 import { accessKubeconfig, localJoinManifests } from '../../federation/remote-access.js';
 import { grantRemoteAccess } from '../../federation/remote-access-grant.js';
+import { serverAccessManifests, serverServiceAccount, serverTokenSecret } from '../../federation/server-access.js';
 import { freePort, isRunning, logTail, stopProcess } from './processes.js';
 import { type TestbedState, writeState } from './state.js';
 import { launchProcess, TestbedError } from './up.js';
@@ -169,15 +172,35 @@ export async function deployFedmesh(state: TestbedState, report: (msg: string) =
       });
       const client = clients.get(c.name);
       if (!client || !serving.caPem) throw new Error('unreachable');
-      for (const m of registrationManifests({
-        namespace: apiService.namespace,
-        serviceName: apiService.name,
-        port: apiPort,
-        caBundlePem: serving.caPem,
-        externalName: '127.0.0.1',
-      })) {
+      // The server runs as its own ServiceAccount with least privilege, as it would in a pod: a permission it
+      // lacks fails here, not first in production.
+      for (const m of [
+        ...serverAccessManifests(apiService.namespace, { tokenSecret: true }),
+        ...registrationManifests({
+          namespace: apiService.namespace,
+          serviceName: apiService.name,
+          port: apiPort,
+          caBundlePem: serving.caPem,
+          externalName: '127.0.0.1',
+          serviceAccount: serverServiceAccount,
+        }),
+      ]) {
         await applyManifest(client, m);
       }
+      const identity = await readServiceAccountToken(client, apiService.namespace, serverTokenSecret);
+      const kubeconfig = join(state.dir, 'fedmesh', c.name, 'server.kubeconfig');
+      writeFileSync(
+        kubeconfig,
+        renderKubeconfig({
+          cluster: c.name,
+          server: c.server,
+          caPem: identity.caPem,
+          user: serverServiceAccount,
+          credentials: { token: identity.token },
+          context: `fedmesh-server-${c.name}`,
+        }),
+        { mode: 0o600 },
+      );
       launchProcess(state, {
         cluster: c.name,
         component: 'fedmesh-server',
@@ -188,7 +211,7 @@ export async function deployFedmesh(state: TestbedState, report: (msg: string) =
           fedmeshBin,
           'server',
           `--cluster-name=${c.name}`,
-          `--kubeconfig=${c.kubeconfig}`,
+          `--kubeconfig=${kubeconfig}`,
           `--metrics-bind-address=127.0.0.1:${port}`,
           `--api-bind-address=127.0.0.1:${apiPort}`,
           `--cert-dir=${certDir}`,

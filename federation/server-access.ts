@@ -1,0 +1,72 @@
+// What `fedmesh server` may do in its own cluster, and nothing more, as the ServiceAccount it runs as:
+//  - list and watch the collections the mesh cache reads (the same as a remote grants, watched-resources.ts);
+//  - read RemoteClusterConfigurations and write their status;
+//  - in its own namespace: read the cluster access Secrets (an RCC naming a Secret elsewhere reports
+//    SecretUnreadable) and hold the leader election Lease.
+// The aggregated API's own needs (delegated authentication and authorization) come with its registration
+// (apiserver/registration.ts, with `serviceAccount`).
+
+import type { Manifest } from '../core/kube/apply.js';
+import { rccGroup, rccPlural } from './rcc-spec.js';
+import { remoteAccessClusterRole } from './remote-access.js';
+
+export const serverServiceAccount = 'fedmesh-server';
+/** The long-lived token Secret of the ServiceAccount, for a server run outside a pod (the testbed's). */
+export const serverTokenSecret = `${serverServiceAccount}-token`;
+const name = 'fedmesh:server';
+const labels = { 'app.kubernetes.io/part-of': 'fedmesh' };
+
+export function serverAccessManifests(namespace: string, opts: { tokenSecret?: boolean } = {}): Manifest[] {
+  const subjects = [{ kind: 'ServiceAccount', name: serverServiceAccount, namespace }];
+  const out: Manifest[] = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: serverServiceAccount, namespace, labels } },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name, labels },
+      rules: [
+        ...(remoteAccessClusterRole().rules as unknown[]),
+        { apiGroups: [rccGroup], resources: [rccPlural], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [rccGroup], resources: [`${rccPlural}/status`], verbs: ['patch'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name, namespace, labels },
+      rules: [
+        { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects,
+    },
+  ];
+  if (opts.tokenSecret) {
+    out.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/service-account-token',
+      metadata: {
+        name: serverTokenSecret,
+        namespace,
+        labels,
+        annotations: { 'kubernetes.io/service-account.name': serverServiceAccount },
+      },
+    });
+  }
+  return out;
+}
