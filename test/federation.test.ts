@@ -271,6 +271,19 @@ describe('outages', () => {
     await waitForState('north', 'InSync', 40_000);
   });
 
+  test('a status written by another writer (a former leader, late) is put right', async () => {
+    await waitForState('west', 'InSync', 30_000);
+    const truth = await rcc('west');
+    await east.client.mergePatch(`${rccPath}/west/status`, {
+      status: { state: 'ConnectionFailed', message: 'written by a replica that no longer leads' },
+    });
+    await eventually(async () => {
+      const s = await rcc('west');
+      assert.equal(s.state, 'InSync');
+      assert.equal(s.message, truth.message);
+    }, 10_000);
+  });
+
   test('deleting an RCC removes all of its cluster’s objects', async () => {
     assert.ok(fed.cache.counts('north').Namespace > 0);
     await east.client.delete(`${rccPath}/north`);
