@@ -119,7 +119,7 @@ function schemas(ref: (name: string) => string): Record<string, Schema> {
         namespace: str('Namespace of the object.'),
         uid: str('Stable unique id.'),
         resourceVersion: str('Opaque version of the object, for watches.'),
-        creationTimestamp: str('When fedmesh first saw the object.'),
+        creationTimestamp: str('When the source object (pod, node or Service) was created in its cluster.'),
         labels: labels('Labels, with the virtual fedmesh.io/cluster label.'),
         annotations: labels('Annotations.'),
       },

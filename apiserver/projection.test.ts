@@ -11,6 +11,7 @@ const pod = (cluster: string, name: string, labels: Record<string, string> = {})
   name,
   uid: `uid-${cluster}-${name}`,
   labels,
+  created: 0,
   revision: 1,
   ips: ['10.1.0.1'],
   nodeName: 'n1',
@@ -25,6 +26,7 @@ const svc = (cluster: string, name: string, extra: Partial<MeshService> = {}): M
   name,
   uid: `svc-${cluster}-${name}`,
   labels: { app: name },
+  created: 0,
   revision: 1,
   type: 'ClusterIP',
   selector: { app: name },
@@ -39,6 +41,7 @@ const slice = (cluster: string, service: string, ip: string): MeshEndpointSlice 
   name: `${service}-abc`,
   uid: `sl-${cluster}-${service}`,
   labels: {},
+  created: 0,
   revision: 1,
   serviceName: service,
   addressType: 'IPv4',
@@ -60,6 +63,17 @@ test('remote pods become RemoteWorkloads named <cluster>.<pod> with the virtual 
   assert.deepEqual(p.apply({ type: 'deleted', revision: 3, object: pod('west', 'web-0') }), [
     { type: 'delete', resource: 'remoteworkloads', key: 'shop/west.web-0' },
   ]);
+});
+
+test('creationTimestamp is when the source object was created; without one, when this server first saw it', () => {
+  const p = new Projection('east', () => new Date('2026-11-29T10:00:00.500Z'));
+  const created = Date.parse('2026-01-02T03:04:05Z');
+  const [withSource] = upserts(p.apply({ type: 'added', revision: 1, object: { ...pod('west', 'a'), created } }));
+  const [without] = upserts(p.apply({ type: 'added', revision: 2, object: pod('west', 'b') }));
+  const stamp = (o: typeof withSource) =>
+    (o?.object as { metadata: { creationTimestamp: string } }).metadata.creationTimestamp;
+  assert.equal(stamp(withSource), '2026-01-02T03:04:05Z');
+  assert.equal(stamp(without), '2026-11-29T10:00:00Z');
 });
 
 test('a stale cluster re-renders its objects as stale, and back', () => {

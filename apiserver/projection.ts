@@ -24,7 +24,7 @@ export class Projection {
   private readonly services = new Map<string, MeshService>(); // cluster/ns/name
   private readonly slices = new Map<string, Map<string, MeshEndpointSlice>>(); // cluster/ns/service → slice name → slice
   private readonly clusters = new Map<string, ClusterStatus>();
-  /** When an object was first seen: its creationTimestamp (the source's is not kept in the slim cache). */
+  /** When an object without a source creation time was first seen. */
   private readonly created = new Map<string, string>();
 
   constructor(
@@ -76,7 +76,9 @@ export class Projection {
     return cluster !== this.localCluster;
   }
 
-  private createdAt(key: string): string {
+  /** The source object's creation time (RFC 3339, seconds), or when this server first saw it if it had none. */
+  private createdAt(sourceMs: number, key: string): string {
+    if (sourceMs > 0) return `${new Date(sourceMs).toISOString().slice(0, 19)}Z`;
     let t = this.created.get(key);
     if (!t) {
       t = `${this.now().toISOString().slice(0, 19)}Z`;
@@ -128,7 +130,7 @@ export class Projection {
         name,
         namespace: w.namespace,
         uid: w.uid,
-        creationTimestamp: this.createdAt(`rwl:${key}`),
+        creationTimestamp: this.createdAt(w.created, `rwl:${key}`),
         labels,
         ...(stale ? { annotations: { 'federation.fedmesh.io/stale-since': stale } } : {}),
       },
@@ -193,7 +195,7 @@ export class Projection {
       metadata: {
         name,
         uid: n.uid,
-        creationTimestamp: this.createdAt(`rno:${name}`),
+        creationTimestamp: this.createdAt(n.created, `rno:${name}`),
         labels,
         ...(stale ? { annotations: { 'federation.fedmesh.io/stale-since': stale } } : {}),
       },
@@ -293,7 +295,7 @@ export class Projection {
       name: svc.name,
       namespace: svc.namespace,
       uid: svc.uid,
-      creationTimestamp: this.createdAt(`fep:${key}`),
+      creationTimestamp: this.createdAt(svc.created, `fep:${key}`),
       labels,
     };
     let object: ServedObject['object'];

@@ -42,6 +42,7 @@ const pod = (name: string, cluster = 'west', labels: Record<string, string> = {}
   name,
   uid: `uid-${name}`,
   labels,
+  created: 0,
   revision: 1,
   ips: ['10.2.0.1'],
   nodeName: 'n1',

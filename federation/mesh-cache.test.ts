@@ -16,6 +16,7 @@ function pod(name: string, over: Partial<WorkloadEndpoint> = {}): WorkloadEndpoi
     ready: true,
     serviceAccount: 'default',
     ports: [],
+    created: 0,
     revision: 0,
     ...over,
   };
@@ -89,6 +90,7 @@ test('indexes follow changes: by namespace, by IP, federated services, slices by
     selector: null,
     ports: [],
     annotations: { 'federation.tigera.io/serviceSelector': "app == 'web'" },
+    created: 0,
     revision: 0,
   });
   assert.equal(cache.serviceSelectorOf(cache.federatedServices()[0]!), "app == 'web'");
@@ -103,6 +105,7 @@ test('indexes follow changes: by namespace, by IP, federated services, slices by
     addressType: 'IPv4',
     endpoints: [],
     ports: [],
+    created: 0,
     revision: 0,
   });
   assert.equal(cache.slicesOfService('west', 'shop', 'fed').length, 1);
@@ -135,6 +138,7 @@ test('selector labels: the virtual cluster label wins, namespace labels come in 
     name: 'shop',
     uid: 'n',
     labels: { team: 'blue' },
+    created: 0,
     revision: 0,
   });
   const ep = pod('a', { labels: { app: 'web', 'fedmesh.io/cluster': 'spoofed', 'pcsa.x': 'y' } });

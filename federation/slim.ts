@@ -35,6 +35,13 @@ const noLabels: LabelMap = Object.freeze({});
 const strings = new StringPool();
 const intern = (s: string): string => strings.intern(s);
 
+/** metadata.creationTimestamp in ms (the raw JSON holds a string, whatever the client types say); 0 if absent. */
+function createdMs(timestamp: unknown): number {
+  const ms =
+    typeof timestamp === 'string' ? Date.parse(timestamp) : timestamp instanceof Date ? timestamp.getTime() : NaN;
+  return Number.isFinite(ms) ? ms : 0;
+}
+
 function internLabels(labels: Record<string, string>): LabelMap {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(labels)) out[intern(k)] = v.length <= 16 ? intern(v) : v;
@@ -136,6 +143,7 @@ export function slimPod(cluster: string, pod: V1Pod): WorkloadEndpoint | undefin
     name: m.name,
     uid: stableUid(cluster, 'Pod', m.uid ?? `${m.namespace}/${m.name}`),
     labels: labelsOf(m.labels),
+    created: createdMs(m.creationTimestamp),
     ips,
     nodeName: intern(pod.spec?.nodeName ?? ''),
     ready: (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
@@ -156,6 +164,7 @@ export function slimNode(cluster: string, node: V1Node): HostEndpoint | undefine
     name: m.name,
     uid: stableUid(cluster, 'Node', m.uid ?? m.name),
     labels: labelsOf(m.labels),
+    created: createdMs(m.creationTimestamp),
     addresses: (node.status?.addresses ?? []).map((a) => ({ type: a.type, address: a.address })),
     podCIDRs,
     ready: (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
@@ -174,6 +183,7 @@ export function slimNamespace(cluster: string, ns: V1Namespace): MeshNamespace |
     name: m.name,
     uid: stableUid(cluster, 'Namespace', m.uid ?? m.name),
     labels: labelsOf(m.labels),
+    created: createdMs(m.creationTimestamp),
     revision: 0,
   };
 }
@@ -189,6 +199,7 @@ export function slimService(cluster: string, svc: V1Service): MeshService | unde
     name: m.name,
     uid: stableUid(cluster, 'Service', m.uid ?? `${m.namespace}/${m.name}`),
     labels: labelsOf(m.labels),
+    created: createdMs(m.creationTimestamp),
     type: svc.spec?.type ?? 'ClusterIP',
     selector: selector && Object.keys(selector).length > 0 ? selector : null,
     ports: (svc.spec?.ports ?? []).map((p) => ({
@@ -212,6 +223,7 @@ export function slimEndpointSlice(cluster: string, slice: V1EndpointSlice): Mesh
     name: m.name,
     uid: stableUid(cluster, 'EndpointSlice', m.uid ?? `${m.namespace}/${m.name}`),
     labels: labelsOf(m.labels),
+    created: createdMs(m.creationTimestamp),
     serviceName: m.labels?.['kubernetes.io/service-name'] ?? '',
     addressType: slice.addressType,
     endpoints: (slice.endpoints ?? []).map((e) => ({

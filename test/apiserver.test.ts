@@ -115,6 +115,16 @@ describe('kubectl through the aggregator (DISC, TBL, LIST, WATCH, OAPI)', () => 
     assert.match(y, /kind: RemoteWorkload/);
     assert.match(y, /fedmesh\.io\/cluster: west/);
     assert.match(y, /podName: web-1/);
+    // AGE is the pod's: its creationTimestamp in west, not when fedmesh first saw it.
+    const podCreated = await tb
+      .cluster('west')
+      .kubectlOk(['get', 'pod', 'web-1', '-n', 'shop', '-o', 'jsonpath={.metadata.creationTimestamp}']);
+    const server = tb.state.processes.find((p) => p.cluster === 'east' && p.component === 'fedmesh-server');
+    assert.ok(
+      server && Date.parse(podCreated) < Date.parse(server.startedAt) - 1000,
+      'the pod is older than the server',
+    );
+    assert.match(y, new RegExp(`creationTimestamp: "${podCreated.trim()}"`));
     const north = lines(await east().kubectlOk(['get', 'rwl', '-A', '-l', 'fedmesh.io/cluster=north', '--no-headers']));
     assert.equal(north.length, 5);
     const edge = lines(
