@@ -67,7 +67,7 @@ test('remote pods become RemoteWorkloads named <cluster>.<pod> with the virtual 
 
 test('creationTimestamp is when the source object was created; without one, when this server first saw it', () => {
   const p = new Projection('east', () => new Date('2026-11-29T10:00:00.500Z'));
-  const created = Date.parse('2026-01-02T03:04:05Z');
+  const created = (Date.parse('2026-01-02T03:04:05Z') - Date.UTC(2020, 0, 1)) / 1000;
   const [withSource] = upserts(p.apply({ type: 'added', revision: 1, object: { ...pod('west', 'a'), created } }));
   const [without] = upserts(p.apply({ type: 'added', revision: 2, object: pod('west', 'b') }));
   const stamp = (o: typeof withSource) =>

@@ -1,6 +1,7 @@
 import { CLUSTER_LABEL } from '../core/selector/cluster-scope.js';
 import {
   type ClusterStatus,
+  creationTimestamp,
   federatedEndpoints,
   federatedSelectorOf,
   type HostEndpoint,
@@ -76,9 +77,10 @@ export class Projection {
     return cluster !== this.localCluster;
   }
 
-  /** The source object's creation time (RFC 3339, seconds), or when this server first saw it if it had none. */
-  private createdAt(sourceMs: number, key: string): string {
-    if (sourceMs > 0) return `${new Date(sourceMs).toISOString().slice(0, 19)}Z`;
+  /** The source object's creation time, or when this server first saw it if the source had none. */
+  private createdAt(created: number, key: string): string {
+    const source = creationTimestamp(created);
+    if (source !== undefined) return source;
     let t = this.created.get(key);
     if (!t) {
       t = `${this.now().toISOString().slice(0, 19)}Z`;

@@ -1,6 +1,7 @@
 // The public interface of federation: the API server, the federated services controller and the agent import
 // only from here.
 
+export { creationTimestamp } from './creation-time.js';
 export {
   type FederatedEndpointAddress,
   type FederatedEndpointsResult,

@@ -26,7 +26,7 @@ interface MeshObjectBase<K extends MeshKind> {
   /** Stable across processes and replicas: derived from the cluster, the kind and the source object's uid. */
   readonly uid: string;
   readonly labels: LabelMap;
-  /** When the source object was created in its cluster (ms since the epoch; 0 when it does not say). */
+  /** When the source object was created in its cluster, in createdSeconds form (creation-time.ts); 0: unknown. */
   readonly created: number;
   /** The cache revision of the last change to this object (the API server's resourceVersion). */
   revision: number;

@@ -1,6 +1,7 @@
 // Pure conversions from Kubernetes objects to the mesh cache's slim objects (mesh-types.ts), and the equality
 // that decides whether a change is real. Anything not copied here is dropped as soon as the JSON is parsed.
 import type { V1EndpointSlice, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import { createdSeconds } from './creation-time.js';
 import { hashSeed, hashString, InternTable } from './intern-table.js';
 import type {
   HostEndpoint,
@@ -34,13 +35,6 @@ const noLabels: LabelMap = Object.freeze({});
 // values (app, tier, version) too. Long values are left alone: they are mostly unique.
 const strings = new StringPool();
 const intern = (s: string): string => strings.intern(s);
-
-/** metadata.creationTimestamp in ms (the raw JSON holds a string, whatever the client types say); 0 if absent. */
-function createdMs(timestamp: unknown): number {
-  const ms =
-    typeof timestamp === 'string' ? Date.parse(timestamp) : timestamp instanceof Date ? timestamp.getTime() : NaN;
-  return Number.isFinite(ms) ? ms : 0;
-}
 
 function internLabels(labels: Record<string, string>): LabelMap {
   const out: Record<string, string> = {};
@@ -143,7 +137,7 @@ export function slimPod(cluster: string, pod: V1Pod): WorkloadEndpoint | undefin
     name: m.name,
     uid: stableUid(cluster, 'Pod', m.uid ?? `${m.namespace}/${m.name}`),
     labels: labelsOf(m.labels),
-    created: createdMs(m.creationTimestamp),
+    created: createdSeconds(m.creationTimestamp),
     ips,
     nodeName: intern(pod.spec?.nodeName ?? ''),
     ready: (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
@@ -164,7 +158,7 @@ export function slimNode(cluster: string, node: V1Node): HostEndpoint | undefine
     name: m.name,
     uid: stableUid(cluster, 'Node', m.uid ?? m.name),
     labels: labelsOf(m.labels),
-    created: createdMs(m.creationTimestamp),
+    created: createdSeconds(m.creationTimestamp),
     addresses: (node.status?.addresses ?? []).map((a) => ({ type: a.type, address: a.address })),
     podCIDRs,
     ready: (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
@@ -183,7 +177,7 @@ export function slimNamespace(cluster: string, ns: V1Namespace): MeshNamespace |
     name: m.name,
     uid: stableUid(cluster, 'Namespace', m.uid ?? m.name),
     labels: labelsOf(m.labels),
-    created: createdMs(m.creationTimestamp),
+    created: createdSeconds(m.creationTimestamp),
     revision: 0,
   };
 }
@@ -199,7 +193,7 @@ export function slimService(cluster: string, svc: V1Service): MeshService | unde
     name: m.name,
     uid: stableUid(cluster, 'Service', m.uid ?? `${m.namespace}/${m.name}`),
     labels: labelsOf(m.labels),
-    created: createdMs(m.creationTimestamp),
+    created: createdSeconds(m.creationTimestamp),
     type: svc.spec?.type ?? 'ClusterIP',
     selector: selector && Object.keys(selector).length > 0 ? selector : null,
     ports: (svc.spec?.ports ?? []).map((p) => ({
@@ -223,7 +217,7 @@ export function slimEndpointSlice(cluster: string, slice: V1EndpointSlice): Mesh
     name: m.name,
     uid: stableUid(cluster, 'EndpointSlice', m.uid ?? `${m.namespace}/${m.name}`),
     labels: labelsOf(m.labels),
-    created: createdMs(m.creationTimestamp),
+    created: createdSeconds(m.creationTimestamp),
     serviceName: m.labels?.['kubernetes.io/service-name'] ?? '',
     addressType: slice.addressType,
     endpoints: (slice.endpoints ?? []).map((e) => ({
