@@ -71,7 +71,7 @@ test('creationTimestamp is when the source object was created; without one, when
   const [withSource] = upserts(p.apply({ type: 'added', revision: 1, object: { ...pod('west', 'a'), created } }));
   const [without] = upserts(p.apply({ type: 'added', revision: 2, object: pod('west', 'b') }));
   const stamp = (o: typeof withSource) =>
-    (o?.object as { metadata: { creationTimestamp: string } }).metadata.creationTimestamp;
+    (o?.object as { metadata?: { creationTimestamp?: string } } | undefined)?.metadata?.creationTimestamp;
   assert.equal(stamp(withSource), '2026-01-02T03:04:05Z');
   assert.equal(stamp(without), '2026-11-29T10:00:00Z');
 });
