@@ -5,6 +5,8 @@ import { LeaderElector, type LeaseObservation, type LeaseSpec, microTime, nextLe
 import { KubeApiError, type KubeRestClient } from './rest-client.js';
 
 const t0 = Date.parse('2026-11-29T10:00:00Z');
+/** Both clocks at `ms` (the tests' observations use the same numbers). */
+const at = (ms: number) => ({ wallMs: ms, monoMs: ms });
 const seen = (spec: LeaseObservation['spec'], seenAtMs = t0): LeaseObservation => ({ spec, seenAtMs });
 
 test('MicroTime has six fractional digits, as the API parses it', () => {
@@ -12,7 +14,7 @@ test('MicroTime has six fractional digits, as the API parses it', () => {
 });
 
 test('no lease yet: take it, with no transition counted', () => {
-  const d = nextLease(undefined, 'me', 15, t0);
+  const d = nextLease(undefined, 'me', 15, at(t0));
   assert.equal(d.kind, 'write');
   assert.deepEqual(d.kind === 'write' && d.spec, {
     holderIdentity: 'me',
@@ -25,15 +27,21 @@ test('no lease yet: take it, with no transition counted', () => {
 
 test('held by another and renewed within its duration (on our clock): wait, and say for how long', () => {
   const other = seen({ holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: 'whenever', leaseTransitions: 2 });
-  assert.deepEqual(nextLease(other, 'me', 15, t0 + 10_000), { kind: 'held', holder: 'other', expiresInMs: 5_000 });
+  assert.deepEqual(nextLease(other, 'me', 15, at(t0 + 10_000)), { kind: 'held', holder: 'other', expiresInMs: 5_000 });
   // The holder's own duration counts, not ours; its renewTime is never compared with our clock.
   const long = seen({ holderIdentity: 'other', leaseDurationSeconds: 60, renewTime: '1970-01-01T00:00:00.000000Z' });
-  assert.equal(nextLease(long, 'me', 15, t0 + 30_000).kind, 'held');
+  assert.equal(nextLease(long, 'me', 15, at(t0 + 30_000)).kind, 'held');
+});
+
+test('a step of the wall clock changes nothing: expiry is measured on the monotonic clock', () => {
+  const other = seen({ holderIdentity: 'other', leaseDurationSeconds: 15 }, 1_000);
+  const d = nextLease(other, 'me', 15, { wallMs: t0 + 3_600_000, monoMs: 6_000 });
+  assert.deepEqual(d, { kind: 'held', holder: 'other', expiresInMs: 10_000 });
 });
 
 test('held by another that stopped renewing: take it over, counting a transition', () => {
   const other = seen({ holderIdentity: 'other', leaseDurationSeconds: 15, acquireTime: 'then', leaseTransitions: 2 });
-  const d = nextLease(other, 'me', 15, t0 + 15_000);
+  const d = nextLease(other, 'me', 15, at(t0 + 15_000));
   assert.equal(d.kind, 'write');
   if (d.kind !== 'write') return;
   assert.equal(d.spec.holderIdentity, 'me');
@@ -43,7 +51,7 @@ test('held by another that stopped renewing: take it over, counting a transition
 
 test('held by us: renew, keeping acquireTime and the transition count', () => {
   const mine = seen({ holderIdentity: 'me', leaseDurationSeconds: 15, acquireTime: 'then', leaseTransitions: 4 });
-  const d = nextLease(mine, 'me', 15, t0 + 1_000);
+  const d = nextLease(mine, 'me', 15, at(t0 + 1_000));
   assert.equal(d.kind, 'write');
   if (d.kind !== 'write') return;
   assert.equal(d.spec.acquireTime, 'then');
@@ -53,7 +61,7 @@ test('held by us: renew, keeping acquireTime and the transition count', () => {
 
 test('released (no holder): take it at once', () => {
   const released = seen({ holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 1 });
-  const d = nextLease(released, 'me', 15, t0);
+  const d = nextLease(released, 'me', 15, at(t0));
   assert.equal(d.kind, 'write');
   assert.equal(d.kind === 'write' && d.spec.leaseTransitions, 2);
 });

@@ -1,7 +1,8 @@
 // Leader election on a coordination.k8s.io/v1 Lease, with client-go's rules, so that of several replicas only one
 // does the cluster-wide writes (RCC status) while all of them serve reads:
 //  - a lease is taken over only once its holder has not renewed it for leaseDuration, measured on this process's
-//    clock from when the current record was first seen (clocks of different machines are never compared);
+//    monotonic clock from when the current record was first seen (clocks of different machines are never compared,
+//    and a wall clock step changes nothing);
 //  - the leader renews every retryPeriod and steps down when it could not renew for renewDeadline (shorter than
 //    leaseDuration, so it stops before anyone else may start), or at once when it finds another holder;
 //  - a leader that stops cleanly releases the lease, so that a follower takes over at its next try.
@@ -23,7 +24,7 @@ export interface LeaseSpec {
 
 export interface LeaseObservation {
   readonly spec: LeaseSpec;
-  /** This process's clock (ms) when it first saw this holder with this renewTime. */
+  /** This process's monotonic clock (ms) when it first saw this holder with this renewTime. */
   readonly seenAtMs: number;
 }
 
@@ -36,19 +37,25 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/Z$/, '000Z');
 }
 
+/** The clocks of a decision: the wall clock for the times written, the monotonic one for how long things took. */
+export interface LeaseClock {
+  readonly wallMs: number;
+  readonly monoMs: number;
+}
+
 /** What `identity` may do with the lease as observed (undefined: there is none yet). */
 export function nextLease(
   observed: LeaseObservation | undefined,
   identity: string,
   leaseDurationSeconds: number,
-  nowMs: number,
+  clock: LeaseClock,
 ): LeaseDecision {
-  const now = microTime(nowMs);
+  const now = microTime(clock.wallMs);
   const current = observed?.spec;
   const holder = current?.holderIdentity ?? '';
   if (observed && holder !== '' && holder !== identity) {
     const duration = (current?.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
-    const expiresInMs = observed.seenAtMs + duration - nowMs;
+    const expiresInMs = observed.seenAtMs + duration - clock.monoMs;
     if (expiresInMs > 0) return { kind: 'held', holder, expiresInMs };
   }
   const mine = holder === identity;
@@ -116,7 +123,7 @@ export class LeaderElector {
    * work on a lease that others may already have taken.
    */
   isLeader(): boolean {
-    return this.leader && Date.now() - this.lastRenewMs < this.opts.renewDeadlineMs;
+    return this.leader && performance.now() - this.lastRenewMs < this.opts.renewDeadlineMs;
   }
 
   start(): void {
@@ -149,7 +156,7 @@ export class LeaderElector {
     while (!this.stopped) {
       const outcome = await this.tryAcquireOrRenew();
       if (this.stopped) break;
-      const now = Date.now();
+      const now = performance.now();
       if (outcome === 'holding') {
         this.lastRenewMs = now;
         this.setLeader(true);
@@ -166,12 +173,10 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<'holding' | 'lost' | 'failed'> {
     try {
       const current = await this.read();
-      const decision = nextLease(
-        this.observed,
-        this.identity,
-        Math.round(this.opts.leaseDurationMs / 1000) || 1,
-        Date.now(),
-      );
+      const decision = nextLease(this.observed, this.identity, Math.round(this.opts.leaseDurationMs / 1000) || 1, {
+        wallMs: Date.now(),
+        monoMs: performance.now(),
+      });
       if (decision.kind === 'held') {
         if (this.lastHolderLogged !== decision.holder) {
           this.lastHolderLogged = decision.holder;
@@ -204,7 +209,7 @@ export class LeaderElector {
     const spec = lease.spec ?? {};
     const before = this.observed?.spec;
     if (!before || before.holderIdentity !== spec.holderIdentity || before.renewTime !== spec.renewTime) {
-      this.observed = { spec, seenAtMs: Date.now() };
+      this.observed = { spec, seenAtMs: performance.now() };
     }
     this.resourceVersion = lease.metadata?.resourceVersion;
     return lease;
@@ -229,7 +234,7 @@ export class LeaderElector {
   }
 
   private noteWritten(lease: LeaseObject, spec: LeaseSpec): void {
-    this.observed = { spec, seenAtMs: Date.now() };
+    this.observed = { spec, seenAtMs: performance.now() };
     this.resourceVersion = lease.metadata?.resourceVersion;
   }
 
