@@ -26,7 +26,7 @@ const svc = (cluster: string, name: string, extra: Partial<MeshService> = {}): M
   name,
   uid: `svc-${cluster}-${name}`,
   labels: { app: name },
-  created: 0,
+  created: 200_000_000, // as real Services have one (the FederatedEndpoint's lifecycle must not depend on it)
   revision: 1,
   type: 'ClusterIP',
   selector: { app: name },

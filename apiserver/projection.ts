@@ -27,6 +27,8 @@ export class Projection {
   private readonly clusters = new Map<string, ClusterStatus>();
   /** When an object without a source creation time was first seen. */
   private readonly created = new Map<string, string>();
+  /** The FederatedEndpoints served now (namespace/name): a Service that stops being federated must delete its own. */
+  private readonly federated = new Set<string>();
 
   constructor(
     readonly localCluster: string,
@@ -266,6 +268,7 @@ export class Projection {
     const out: Change[] = [];
     if (deletedLocal && federatedSelectorOf(deletedLocal) !== undefined) {
       out.push({ type: 'delete', resource: 'federatedendpoints', key: `${namespace}/${deletedLocal.name}` });
+      this.federated.delete(`${namespace}/${deletedLocal.name}`);
       this.created.delete(`fep:${namespace}/${deletedLocal.name}`);
     }
     const inNamespace = [...this.services.values()].filter((s) => s.namespace === namespace);
@@ -274,12 +277,13 @@ export class Projection {
       const key = `${namespace}/${svc.name}`;
       if (federatedSelectorOf(svc) === undefined) {
         // No longer (or never) federated: make sure no FederatedEndpoint is left behind.
-        if (this.created.has(`fep:${key}`)) {
+        if (this.federated.delete(key)) {
           this.created.delete(`fep:${key}`);
           out.push({ type: 'delete', resource: 'federatedendpoints', key });
         }
         continue;
       }
+      this.federated.add(key);
       out.push(this.federatedChange(svc, inNamespace));
     }
     return out;
