@@ -76,26 +76,49 @@ function fakeLeaseApi() {
     lease = { metadata: { resourceVersion: String(++version) }, spec };
     return structuredClone(lease);
   };
+  type Body = { metadata: { resourceVersion?: string }; spec: LeaseSpec };
+  const answer = (body: unknown) => ({ status: 200, headers: {}, body });
+  let delayNext = 0;
   const client = {
-    get: async (path: string) => {
-      if (!lease) throw fail('GET', path, 404);
-      return structuredClone(lease);
-    },
-    create: async (path: string, body: { spec: LeaseSpec }) => {
-      if (lease) throw fail('POST', path, 409);
-      return store(body.spec);
-    },
-    request: async (
-      method: string,
-      path: string,
-      opts: { body: { metadata: { resourceVersion?: string }; spec: LeaseSpec } },
-    ) => {
+    request: async (method: string, path: string, opts: { body?: Body }) => {
+      if (delayNext > 0) {
+        const ms = delayNext;
+        delayNext = 0;
+        await new Promise((r) => setTimeout(r, ms));
+      }
+      if (method === 'POST') {
+        if (lease) throw fail(method, path, 409);
+        return answer(store(opts.body!.spec));
+      }
       if (!lease) throw fail(method, path, 404);
-      if (opts.body.metadata.resourceVersion !== lease.metadata.resourceVersion) throw fail(method, path, 409);
-      return { status: 200, headers: {}, body: store(opts.body.spec) };
+      if (method === 'GET') return answer(structuredClone(lease));
+      if (opts.body?.metadata.resourceVersion !== lease.metadata.resourceVersion) throw fail(method, path, 409);
+      return answer(store(opts.body.spec));
     },
   };
-  return { client: client as unknown as KubeRestClient, holder: () => lease?.spec.holderIdentity };
+  return {
+    client: client as unknown as KubeRestClient,
+    holder: () => lease?.spec.holderIdentity,
+    /** The next request answers only after `ms` (a slow API server, or a stalled process). */
+    slowNext: (ms: number) => {
+      delayNext = ms;
+    },
+    /** Another replica writes itself in (as after taking over an expired lease). */
+    takenBy: (holder: string) => store({ ...lease?.spec, holderIdentity: holder }),
+  };
+}
+
+function electorOn(api: ReturnType<typeof fakeLeaseApi>, identity: string, events: string[]): LeaderElector {
+  return new LeaderElector({
+    client: api.client,
+    namespace: 'ns',
+    name: 'lease',
+    identity,
+    ...timing,
+    log: quiet,
+    onStartedLeading: () => events.push(`${identity} leads`),
+    onStoppedLeading: () => events.push(`${identity} stops`),
+  });
 }
 
 const quiet = createLogger('test', 'error');
@@ -105,19 +128,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 test('two electors: one leads; stopped, it releases the lease and the other leads within a few retries', async () => {
   const api = fakeLeaseApi();
   const events: string[] = [];
-  const elector = (identity: string) =>
-    new LeaderElector({
-      client: api.client,
-      namespace: 'ns',
-      name: 'lease',
-      identity,
-      ...timing,
-      log: quiet,
-      onStartedLeading: () => events.push(`${identity} leads`),
-      onStoppedLeading: () => events.push(`${identity} stops`),
-    });
-  const a = elector('a');
-  const b = elector('b');
+  const a = electorOn(api, 'a', events);
+  const b = electorOn(api, 'b', events);
   a.start();
   await sleep(100);
   b.start();
@@ -154,4 +166,33 @@ test('settings that would let two replicas lead at once are refused', () => {
     () => new LeaderElector({ ...base, leaseDurationMs: 10, renewDeadlineMs: 5, retryPeriodMs: 5 }),
     /retry period/,
   );
+});
+
+test('a renewal that lapsed past the deadline stops the leader acting, and resumes it once renewed', async () => {
+  const api = fakeLeaseApi();
+  const events: string[] = [];
+  const a = electorOn(api, 'a', events);
+  a.start();
+  await sleep(100);
+  assert.ok(a.isLeader());
+  api.slowNext(timing.renewDeadlineMs + 100);
+  await sleep(timing.renewDeadlineMs + 50);
+  assert.equal(a.isLeader(), false, 'past the renew deadline without a renewal: not acting');
+  await sleep(300);
+  assert.ok(a.isLeader());
+  assert.deepEqual(events, ['a leads', 'a leads'], 'told to lead again, so that skipped work is redone');
+  await a.stop();
+});
+
+test('stopping releases the lease only while it is still ours', async () => {
+  const api = fakeLeaseApi();
+  const events: string[] = [];
+  const a = electorOn(api, 'a', events);
+  a.start();
+  await sleep(100);
+  assert.ok(a.isLeader());
+  api.takenBy('b');
+  await a.stop();
+  assert.equal(api.holder(), 'b');
+  assert.deepEqual(events, ['a leads', 'a stops']);
 });

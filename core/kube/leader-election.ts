@@ -101,6 +101,8 @@ export class LeaderElector {
   private loop: Promise<void> | undefined;
   private lastHolderLogged: string | undefined;
   private readonly path: string;
+  /** Half the renew deadline: a hung request fails in time for the next try before the leader must step down. */
+  private readonly requestTimeoutMs: number;
 
   constructor(private readonly opts: LeaderElectionOptions) {
     if (!(opts.renewDeadlineMs < opts.leaseDurationMs)) {
@@ -110,6 +112,7 @@ export class LeaderElector {
       throw new Error('leader election: the retry period must be shorter than the renew deadline');
     }
     this.identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
+    this.requestTimeoutMs = Math.max(500, opts.renewDeadlineMs / 2);
     this.path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(opts.namespace)}/leases/${encodeURIComponent(opts.name)}`;
   }
 
@@ -138,6 +141,10 @@ export class LeaderElector {
     if (!this.leader) return;
     this.setLeader(false);
     try {
+      // Only a lease that is still ours is released (read again: another replica may have taken it since our last
+      // renewal); clearing theirs would let a third replica lead beside them. A write in between is a conflict.
+      await this.read();
+      if (this.observed?.spec.holderIdentity !== this.identity) return;
       const now = Date.now();
       await this.write({
         holderIdentity: '',
@@ -154,13 +161,21 @@ export class LeaderElector {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
+      const acting = this.isLeader();
+      // A renewal counts from when it was asked for: a slow answer must not stretch the leader's own deadline.
+      const attemptAt = performance.now();
       const outcome = await this.tryAcquireOrRenew();
+      if (outcome === 'lost' && this.leader) this.setLeader(false);
       if (this.stopped) break;
-      const now = performance.now();
       if (outcome === 'holding') {
-        this.lastRenewMs = now;
-        this.setLeader(true);
-      } else if (this.leader && (outcome === 'lost' || now - this.lastRenewMs >= this.opts.renewDeadlineMs)) {
+        this.lastRenewMs = attemptAt;
+        if (!this.leader) this.setLeader(true);
+        else if (!acting) {
+          // The renewal had lapsed (isLeader() was false, so work was skipped) but nobody took over: resume it.
+          this.opts.log.info({ lease: this.lease }, 'leader election: leading again after a lapse');
+          this.opts.onStartedLeading();
+        }
+      } else if (this.leader && performance.now() - this.lastRenewMs >= this.opts.renewDeadlineMs) {
         this.setLeader(false);
       }
       // Followers try with jitter (as client-go does), so that replicas do not move in step.
@@ -173,7 +188,8 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<'holding' | 'lost' | 'failed'> {
     try {
       const current = await this.read();
-      const decision = nextLease(this.observed, this.identity, Math.round(this.opts.leaseDurationMs / 1000) || 1, {
+      // Whole seconds, rounded up: a follower may wait a little longer than asked, never less.
+      const decision = nextLease(this.observed, this.identity, Math.ceil(this.opts.leaseDurationMs / 1000), {
         wallMs: Date.now(),
         monoMs: performance.now(),
       });
@@ -199,7 +215,8 @@ export class LeaderElector {
   private async read(): Promise<LeaseObject | undefined> {
     let lease: LeaseObject;
     try {
-      lease = await this.opts.client.get<LeaseObject>(this.path);
+      lease = (await this.opts.client.request<LeaseObject>('GET', this.path, { timeoutMs: this.requestTimeoutMs }))
+        .body;
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
       this.observed = undefined;
@@ -217,7 +234,10 @@ export class LeaderElector {
 
   private async create(spec: LeaseSpec): Promise<void> {
     const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.opts.name }, spec };
-    const created = await this.opts.client.create<LeaseObject>(this.path.slice(0, this.path.lastIndexOf('/')), body);
+    const collection = this.path.slice(0, this.path.lastIndexOf('/'));
+    const created = (
+      await this.opts.client.request<LeaseObject>('POST', collection, { body, timeoutMs: this.requestTimeoutMs })
+    ).body;
     this.noteWritten(created, spec);
   }
 
@@ -229,7 +249,9 @@ export class LeaderElector {
       metadata: { name: this.opts.name, namespace: this.opts.namespace, resourceVersion: this.resourceVersion },
       spec,
     };
-    const written = (await this.opts.client.request<LeaseObject>('PUT', this.path, { body })).body;
+    const written = (
+      await this.opts.client.request<LeaseObject>('PUT', this.path, { body, timeoutMs: this.requestTimeoutMs })
+    ).body;
     this.noteWritten(written, spec);
   }
 
