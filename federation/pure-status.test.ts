@@ -84,6 +84,20 @@ test('RCC status: conditions keep their transition time while unchanged, so an u
   const a = buildRccStatus(undefined, cluster, counts, 1, 'T1');
   const b = buildRccStatus(a, cluster, counts, 1, 'T2');
   assert.ok(sameRccStatus(a, b));
+  // As the API server returns it: the same status with every key sorted (a round trip through a Go map).
+  const sortKeys = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sortKeys)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort(([x], [y]) => (x < y ? -1 : 1))
+              .map(([k, x]) => [k, sortKeys(x)]),
+          )
+        : v;
+  const echoed = sortKeys(a) as typeof a;
+  assert.notEqual(JSON.stringify(echoed), JSON.stringify(a), 'the fixture has keys out of order');
+  assert.ok(sameRccStatus(a, echoed), 'our own write echoed back is no change');
   assert.equal(a.counts.workloads, 3);
   const stale = buildRccStatus(
     b,

@@ -102,9 +102,12 @@ export function buildRccStatus(
   };
 }
 
-/** Structural equality, for "write only on change". */
+/**
+ * Structural equality, for "write only on change". Key order does not count: the API server returns a custom
+ * resource's status with its keys sorted, while ours are in the order we built them.
+ */
 export function sameRccStatus(a: RccStatus | undefined, b: RccStatus): boolean {
-  return a !== undefined && JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+  return a !== undefined && canonicalJson(canonical(a)) === canonicalJson(canonical(b));
 }
 
 function canonical(s: RccStatus): unknown {
@@ -112,4 +115,13 @@ function canonical(s: RccStatus): unknown {
     ...s,
     conditions: [...s.conditions].sort((x, y) => x.type.localeCompare(y.type)),
   };
+}
+
+/** JSON with every object's keys sorted. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : v,
+  );
 }
