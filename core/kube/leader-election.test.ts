@@ -7,6 +7,12 @@ import { KubeApiError, type KubeRestClient } from './rest-client.js';
 const t0 = Date.parse('2026-11-29T10:00:00Z');
 /** Both clocks at `ms` (the tests' observations use the same numbers). */
 const at = (ms: number) => ({ wallMs: ms, monoMs: ms });
+/** What `me` writes (15 s leases) at `ms`; fails the test when it would wait instead. */
+function written(observed: LeaseObservation | undefined, ms: number): LeaseSpec {
+  const d = nextLease(observed, 'me', 15, at(ms));
+  if (d.kind !== 'write') assert.fail(`expected a write, got ${JSON.stringify(d)}`);
+  return d.spec;
+}
 const seen = (spec: LeaseObservation['spec'], seenAtMs = t0): LeaseObservation => ({ spec, seenAtMs });
 
 test('MicroTime has six fractional digits, as the API parses it', () => {
@@ -14,9 +20,7 @@ test('MicroTime has six fractional digits, as the API parses it', () => {
 });
 
 test('no lease yet: take it, with no transition counted', () => {
-  const d = nextLease(undefined, 'me', 15, at(t0));
-  assert.equal(d.kind, 'write');
-  assert.deepEqual(d.kind === 'write' && d.spec, {
+  assert.deepEqual(written(undefined, t0), {
     holderIdentity: 'me',
     leaseDurationSeconds: 15,
     acquireTime: microTime(t0),
@@ -41,29 +45,23 @@ test('a step of the wall clock changes nothing: expiry is measured on the monoto
 
 test('held by another that stopped renewing: take it over, counting a transition', () => {
   const other = seen({ holderIdentity: 'other', leaseDurationSeconds: 15, acquireTime: 'then', leaseTransitions: 2 });
-  const d = nextLease(other, 'me', 15, at(t0 + 15_000));
-  assert.equal(d.kind, 'write');
-  if (d.kind !== 'write') return;
-  assert.equal(d.spec.holderIdentity, 'me');
-  assert.equal(d.spec.acquireTime, microTime(t0 + 15_000));
-  assert.equal(d.spec.leaseTransitions, 3);
+  const spec = written(other, t0 + 15_000);
+  assert.equal(spec.holderIdentity, 'me');
+  assert.equal(spec.acquireTime, microTime(t0 + 15_000));
+  assert.equal(spec.leaseTransitions, 3);
 });
 
 test('held by us: renew, keeping acquireTime and the transition count', () => {
   const mine = seen({ holderIdentity: 'me', leaseDurationSeconds: 15, acquireTime: 'then', leaseTransitions: 4 });
-  const d = nextLease(mine, 'me', 15, at(t0 + 1_000));
-  assert.equal(d.kind, 'write');
-  if (d.kind !== 'write') return;
-  assert.equal(d.spec.acquireTime, 'then');
-  assert.equal(d.spec.renewTime, microTime(t0 + 1_000));
-  assert.equal(d.spec.leaseTransitions, 4);
+  const spec = written(mine, t0 + 1_000);
+  assert.equal(spec.acquireTime, 'then');
+  assert.equal(spec.renewTime, microTime(t0 + 1_000));
+  assert.equal(spec.leaseTransitions, 4);
 });
 
 test('released (no holder): take it at once', () => {
   const released = seen({ holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 1 });
-  const d = nextLease(released, 'me', 15, at(t0));
-  assert.equal(d.kind, 'write');
-  assert.equal(d.kind === 'write' && d.spec.leaseTransitions, 2);
+  assert.equal(written(released, t0).leaseTransitions, 2);
 });
 
 /** One Lease held in memory with the API's optimistic concurrency: a write on an old resourceVersion is a 409. */
