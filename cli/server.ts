@@ -7,7 +7,7 @@ import { loadOrCreateServingCert, servingDnsNames, startFederationApi } from '..
 import { parseDuration } from '../core/cli/duration.js';
 import { formatFlagHelp, type ParsedFlags, parseFlags } from '../core/cli/parse-flags.js';
 import { UsageError } from '../core/cli/usage-error.js';
-import { LeaderElector } from '../core/kube/leader-election.js';
+import { LeaderElector, leaderElectionTimingProblem } from '../core/kube/leader-election.js';
 import { dns1123LabelError } from '../core/kube/names.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
 import { createLogger, errorMessage, isLogLevel } from '../core/log/logger.js';
@@ -245,17 +245,7 @@ function leaderElectionFlags(
     renewDeadlineMs: duration('leader-election-renew-deadline', '10s'),
     retryPeriodMs: duration('leader-election-retry-period', '2s'),
   };
-  if (settings.renewDeadlineMs >= settings.leaseDurationMs) {
-    throw new UsageError(
-      '--leader-election-renew-deadline must be shorter than --leader-election-lease-duration',
-      command,
-    );
-  }
-  if (settings.retryPeriodMs >= settings.renewDeadlineMs) {
-    throw new UsageError(
-      '--leader-election-retry-period must be shorter than --leader-election-renew-deadline',
-      command,
-    );
-  }
+  const problem = leaderElectionTimingProblem(settings);
+  if (problem) throw new UsageError(`leader election: ${problem} (--leader-election-* flags)`, command);
   return settings;
 }

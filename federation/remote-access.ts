@@ -1,5 +1,6 @@
 import type { Manifest } from '../core/kube/apply.js';
 import { renderKubeconfig } from '../core/kube/kubeconfig.js';
+import { serviceAccountTokenSecret } from '../core/kube/service-account-token.js';
 import { kubeconfigSecretKey, rccGroup, rccKind, rccVersion } from './rcc-spec.js';
 import { watchedResources } from './watched-resources.js';
 
@@ -41,30 +42,30 @@ export function remoteAccessManifests(namespace = defaultAccessNamespace): Manif
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: remoteAccessName },
       subjects: [{ kind: 'ServiceAccount', name: remoteAccessName, namespace }],
     },
-    {
-      // A long-lived token the token controller fills in (Calico's workflow too); delete it to revoke access.
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'kubernetes.io/service-account-token',
-      metadata: {
-        name: remoteAccessTokenSecret,
-        namespace,
-        labels,
-        annotations: { 'kubernetes.io/service-account.name': remoteAccessName },
-      },
-    },
+    // A long-lived token (Calico's workflow too); delete it to revoke access.
+    serviceAccountTokenSecret(namespace, remoteAccessName, remoteAccessTokenSecret, labels),
   ];
 }
 
-/** A kubeconfig with inline CA and token: the only form a cluster access Secret accepts. */
-export function accessKubeconfig(opts: { clusterName: string; server: string; caPem: string; token: string }): string {
+/**
+ * A kubeconfig with inline CA and token: the only form a cluster access Secret accepts. `user` names the identity
+ * (default: the remote access ServiceAccount).
+ */
+export function accessKubeconfig(opts: {
+  clusterName: string;
+  server: string;
+  caPem: string;
+  token: string;
+  user?: string;
+}): string {
+  const user = opts.user ?? remoteAccessName;
   return renderKubeconfig({
     cluster: opts.clusterName,
     server: opts.server,
     caPem: opts.caPem,
-    user: remoteAccessName,
+    user,
     credentials: { token: opts.token },
-    context: `fedmesh-${opts.clusterName}`,
+    context: user === remoteAccessName ? `fedmesh-${opts.clusterName}` : `${user}-${opts.clusterName}`,
   });
 }
 

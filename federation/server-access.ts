@@ -7,6 +7,7 @@
 // (apiserver/registration.ts, with `serviceAccount`).
 
 import type { Manifest } from '../core/kube/apply.js';
+import { serviceAccountTokenSecret } from '../core/kube/service-account-token.js';
 import { rccGroup, rccPlural } from './rcc-spec.js';
 import { remoteAccessClusterRole } from './remote-access.js';
 
@@ -55,18 +56,6 @@ export function serverAccessManifests(namespace: string, opts: { tokenSecret?: b
       subjects,
     },
   ];
-  if (opts.tokenSecret) {
-    out.push({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'kubernetes.io/service-account-token',
-      metadata: {
-        name: serverTokenSecret,
-        namespace,
-        labels,
-        annotations: { 'kubernetes.io/service-account.name': serverServiceAccount },
-      },
-    });
-  }
+  if (opts.tokenSecret) out.push(serviceAccountTokenSecret(namespace, serverServiceAccount, serverTokenSecret, labels));
   return out;
 }

@@ -71,6 +71,20 @@ export function nextLease(
   };
 }
 
+/**
+ * What is unsafe in these timings, or undefined: a leader must stop before anyone else may start (renew deadline
+ * under the lease duration), and must get a second try before it stops (retry period under the renew deadline).
+ */
+export function leaderElectionTimingProblem(t: {
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+}): string | undefined {
+  if (!(t.renewDeadlineMs < t.leaseDurationMs)) return 'the renew deadline must be shorter than the lease duration';
+  if (!(t.retryPeriodMs < t.renewDeadlineMs)) return 'the retry period must be shorter than the renew deadline';
+  return undefined;
+}
+
 export interface LeaderElectionOptions {
   readonly client: KubeRestClient;
   readonly namespace: string;
@@ -105,12 +119,8 @@ export class LeaderElector {
   private readonly requestTimeoutMs: number;
 
   constructor(private readonly opts: LeaderElectionOptions) {
-    if (!(opts.renewDeadlineMs < opts.leaseDurationMs)) {
-      throw new Error('leader election: the renew deadline must be shorter than the lease duration');
-    }
-    if (!(opts.retryPeriodMs < opts.renewDeadlineMs)) {
-      throw new Error('leader election: the retry period must be shorter than the renew deadline');
-    }
+    const problem = leaderElectionTimingProblem(opts);
+    if (problem) throw new Error(`leader election: ${problem}`);
     this.identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
     this.requestTimeoutMs = Math.max(500, opts.renewDeadlineMs / 2);
     this.path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(opts.namespace)}/leases/${encodeURIComponent(opts.name)}`;

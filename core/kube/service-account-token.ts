@@ -1,4 +1,23 @@
+import type { Manifest } from './apply.js';
 import { isStatus, type KubeRestClient } from './rest-client.js';
+
+/**
+ * A long-lived token for a ServiceAccount, which the token controller fills in: for a process that runs outside a
+ * pod (a remote cluster's access, the testbed's servers). Deleting the Secret revokes the token.
+ */
+export function serviceAccountTokenSecret(
+  namespace: string,
+  serviceAccount: string,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): Manifest {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
+    metadata: { name, namespace, labels, annotations: { 'kubernetes.io/service-account.name': serviceAccount } },
+  };
+}
 
 export interface ServiceAccountToken {
   readonly token: string;

@@ -8,7 +8,6 @@ import {
   servingDnsNames,
 } from '../../apiserver/index.js';
 import { applyManifest } from '../../core/kube/apply.js';
-import { renderKubeconfig } from '../../core/kube/kubeconfig.js';
 import { isStatus, KubeApiError, KubeRestClient } from '../../core/kube/rest-client.js';
 import { readServiceAccountToken } from '../../core/kube/service-account-token.js';
 import { rccCrd } from '../../federation/rcc-crd.js';
@@ -191,14 +190,7 @@ export async function deployFedmesh(state: TestbedState, report: (msg: string) =
       const kubeconfig = join(state.dir, 'fedmesh', c.name, 'server.kubeconfig');
       writeFileSync(
         kubeconfig,
-        renderKubeconfig({
-          cluster: c.name,
-          server: c.server,
-          caPem: identity.caPem,
-          user: serverServiceAccount,
-          credentials: { token: identity.token },
-          context: `fedmesh-server-${c.name}`,
-        }),
+        accessKubeconfig({ clusterName: c.name, server: c.server, ...identity, user: serverServiceAccount }),
         { mode: 0o600 },
       );
       launchProcess(state, {
