@@ -1,9 +1,17 @@
+import type { BackoffPolicy } from '../core/kube/backoff.js';
 import type { Gate } from '../core/kube/gate.js';
 import { type InformerFailure, ResilientInformer } from '../core/kube/resilient-informer.js';
-import type { KubeRestClient } from '../core/kube/rest-client.js';
+import { KubeApiError, type KubeRestClient } from '../core/kube/rest-client.js';
 import type { Logger } from '../core/log/logger.js';
-import { type DerivedState, deriveClusterState, type ResourceProgress } from './cluster-state.js';
-import { classifyFailure } from './connection-error.js';
+import {
+  type DerivedState,
+  deriveClusterState,
+  initialResourceState,
+  nextResourceState,
+  type ResourceEvent,
+  type ResourceState,
+} from './cluster-state.js';
+import { classifyFailure, restartReason } from './connection-error.js';
 import type { MeshCacheWriter } from './mesh-cache.js';
 import type { MeshObject } from './mesh-types.js';
 import { type WatchedResource, watchedResources } from './watched-resources.js';
@@ -17,19 +25,27 @@ export interface ClusterConnectionOptions {
   readonly onState: (state: DerivedState) => void;
   /** Called after objects of this cluster changed in the cache (for counts). */
   readonly onData?: () => void;
+  /** Called each time a list or watch of `resource` ends early and is tried again (for the restarts metric). */
+  readonly onRestart?: (resource: string, reason: string) => void;
   /** Liveness probe period; two failed probes in a row restart every informer. */
   readonly probeIntervalMs?: number;
   readonly resources?: readonly WatchedResource[];
   readonly listGate?: Gate;
+  /** Waits between retries; default client-go's. */
+  readonly backoff?: BackoffPolicy;
 }
 
 /**
  * One set of informers on one cluster (local or remote), writing into the mesh cache. It never deletes a
- * cluster's objects itself except through a completed full list; stopping it keeps them (the owner decides).
+ * cluster's objects itself except through a completed full list, or when its owner withdraws a resource;
+ * stopping it keeps them (the owner decides).
  */
 export class ClusterConnection {
-  private readonly informers: ResilientInformer<MeshObject>[] = [];
-  private readonly progress = new Map<string, ResourceProgress>();
+  private readonly informers = new Map<
+    string,
+    { readonly resource: WatchedResource; readonly informer: ResilientInformer<MeshObject> }
+  >();
+  private readonly states = new Map<string, ResourceState>();
   private derived: DerivedState = {
     state: 'Connecting',
     reason: 'Connecting',
@@ -43,8 +59,8 @@ export class ClusterConnection {
   constructor(private readonly opts: ClusterConnectionOptions) {
     const resources = opts.resources ?? watchedResources;
     for (const r of resources) {
-      this.progress.set(r.resource, { resource: r.resource, listed: false, watching: false, failure: undefined });
-      this.informers.push(this.informerFor(r));
+      this.states.set(r.resource, initialResourceState(r.resource));
+      this.informers.set(r.resource, { resource: r, informer: this.informerFor(r) });
     }
   }
 
@@ -52,8 +68,13 @@ export class ClusterConnection {
     return this.derived;
   }
 
+  /** Each resource's machine, as it stands. */
+  resources(): ResourceState[] {
+    return [...this.states.values()];
+  }
+
   start(): void {
-    for (const i of this.informers) i.start();
+    for (const { informer } of this.informers.values()) informer.start();
     const period = this.opts.probeIntervalMs ?? 5000;
     if (period > 0) this.probeTimer = setInterval(() => void this.probe(), period);
   }
@@ -61,8 +82,21 @@ export class ClusterConnection {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.probeTimer);
-    await Promise.all(this.informers.map((i) => i.stop()));
+    await Promise.all([...this.informers.values()].map(({ informer }) => informer.stop()));
     this.opts.client.close();
+  }
+
+  /**
+   * Removes a resource's objects from the cache (they can no longer be kept current); its next try lists, so
+   * that they all come back when it works again.
+   */
+  withdraw(resource: string): void {
+    const entry = this.informers.get(resource);
+    if (!entry || this.stopped) return;
+    this.opts.cache.replaceAll(this.opts.cluster, entry.resource.kind, new Map());
+    entry.informer.relistNext();
+    this.transition(resource, { type: 'withdrawn' });
+    this.opts.onData?.();
   }
 
   private informerFor(r: WatchedResource): ResilientInformer<MeshObject> {
@@ -73,50 +107,62 @@ export class ClusterConnection {
       path: r.path,
       convert: (raw) => r.convert(cluster, raw),
       ...(this.opts.listGate ? { listGate: this.opts.listGate } : {}),
+      ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
       handlers: {
         onList: (items) => {
+          if (this.stopped) return;
           cache.replaceAll(cluster, r.kind, items);
-          this.setProgress(r.resource, { listed: true, failure: undefined });
+          this.transition(r.resource, { type: 'listed' });
           data();
         },
         onUpsert: (key, item) => {
+          if (this.stopped) return;
           cache.upsert(cluster, r.kind, key, item);
           data();
         },
         onDelete: (key) => {
+          if (this.stopped) return;
           cache.remove(cluster, r.kind, key);
           data();
         },
         onPhase: (phase, failure) => {
-          if (phase === 'watching') this.setProgress(r.resource, { watching: true });
+          if (phase === 'watching') this.transition(r.resource, { type: 'watching' });
+          else if (phase === 'listing') this.transition(r.resource, { type: 'listing' });
           else if (phase === 'failed' && failure) this.onFailure(r, failure);
-          else if (phase === 'listing') this.setProgress(r.resource, { watching: false });
         },
+        onRelist: (cause) => this.opts.onRestart?.(r.resource, cause),
       },
     });
   }
 
   private onFailure(r: WatchedResource, f: InformerFailure): void {
+    if (this.stopped) return;
     const classified = classifyFailure({ verb: f.verb, resource: r.resource, group: r.group }, f.error);
-    const prev = this.progress.get(r.resource)?.failure;
+    const prev = this.states.get(r.resource)?.failure;
     if (prev?.message !== classified.message) {
       this.opts.log.warn({ resource: r.resource, verb: f.verb, reason: classified.reason }, classified.message);
     }
-    this.setProgress(r.resource, { watching: false, failure: classified });
+    this.opts.onRestart?.(r.resource, restartReason(f.error));
+    this.transition(r.resource, { type: 'failed', failure: { ...classified, verb: f.verb } });
   }
 
-  private setProgress(resource: string, change: Partial<ResourceProgress>): void {
-    const prev = this.progress.get(resource);
+  private transition(resource: string, ev: ResourceEvent): void {
+    const prev = this.states.get(resource);
     if (!prev || this.stopped) return;
-    this.progress.set(resource, { ...prev, ...change });
-    const next = deriveClusterState(undefined, [...this.progress.values()]);
-    if (next.state !== this.derived.state || next.message !== this.derived.message) {
+    this.states.set(resource, nextResourceState(prev, ev, Date.now()));
+    const next = deriveClusterState(undefined, [...this.states.values()]);
+    const failingChanged = (prev.failingSince === null) !== (this.states.get(resource)?.failingSince === null);
+    if (next.state !== this.derived.state || next.message !== this.derived.message || failingChanged) {
       this.derived = next;
       this.opts.onState(next);
     }
   }
 
-  /** A cheap request while connected: a dead server or revoked credentials show up within two periods. */
+  /**
+   * A cheap request while connected: a dead server shows up within two periods. Any HTTP answer (even 403 or
+   * 429) proves the server is there: restarting the informers would only add load, so only a network failure
+   * or a timeout counts.
+   */
   private async probe(): Promise<void> {
     if (this.probing || this.stopped) return;
     if (this.derived.state !== 'InSync' && this.derived.state !== 'ResyncInProgress') return;
@@ -125,6 +171,10 @@ export class ClusterConnection {
       await this.opts.client.request('GET', '/version', { timeoutMs: 4000 });
       this.probeFailures = 0;
     } catch (err) {
+      if (err instanceof KubeApiError) {
+        this.probeFailures = 0;
+        return;
+      }
       this.probeFailures++;
       if (this.probeFailures >= 2 && !this.stopped) {
         this.opts.log.warn({ err: String(err) }, 'liveness probe failed twice: restarting the informers');
@@ -132,7 +182,7 @@ export class ClusterConnection {
         // Requests share connections (one HTTP/2 connection per cluster): a hung one must go, or the
         // informers would restart on it.
         this.opts.client.resetConnections();
-        for (const i of this.informers) i.restart();
+        for (const { informer } of this.informers.values()) informer.restart();
       }
     } finally {
       this.probing = false;

@@ -1,15 +1,65 @@
+import type { InformerVerb } from '../core/kube/resilient-informer.js';
 import type { ClassifiedFailure } from './connection-error.js';
 import type { ClusterState } from './mesh-types.js';
 
-/** What one resource's informer has done since the connection (re)started. */
-export interface ResourceProgress {
+// The state machine of a connection to a cluster, as pure functions: one small machine per watched resource,
+// and the cluster's state derived from them and from its configuration. docs/federation-api.md ("Remote
+// connection state machine") draws the same tables; cluster-state.test.ts checks them row by row.
+
+/** Where one resource's informer is. */
+export type ResourcePhase = 'Pending' | 'Listing' | 'Watching' | 'Failed';
+
+/** A failure and the request that failed: it is cleared only when that same verb succeeds again. */
+export interface ResourceFailure extends ClassifiedFailure {
+  readonly verb: InformerVerb;
+}
+
+export interface ResourceState {
   readonly resource: string;
-  /** A full list completed since the connection started. */
+  readonly phase: ResourcePhase;
+  /** A full list completed since the connection started (its objects are in the cache). */
   readonly listed: boolean;
-  /** Its watch runs (after a list). */
-  readonly watching: boolean;
-  /** The last failure, kept until the next successful list so that retries do not flap the state. */
-  readonly failure: ClassifiedFailure | undefined;
+  /** The last failure, kept while retries fail so that the state does not flap. */
+  readonly failure: ResourceFailure | undefined;
+  /** When the first of the current run of failures happened (ms); null while the resource is current. */
+  readonly failingSince: number | null;
+  /** Its objects were removed after the stale ttl: the next list brings them back. */
+  readonly withdrawn: boolean;
+}
+
+export type ResourceEvent =
+  | { readonly type: 'listing' }
+  | { readonly type: 'listed' }
+  | { readonly type: 'watching' }
+  | { readonly type: 'failed'; readonly failure: ResourceFailure }
+  | { readonly type: 'withdrawn' };
+
+export function initialResourceState(resource: string): ResourceState {
+  return { resource, phase: 'Pending', listed: false, failure: undefined, failingSince: null, withdrawn: false };
+}
+
+/** One transition of a resource's machine; `now` in ms. */
+export function nextResourceState(s: ResourceState, ev: ResourceEvent, now: number): ResourceState {
+  switch (ev.type) {
+    case 'listing':
+      return { ...s, phase: 'Listing' };
+    case 'listed':
+      // A list that works does not prove that the watch does (a grant with list but not watch).
+      return s.failure?.verb === 'list'
+        ? { ...s, listed: true, withdrawn: false, failure: undefined, failingSince: null }
+        : { ...s, listed: true, withdrawn: false };
+    case 'watching':
+      return { ...s, phase: 'Watching', failure: undefined, failingSince: null };
+    case 'failed':
+      return { ...s, phase: 'Failed', failure: ev.failure, failingSince: s.failingSince ?? now };
+    case 'withdrawn':
+      return { ...s, withdrawn: true };
+  }
+}
+
+/** True while a resource's objects in the cache are complete and kept current. */
+export function isCurrent(s: ResourceState): boolean {
+  return s.listed && s.phase === 'Watching' && s.failure === undefined;
 }
 
 /** A problem with the configuration itself: nothing can be tried until it changes. */
@@ -30,34 +80,37 @@ const reasonRank: Record<string, number> = {
   Unauthorized: 1,
   Unreachable: 2,
   Forbidden: 3,
-  ServerError: 4,
-  Error: 5,
+  TooManyRequests: 4,
+  ServerError: 5,
+  BadResponse: 6,
+  Error: 7,
 };
 
-/** The state of a cluster's connection, from its configuration and its informers' progress. */
+/** The state of a cluster's connection, from its configuration and its resources' machines. */
 export function deriveClusterState(
   config: ConfigProblem | undefined,
-  progress: readonly ResourceProgress[],
+  resources: readonly ResourceState[],
 ): DerivedState {
   if (config) return { state: 'ConfigIncomplete', reason: config.reason, message: config.message };
-  const failures = progress
-    .filter((p) => p.failure)
-    .map((p) => p.failure as ClassifiedFailure)
+  const failures = resources
+    .filter((r) => r.failure)
+    .map((r) => r.failure as ResourceFailure)
     .sort((a, b) => (reasonRank[a.reason] ?? 9) - (reasonRank[b.reason] ?? 9));
   const first = failures[0];
   if (first) {
-    // Forbidden names every missing permission; other causes are the same for every resource, say it once.
-    const messages =
-      first.reason === 'Forbidden'
-        ? [...new Set(failures.filter((f) => f.reason === 'Forbidden').map((f) => f.message))]
-        : [first.message];
+    // Forbidden names every missing permission (and so does a bad answer, per resource); other causes are the
+    // same for every resource, say it once.
+    const perResource = first.reason === 'Forbidden' || first.reason === 'BadResponse';
+    const messages = perResource
+      ? [...new Set(failures.filter((f) => f.reason === first.reason).map((f) => f.message))]
+      : [first.message];
     return { state: 'ConnectionFailed', reason: first.reason, message: messages.join('; ') };
   }
-  if (progress.length > 0 && progress.every((p) => p.listed && p.watching)) {
+  if (resources.length > 0 && resources.every(isCurrent)) {
     return { state: 'InSync', reason: 'InSync', message: 'every resource is listed and watched' };
   }
-  if (progress.some((p) => p.listed)) {
-    const pending = progress.filter((p) => !(p.listed && p.watching)).map((p) => p.resource);
+  if (resources.some((r) => r.listed)) {
+    const pending = resources.filter((r) => !isCurrent(r)).map((r) => r.resource);
     return { state: 'ResyncInProgress', reason: 'ResyncInProgress', message: `listing ${pending.join(', ')}` };
   }
   return { state: 'Connecting', reason: 'Connecting', message: 'connecting to the API server' };

@@ -1,7 +1,16 @@
-import { KubeApiError } from '../core/kube/rest-client.js';
+import { ShortWatchError } from '../core/kube/resilient-informer.js';
+import { KubeApiError, WatchStreamError } from '../core/kube/rest-client.js';
 
 /** Why talking to a cluster failed, as an RCC condition reason. */
-export type FailureReason = 'Unreachable' | 'TLSError' | 'Unauthorized' | 'Forbidden' | 'ServerError' | 'Error';
+export type FailureReason =
+  | 'Unreachable'
+  | 'TLSError'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'TooManyRequests'
+  | 'ServerError'
+  | 'BadResponse'
+  | 'Error';
 
 export interface ClassifiedFailure {
   readonly reason: FailureReason;
@@ -70,9 +79,28 @@ export function classifyFailure(req: FailedRequest, err: unknown): ClassifiedFai
         message: `missing permission: ${req.verb} ${resourceName(req)} (apiGroup "${req.group}") at cluster scope${server}`,
       };
     }
+    if (err.statusCode === 429) {
+      const wait = err.retryAfterSeconds === undefined ? '' : ` (Retry-After ${err.retryAfterSeconds}s)`;
+      return {
+        reason: 'TooManyRequests',
+        message: `the API server is overloaded: ${req.verb} ${resourceName(req)} got 429 Too Many Requests${wait}; retrying with backoff`,
+      };
+    }
     return {
       reason: 'ServerError',
       message: `${req.verb} ${resourceName(req)} failed with HTTP ${err.statusCode}${err.status.reason ? ` ${err.status.reason}` : ''}${server}`,
+    };
+  }
+  if (err instanceof WatchStreamError) {
+    return {
+      reason: 'BadResponse',
+      message: `${req.verb} ${resourceName(req)}: ${err.message.replace(/^watch [^:]*: /, '')}`,
+    };
+  }
+  if (err instanceof ShortWatchError) {
+    return {
+      reason: 'ServerError',
+      message: `${req.verb} ${resourceName(req)}: the API server closed the watch at once, with no event`,
     };
   }
   const code = errorCode(err);
@@ -84,4 +112,28 @@ export function classifyFailure(req: FailedRequest, err: unknown): ClassifiedFai
     return { reason: 'Unreachable', message: `cannot reach the API server${code ? ` (${code})` : ''}: ${text}` };
   }
   return { reason: 'Error', message: `${req.verb} ${resourceName(req)} failed: ${text}` };
+}
+
+const statusReasons: Readonly<Record<number, string>> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  410: 'Expired',
+  429: 'TooManyRequests',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
+  504: 'Timeout',
+};
+
+/**
+ * A short, bounded label for why a list or watch restarted (the `reason` of
+ * fedmesh_remote_watch_restarts_total): the HTTP status by name, or the kind of failure.
+ */
+export function restartReason(err: unknown): string {
+  if (err instanceof KubeApiError) return statusReasons[err.statusCode] ?? `HTTP${Math.trunc(err.statusCode)}`;
+  if (err instanceof WatchStreamError) return err.reason;
+  if (err instanceof ShortWatchError) return 'ShortWatch';
+  const c = classifyFailure({ verb: 'watch', resource: '', group: '' }, err);
+  return c.reason;
 }

@@ -1,4 +1,4 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { MeshCacheReader } from './mesh-cache.js';
 import { type ClusterState, meshKinds } from './mesh-types.js';
 
@@ -16,6 +16,8 @@ export const connectionStatusValue: Readonly<Record<ClusterState, number>> = {
 
 export interface FederationMetrics {
   setConnectionStatus(cluster: string, state: ClusterState): void;
+  /** A list or watch of `resource` in `cluster` ended early and will be tried again, for `reason`. */
+  watchRestarted(cluster: string, resource: string, reason: string): void;
   forgetCluster(cluster: string): void;
 }
 
@@ -26,6 +28,14 @@ export function createFederationMetrics(registry: Registry, cache: MeshCacheRead
     labelNames: ['cluster'] as const,
     registers: [registry],
   });
+  const restarts = new Counter({
+    name: 'fedmesh_remote_watch_restarts_total',
+    help: 'Lists and watches of a remote cluster that ended early and were retried, by resource and reason (an HTTP status such as Forbidden or TooManyRequests, Expired for a 410 relist, or Unreachable, TLSError, BadWatchLine, HandlerFailed, ShortWatch)',
+    labelNames: ['cluster', 'resource', 'reason'] as const,
+    registers: [registry],
+  });
+  /** The label sets each cluster's counters have, so that a deleted RCC leaves no series behind. */
+  const restartLabels = new Map<string, Map<string, { resource: string; reason: string }>>();
   new Gauge({
     name: 'fedmesh_mesh_cache_objects',
     help: 'Objects held in the mesh cache, by cluster and kind',
@@ -49,6 +59,16 @@ export function createFederationMetrics(registry: Registry, cache: MeshCacheRead
   });
   return {
     setConnectionStatus: (cluster, state) => status.set({ cluster }, connectionStatusValue[state]),
-    forgetCluster: (cluster) => status.remove({ cluster }),
+    watchRestarted: (cluster, resource, reason) => {
+      restarts.inc({ cluster, resource, reason });
+      const seen = restartLabels.get(cluster) ?? new Map<string, { resource: string; reason: string }>();
+      seen.set(`${resource}\n${reason}`, { resource, reason });
+      restartLabels.set(cluster, seen);
+    },
+    forgetCluster: (cluster) => {
+      status.remove({ cluster });
+      for (const l of restartLabels.get(cluster)?.values() ?? []) restarts.remove({ cluster, ...l });
+      restartLabels.delete(cluster);
+    },
   };
 }

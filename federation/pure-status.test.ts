@@ -1,20 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KubeApiError } from '../core/kube/rest-client.js';
-import { deriveClusterState, type ResourceProgress } from './cluster-state.js';
+import { deriveClusterState, type ResourceState } from './cluster-state.js';
 import { classifyFailure } from './connection-error.js';
 import type { ClusterStatus } from './mesh-types.js';
 import { buildRccStatus, sameRccStatus } from './rcc-status.js';
 import { staleDecision } from './stale-policy.js';
 
 const pods = { verb: 'list', resource: 'pods', group: '' } as const;
-const p = (resource: string, over: Partial<ResourceProgress> = {}): ResourceProgress => ({
-  resource,
-  listed: true,
-  watching: true,
-  failure: undefined,
-  ...over,
-});
+const p = (resource: string, over: Partial<ResourceState> & { watching?: boolean } = {}): ResourceState => {
+  const { watching = true, ...rest } = over;
+  return {
+    resource,
+    phase: watching ? 'Watching' : 'Listing',
+    listed: true,
+    failure: undefined,
+    failingSince: null,
+    withdrawn: false,
+    ...rest,
+  };
+};
 
 test('failures are classified with what to fix', () => {
   const forbidden = classifyFailure(
@@ -47,7 +52,11 @@ test('cluster state: config first, then failures (every missing permission), the
     'ResyncInProgress',
   );
   assert.equal(deriveClusterState(undefined, [p('pods'), p('nodes')]).state, 'InSync');
-  const f = (resource: string) => ({ reason: 'Forbidden' as const, message: `missing permission: list ${resource}` });
+  const f = (resource: string) => ({
+    reason: 'Forbidden' as const,
+    message: `missing permission: list ${resource}`,
+    verb: 'list' as const,
+  });
   const d = deriveClusterState(undefined, [
     p('pods', { failure: f('pods') }),
     p('nodes', { failure: f('nodes') }),
@@ -56,8 +65,8 @@ test('cluster state: config first, then failures (every missing permission), the
   assert.equal(d.state, 'ConnectionFailed');
   assert.equal(d.message, 'missing permission: list pods; missing permission: list nodes');
   const u = deriveClusterState(undefined, [
-    p('pods', { failure: { reason: 'Forbidden', message: 'x' } }),
-    p('nodes', { failure: { reason: 'Unauthorized', message: 'bad token' } }),
+    p('pods', { failure: { reason: 'Forbidden', message: 'x', verb: 'list' } }),
+    p('nodes', { failure: { reason: 'Unauthorized', message: 'bad token', verb: 'watch' } }),
   ]);
   assert.equal(u.reason, 'Unauthorized', 'credentials come before permissions');
 });

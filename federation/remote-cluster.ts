@@ -1,19 +1,20 @@
 import { createHash } from 'node:crypto';
+import type { BackoffPolicy } from '../core/kube/backoff.js';
 import type { Gate } from '../core/kube/gate.js';
-import { ResilientInformer } from '../core/kube/resilient-informer.js';
-import { isStatus, KubeRestClient } from '../core/kube/rest-client.js';
-import { SerialWriter } from '../core/kube/serial-writer.js';
+import { KubeRestClient } from '../core/kube/rest-client.js';
 import type { Logger } from '../core/log/logger.js';
+import { AccessSecretWatch } from './access-secret-watch.js';
 import { ClusterConnection } from './cluster-connection.js';
 import type { ConfigProblem, DerivedState } from './cluster-state.js';
 import { classifyFailure } from './connection-error.js';
-import { type AccessSecret, kubeconfigFromSecret, slimAccessSecret } from './kubeconfig-secret.js';
+import { type AccessSecret, kubeconfigFromSecret } from './kubeconfig-secret.js';
 import type { MeshCache } from './mesh-cache.js';
 import type { ClusterStatus } from './mesh-types.js';
 import type { FederationMetrics } from './metrics.js';
-import { parseRccSpec, type RccObject, type RccSpec, rccPath } from './rcc-spec.js';
-import { buildRccStatus, type RccStatus, sameRccStatus } from './rcc-status.js';
-import { isStaleState, staleDecision } from './stale-policy.js';
+import { parseRccSpec, type RccObject, type RccSpec } from './rcc-spec.js';
+import type { RccStatus } from './rcc-status.js';
+import { RccStatusWriter } from './rcc-status-writer.js';
+import { isStaleState, resourceWithdrawals, staleDecision } from './stale-policy.js';
 
 export interface RemoteClusterDeps {
   readonly localClient: KubeRestClient;
@@ -30,6 +31,17 @@ export interface RemoteClusterDeps {
   /** Minimum time between two status writes that only change counts. */
   readonly statusIntervalMs?: number;
   readonly listGate?: Gate;
+  /** Waits between retries of a remote list or watch; default client-go's. */
+  readonly remoteBackoff?: BackoffPolicy;
+}
+
+/** An RCC as the controller hands it over: checked against the CRD schema (rcc-validation.ts). */
+export interface CheckedRcc {
+  readonly rcc: RccObject & { readonly status?: RccStatus };
+  /** Set when the object's spec or metadata does not match the schema: the cluster is ConfigIncomplete. */
+  readonly problem?: string;
+  /** Set when its status is not a whole status of ours: it is rewritten. */
+  readonly statusProblem?: string;
 }
 
 const sameRef = (a: RccSpec | undefined, b: RccSpec | undefined) =>
@@ -39,114 +51,142 @@ const sameRef = (a: RccSpec | undefined, b: RccSpec | undefined) =>
 const hash = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /**
- * Everything about one RemoteClusterConfiguration: its Secret (watched by name, so a new token applies at
- * once), the connection built from it, the stale/withdraw timer, and the status written back. Config changes
- * swap the connection without touching the cache: the new connection's first full list decides what changed.
+ * The lifecycle of one RemoteClusterConfiguration: the Secret watch, the connection built from it, the stale
+ * policy, and the status written back (rcc-status-writer.ts). Config changes swap the connection without touching
+ * the cache: the new connection's first full lists decide what changed. `remove()` is for a deleted RCC (its
+ * objects go); `stop()` for a process that stops (the cache is left alone).
  */
 export class RemoteCluster {
   private spec: RccSpec | undefined;
   private specError: string | undefined;
-  private generation: number | undefined;
-  private secretInformer: ResilientInformer<AccessSecret> | undefined;
+  private secretWatch: AccessSecretWatch | undefined;
   private secretProblem: ConfigProblem | undefined;
   private kubeconfigHash: string | undefined;
   private connection: ClusterConnection | undefined;
+  /** The connection being stopped or built; the next one waits for it (one connection at a time). */
+  private transition: Promise<void> = Promise.resolve();
   private connectSeq = 0;
+  /** When the whole cluster went stale (no usable connection, after it had synced); ms. */
   private staleSince: number | null = null;
   private withdrawn = false;
   private lastSyncTime: string | null = null;
   private staleTimer: NodeJS.Timeout | undefined;
-  private written: RccStatus | undefined;
-  private writeTimer: NodeJS.Timeout | undefined;
-  /** One status write at a time (see SerialWriter): an older state must never land after a newer one. */
-  private readonly statusWriter = new SerialWriter(() => this.writeStatusOnce());
-  private lastWriteAt = 0;
+  private readonly status: RccStatusWriter;
   private lastState: string | undefined;
   private stopped = false;
   private readonly log: Logger;
+  /** The uid of the RCC this instance serves: another uid under the same name is another RCC. */
+  uid: string | undefined;
 
   constructor(
     readonly name: string,
     private readonly deps: RemoteClusterDeps,
   ) {
     this.log = deps.log.child({ cluster: name });
+    this.status = new RccStatusWriter({
+      name,
+      client: deps.localClient,
+      log: this.log,
+      mayWrite: deps.mayWriteStatus,
+      ...(deps.statusIntervalMs === undefined ? {} : { intervalMs: deps.statusIntervalMs }),
+      current: () => {
+        const cluster = deps.cache.clusterStatus(name);
+        return cluster ? { cluster, counts: deps.cache.counts(name) } : undefined;
+      },
+    });
   }
 
   /** Applies the RCC as it is now (on every add and update event). */
-  update(rcc: RccObject & { status?: RccStatus }): void {
-    // The status as it stands is what the next write is measured against: one written by another replica (a leader
-    // before us, or a late write of one) is then corrected by our next write, if it differs from what we see.
-    if (rcc.status?.state && !sameRccStatus(this.written, rcc.status)) {
-      this.written = rcc.status;
-      this.scheduleWrite(true);
-    }
-    this.generation = rcc.metadata.generation;
-    const parsed = parseRccSpec(rcc, this.deps.localCluster);
+  update(checked: CheckedRcc): void {
+    if (this.stopped) return;
+    const { rcc } = checked;
+    this.uid = rcc.metadata.uid;
+    if (checked.statusProblem)
+      this.log.warn({ problem: checked.statusProblem }, 'the RCC status is not ours: rewriting it');
+    this.status.observe(rcc.status, checked.statusProblem === undefined, rcc.metadata.generation);
+    const parsed = checked.problem
+      ? { error: `the RemoteClusterConfiguration does not match its schema: ${checked.problem}` }
+      : parseRccSpec(rcc, this.deps.localCluster);
     if ('error' in parsed) {
       if (this.specError !== parsed.error)
         this.log.warn({ problem: parsed.error }, 'invalid RemoteClusterConfiguration');
       this.specError = parsed.error;
       this.spec = undefined;
-      void this.stopSecretWatch();
-      void this.abandonConnection();
+      this.stopSecretWatch();
+      this.abandonConnection();
       this.recompute();
       return;
     }
     this.specError = undefined;
     const refChanged = !sameRef(this.spec, parsed.spec);
     this.spec = parsed.spec;
-    if (refChanged || !this.secretInformer) this.watchSecret(parsed.spec);
+    if (refChanged || !this.secretWatch) this.watchSecret(parsed.spec);
     this.recompute();
   }
 
-  /** The RCC is gone: its cluster's objects go with it. */
+  /** The RCC is gone: stop, then its cluster's objects go with it. */
   async remove(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.staleTimer);
-    clearTimeout(this.writeTimer);
-    await Promise.all([this.stopSecretWatch(), this.abandonConnection()]);
+    await this.stop();
     this.deps.cache.forgetCluster(this.name);
     this.deps.metrics?.forgetCluster(this.name);
     this.log.info('RemoteClusterConfiguration deleted: its objects are removed');
   }
 
+  /** Stops everything this instance runs and waits for it; the cache keeps what it holds. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.staleTimer);
+    this.status.stop();
+    this.stopSecretWatch();
+    this.abandonConnection();
+    await this.transition;
+  }
+
+  /** This process may write status again (it became the leader): write what it sees, if that differs. */
+  resumeStatusWrites(): void {
+    this.status.schedule(true);
+  }
+
   private watchSecret(spec: RccSpec): void {
-    void this.stopSecretWatch();
+    this.stopSecretWatch();
     const ref = spec.clusterAccessSecret;
     const key = `${ref.namespace}/${ref.name}`;
     this.secretProblem = { reason: 'SecretPending', message: `reading secret ${key}` };
-    const informer: ResilientInformer<AccessSecret> = new ResilientInformer<AccessSecret>({
+    const watch: AccessSecretWatch = new AccessSecretWatch({
       client: this.deps.localClient,
-      path: `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/secrets`,
-      query: { fieldSelector: `metadata.name=${ref.name}` },
-      convert: (raw) => slimAccessSecret(raw as { data?: Record<string, string> }),
-      backoff: { initialMs: 500, maxMs: 10_000, jitter: 0.2 },
-      handlers: {
-        onList: (items) => this.applySecret(informer, items.get(key)),
-        onUpsert: (_k, item) => this.applySecret(informer, item),
-        onDelete: () => this.applySecret(informer, undefined),
-        onPhase: (phase, failure) => {
-          if (phase !== 'failed' || !failure || this.secretInformer !== informer) return;
-          // A local hiccup must not cut a working remote connection: only complain while there is none.
-          if (this.connection) return;
-          const c = classifyFailure({ verb: failure.verb, resource: 'secrets', group: '' }, failure.error);
-          this.secretProblem = { reason: 'SecretUnreadable', message: `cannot read secret ${key}: ${c.message}` };
-          this.recompute();
-        },
+      ref,
+      onSecret: (secret) => {
+        if (this.secretWatch === watch) this.applySecret(secret);
+      },
+      onFailure: (failure) => {
+        // A local hiccup must not cut a working remote connection: only complain while there is none.
+        if (this.secretWatch !== watch || this.connection) return;
+        const c = classifyFailure({ verb: failure.verb, resource: 'secrets', group: '' }, failure.error);
+        this.secretProblem = { reason: 'SecretUnreadable', message: `cannot read secret ${key}: ${c.message}` };
+        this.recompute();
       },
     });
-    this.secretInformer = informer;
-    informer.start();
+    this.secretWatch = watch;
+    watch.start();
   }
 
-  private async stopSecretWatch(): Promise<void> {
-    const i = this.secretInformer;
-    this.secretInformer = undefined;
-    await i?.stop();
+  private stopSecretWatch(): void {
+    const w = this.secretWatch;
+    this.secretWatch = undefined;
+    if (w) this.after(() => w.stop());
   }
 
-  private applySecret(from: ResilientInformer<AccessSecret>, secret: AccessSecret | undefined): void {
-    if (from !== this.secretInformer || !this.spec || this.stopped) return;
+  /** Runs `step` after whatever stops or starts before it (so an old connection is gone before a new one). */
+  private after(step: () => Promise<void>): Promise<void> {
+    const next = this.transition.then(step).catch((err: unknown) => {
+      this.log.error({ err: String(err) }, 'stopping or starting a connection failed');
+    });
+    this.transition = next;
+    return next;
+  }
+
+  private applySecret(secret: AccessSecret | undefined): void {
+    if (!this.spec || this.stopped) return;
     const result = kubeconfigFromSecret(this.spec.clusterAccessSecret, secret);
     if ('problem' in result) {
       if (this.secretProblem?.message !== result.problem.message) {
@@ -154,71 +194,77 @@ export class RemoteCluster {
       }
       this.secretProblem = result.problem;
       this.kubeconfigHash = undefined;
-      void this.abandonConnection();
+      this.abandonConnection();
       this.recompute();
       return;
     }
     this.secretProblem = undefined;
     const h = hash(result.text);
-    if (h === this.kubeconfigHash && this.connection) {
+    if (h === this.kubeconfigHash) {
       this.recompute();
       return;
     }
     this.kubeconfigHash = h;
-    void this.replaceConnection(result.kubeConfig);
+    this.replaceConnection(result.kubeConfig);
   }
 
-  private async replaceConnection(kc: import('@kubernetes/client-node').KubeConfig): Promise<void> {
+  private replaceConnection(kc: import('@kubernetes/client-node').KubeConfig): void {
     const seq = ++this.connectSeq;
-    await this.stopConnection();
-    if (seq !== this.connectSeq) return;
-    let client: KubeRestClient;
-    try {
-      // HTTP/2: a cluster's watches share one connection (see core/kube/h2-session.ts).
-      client = await KubeRestClient.fromKubeConfig(kc, 8, { http2: true });
-    } catch (err) {
-      this.secretProblem = {
-        reason: 'BadKubeconfig',
-        message: `the kubeconfig cannot be used: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
-      };
+    this.stopConnection();
+    void this.after(async () => {
+      if (seq !== this.connectSeq || this.stopped || !this.spec) return;
+      let client: KubeRestClient;
+      try {
+        // HTTP/2: a cluster's watches share one connection (see core/kube/h2-session.ts).
+        client = await KubeRestClient.fromKubeConfig(kc, 8, { http2: true });
+      } catch (err) {
+        if (seq !== this.connectSeq) return;
+        this.secretProblem = {
+          reason: 'BadKubeconfig',
+          message: `the kubeconfig cannot be used: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+        };
+        this.kubeconfigHash = undefined;
+        this.recompute();
+        return;
+      }
+      // A newer secret (or a stop) came while this one was being set up.
+      if (this.stopped || !this.spec || seq !== this.connectSeq) {
+        client.close();
+        return;
+      }
+      this.log.info({ server: client.server.origin }, 'connecting with new access configuration');
+      const conn: ClusterConnection = new ClusterConnection({
+        cluster: this.name,
+        client,
+        cache: this.deps.cache,
+        log: this.log,
+        onState: () => {
+          if (this.connection === conn) this.recompute();
+        },
+        onData: () => {
+          if (this.connection === conn) this.status.schedule(false);
+        },
+        onRestart: (resource, reason) => this.deps.metrics?.watchRestarted(this.name, resource, reason),
+        ...(this.deps.probeIntervalMs === undefined ? {} : { probeIntervalMs: this.deps.probeIntervalMs }),
+        ...(this.deps.listGate ? { listGate: this.deps.listGate } : {}),
+        ...(this.deps.remoteBackoff ? { backoff: this.deps.remoteBackoff } : {}),
+      });
+      this.connection = conn;
+      conn.start();
       this.recompute();
-      return;
-    }
-    // A newer secret (or a stop) came while this one was being set up.
-    if (this.stopped || !this.spec || seq !== this.connectSeq) {
-      client.close();
-      return;
-    }
-    this.log.info({ server: client.server.origin }, 'connecting with new access configuration');
-    const conn = new ClusterConnection({
-      cluster: this.name,
-      client,
-      cache: this.deps.cache,
-      log: this.log,
-      onState: () => {
-        if (this.connection === conn) this.recompute();
-      },
-      onData: () => {
-        if (this.connection === conn) this.scheduleWrite(false);
-      },
-      ...(this.deps.probeIntervalMs === undefined ? {} : { probeIntervalMs: this.deps.probeIntervalMs }),
-      ...(this.deps.listGate ? { listGate: this.deps.listGate } : {}),
     });
-    this.connection = conn;
-    conn.start();
-    this.recompute();
   }
 
   /** Stops the connection and cancels one being set up. */
-  private async abandonConnection(): Promise<void> {
+  private abandonConnection(): void {
     this.connectSeq++;
-    await this.stopConnection();
+    this.stopConnection();
   }
 
-  private async stopConnection(): Promise<void> {
+  private stopConnection(): void {
     const c = this.connection;
     this.connection = undefined;
-    await c?.stop();
+    if (c) void this.after(() => c.stop());
   }
 
   private currentState(): DerivedState {
@@ -245,17 +291,7 @@ export class RemoteCluster {
       this.staleSince = now;
       this.log.warn({ state: d.state, reason: d.reason }, 'objects of this cluster are stale from now on');
     }
-    clearTimeout(this.staleTimer);
-    if (this.spec && !this.withdrawn) {
-      const decision = staleDecision(this.spec.staleEndpoints, this.staleSince, now);
-      if (decision.action === 'withdraw') {
-        this.log.warn({ ttlMs: this.spec.staleEndpoints.ttlMs }, 'stale longer than the ttl: withdrawing its objects');
-        this.withdrawn = true;
-        this.deps.cache.removeObjects(this.name);
-      } else if (decision.action === 'wait') {
-        this.staleTimer = setTimeout(() => this.recompute(), decision.ms);
-      }
-    }
+    this.applyStalePolicy(d, now);
     const status: ClusterStatus = {
       cluster: this.name,
       local: false,
@@ -266,63 +302,40 @@ export class RemoteCluster {
       withdrawn: this.withdrawn,
       lastSyncTime: this.lastSyncTime,
     };
-    const stateChanged = this.lastState !== d.state;
-    if (stateChanged) this.log.info({ state: d.state, reason: d.reason, message: d.message }, 'cluster state');
+    if (this.lastState !== d.state)
+      this.log.info({ state: d.state, reason: d.reason, message: d.message }, 'cluster state');
     this.lastState = d.state;
     this.deps.cache.setClusterStatus(status);
     this.deps.metrics?.setConnectionStatus(this.name, d.state);
-    this.scheduleWrite(true);
+    this.status.schedule(true);
   }
 
-  /** State changes are written at once; count-only changes at most once per interval. */
-  private scheduleWrite(urgent: boolean): void {
-    if (!this.deps.mayWriteStatus() || this.stopped) return;
-    const interval = this.deps.statusIntervalMs ?? 1000;
-    const delay = urgent ? 0 : Math.max(0, this.lastWriteAt + interval - Date.now());
-    if (this.writeTimer) {
-      if (!urgent) return;
-      clearTimeout(this.writeTimer);
+  /**
+   * Withdraw: without a usable connection every object goes after the ttl; with one, only the resources that
+   * have failed for longer than the ttl (the rest is still kept current). Their next list brings them back.
+   */
+  private applyStalePolicy(d: DerivedState, now: number): void {
+    clearTimeout(this.staleTimer);
+    if (!this.spec) return;
+    const policy = this.spec.staleEndpoints;
+    let recheck: number | undefined;
+    if (!this.connection || d.state === 'ConfigIncomplete') {
+      if (this.withdrawn) return;
+      const decision = staleDecision(policy, this.staleSince, now);
+      if (decision.action === 'withdraw') {
+        this.log.warn({ ttlMs: policy.ttlMs }, 'stale longer than the ttl: withdrawing its objects');
+        this.withdrawn = true;
+        this.deps.cache.removeObjects(this.name);
+      } else if (decision.action === 'wait') recheck = decision.ms;
+    } else if (this.lastSyncTime !== null) {
+      const { withdraw, recheckMs } = resourceWithdrawals(policy, this.connection.resources(), now);
+      for (const resource of withdraw) {
+        this.log.warn({ ttlMs: policy.ttlMs, resource }, 'failing longer than the ttl: withdrawing its objects');
+        this.connection.withdraw(resource);
+      }
+      this.withdrawn = this.connection.resources().some((r) => r.withdrawn);
+      recheck = recheckMs;
     }
-    this.writeTimer = setTimeout(() => {
-      this.writeTimer = undefined;
-      void this.writeStatus();
-    }, delay);
-  }
-
-  private writeStatus(): Promise<void> {
-    return this.statusWriter.request();
-  }
-
-  /** This process may write status again (it became the leader): write what it sees, if that differs. */
-  resumeStatusWrites(): void {
-    this.scheduleWrite(true);
-  }
-
-  private async writeStatusOnce(): Promise<void> {
-    const cluster = this.deps.cache.clusterStatus(this.name);
-    if (!cluster || this.stopped || !this.deps.mayWriteStatus()) return;
-    const body = buildRccStatus(
-      this.written,
-      cluster,
-      this.deps.cache.counts(this.name),
-      this.generation,
-      new Date().toISOString(),
-    );
-    if (sameRccStatus(this.written, body)) return;
-    this.lastWriteAt = Date.now();
-    // A merge patch keeps fields it does not name: clear the optional ones explicitly.
-    const patch = { status: { ...body, lastSyncTime: body.lastSyncTime ?? null, staleSince: body.staleSince ?? null } };
-    try {
-      await this.deps.localClient.mergePatch(`${rccPath}/${encodeURIComponent(this.name)}/status`, patch);
-      this.written = body;
-    } catch (err) {
-      if (isStatus(err, 404)) return;
-      this.log.warn({ err: String(err) }, 'could not write the RCC status; retrying');
-      if (!this.writeTimer)
-        this.writeTimer = setTimeout(() => {
-          this.writeTimer = undefined;
-          void this.writeStatus();
-        }, 2000);
-    }
+    if (recheck !== undefined) this.staleTimer = setTimeout(() => this.recompute(), recheck);
   }
 }

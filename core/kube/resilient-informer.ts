@@ -1,10 +1,14 @@
-import { type BackoffPolicy, backoffDelay, defaultBackoff } from './backoff.js';
+import { type BackoffPolicy, RetryBackoff } from './backoff.js';
 import type { Gate } from './gate.js';
 import { KubeApiError, type KubeRestClient, type WatchEvent } from './rest-client.js';
+import { checkListPage } from './watch-event.js';
 
 /**
- * List+watch of one collection that never gives up: a failed list or watch is retried with capped backoff,
- * a 410 (Expired) relists, a silent stream is cut by a watchdog. The informer keeps no objects itself: it
+ * List+watch of one collection that never gives up, and never hammers: every failed list or watch (any non-2xx
+ * answer, a network error, a bad line, a consumer that throws, a watch closed at once) waits a capped, jittered
+ * backoff as client-go's reflector does; a 429 waits at least its Retry-After; a 410 (Expired) relists at once;
+ * a failed watch is retried from the last version seen (one request, not a list and a watch); a silent stream is
+ * cut by a watchdog. The informer keeps no objects itself: it
  * hands its consumer the converted (slim) items of every full list and every watch event, and the consumer
  * decides what changed. That is how "nothing is deleted before a fresh full list" and "a relist emits only
  * real differences" become properties of the consumer's pure diff, not of this I/O loop.
@@ -23,7 +27,13 @@ export interface InformerHandlers<T> {
   onList(items: Map<string, T>): void;
   onUpsert(key: string, item: T): void;
   onDelete(key: string): void;
+  /**
+   * `listing` before a list; `watching` once a watch is accepted (2xx), so that a refused watch never counts as
+   * running; `failed` with what failed, before the wait.
+   */
   onPhase(phase: InformerPhase, failure?: InformerFailure): void;
+  /** The informer relists at once: its version expired (410), or its owner asked for a restart. */
+  onRelist?(cause: 'Expired' | 'Restart'): void;
 }
 
 export interface InformerOptions<T> {
@@ -36,6 +46,7 @@ export interface InformerOptions<T> {
   readonly convert: (raw: KubeObject) => T | undefined;
   readonly handlers: InformerHandlers<T>;
   readonly pageSize?: number;
+  /** Retry waits; default client-go's reflector (800 ms doubling to 30 s, jittered). */
   readonly backoff?: BackoffPolicy;
   /** Server-side watch timeout; randomised ±20 % so that many watches do not expire together. */
   readonly watchTimeoutSeconds?: number;
@@ -51,11 +62,6 @@ export interface KubeObject {
   readonly [field: string]: unknown;
 }
 
-interface ListBody {
-  readonly metadata?: { readonly resourceVersion?: string; readonly continue?: string };
-  readonly items?: KubeObject[];
-}
-
 /** `namespace/name`, or `name` for a cluster-scoped object. */
 export function objectKey(obj: KubeObject): string {
   const m = obj.metadata ?? {};
@@ -67,6 +73,18 @@ class ExpiredError extends Error {}
 
 /** A restart asked for by the owner (a probe saw the server go away): relist at once, no backoff. */
 class RestartRequested extends Error {}
+
+/** The informer was stopped while it waited (for the list gate, say). */
+class Stopped extends Error {}
+
+/** A watch the server accepted and closed at once, with nothing in it (client-go: "very short watch"). */
+export class ShortWatchError extends Error {}
+
+/** The longest Retry-After honoured as such; longer ones are capped (a broken proxy must not park us for days). */
+const maxRetryAfterMs = 300_000;
+
+/** A watch shorter than this that delivered no event counts as failed. */
+const shortWatchMs = 1000;
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -84,7 +102,8 @@ export class ResilientInformer<T> {
   private readonly stopController = new AbortController();
   private current: AbortController | undefined;
   private restartPending = false;
-  private attempt = 0;
+  private relistPending = false;
+  private readonly retry: RetryBackoff;
   private running: Promise<void> | undefined;
   private syncedOnce = false;
   private resolveSynced: () => void = () => {};
@@ -93,7 +112,9 @@ export class ResilientInformer<T> {
     this.resolveSynced = r;
   });
 
-  constructor(private readonly opts: InformerOptions<T>) {}
+  constructor(private readonly opts: InformerOptions<T>) {
+    this.retry = new RetryBackoff(opts.backoff);
+  }
 
   get hasSynced(): boolean {
     return this.syncedOnce;
@@ -109,9 +130,17 @@ export class ResilientInformer<T> {
     this.current?.abort(new RestartRequested('restart requested'));
   }
 
+  /**
+   * The next attempt lists instead of resuming the watch, without cutting what runs now or skipping a wait:
+   * for an owner that dropped this collection's objects (a stale withdrawal) and needs them all back.
+   */
+  relistNext(): void {
+    this.relistPending = true;
+  }
+
   async stop(): Promise<void> {
     this.stopController.abort();
-    this.current?.abort();
+    this.current?.abort(new Stopped('stopped'));
     await this.running;
   }
 
@@ -121,30 +150,54 @@ export class ResilientInformer<T> {
 
   private async loop(): Promise<void> {
     const h = this.opts.handlers;
+    /** The version to resume watching from; undefined: list first. */
+    let rv: string | undefined;
     while (!this.stopped) {
       let verb: InformerVerb = 'list';
       try {
-        this.restartPending = false;
-        h.onPhase('listing');
-        const gate = this.opts.listGate;
-        let rv = gate ? await gate.run(() => this.list()) : await this.list();
-        if (this.stopped) break;
-        this.attempt = 0;
-        verb = 'watch';
-        h.onPhase('watching');
-        for (;;) {
-          rv = await this.watchOnce(rv);
+        if (rv === undefined || this.relistPending || this.restartPending) {
+          this.restartPending = false;
+          this.relistPending = false;
+          rv = undefined;
+          h.onPhase('listing');
+          const gate = this.opts.listGate;
+          // Stopped while waiting for the gate: do not list any more.
+          const listed = gate
+            ? await gate.run(() => (this.stopped ? Promise.reject(new Stopped()) : this.list()))
+            : await this.list();
           if (this.stopped) break;
+          rv = listed;
         }
+        verb = 'watch';
+        rv = await this.watchOnce(rv);
       } catch (err) {
-        if (this.stopped) break;
-        if (err instanceof ExpiredError) continue;
-        if (this.restartPending || err instanceof RestartRequested) continue;
+        if (this.stopped || err instanceof Stopped) break;
+        if (err instanceof ExpiredError || this.restartPending || err instanceof RestartRequested) {
+          h.onRelist?.(err instanceof ExpiredError ? 'Expired' : 'Restart');
+          // A version that expires right after a fresh list is a server that cannot keep one: wait before the
+          // next list, as for any failure, or the two would alternate as fast as it answers.
+          const wait = err instanceof ExpiredError && this.lastSeen === this.listedAt;
+          rv = undefined;
+          if (wait) await sleep(this.retry.next(), this.stopController.signal);
+          continue;
+        }
+        // A failed list leaves nothing to resume from; a failed watch resumes from the last version it saw.
+        if (verb === 'list') rv = undefined;
+        else rv = this.lastSeen ?? rv;
         h.onPhase('failed', { verb, error: err });
-        await sleep(backoffDelay(this.opts.backoff ?? defaultBackoff, this.attempt++), this.stopController.signal);
+        await sleep(this.retryDelay(err), this.stopController.signal);
       }
     }
     h.onPhase('stopped');
+  }
+
+  /** The wait before the next try: the backoff, and at least a 429's (or 503's) Retry-After. */
+  private retryDelay(err: unknown): number {
+    const backoff = this.retry.next();
+    if (err instanceof KubeApiError && err.retryAfterSeconds !== undefined) {
+      return Math.max(backoff, Math.min(maxRetryAfterMs, err.retryAfterSeconds * 1000));
+    }
+    return backoff;
   }
 
   private request(): AbortController {
@@ -166,9 +219,9 @@ export class ResilientInformer<T> {
     for (;;) {
       const ac = this.request();
       const path = this.query({ limit: String(this.opts.pageSize ?? 500), ...(cont ? { continue: cont } : {}) });
-      let body: ListBody;
+      let body: unknown;
       try {
-        body = await this.withAbort(ac, this.opts.client.get<ListBody>(path));
+        body = await this.withAbort(ac, this.opts.client.get<unknown>(path));
       } catch (err) {
         // The continue token expired between pages: start over, a full list is the only safe base.
         if (cont && err instanceof KubeApiError && err.statusCode === 410) {
@@ -178,21 +231,31 @@ export class ResilientInformer<T> {
         }
         throw err;
       }
-      for (const raw of body.items ?? []) {
-        const item = this.opts.convert(raw);
-        if (item !== undefined) items.set(objectKey(raw), item);
+      const checked = checkListPage(body);
+      if ('problem' in checked) throw new Error(`list ${this.opts.path}: ${checked.problem}`);
+      for (const raw of checked.page.items ?? []) {
+        const obj = raw as KubeObject;
+        const item = this.opts.convert(obj);
+        if (item !== undefined) items.set(objectKey(obj), item);
       }
-      rv = body.metadata?.resourceVersion ?? rv;
-      cont = body.metadata?.continue ?? '';
+      rv = checked.page.metadata?.resourceVersion ?? rv;
+      cont = checked.page.metadata?.continue ?? '';
       if (!cont) break;
     }
     this.opts.handlers.onList(items);
+    this.lastSeen = rv;
+    this.listedAt = rv;
     if (!this.syncedOnce) {
       this.syncedOnce = true;
       this.resolveSynced();
     }
     return rv;
   }
+
+  /** The version of the last list or event handled, where a failed watch resumes. */
+  private lastSeen: string | undefined;
+  /** The version of the last full list. */
+  private listedAt: string | undefined;
 
   /** Rejects as soon as `ac` aborts, whatever the request does (a list cannot take a signal). */
   private withAbort<R>(ac: AbortController, p: Promise<R>): Promise<R> {
@@ -212,6 +275,7 @@ export class ResilientInformer<T> {
     const ac = this.request();
     let last = rv;
     let expired = false;
+    let events = 0;
     let idle: NodeJS.Timeout | undefined;
     // Re-armed on every event: refresh() moves the one timer instead of allocating a new one per event.
     const arm = () => {
@@ -221,25 +285,30 @@ export class ResilientInformer<T> {
     const h = this.opts.handlers;
     const onEvent = (ev: WatchEvent) => {
       arm();
+      events++;
       if (ev.type === 'ERROR') {
-        const code = (ev.object as { code?: number }).code;
+        const code = (ev.object as { code?: unknown }).code;
         if (code === 410) expired = true;
-        else ac.abort(new Error(`watch ${this.opts.path}: ${String((ev.object as { message?: string }).message)}`));
+        else ac.abort(new Error(`watch ${this.opts.path}: ${String((ev.object as { message?: unknown }).message)}`));
         return;
       }
       const obj = ev.object as KubeObject;
-      last = obj.metadata?.resourceVersion ?? last;
-      if (ev.type === 'BOOKMARK') return;
-      const key = objectKey(obj);
-      if (ev.type === 'DELETED') {
-        h.onDelete(key);
-        return;
+      const version = obj.metadata?.resourceVersion ?? last;
+      if (ev.type !== 'BOOKMARK') {
+        const key = objectKey(obj);
+        if (ev.type === 'DELETED') h.onDelete(key);
+        else {
+          const item = this.opts.convert(obj);
+          if (item === undefined) h.onDelete(key);
+          else h.onUpsert(key, item);
+        }
       }
-      const item = this.opts.convert(obj);
-      if (item === undefined) h.onDelete(key);
-      else h.onUpsert(key, item);
+      // Only once handled: a consumer that throws gets the same event again after the retry.
+      last = version;
+      this.lastSeen = version;
     };
     arm();
+    const startedAt = Date.now();
     try {
       const path = this.query({
         watch: '1',
@@ -247,7 +316,10 @@ export class ResilientInformer<T> {
         resourceVersion: rv,
         timeoutSeconds: String(timeout),
       });
-      await this.withAbort(ac, this.opts.client.watch(path, onEvent, ac.signal));
+      await this.withAbort(
+        ac,
+        this.opts.client.watch(path, onEvent, ac.signal, () => h.onPhase('watching')),
+      );
     } catch (err) {
       if (err instanceof KubeApiError && err.statusCode === 410) throw new ExpiredError('expired');
       throw err;
@@ -256,6 +328,9 @@ export class ResilientInformer<T> {
     }
     if (ac.signal.aborted) throw ac.signal.reason ?? new Error('watch aborted');
     if (expired) throw new ExpiredError('expired');
+    if (events === 0 && Date.now() - startedAt < shortWatchMs) {
+      throw new ShortWatchError(`watch ${this.opts.path}: the server closed it at once, with no event`);
+    }
     return last;
   }
 }

@@ -3,6 +3,8 @@ import { constants as h2 } from 'node:http2';
 import { Agent, request } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { H2Session } from './h2-session.js';
+import { BearerTokenFile, tokenFileOf } from './service-account-token.js';
+import { parseWatchLine } from './watch-event.js';
 
 /** What a Kubernetes Status body says about a failed request. */
 export interface KubeStatus {
@@ -26,10 +28,35 @@ export class KubeApiError extends Error {
     readonly path: string,
     readonly statusCode: number,
     readonly status: KubeStatus,
+    /** The server's `Retry-After` (seconds), sent with 429 and some 5xx answers. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(`${method} ${path}: ${statusCode} ${status.reason ?? ''} ${status.message ?? ''}`.trim());
     this.name = 'KubeApiError';
   }
+}
+
+/**
+ * A watch stream that carried something other than watch events (a line that is not JSON, or JSON that is not
+ * `{type, object}`), or whose consumer failed on an event: the watch is over, the informer backs off and relists.
+ */
+export class WatchStreamError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: 'BadWatchLine' | 'HandlerFailed',
+    detail: string,
+    options?: { cause: unknown },
+  ) {
+    super(`watch ${path.split('?')[0]}: ${detail}`, options);
+    this.name = 'WatchStreamError';
+  }
+}
+
+/** Where a bearer token comes from when it can change (a projected ServiceAccount token). */
+export interface TokenSource {
+  token(): string;
+  /** A request started at `startedAt` got 401: read the token again if it is older than that. */
+  invalidate(startedAt: number): void;
 }
 
 export interface RequestOptions {
@@ -62,12 +89,24 @@ export class KubeRestClient {
   private constructor(
     readonly server: URL,
     private readonly tls: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer },
-    private readonly headers: Record<string, string>,
+    private readonly staticHeaders: Record<string, string>,
     maxSockets: number,
     transport: TransportOptions = {},
+    private readonly tokenSource?: TokenSource,
   ) {
     this.agent = new Agent({ keepAlive: true, maxSockets, ...tls });
     this.h2 = transport.http2 ? new H2Session(server.origin, tls) : undefined;
+  }
+
+  /** The headers of a request now: the token of a token file is read as it is then. */
+  private get headers(): Record<string, string> {
+    if (!this.tokenSource) return this.staticHeaders;
+    return { ...this.staticHeaders, Authorization: `Bearer ${this.tokenSource.token()}` };
+  }
+
+  /** A 401 may mean the token file was rotated since the request started (client-go re-reads it then too). */
+  private noteStatus(statusCode: number, startedAt: number): void {
+    if (statusCode === 401) this.tokenSource?.invalidate(startedAt);
   }
 
   /** Builds a client from a kubeconfig file (its current context). */
@@ -92,7 +131,11 @@ export class KubeRestClient {
     if (opts.ca) tls.ca = opts.ca as string | Buffer;
     if (opts.cert) tls.cert = opts.cert as string | Buffer;
     if (opts.key) tls.key = opts.key as string | Buffer;
-    return new KubeRestClient(new URL(cluster.server), tls, headers, maxSockets, transport);
+    // In a pod the token is a file the kubelet rotates (bound tokens expire): read it as it is, not once.
+    const tokenFile = tokenFileOf(kc);
+    const source = tokenFile ? new BearerTokenFile(tokenFile) : undefined;
+    if (source) delete headers.Authorization;
+    return new KubeRestClient(new URL(cluster.server), tls, headers, maxSockets, transport, source);
   }
 
   /** The same server with other credentials (a client certificate or a bearer token). */
@@ -109,7 +152,9 @@ export class KubeRestClient {
 
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<KubeResponse<T>> {
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    if (this.h2) return this.requestH2<T>(this.h2, method, path, opts, payload);
+    const startedAt = Date.now();
+    const noted = (statusCode: number) => this.noteStatus(statusCode, startedAt);
+    if (this.h2) return this.requestH2<T>(this.h2, method, path, opts, payload, noted);
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -128,6 +173,7 @@ export class KubeRestClient {
           timeout: opts.timeoutMs ?? 30_000,
         },
         (res) => {
+          noted(res.statusCode ?? 0);
           // Decoded chunk by chunk: each network buffer is released at once, instead of all of a multi-megabyte
           // list being held natively and then copied whole (which leaves the malloc heap fragmented and large).
           res.setEncoding('utf8');
@@ -162,12 +208,47 @@ export class KubeRestClient {
   }
 
   /**
-   * Streams a watch (`path` must carry `watch=1`): calls `onEvent` per event until the server ends the
-   * stream or `signal` aborts. A non-2xx answer rejects with KubeApiError; an ERROR event is delivered as is.
+   * Streams a watch (`path` must carry `watch=1`): calls `onEvent` per event until the server ends the stream
+   * or `signal` aborts, and `onOpen` once the server has accepted it (a 2xx answer). Every other answer rejects
+   * with KubeApiError (with its Retry-After), never as a normal end; so does a line that is not a watch event
+   * and a throwing `onEvent` (WatchStreamError). An ERROR event is delivered as is.
    */
-  watch(path: string, onEvent: (ev: WatchEvent) => void, signal?: AbortSignal): Promise<void> {
-    if (this.h2) return this.watchH2(this.h2, path, onEvent, signal);
+  watch(path: string, onEvent: (ev: WatchEvent) => void, signal?: AbortSignal, onOpen?: () => void): Promise<void> {
+    const startedAt = Date.now();
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) return resolve();
+      let done = false;
+      const finish = (err?: unknown) => {
+        if (done) return;
+        done = true;
+        if (err === undefined || signal?.aborted) resolve();
+        else reject(err);
+      };
+      const answer = new WatchAnswer(path, onEvent, (err) => {
+        finish(err);
+        cancel();
+      });
+      let cancel = () => {};
+      const onStatus = (statusCode: number, headers: IncomingHttpHeaders) => {
+        this.noteStatus(statusCode, startedAt);
+        answer.status(statusCode, headers);
+        if (answer.accepted) onOpen?.();
+      };
+      if (this.h2) {
+        const stream = this.h2.request(
+          { ...lowerCase(this.headers), ':method': 'GET', ':path': path, accept: 'application/json' },
+          signal ? { endStream: true, signal } : { endStream: true },
+        );
+        cancel = () => stream.close(h2.NGHTTP2_CANCEL);
+        stream.setEncoding('utf8');
+        stream.on('response', (h) => onStatus(Number(h[':status'] ?? 0), h));
+        stream.on('data', (c: string) => answer.data(c));
+        // A stream can close without 'end' (reset by the server): both settle, whichever comes first.
+        stream.on('end', () => finish(answer.end()));
+        stream.on('close', () => finish(answer.end()));
+        stream.on('error', (err) => finish(streamFailure(err)));
+        return;
+      }
       const req = request(
         {
           agent: this.agent,
@@ -179,28 +260,15 @@ export class KubeRestClient {
           signal,
         },
         (res) => {
-          const statusCode = res.statusCode ?? 0;
-          if (statusCode < 200 || statusCode >= 300) {
-            let text = '';
-            res.on('data', (c: Buffer) => {
-              text += c.toString();
-            });
-            res.on('end', () => {
-              let status: KubeStatus = { message: text.slice(0, 500) };
-              try {
-                status = JSON.parse(text) as KubeStatus;
-              } catch {}
-              reject(new KubeApiError('GET', path, statusCode, status));
-            });
-            return;
-          }
+          onStatus(res.statusCode ?? 0, res.headers);
           res.setEncoding('utf8');
-          res.on('data', lineSplitter(onEvent));
-          res.on('end', () => resolve());
-          res.on('error', (err) => (signal?.aborted ? resolve() : reject(err)));
+          res.on('data', (c: string) => answer.data(c));
+          res.on('end', () => finish(answer.end()));
+          res.on('error', (err) => finish(err));
         },
       );
-      req.on('error', (err) => (signal?.aborted ? resolve() : reject(err)));
+      cancel = () => req.destroy();
+      req.on('error', (err) => finish(err));
       req.end();
     });
   }
@@ -221,6 +289,7 @@ export class KubeRestClient {
     path: string,
     opts: RequestOptions,
     payload: Buffer | undefined,
+    noted: (statusCode: number) => void,
   ): Promise<KubeResponse<T>> {
     return new Promise((resolve, reject) => {
       const timeoutMs = opts.timeoutMs ?? 30_000;
@@ -245,6 +314,7 @@ export class KubeRestClient {
       stream.on('response', (h) => {
         headers = h;
         statusCode = Number(h[':status'] ?? 0);
+        noted(statusCode);
       });
       stream.setEncoding('utf8');
       let text = '';
@@ -256,42 +326,72 @@ export class KubeRestClient {
       if (payload) stream.end(payload);
     });
   }
+}
 
-  private watchH2(
-    session: H2Session,
-    path: string,
+/** At most this much of a refused watch's body is kept (it is a Status, a few hundred bytes). */
+const maxErrorBody = 64 * 1024;
+
+/**
+ * One watch answer as it arrives: its status, then either events (2xx) or the body of the refusal. `end()` says
+ * how the watch ended: undefined for a normal end of an accepted watch, the error otherwise.
+ */
+class WatchAnswer {
+  private statusCode = 0;
+  private headers: IncomingHttpHeaders = {};
+  private errorBody = '';
+  private readonly lines: (chunk: string) => void;
+  private failure: unknown;
+
+  constructor(
+    private readonly path: string,
     onEvent: (ev: WatchEvent) => void,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return resolve();
-      const stream = session.request(
-        { ...lowerCase(this.headers), ':method': 'GET', ':path': path, accept: 'application/json' },
-        signal ? { endStream: true, signal } : { endStream: true },
-      );
-      stream.setEncoding('utf8');
-      stream.on('response', (h) => {
-        const statusCode = Number(h[':status'] ?? 0);
-        if (statusCode >= 200 && statusCode < 300) {
-          stream.on('data', lineSplitter(onEvent));
-          return;
-        }
-        let text = '';
-        stream.on('data', (c: string) => {
-          text += c;
-        });
-        stream.on('end', () => {
-          let status: KubeStatus = { message: text.slice(0, 500) };
-          try {
-            status = JSON.parse(text) as KubeStatus;
-          } catch {}
-          reject(new KubeApiError('GET', path, statusCode, status));
-        });
-      });
-      stream.on('end', () => resolve());
-      stream.on('close', () => resolve());
-      stream.on('error', (err) => (signal?.aborted ? resolve() : reject(streamFailure(err))));
+    private readonly fail: (err: unknown) => void,
+  ) {
+    this.lines = lineSplitter((line) => {
+      if (this.failure !== undefined) return;
+      const parsed = parseWatchLine(line);
+      if ('problem' in parsed) {
+        this.stop(new WatchStreamError(path, 'BadWatchLine', parsed.problem));
+        return;
+      }
+      try {
+        onEvent(parsed.event);
+      } catch (err) {
+        const detail = err instanceof Error ? err.message : String(err);
+        this.stop(
+          new WatchStreamError(path, 'HandlerFailed', `handling a ${parsed.event.type} event failed: ${detail}`, {
+            cause: err,
+          }),
+        );
+      }
     });
+  }
+
+  get accepted(): boolean {
+    return this.statusCode >= 200 && this.statusCode < 300;
+  }
+
+  status(statusCode: number, headers: IncomingHttpHeaders): void {
+    this.statusCode = statusCode;
+    this.headers = headers;
+  }
+
+  data(chunk: string): void {
+    if (this.failure !== undefined) return;
+    if (this.accepted) this.lines(chunk);
+    else if (this.errorBody.length < maxErrorBody) this.errorBody += chunk;
+  }
+
+  end(): unknown {
+    if (this.failure !== undefined) return this.failure;
+    if (this.statusCode === 0) return new Error(`watch ${this.path.split('?')[0]}: the stream closed before an answer`);
+    if (this.accepted) return undefined;
+    return apiError('GET', this.path, this.statusCode, this.headers, this.errorBody);
+  }
+
+  private stop(err: unknown): void {
+    this.failure = err;
+    this.fail(err);
   }
 }
 
@@ -310,6 +410,42 @@ function lowerCase(headers: Record<string, string>): Record<string, string> {
   return out;
 }
 
+/** `Retry-After` in seconds (kube-apiserver sends whole seconds; an HTTP date is honoured too). */
+export function retryAfterSeconds(value: string | string[] | undefined, nowMs = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim());
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
+}
+
+/** The KubeApiError for a non-2xx answer: its Status if the body is one, else the start of the body. */
+function apiError(method: string, path: string, statusCode: number, headers: IncomingHttpHeaders, text: string) {
+  let status: KubeStatus = { message: text.slice(0, 500) };
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) status = statusOf(parsed);
+  } catch {}
+  return new KubeApiError(method, path, statusCode, status, retryAfterSeconds(headers['retry-after']));
+}
+
+/** Only the Status fields we use, and only when they have the right type (the body is the server's to write). */
+function statusOf(body: object): KubeStatus {
+  const b = body as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 2000) : undefined);
+  const out: { -readonly [K in keyof KubeStatus]: KubeStatus[K] } = {};
+  const kind = str(b.kind);
+  const status = str(b.status);
+  const message = str(b.message);
+  const reason = str(b.reason);
+  if (kind !== undefined) out.kind = kind;
+  if (status !== undefined) out.status = status;
+  if (message !== undefined) out.message = message;
+  if (reason !== undefined) out.reason = reason;
+  if (typeof b.code === 'number') out.code = b.code;
+  return out;
+}
+
 /** Resolves a complete answer: its JSON body, or a KubeApiError with its Status. */
 function settle<T>(
   method: string,
@@ -320,6 +456,10 @@ function settle<T>(
   resolve: (r: KubeResponse<T>) => void,
   reject: (err: unknown) => void,
 ): void {
+  if (statusCode < 200 || statusCode >= 300) {
+    reject(apiError(method, path, statusCode, headers, text));
+    return;
+  }
   let body: unknown = text;
   if ((headers['content-type'] ?? '').includes('json') && text !== '') {
     try {
@@ -328,17 +468,11 @@ function settle<T>(
       body = text;
     }
   }
-  if (statusCode >= 200 && statusCode < 300) {
-    resolve({ statusCode, body: body as T, headers });
-  } else {
-    const status: KubeStatus =
-      typeof body === 'object' && body !== null ? (body as KubeStatus) : { message: String(body).slice(0, 500) };
-    reject(new KubeApiError(method, path, statusCode, status));
-  }
+  resolve({ statusCode, body: body as T, headers });
 }
 
-/** Turns a decoded watch stream into events, one JSON object per line. */
-function lineSplitter(onEvent: (ev: WatchEvent) => void): (chunk: string) => void {
+/** Splits a decoded stream into its non-empty lines. */
+function lineSplitter(onLine: (line: string) => void): (chunk: string) => void {
   let buf = '';
   return (chunk) => {
     buf = buf === '' ? chunk : buf + chunk;
@@ -346,7 +480,7 @@ function lineSplitter(onEvent: (ev: WatchEvent) => void): (chunk: string) => voi
     let nl = buf.indexOf('\n');
     while (nl >= 0) {
       const line = buf.slice(start, nl).trim();
-      if (line !== '') onEvent(JSON.parse(line) as WatchEvent);
+      if (line !== '') onLine(line);
       start = nl + 1;
       nl = buf.indexOf('\n', start);
     }
