@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { createSecureServer, type Http2ServerResponse } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createCertificateAuthority, issueCertificate } from '../tls/certificates.js';
+import { Gate } from './gate.js';
 import { type InformerPhase, ResilientInformer } from './resilient-informer.js';
-import { KubeApiError, type KubeRestClient, type WatchEvent } from './rest-client.js';
+import { KubeApiError, KubeRestClient, type WatchEvent } from './rest-client.js';
 
 type Obj = { metadata: { name: string; resourceVersion: string }; v?: number };
 
@@ -107,4 +112,149 @@ test('a 410 on a continue token restarts the list from the first page', async ()
   await informer.stop();
   assert.deepEqual(lists, ['b'], 'no partial list is ever handed over');
   assert.match(calls[1] ?? '', /continue=tok/);
+});
+
+// Against a real HTTP/2 server (a fake Kubernetes is fine in a unit test): whatever a refusing server answers,
+// the informer's requests stay bounded by its backoff.
+const tlsCa = createCertificateAuthority('informer-test-ca');
+const tlsCert = issueCertificate(tlsCa, { commonName: 'informer', ipAddresses: ['127.0.0.1'], usage: 'server' });
+
+async function refusingServer(
+  answerWatch: (res: Http2ServerResponse) => void,
+): Promise<{ client: KubeRestClient; requests: { at: number; watch: boolean }[]; close: () => void }> {
+  const requests: { at: number; watch: boolean }[] = [];
+  const server = createSecureServer({ cert: tlsCert.certPem, key: tlsCert.keyPem }, (req, res) => {
+    const watch = (req.url ?? '').includes('watch=1');
+    requests.push({ at: Date.now(), watch });
+    if (!watch) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ metadata: { resourceVersion: '5' }, items: [item('a', '5')] }));
+      return;
+    }
+    answerWatch(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [
+      { name: 'm', server: `https://127.0.0.1:${port}`, caData: Buffer.from(tlsCa.certPem).toString('base64') },
+    ],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'c', cluster: 'm', user: 'u' }],
+    currentContext: 'c',
+  });
+  const client = await KubeRestClient.fromKubeConfig(kc, 4, { http2: true });
+  return {
+    client,
+    requests,
+    close: () => {
+      client.close();
+      server.close();
+    },
+  };
+}
+
+const refuse = (code: number) => (res: Http2ServerResponse) =>
+  res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code }));
+const line = (v: unknown) => `${JSON.stringify(v)}\n`;
+
+test('a server that refuses every watch, whatever it answers, sees requests only as fast as the backoff', async () => {
+  const cases: Record<string, (res: Http2ServerResponse) => void> = {
+    '401': refuse(401),
+    '403': refuse(403),
+    '404': refuse(404),
+    '429 without Retry-After': refuse(429),
+    '500': refuse(500),
+    '503': refuse(503),
+    '410 on every watch': refuse(410),
+    'ERROR event 410 at once': (res) =>
+      res.writeHead(200).end(line({ type: 'ERROR', object: { kind: 'Status', code: 410 } })),
+    'ERROR event 500': (res) => res.writeHead(200).end(line({ type: 'ERROR', object: { kind: 'Status', code: 500 } })),
+    'accepted and closed at once': (res) => res.writeHead(200).end(),
+    'a line that is not JSON': (res) => res.writeHead(200).end('<html>proxy error</html>\n'),
+    'an object the consumer cannot take': (res) =>
+      res.writeHead(200).end(line({ type: 'ADDED', object: { metadata: { name: 'poison', resourceVersion: '6' } } })),
+  };
+  const windowMs = 600;
+  // 40, 80, 160, 160, … ms: at most 6 tries in the window, each a watch (or a list and a watch after a 410).
+  const backoff = { initialMs: 40, maxMs: 160, jitter: 0, resetAfterMs: 60_000 };
+  const results = await Promise.all(
+    Object.entries(cases).map(async ([name, answer]) => {
+      const s = await refusingServer(answer);
+      const failures: string[] = [];
+      const informer = new ResilientInformer<number>({
+        client: s.client,
+        path: '/api/v1/pods',
+        convert: (raw) => {
+          if ((raw as Obj).metadata.name === 'poison') throw new TypeError('cannot read properties of undefined');
+          return 1;
+        },
+        backoff,
+        handlers: {
+          onList: () => {},
+          onUpsert: () => {},
+          onDelete: () => {},
+          onPhase: (p, f) => {
+            if (p === 'failed') failures.push(f?.verb ?? '');
+          },
+        },
+      });
+      informer.start();
+      await new Promise((r) => setTimeout(r, windowMs));
+      await informer.stop();
+      s.close();
+      return { name, requests: s.requests.length, failures: failures.length };
+    }),
+  );
+  for (const r of results) {
+    assert.ok(r.requests <= 14, `${r.name}: ${r.requests} requests in ${windowMs} ms`);
+    assert.ok(r.requests >= 2, `${r.name}: it keeps trying (${r.requests})`);
+  }
+  const refused = results.filter((r) => !r.name.includes('410'));
+  for (const r of refused) assert.ok(r.failures > 0, `${r.name}: reported as a failure`);
+});
+
+test('a 429 with Retry-After: the next request waits for it, and a working list does not shorten the backoff', async () => {
+  const s = await refusingServer((res) =>
+    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"kind":"Status"}'),
+  );
+  const informer = new ResilientInformer<number>({
+    client: s.client,
+    path: '/api/v1/pods',
+    convert: () => 1,
+    backoff: { initialMs: 10, maxMs: 100, jitter: 0 },
+    handlers: { onList: () => {}, onUpsert: () => {}, onDelete: () => {}, onPhase: () => {} },
+  });
+  informer.start();
+  await new Promise((r) => setTimeout(r, 1500));
+  await informer.stop();
+  s.close();
+  const watches = s.requests.filter((r) => r.watch);
+  assert.equal(s.requests.filter((r) => !r.watch).length, 1, 'a refused watch resumes from its version: no relist');
+  assert.equal(watches.length, 2, 'one watch, then one more after the Retry-After');
+  const gap = (watches[1]?.at ?? 0) - (watches[0]?.at ?? 0);
+  assert.ok(gap >= 990, `the second watch came ${gap} ms after the 429`);
+});
+
+test('an informer stopped while it waits for the list gate never lists', async () => {
+  const gate = new Gate(1);
+  let release: () => void = () => {};
+  const holder = gate.run(() => new Promise<void>((r) => (release = r)));
+  const { client, calls } = fakeClient([() => ({ metadata: { resourceVersion: '1' }, items: [] })], []);
+  const informer = new ResilientInformer<number>({
+    client,
+    path: '/x',
+    convert: () => 1,
+    listGate: gate,
+    handlers: { onList: () => {}, onUpsert: () => {}, onDelete: () => {}, onPhase: () => {} },
+  });
+  informer.start();
+  await new Promise((r) => setTimeout(r, 10));
+  const stopped = informer.stop();
+  release();
+  await holder;
+  await stopped;
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(calls, []);
 });

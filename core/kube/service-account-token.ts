@@ -99,7 +99,7 @@ export class BearerTokenFile implements TokenSource {
   }
 
   invalidate(startedAt: number): void {
-    if (this.readAt <= startedAt) this.readAt = Number.NEGATIVE_INFINITY;
+    if (this.readAt < startedAt) this.readAt = Number.NEGATIVE_INFINITY;
   }
 
   private reload(): void {
