@@ -1,4 +1,4 @@
-import { ShortWatchError } from '../core/kube/resilient-informer.js';
+import { ShortWatchError, WatchErrorEvent } from '../core/kube/resilient-informer.js';
 import { KubeApiError, WatchStreamError } from '../core/kube/rest-client.js';
 
 /** Why talking to a cluster failed, as an RCC condition reason. */
@@ -97,6 +97,12 @@ export function classifyFailure(req: FailedRequest, err: unknown): ClassifiedFai
       message: `${req.verb} ${resourceName(req)}: ${err.message.replace(/^watch [^:]*: /, '')}`,
     };
   }
+  if (err instanceof WatchErrorEvent) {
+    return {
+      reason: 'ServerError',
+      message: `${req.verb} ${resourceName(req)}: ${err.message.replace(/^watch [^:]*: /, '')}`,
+    };
+  }
   if (err instanceof ShortWatchError) {
     return {
       reason: 'ServerError',
@@ -134,6 +140,8 @@ export function restartReason(err: unknown): string {
   if (err instanceof KubeApiError) return statusReasons[err.statusCode] ?? `HTTP${Math.trunc(err.statusCode)}`;
   if (err instanceof WatchStreamError) return err.reason;
   if (err instanceof ShortWatchError) return 'ShortWatch';
+  if (err instanceof WatchErrorEvent)
+    return err.code === undefined ? 'ErrorEvent' : (statusReasons[err.code] ?? 'ErrorEvent');
   const c = classifyFailure({ verb: 'watch', resource: '', group: '' }, err);
   return c.reason;
 }

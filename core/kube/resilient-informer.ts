@@ -77,6 +77,18 @@ class RestartRequested extends Error {}
 /** The informer was stopped while it waited (for the list gate, say). */
 class Stopped extends Error {}
 
+/** A watch that the server ended with an ERROR event other than 410 (its object should be a Status). */
+export class WatchErrorEvent extends Error {
+  readonly code: number | undefined;
+  constructor(path: string, status: Record<string, unknown>) {
+    const code = typeof status.code === 'number' ? status.code : undefined;
+    const message = typeof status.message === 'string' ? status.message.slice(0, 500) : 'no message';
+    super(`watch ${path}: the server ended it with an error${code === undefined ? '' : ` (${code})`}: ${message}`);
+    this.name = 'WatchErrorEvent';
+    this.code = code;
+  }
+}
+
 /** A watch the server accepted and closed at once, with nothing in it (client-go: "very short watch"). */
 export class ShortWatchError extends Error {}
 
@@ -261,9 +273,10 @@ export class ResilientInformer<T> {
   private withAbort<R>(ac: AbortController, p: Promise<R>): Promise<R> {
     return new Promise((resolve, reject) => {
       const onAbort = () => reject(ac.signal.reason ?? new Error('aborted'));
-      if (ac.signal.aborted) return onAbort();
-      ac.signal.addEventListener('abort', onAbort, { once: true });
+      // Handlers go on `p` first: it may already have failed (a consumer aborted while it was being called).
       p.then(resolve, reject).finally(() => ac.signal.removeEventListener('abort', onAbort));
+      if (ac.signal.aborted) onAbort();
+      else ac.signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -289,7 +302,7 @@ export class ResilientInformer<T> {
       if (ev.type === 'ERROR') {
         const code = (ev.object as { code?: unknown }).code;
         if (code === 410) expired = true;
-        else ac.abort(new Error(`watch ${this.opts.path}: ${String((ev.object as { message?: unknown }).message)}`));
+        else ac.abort(new WatchErrorEvent(this.opts.path, ev.object));
         return;
       }
       const obj = ev.object as KubeObject;

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { KubeApiError, type KubeRestClient, type WatchEvent, WatchStreamError } from '../core/kube/rest-client.js';
+import { parseWatchLine } from '../core/kube/watch-event.js';
+import { createLogger } from '../core/log/logger.js';
+import { ClusterConnection } from './cluster-connection.js';
+import type { DerivedState } from './cluster-state.js';
+import { MeshCache } from './mesh-cache.js';
+import { watchedResources } from './watched-resources.js';
+
+const quietLog = createLogger(
+  'test',
+  'error',
+  new Writable({
+    write(_c, _e, cb) {
+      cb();
+    },
+  }),
+);
+
+/**
+ * A remote API server as the informers see it (the transport is rest-client's, tested on its own): lists answer
+ * at once, each watch replays `lines` through the real line parser, as rest-client does, then stays open.
+ */
+function remote(lines: (resource: string) => string[], watchError?: (path: string) => unknown): KubeRestClient {
+  return {
+    get: async () => ({ metadata: { resourceVersion: '1' }, items: [] }),
+    request: async () => ({ statusCode: 200, body: {}, headers: {} }),
+    async watch(path: string, onEvent: (e: WatchEvent) => void, signal?: AbortSignal, onOpen?: () => void) {
+      const err = watchError?.(path);
+      if (err) throw err;
+      onOpen?.();
+      for (const l of lines(path)) {
+        const parsed = parseWatchLine(l);
+        if ('problem' in parsed) throw new WatchStreamError(path, 'BadWatchLine', parsed.problem);
+        try {
+          onEvent(parsed.event);
+        } catch (e) {
+          throw new WatchStreamError(path, 'HandlerFailed', String(e), { cause: e });
+        }
+      }
+      await new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true }));
+    },
+    close: () => {},
+    resetConnections: () => {},
+  } as unknown as KubeRestClient;
+}
+
+async function settle(conn: ClusterConnection, until: (s: DerivedState) => boolean): Promise<DerivedState> {
+  for (let i = 0; i < 200 && !until(conn.state); i++) await new Promise((r) => setTimeout(r, 5));
+  return conn.state;
+}
+
+test('a refused watch of one resource: the cluster is ConnectionFailed and its message names the watch', async () => {
+  const cache = new MeshCache();
+  const restarts: string[] = [];
+  const conn = new ClusterConnection({
+    cluster: 'west',
+    client: remote(
+      () => [],
+      (path) =>
+        path.startsWith('/api/v1/pods')
+          ? new KubeApiError('GET', path, 403, { reason: 'Forbidden', message: 'pods is forbidden' })
+          : undefined,
+    ),
+    cache,
+    log: quietLog,
+    onState: () => {},
+    onRestart: (resource, reason) => restarts.push(`${resource} ${reason}`),
+    probeIntervalMs: 0,
+    backoff: { initialMs: 1000, maxMs: 1000, jitter: 0 },
+  });
+  conn.start();
+  const s = await settle(conn, (d) => d.state === 'ConnectionFailed');
+  await conn.stop();
+  assert.equal(s.state, 'ConnectionFailed');
+  assert.equal(s.reason, 'Forbidden');
+  assert.match(s.message, /missing permission: watch pods/);
+  assert.deepEqual(restarts, ['pods Forbidden']);
+  const pods = conn.resources().find((r) => r.resource === 'pods');
+  assert.equal(pods?.listed, true, 'the list worked: what it brought is kept');
+});
+
+test('fuzz: whatever a remote writes on its watches, the connection never throws and says why it failed', async () => {
+  const event = fc.record({
+    type: fc.constantFrom('ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR'),
+    object: fc.oneof(
+      fc.object(),
+      fc.record(
+        {
+          metadata: fc.record(
+            { name: fc.string(), namespace: fc.string(), uid: fc.string(), labels: fc.object() },
+            { requiredKeys: [] },
+          ),
+          spec: fc.object(),
+          status: fc.object(),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+  });
+  const line = fc.oneof(
+    event.map((e) => JSON.stringify(e)),
+    fc.string(),
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(line, { maxLength: 6 }), async (lines) => {
+      const conn = new ClusterConnection({
+        cluster: 'west',
+        client: remote((path) => (path.startsWith(watchedResources[0]?.path ?? '') ? lines : [])),
+        cache: new MeshCache(),
+        log: quietLog,
+        onState: () => {},
+        probeIntervalMs: 0,
+        backoff: { initialMs: 10_000, maxMs: 10_000, jitter: 0 },
+      });
+      conn.start();
+      const s = await settle(conn, (d) => d.state === 'InSync' || d.state === 'ConnectionFailed');
+      await conn.stop();
+      assert.ok(s.state === 'InSync' || s.state === 'ConnectionFailed', s.state);
+      if (s.state === 'ConnectionFailed') {
+        assert.ok(['BadResponse', 'ServerError', 'Error'].includes(s.reason), s.reason);
+        assert.match(s.message, /pods/);
+      }
+    }),
+    { numRuns: 150 },
+  );
+});
