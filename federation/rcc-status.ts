@@ -1,3 +1,4 @@
+import { structurallyEqual } from '../core/json/structural-equal.js';
 import type { KindCounts } from './mesh-cache.js';
 import type { ClusterState, ClusterStatus } from './mesh-types.js';
 
@@ -87,7 +88,7 @@ export function buildRccStatus(
   now: string,
 ): RccStatus {
   const conditions = conditionsFor(cluster).map((c) => {
-    const old = prev?.conditions.find((p) => p.type === c.type);
+    const old = prev?.conditions?.find((p) => p.type === c.type);
     const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now;
     return { ...c, lastTransitionTime, ...(generation === undefined ? {} : { observedGeneration: generation }) };
   });
@@ -104,24 +105,15 @@ export function buildRccStatus(
 
 /**
  * Structural equality, for "write only on change". Key order does not count: the API server returns a custom
- * resource's status with its keys sorted, while ours are in the order we built them.
+ * resource's status with its keys sorted, while ours are in the order we built them; nor does condition order.
  */
 export function sameRccStatus(a: RccStatus | undefined, b: RccStatus): boolean {
-  return a !== undefined && canonicalJson(canonical(a)) === canonicalJson(canonical(b));
+  return a !== undefined && structurallyEqual(canonical(a), canonical(b));
 }
 
 function canonical(s: RccStatus): unknown {
   return {
     ...s,
-    conditions: [...s.conditions].sort((x, y) => x.type.localeCompare(y.type)),
+    conditions: [...(s.conditions ?? [])].sort((x, y) => x.type.localeCompare(y.type)),
   };
-}
-
-/** JSON with every object's keys sorted. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
-      : v,
-  );
 }

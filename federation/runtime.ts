@@ -1,5 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
+import type { BackoffPolicy } from '../core/kube/backoff.js';
 import { Gate } from '../core/kube/gate.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
 import type { Logger } from '../core/log/logger.js';
@@ -24,6 +25,11 @@ export interface FederationOptions {
   readonly historySize?: number;
   readonly probeIntervalMs?: number;
   readonly statusIntervalMs?: number;
+  /**
+   * Waits between retries of a failing remote list or watch (default client-go's reflector: 800 ms doubling to
+   * 30 s, jittered, reset after two quiet minutes). A refusing remote sees at most one request per resource per wait.
+   */
+  readonly remoteBackoff?: BackoffPolicy;
 }
 
 /** A running mesh cache with its connections. */
@@ -88,6 +94,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
     listGate,
     ...(opts.probeIntervalMs === undefined ? {} : { probeIntervalMs: opts.probeIntervalMs }),
     ...(opts.statusIntervalMs === undefined ? {} : { statusIntervalMs: opts.statusIntervalMs }),
+    ...(opts.remoteBackoff ? { remoteBackoff: opts.remoteBackoff } : {}),
   });
   local.start();
   controller.start();
@@ -117,10 +124,10 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
     ready,
     isReady: () => isReady,
     resumeStatusWrites: () => controller.resumeStatusWrites(),
+    // Stopping leaves the cache as it is (it is not deleting RCCs), whatever order the parts stop in.
     async stop() {
       unsubscribe();
-      await controller.stop();
-      await local.stop();
+      await Promise.all([controller.stop(), local.stop()]);
       localClient.close();
     },
   };

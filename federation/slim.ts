@@ -1,6 +1,7 @@
 // Pure conversions from Kubernetes objects to the mesh cache's slim objects (mesh-types.ts), and the equality
 // that decides whether a change is real. Anything not copied here is dropped as soon as the JSON is parsed.
 import type { V1EndpointSlice, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import { structurallyEqual } from '../core/json/structural-equal.js';
 import { createdSeconds } from './creation-time.js';
 import { hashSeed, hashString, InternTable } from './intern-table.js';
 import type {
@@ -240,28 +241,7 @@ export function slimEndpointSlice(cluster: string, slice: V1EndpointSlice): Mesh
 
 /** Structural equality of two slim objects, ignoring `revision` (which the cache owns). */
 export function sameMeshObject(a: object, b: object): boolean {
-  return deepEqual(a, b, true);
+  return structurallyEqual(a, b, cacheOwned);
 }
 
-function deepEqual(a: unknown, b: unknown, top = false): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  const ka = Object.keys(ra);
-  let nb = 0;
-  for (const k in rb) if (Object.hasOwn(rb, k) && !(top && k === 'revision')) nb++;
-  let na = 0;
-  for (const k of ka) {
-    if (top && k === 'revision') continue;
-    na++;
-    if (!Object.hasOwn(rb, k) || !deepEqual(ra[k], rb[k])) return false;
-  }
-  return na === nb;
-}
+const cacheOwned: ReadonlySet<string> = new Set(['revision']);

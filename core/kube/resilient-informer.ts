@@ -207,7 +207,10 @@ export class ResilientInformer<T> {
   private retryDelay(err: unknown): number {
     const backoff = this.retry.next();
     if (err instanceof KubeApiError && err.retryAfterSeconds !== undefined) {
-      return Math.max(backoff, Math.min(maxRetryAfterMs, err.retryAfterSeconds * 1000));
+      // Never before the time asked for; a little after it, spread, so that the watches of many clusters and
+      // replicas do not all come back at the same instant.
+      const asked = Math.min(maxRetryAfterMs, err.retryAfterSeconds * 1000);
+      return Math.max(backoff, asked + Math.round(Math.random() * Math.min(1000, asked / 10)));
     }
     return backoff;
   }
