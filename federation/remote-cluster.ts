@@ -7,11 +7,11 @@ import { AccessSecretWatch } from './access-secret-watch.js';
 import { ClusterConnection } from './cluster-connection.js';
 import type { ConfigProblem, DerivedState } from './cluster-state.js';
 import { classifyFailure } from './connection-error.js';
-import { type AccessSecret, kubeconfigFromSecret } from './kubeconfig-secret.js';
+import { type AccessSecret, type KubeconfigResult, kubeconfigFromSecret } from './kubeconfig-secret.js';
 import type { MeshCache } from './mesh-cache.js';
 import type { ClusterStatus } from './mesh-types.js';
 import type { FederationMetrics } from './metrics.js';
-import { parseRccSpec, type RccObject, type RccSpec } from './rcc-spec.js';
+import { parseRccSpec, type RccObject, type RccSpec, type SecretRef } from './rcc-spec.js';
 import type { RccStatus } from './rcc-status.js';
 import { RccStatusWriter } from './rcc-status-writer.js';
 import { isStaleState, resourceWithdrawals, staleDecision } from './stale-policy.js';
@@ -47,6 +47,16 @@ export interface CheckedRcc {
 const sameRef = (a: RccSpec | undefined, b: RccSpec | undefined) =>
   a?.clusterAccessSecret.name === b?.clusterAccessSecret.name &&
   a?.clusterAccessSecret.namespace === b?.clusterAccessSecret.namespace;
+
+/** The Secret's kubeconfig, checked; a check that throws on a shape it did not expect is a bad kubeconfig too. */
+function checkedKubeconfig(ref: SecretRef, secret: AccessSecret | undefined): KubeconfigResult {
+  try {
+    return kubeconfigFromSecret(ref, secret);
+  } catch {
+    const where = `secret ${ref.namespace}/${ref.name}`;
+    return { problem: { reason: 'BadKubeconfig', message: `the kubeconfig in ${where} is not a valid kubeconfig` } };
+  }
+}
 
 const hash = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -187,7 +197,7 @@ export class RemoteCluster {
 
   private applySecret(secret: AccessSecret | undefined): void {
     if (!this.spec || this.stopped) return;
-    const result = kubeconfigFromSecret(this.spec.clusterAccessSecret, secret);
+    const result = checkedKubeconfig(this.spec.clusterAccessSecret, secret);
     if ('problem' in result) {
       if (this.secretProblem?.message !== result.problem.message) {
         this.log.warn({ reason: result.problem.reason }, result.problem.message);
