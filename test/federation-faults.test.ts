@@ -339,7 +339,11 @@ describe('a remote behind a faulty proxy', () => {
 
   test('a watch line that is not JSON fails that watch, is reported, and the server carries on', async () => {
     proxy.switchTo('badWatchLine');
-    const s = await waitForState('west-proxied', (x) => x.state === 'ConnectionFailed', 15_000);
+    const s = await waitForState(
+      'west-proxied',
+      (x) => x.state === 'ConnectionFailed' && /not JSON/.test(x.message ?? ''),
+      15_000,
+    );
     assert.equal(s.conditions?.find((c) => c.type === 'Ready')?.reason, 'BadResponse');
     assert.match(s.message ?? '', /the server sent a line that is not JSON \(<html>an error page/);
     assert.ok((await restartsMetric('west-proxied', 'pods', 'BadWatchLine')) > 0);

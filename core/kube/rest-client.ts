@@ -243,9 +243,9 @@ export class KubeRestClient {
         stream.setEncoding('utf8');
         stream.on('response', (h) => onStatus(Number(h[':status'] ?? 0), h));
         stream.on('data', (c: string) => answer.data(c));
-        // A stream can close without 'end' (reset by the server): both settle, whichever comes first.
         stream.on('end', () => finish(answer.end()));
-        stream.on('close', () => finish(answer.end()));
+        // Closed without 'end': reset, or its connection cut. That is not the server ending the watch.
+        stream.on('close', () => finish(answer.accepted ? connectionLost(path) : answer.end()));
         stream.on('error', (err) => finish(streamFailure(err)));
         return;
       }
@@ -264,6 +264,7 @@ export class KubeRestClient {
           res.setEncoding('utf8');
           res.on('data', (c: string) => answer.data(c));
           res.on('end', () => finish(answer.end()));
+          res.on('close', () => finish(res.complete ? answer.end() : connectionLost(path)));
           res.on('error', (err) => finish(err));
         },
       );
@@ -326,6 +327,11 @@ export class KubeRestClient {
       if (payload) stream.end(payload);
     });
   }
+}
+
+/** A watch whose stream or connection went away before the server ended it. */
+function connectionLost(path: string): Error {
+  return Object.assign(new Error(`watch ${path.split('?')[0]}: the connection was lost`), { code: 'ECONNRESET' });
 }
 
 /** At most this much of a refused watch's body is kept (it is a Status, a few hundred bytes). */
