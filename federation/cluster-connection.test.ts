@@ -129,3 +129,83 @@ test('fuzz: whatever a remote writes on its watches, the connection never throws
     { numRuns: 150 },
   );
 });
+
+const pod = (name: string) => ({
+  metadata: { name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: '1' },
+  spec: { nodeName: 'n' },
+  status: { podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }] },
+});
+
+test('a withdrawn resource comes back whole: its next try is a full list, not a watch from where it was', async () => {
+  const cache = new MeshCache();
+  let refuse = true;
+  const podLists: number[] = [];
+  const client = {
+    async get(path: string) {
+      if (path.startsWith('/api/v1/pods')) podLists.push(Date.now());
+      return { metadata: { resourceVersion: '1' }, items: path.startsWith('/api/v1/pods') ? [pod('a'), pod('b')] : [] };
+    },
+    request: async () => ({ statusCode: 200, body: {}, headers: {} }),
+    async watch(path: string, _e: unknown, signal?: AbortSignal, onOpen?: () => void) {
+      if (refuse && path.startsWith('/api/v1/pods')) throw new KubeApiError('GET', path, 403, { reason: 'Forbidden' });
+      onOpen?.();
+      await new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true }));
+    },
+    close: () => {},
+    resetConnections: () => {},
+  } as unknown as KubeRestClient;
+  const conn = new ClusterConnection({
+    cluster: 'west',
+    client,
+    cache,
+    log: quietLog,
+    onState: () => {},
+    probeIntervalMs: 0,
+    backoff: { initialMs: 30, maxMs: 30, jitter: 0 },
+  });
+  conn.start();
+  await settle(conn, (d) => d.state === 'ConnectionFailed');
+  assert.equal(cache.counts('west').WorkloadEndpoint, 2);
+  conn.withdraw('pods');
+  assert.equal(cache.counts('west').WorkloadEndpoint, 0, 'withdrawn');
+  assert.equal(conn.resources().find((r) => r.resource === 'pods')?.withdrawn, true);
+  assert.equal(cache.counts('west').Namespace + cache.counts('west').HostEndpoint, 0);
+  const listsBefore = podLists.length;
+  refuse = false;
+  const s = await settle(conn, (d) => d.state === 'InSync');
+  await conn.stop();
+  assert.equal(s.state, 'InSync');
+  assert.ok(podLists.length > listsBefore, 'listed again');
+  assert.equal(cache.counts('west').WorkloadEndpoint, 2, 'every pod is back');
+});
+
+test('stopped while a list is in flight: nothing it brings reaches the cache', async () => {
+  const cache = new MeshCache();
+  let answer: (v: unknown) => void = () => {};
+  const client = {
+    get: (path: string) =>
+      path.startsWith('/api/v1/pods')
+        ? new Promise((r) => (answer = r))
+        : Promise.resolve({ metadata: { resourceVersion: '1' }, items: [] }),
+    request: async () => ({ statusCode: 200, body: {}, headers: {} }),
+    watch: (_p: string, _e: unknown, signal?: AbortSignal) =>
+      new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true })),
+    close: () => {},
+    resetConnections: () => {},
+  } as unknown as KubeRestClient;
+  const conn = new ClusterConnection({
+    cluster: 'west',
+    client,
+    cache,
+    log: quietLog,
+    onState: () => {},
+    probeIntervalMs: 0,
+  });
+  conn.start();
+  await new Promise((r) => setTimeout(r, 20));
+  const stopped = conn.stop();
+  answer({ metadata: { resourceVersion: '2' }, items: [pod('late')] });
+  await stopped;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(cache.counts('west').WorkloadEndpoint, 0);
+});
