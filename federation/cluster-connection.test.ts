@@ -1,34 +1,22 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { KubeApiError, type KubeRestClient, type WatchEvent, WatchStreamError } from '../core/kube/rest-client.js';
+import type { BackoffPolicy } from '../core/kube/backoff.js';
+import { KubeApiError, type KubeRestClient, WatchStreamError } from '../core/kube/rest-client.js';
 import { parseWatchLine } from '../core/kube/watch-event.js';
-import { createLogger } from '../core/log/logger.js';
 import { ClusterConnection } from './cluster-connection.js';
 import type { DerivedState } from './cluster-state.js';
 import { MeshCache } from './mesh-cache.js';
+import { fakeKubeClient, openWatch, quietLog } from './test-support.js';
 import { watchedResources } from './watched-resources.js';
-
-const quietLog = createLogger(
-  'test',
-  'error',
-  new Writable({
-    write(_c, _e, cb) {
-      cb();
-    },
-  }),
-);
 
 /**
  * A remote API server as the informers see it (the transport is rest-client's, tested on its own): lists answer
  * at once, each watch replays `lines` through the real line parser, as rest-client does, then stays open.
  */
 function remote(lines: (resource: string) => string[], watchError?: (path: string) => unknown): KubeRestClient {
-  return {
-    get: async () => ({ metadata: { resourceVersion: '1' }, items: [] }),
-    request: async () => ({ statusCode: 200, body: {}, headers: {} }),
-    async watch(path: string, onEvent: (e: WatchEvent) => void, signal?: AbortSignal, onOpen?: () => void) {
+  return fakeKubeClient({
+    async watch(path, onEvent, signal, onOpen) {
       const err = watchError?.(path);
       if (err) throw err;
       onOpen?.();
@@ -41,11 +29,22 @@ function remote(lines: (resource: string) => string[], watchError?: (path: strin
           throw new WatchStreamError(path, 'HandlerFailed', String(e), { cause: e });
         }
       }
-      await new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true }));
+      await openWatch(path, onEvent, signal);
     },
-    close: () => {},
-    resetConnections: () => {},
-  } as unknown as KubeRestClient;
+  });
+}
+
+/** A connection to `west` that reports nothing and does not probe. */
+function quietConnection(client: KubeRestClient, cache: MeshCache, backoff?: BackoffPolicy): ClusterConnection {
+  return new ClusterConnection({
+    cluster: 'west',
+    client,
+    cache,
+    log: quietLog,
+    onState: () => {},
+    probeIntervalMs: 0,
+    ...(backoff ? { backoff } : {}),
+  });
 }
 
 async function settle(conn: ClusterConnection, until: (s: DerivedState) => boolean): Promise<DerivedState> {
@@ -140,29 +139,17 @@ test('a withdrawn resource comes back whole: its next try is a full list, not a 
   const cache = new MeshCache();
   let refuse = true;
   const podLists: number[] = [];
-  const client = {
+  const client = fakeKubeClient({
     async get(path: string) {
       if (path.startsWith('/api/v1/pods')) podLists.push(Date.now());
       return { metadata: { resourceVersion: '1' }, items: path.startsWith('/api/v1/pods') ? [pod('a'), pod('b')] : [] };
     },
-    request: async () => ({ statusCode: 200, body: {}, headers: {} }),
-    async watch(path: string, _e: unknown, signal?: AbortSignal, onOpen?: () => void) {
+    async watch(path, onEvent, signal, onOpen) {
       if (refuse && path.startsWith('/api/v1/pods')) throw new KubeApiError('GET', path, 403, { reason: 'Forbidden' });
-      onOpen?.();
-      await new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true }));
+      await openWatch(path, onEvent, signal, onOpen);
     },
-    close: () => {},
-    resetConnections: () => {},
-  } as unknown as KubeRestClient;
-  const conn = new ClusterConnection({
-    cluster: 'west',
-    client,
-    cache,
-    log: quietLog,
-    onState: () => {},
-    probeIntervalMs: 0,
-    backoff: { initialMs: 30, maxMs: 30, jitter: 0 },
   });
+  const conn = quietConnection(client, cache, { initialMs: 30, maxMs: 30, jitter: 0 });
   conn.start();
   await settle(conn, (d) => d.state === 'ConnectionFailed');
   assert.equal(cache.counts('west').WorkloadEndpoint, 2);
@@ -182,25 +169,13 @@ test('a withdrawn resource comes back whole: its next try is a full list, not a 
 test('stopped while a list is in flight: nothing it brings reaches the cache', async () => {
   const cache = new MeshCache();
   let answer: (v: unknown) => void = () => {};
-  const client = {
+  const client = fakeKubeClient({
     get: (path: string) =>
       path.startsWith('/api/v1/pods')
         ? new Promise((r) => (answer = r))
         : Promise.resolve({ metadata: { resourceVersion: '1' }, items: [] }),
-    request: async () => ({ statusCode: 200, body: {}, headers: {} }),
-    watch: (_p: string, _e: unknown, signal?: AbortSignal) =>
-      new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true })),
-    close: () => {},
-    resetConnections: () => {},
-  } as unknown as KubeRestClient;
-  const conn = new ClusterConnection({
-    cluster: 'west',
-    client,
-    cache,
-    log: quietLog,
-    onState: () => {},
-    probeIntervalMs: 0,
   });
+  const conn = quietConnection(client, cache);
   conn.start();
   await new Promise((r) => setTimeout(r, 20));
   const stopped = conn.stop();

@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import type { KubeRestClient, WatchEvent } from '../core/kube/rest-client.js';
-import { createLogger } from '../core/log/logger.js';
+import type { WatchEvent } from '../core/kube/rest-client.js';
 import { MeshCache } from './mesh-cache.js';
 import { RccController } from './rcc-controller.js';
 import { rccPath } from './rcc-spec.js';
-
-const quietLog = createLogger(
-  'test',
-  'error',
-  new Writable({
-    write(_c, _e, cb) {
-      cb();
-    },
-  }),
-);
+import { fakeKubeClient, followerDeps, openWatch } from './test-support.js';
 
 const rcc = (uid: string) => ({
   apiVersion: 'fedmesh.io/v1alpha1',
@@ -27,34 +16,23 @@ const rcc = (uid: string) => ({
 /** A local API server: one RCC at first, its watch driven by the test; the Secret does not exist. */
 function local() {
   let emit: (e: WatchEvent) => void = () => {};
-  const client = {
-    get: async (path: string) =>
-      path.startsWith(rccPath)
-        ? { metadata: { resourceVersion: '1' }, items: [rcc('u1')] }
-        : { metadata: { resourceVersion: '1' }, items: [] },
-    watch: (path: string, onEvent: (e: WatchEvent) => void, signal?: AbortSignal, onOpen?: () => void) => {
-      onOpen?.();
+  const client = fakeKubeClient({
+    get: async (path: string) => ({
+      metadata: { resourceVersion: '1' },
+      items: path.startsWith(rccPath) ? [rcc('u1')] : [],
+    }),
+    watch: (path, onEvent, signal, onOpen) => {
       if (path.startsWith(rccPath)) emit = onEvent;
-      return new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true }));
+      return openWatch(path, onEvent, signal, onOpen);
     },
-    mergePatch: async () => ({}),
-    close: () => {},
-  } as unknown as KubeRestClient;
+  });
   return { client, emit: (e: WatchEvent) => emit(e) };
 }
 
 test('delete and create again at once: the old instance’s cleanup never wipes the new one; stop keeps the cache', async () => {
   const l = local();
   const cache = new MeshCache();
-  const controller = new RccController({
-    localClient: l.client,
-    localCluster: 'east',
-    cache,
-    log: quietLog,
-    metrics: undefined,
-    mayWriteStatus: () => false,
-    probeIntervalMs: 0,
-  });
+  const controller = new RccController(followerDeps(l.client, cache));
   controller.start();
   await controller.synced;
   for (let i = 0; i < 100 && !cache.clusterStatus('west'); i++) await new Promise((r) => setTimeout(r, 5));

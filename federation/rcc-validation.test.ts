@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { KubeRestClient } from '../core/kube/rest-client.js';
-import { createLogger } from '../core/log/logger.js';
 import { MeshCache } from './mesh-cache.js';
 import { checkRcc } from './rcc-validation.js';
 import { RemoteCluster } from './remote-cluster.js';
+import { fakeKubeClient, followerDeps } from './test-support.js';
 
 const good = {
   apiVersion: 'fedmesh.io/v1alpha1',
@@ -48,23 +46,7 @@ test('an RCC is checked against the published CRD schema; a bad status is only n
 });
 
 /** A local API server that never answers: enough for RemoteCluster to compute its state. */
-const silentClient = {
-  get: () => new Promise(() => {}),
-  watch: () => new Promise(() => {}),
-  mergePatch: () => new Promise(() => {}),
-  request: () => new Promise(() => {}),
-  close: () => {},
-} as unknown as KubeRestClient;
-
-const quietLog = createLogger(
-  'fuzz',
-  'error',
-  new Writable({
-    write(_c, _e, cb) {
-      cb();
-    },
-  }),
-);
+const silentClient = fakeKubeClient({ get: () => new Promise(() => {}), watch: () => new Promise(() => {}) });
 
 test('fuzz: any RCC-shaped object is checked without throwing, and a cluster built from it states a reason', async () => {
   const anyValue = fc.oneof(fc.constant(null), fc.string(), fc.integer(), fc.boolean(), fc.object());
@@ -118,15 +100,7 @@ test('fuzz: any RCC-shaped object is checked without throwing, and a cluster bui
       }
       const name = 'rcc' in checked ? checked.rcc.metadata.name : checked.name;
       const cache = new MeshCache();
-      const c = new RemoteCluster(name ?? '', {
-        localClient: silentClient,
-        localCluster: 'east',
-        cache,
-        log: quietLog,
-        metrics: undefined,
-        mayWriteStatus: () => false,
-        probeIntervalMs: 0,
-      });
+      const c = new RemoteCluster(name ?? '', followerDeps(silentClient, cache));
       clusters.push(c);
       c.update('rcc' in checked ? checked : { rcc: { metadata: { name: name ?? '' } }, problem: checked.problem });
       const status = cache.clusterStatus(name ?? '');

@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import type { KubeRestClient } from '../core/kube/rest-client.js';
-import { createLogger } from '../core/log/logger.js';
 import { MeshCache } from './mesh-cache.js';
 import { RemoteCluster } from './remote-cluster.js';
-
-const quietLog = createLogger(
-  'test',
-  'error',
-  new Writable({
-    write(_c, _e, cb) {
-      cb();
-    },
-  }),
-);
+import { fakeKubeClient, followerDeps } from './test-support.js';
 
 /** A local API server holding one access Secret with `kubeconfig`; watches stay open and silent. */
 function localWithSecret(kubeconfig: string): KubeRestClient {
-  return {
+  return fakeKubeClient({
     get: async () => ({
       metadata: { resourceVersion: '1' },
       items: [
@@ -28,25 +17,13 @@ function localWithSecret(kubeconfig: string): KubeRestClient {
         },
       ],
     }),
-    watch: (_p: string, _e: unknown, signal?: AbortSignal) =>
-      new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true })),
-    mergePatch: () => new Promise(() => {}),
-    close: () => {},
-  } as unknown as KubeRestClient;
+  });
 }
 
 test('an access Secret whose kubeconfig has an unexpected shape is reported, never thrown', async () => {
   for (const kubeconfig of ['users: {}\n', 'users: [null]\nclusters: 5\n', 'contexts: "x"\n']) {
     const cache = new MeshCache();
-    const c = new RemoteCluster('west', {
-      localClient: localWithSecret(kubeconfig),
-      localCluster: 'east',
-      cache,
-      log: quietLog,
-      metrics: undefined,
-      mayWriteStatus: () => false,
-      probeIntervalMs: 0,
-    });
+    const c = new RemoteCluster('west', followerDeps(localWithSecret(kubeconfig), cache));
     c.update({
       rcc: {
         metadata: { name: 'west', uid: 'u' },
