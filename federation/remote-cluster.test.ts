@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { createSecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import type { KubeRestClient } from '../core/kube/rest-client.js';
+import { renderKubeconfig } from '../core/kube/kubeconfig.js';
+import type { KubeRestClient, WatchEvent } from '../core/kube/rest-client.js';
+import { createCertificateAuthority, issueCertificate } from '../core/tls/certificates.js';
 import { MeshCache } from './mesh-cache.js';
 import { RemoteCluster } from './remote-cluster.js';
-import { fakeKubeClient, followerDeps } from './test-support.js';
+import { fakeKubeClient, followerDeps, openWatch } from './test-support.js';
 
 /** A local API server holding one access Secret with `kubeconfig`; watches stay open and silent. */
 function localWithSecret(kubeconfig: string): KubeRestClient {
@@ -38,5 +42,119 @@ test('an access Secret whose kubeconfig has an unexpected shape is reported, nev
     assert.equal(s?.state, 'ConfigIncomplete', kubeconfig);
     assert.equal(s?.reason, 'BadKubeconfig', kubeconfig);
     assert.match(s?.message ?? '', /the kubeconfig in secret fedmesh-system\/remote-cluster-west/);
+  }
+});
+
+/**
+ * A remote API server over HTTP/2 (what RemoteCluster connects to): lists from `objects`; each watch sends a
+ * bookmark and ends after 100 ms (so the informers ask again), or is refused with 403 for the resources in
+ * `refuseWatch`.
+ */
+async function fakeRemote(objects: Record<string, unknown[]>) {
+  const ca = createCertificateAuthority('fake-remote-ca');
+  const cert = issueCertificate(ca, { commonName: 'remote', ipAddresses: ['127.0.0.1'], usage: 'server' });
+  const refuseWatch = new Set<string>();
+  const server = createSecureServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://x');
+    const resource = url.pathname.split('/').pop() ?? '';
+    if (url.searchParams.get('watch') === '1') {
+      if (refuseWatch.has(resource)) {
+        res.writeHead(403, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({ kind: 'Status', reason: 'Forbidden', code: 403, message: `cannot watch ${resource}` }),
+        );
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '2' } } })}\n`);
+      setTimeout(() => res.end(), 100);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ metadata: { resourceVersion: '1' }, items: objects[resource] ?? [] }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const kubeconfig = renderKubeconfig({
+    cluster: 'west',
+    server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    caPem: ca.certPem,
+    user: 'u',
+    credentials: { token: 't' },
+  });
+  return { kubeconfig, refuseWatch, close: () => server.close() };
+}
+
+/** A local API server whose access Secret the test can change (its watch delivers the change). */
+function localSecretStore(kubeconfig: string) {
+  const secret = (k: string) => ({
+    metadata: { name: 'remote-cluster-west', namespace: 'fedmesh-system', resourceVersion: '1' },
+    data: { kubeconfig: Buffer.from(k).toString('base64') },
+  });
+  let emit: (e: WatchEvent) => void = () => {};
+  const client = fakeKubeClient({
+    get: async () => ({ metadata: { resourceVersion: '1' }, items: [secret(kubeconfig)] }),
+    watch: (path, onEvent, signal, onOpen) => {
+      emit = onEvent;
+      return openWatch(path, onEvent, signal, onOpen);
+    },
+  });
+  return { client, deleteSecret: () => emit({ type: 'DELETED', object: secret(kubeconfig) }) };
+}
+
+test('Withdraw: a refused watch of pods withdraws pods only; on recovery they all come back; no Secret: all go', async () => {
+  const node = (name: string) => ({
+    metadata: { name, uid: `uid-${name}`, resourceVersion: '1' },
+    spec: {},
+    status: {},
+  });
+  const pod = (name: string) => ({
+    metadata: { name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: '1' },
+    spec: { nodeName: 'n1' },
+    status: { podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }] },
+  });
+  const remote = await fakeRemote({ pods: [pod('a'), pod('b')], nodes: [node('n1')] });
+  const local = localSecretStore(remote.kubeconfig);
+  const cache = new MeshCache();
+  const c = new RemoteCluster('west', {
+    ...followerDeps(local.client, cache),
+    remoteBackoff: { initialMs: 100, maxMs: 100, jitter: 0 },
+  });
+  const status = () => cache.clusterStatus('west');
+  const waitFor = async (what: string, ok: () => boolean) => {
+    for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(ok(), `${what}: ${JSON.stringify(status())} ${JSON.stringify(cache.counts('west'))}`);
+  };
+  try {
+    c.update({
+      rcc: {
+        metadata: { name: 'west', uid: 'u' },
+        spec: {
+          clusterAccessSecret: { name: 'remote-cluster-west', namespace: 'fedmesh-system' },
+          staleEndpoints: { mode: 'Withdraw', ttl: '300ms' },
+        },
+      },
+    });
+    await waitFor('in sync', () => status()?.state === 'InSync');
+    assert.equal(cache.counts('west').WorkloadEndpoint, 2);
+
+    remote.refuseWatch.add('pods');
+    await waitFor('pods withdrawn', () => cache.counts('west').WorkloadEndpoint === 0);
+    assert.equal(status()?.state, 'ConnectionFailed');
+    assert.match(status()?.message ?? '', /missing permission: watch pods/);
+    assert.equal(status()?.withdrawn, true);
+    assert.equal(cache.counts('west').HostEndpoint, 1, 'nodes are still kept current: they stay');
+
+    remote.refuseWatch.delete('pods');
+    await waitFor('back in sync', () => status()?.state === 'InSync');
+    assert.equal(cache.counts('west').WorkloadEndpoint, 2, 'every pod is back');
+
+    remote.refuseWatch.add('pods');
+    await waitFor('pods withdrawn again', () => cache.counts('west').WorkloadEndpoint === 0);
+    local.deleteSecret();
+    await waitFor('everything withdrawn', () => cache.counts('west').HostEndpoint === 0);
+    assert.equal(status()?.state, 'ConfigIncomplete');
+  } finally {
+    await c.stop();
+    remote.close();
   }
 });

@@ -78,6 +78,9 @@ export class RemoteCluster {
   private connectSeq = 0;
   /** When the whole cluster went stale (no usable connection, after it had synced); ms. */
   private staleSince: number | null = null;
+  /** Every object was removed (no usable connection for longer than the ttl). */
+  private clusterWithdrawn = false;
+  /** Some or all objects were removed after the ttl (the Synced condition says so). */
   private withdrawn = false;
   private lastSyncTime: string | null = null;
   private staleTimer: NodeJS.Timeout | undefined;
@@ -296,6 +299,7 @@ export class RemoteCluster {
     if (d.state === 'InSync') {
       if (this.lastState !== 'InSync') this.lastSyncTime = new Date(now).toISOString();
       this.staleSince = null;
+      this.clusterWithdrawn = false;
       this.withdrawn = false;
     } else if (isStaleState(d.state) && this.staleSince === null && this.lastSyncTime !== null) {
       this.staleSince = now;
@@ -330,10 +334,11 @@ export class RemoteCluster {
     const policy = this.spec.staleEndpoints;
     let recheck: number | undefined;
     if (!this.connection || d.state === 'ConfigIncomplete') {
-      if (this.withdrawn) return;
+      if (this.clusterWithdrawn) return;
       const decision = staleDecision(policy, this.staleSince, now);
       if (decision.action === 'withdraw') {
         this.log.warn({ ttlMs: policy.ttlMs }, 'stale longer than the ttl: withdrawing its objects');
+        this.clusterWithdrawn = true;
         this.withdrawn = true;
         this.deps.cache.removeObjects(this.name);
       } else if (decision.action === 'wait') recheck = decision.ms;
@@ -343,7 +348,7 @@ export class RemoteCluster {
         this.log.warn({ ttlMs: policy.ttlMs, resource }, 'failing longer than the ttl: withdrawing its objects');
         this.connection.withdraw(resource);
       }
-      this.withdrawn = this.connection.resources().some((r) => r.withdrawn);
+      this.withdrawn = this.clusterWithdrawn || this.connection.resources().some((r) => r.withdrawn);
       recheck = recheckMs;
     }
     if (recheck !== undefined) this.staleTimer = setTimeout(() => this.recompute(), recheck);
