@@ -45,14 +45,19 @@ test('an access Secret whose kubeconfig has an unexpected shape is reported, nev
   }
 });
 
+/** One serving certificate for every fake remote (RSA key generation is slow). */
+const remoteTls = (() => {
+  const ca = createCertificateAuthority('fake-remote-ca');
+  return { ca, cert: issueCertificate(ca, { commonName: 'remote', ipAddresses: ['127.0.0.1'], usage: 'server' }) };
+})();
+
 /**
  * A remote API server over HTTP/2 (what RemoteCluster connects to): lists from `objects`; each watch sends a
  * bookmark and ends after 100 ms (so the informers ask again), or is refused with 403 for the resources in
  * `refuseWatch`.
  */
 async function fakeRemote(objects: Record<string, unknown[]>) {
-  const ca = createCertificateAuthority('fake-remote-ca');
-  const cert = issueCertificate(ca, { commonName: 'remote', ipAddresses: ['127.0.0.1'], usage: 'server' });
+  const { ca, cert } = remoteTls;
   const refuseWatch = new Set<string>();
   const server = createSecureServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://x');
@@ -156,5 +161,69 @@ test('Withdraw: a refused watch of pods withdraws pods only; on recovery they al
   } finally {
     await c.stop();
     remote.close();
+  }
+});
+
+test('churn: a Secret swapped for another cluster’s, and a spec change while connecting, end with the new cluster only', async () => {
+  const pod = (name: string) => ({
+    metadata: { name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: '1' },
+    spec: { nodeName: 'n1' },
+    status: { podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }] },
+  });
+  const a = await fakeRemote({ pods: [pod('a-0'), pod('a-1')] });
+  const b = await fakeRemote({ pods: [pod('b-0')] });
+  // Two access Secrets in the local cluster, by name; the watch of each delivers changes to it.
+  const secrets = new Map([
+    ['secret-a', a.kubeconfig],
+    ['secret-b', b.kubeconfig],
+  ]);
+  const watchers = new Map<string, (e: WatchEvent) => void>();
+  const secretObject = (name: string) => ({
+    metadata: { name, namespace: 'fedmesh-system', resourceVersion: '1' },
+    data: { kubeconfig: Buffer.from(secrets.get(name) ?? '').toString('base64') },
+  });
+  const nameIn = (path: string) => /metadata\.name%3D([a-z-]+)/.exec(path)?.[1] ?? '';
+  const local = fakeKubeClient({
+    get: async (path) => ({ metadata: { resourceVersion: '1' }, items: [secretObject(nameIn(path))] }),
+    watch: (path, onEvent, signal, onOpen) => {
+      watchers.set(nameIn(path), onEvent);
+      return openWatch(path, onEvent, signal, onOpen);
+    },
+  });
+  const cache = new MeshCache();
+  const c = new RemoteCluster('west', followerDeps(local, cache));
+  const rccFor = (secret: string) => ({
+    rcc: {
+      metadata: { name: 'west', uid: 'u' },
+      spec: { clusterAccessSecret: { name: secret, namespace: 'fedmesh-system' } },
+    },
+  });
+  const pods = () =>
+    cache
+      .list('WorkloadEndpoint', { cluster: 'west' })
+      .map((p) => p.name)
+      .sort();
+  const waitFor = async (what: string, ok: () => boolean) => {
+    for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(ok(), `${what}: ${JSON.stringify(cache.clusterStatus('west'))} ${pods().join(',')}`);
+  };
+  try {
+    // A spec change while the first connection is being set up: only the second one counts.
+    c.update(rccFor('secret-a'));
+    c.update(rccFor('secret-b'));
+    await waitFor('b in sync', () => cache.clusterStatus('west')?.state === 'InSync' && pods().join() === 'b-0');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(pods(), ['b-0'], 'nothing of the abandoned connection lands later');
+
+    // The Secret now holds another cluster's kubeconfig: its objects replace the old ones.
+    secrets.set('secret-b', a.kubeconfig);
+    watchers.get('secret-b')?.({ type: 'MODIFIED', object: secretObject('secret-b') });
+    await waitFor('swapped', () => pods().join() === 'a-0,a-1' && cache.clusterStatus('west')?.state === 'InSync');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(pods(), ['a-0', 'a-1']);
+  } finally {
+    await c.stop();
+    a.close();
+    b.close();
   }
 });
