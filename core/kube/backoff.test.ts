@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, defaultBackoff, RetryBackoff } from './backoff.js';
 
 const noJitter = { initialMs: 500, maxMs: 30_000, jitter: 0 };
 
@@ -24,5 +24,23 @@ test('jitter stays within its fraction and never passes the cap', () => {
   assert.equal(
     backoffDelay(p, 10, () => 1),
     5000,
+  );
+});
+
+test('retry waits grow with every failure and start over only after a quiet period (client-go)', () => {
+  let now = 0;
+  const r = new RetryBackoff({ initialMs: 800, maxMs: 30_000, jitter: 0, resetAfterMs: 120_000 }, () => now);
+  const waits: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    waits.push(r.next());
+    now += (waits.at(-1) ?? 0) + 100; // each try fails soon after its wait, whatever worked in between
+  }
+  assert.deepEqual(waits, [800, 1600, 3200, 6400, 12_800, 25_600, 30_000, 30_000]);
+  now += 120_001;
+  assert.equal(r.next(), 800, 'two quiet minutes: from the start again');
+  assert.deepEqual(
+    [defaultBackoff.initialMs, defaultBackoff.maxMs, defaultBackoff.resetAfterMs],
+    [800, 30_000, 120_000],
+    'the default is client-go reflector’s',
   );
 });
