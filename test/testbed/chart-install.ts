@@ -5,8 +5,13 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { binaryPath } from './build.js';
 import { runCommand } from './run-command.js';
+import type { ClusterRecord, TestbedState } from './state.js';
+import { TestbedError } from './up.js';
+
+const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 
 export const chartPath = (repoRoot: string) => join(repoRoot, 'charts', 'fedmesh');
 export const releaseName = 'fedmesh';
@@ -44,6 +49,8 @@ export function hostChartArgs(chart: string, o: HostChartOptions): string[] {
       : set(`webhooks.service.port=${o.webhooksPort}`)),
     // The testbed's nodes are not real machines: no agent DaemonSet (the agent runs in the nodes' namespaces).
     ...set('agent.enabled=false'),
+    // The clusters are joined with `fedmesh remote-access` first, which creates the same access objects.
+    ...set('remoteAccess.enabled=false'),
   ];
 }
 
@@ -64,4 +71,23 @@ export async function runHelm(
       HELM_DATA_HOME: join(home, 'data'),
     },
   });
+}
+
+/**
+ * Installs (or upgrades) the chart in one testbed cluster for a `fedmesh server` on this host, serving on `apiPort`
+ * with the CA in `certDir/ca.crt`.
+ */
+export async function installChartForHostProcesses(
+  state: TestbedState,
+  cluster: ClusterRecord,
+  o: { namespace: string; apiPort: number; certDir: string },
+): Promise<void> {
+  const args = hostChartArgs(chartPath(repoRoot), {
+    clusterName: cluster.name,
+    namespace: o.namespace,
+    apiPort: o.apiPort,
+    caBundleFile: join(o.certDir, 'ca.crt'),
+  });
+  const r = await runHelm(state.dir, state.cache, cluster.kubeconfig, args);
+  if (r.code !== 0) throw new TestbedError(`helm could not install the chart in ${cluster.name}:\n${r.stderr.trim()}`);
 }

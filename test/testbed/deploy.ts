@@ -10,7 +10,7 @@ import { rccPath } from '../../federation/rcc-spec.js';
 import { accessKubeconfig, localJoinManifests } from '../../federation/remote-access.js';
 import { grantRemoteAccess } from '../../federation/remote-access-grant.js';
 import { serverServiceAccount, serverTokenSecret } from '../../federation/server-access.js';
-import { chartPath, hostChartArgs, runHelm } from './chart-install.js';
+import { installChartForHostProcesses } from './chart-install.js';
 import { freePort, isRunning, logTail, stopProcess } from './processes.js';
 import { type TestbedState, writeState } from './state.js';
 import { launchProcess, TestbedError } from './up.js';
@@ -136,14 +136,18 @@ async function waitForApiService(
 }
 
 /**
- * `fedmesh testbed deploy`: installs the Helm chart in every cluster (for processes on the host), joins every pair
- * of clusters, and runs one `fedmesh server` per cluster on the host (logs in .testbed/logs/, stopped by
- * `fedmesh testbed down`). Running it again upgrades the release and restarts the servers.
+ * `fedmesh testbed deploy`: installs the CRDs in every cluster, joins every pair of clusters, and runs one
+ * `fedmesh server` per cluster on the host (logs in .testbed/logs/, stopped by `fedmesh testbed down`).
+ * Running it again restarts the servers.
  */
 export async function deployFedmesh(state: TestbedState, report: (msg: string) => void): Promise<void> {
   const clients = new Map<string, KubeRestClient>();
   try {
     for (const c of state.clusters) clients.set(c.name, await KubeRestClient.fromKubeconfigFile(c.kubeconfig, 8));
+    await Promise.all([...clients.values()].map((client) => installCrds(client)));
+    report(`installed the RemoteClusterConfiguration CRD in ${clients.size} clusters`);
+    await joinClusters(state, clients, report);
+
     const old = state.processes.filter((p) => p.component === 'fedmesh-server');
     if (old.length > 0) {
       await Promise.all(old.map((p) => stopProcess(p)));
@@ -151,45 +155,26 @@ export async function deployFedmesh(state: TestbedState, report: (msg: string) =
       writeState(state);
       report(`stopped ${old.length} fedmesh servers of an earlier deploy`);
     }
-    // Ports and serving certificates first: the chart pins the APIService to the server's port and CA.
-    const servers = new Map<string, { port: number; apiPort: number; certDir: string }>();
-    for (const c of state.clusters) {
-      const certDir = join(state.dir, 'fedmesh', c.name, 'certs');
-      loadOrCreateServingCert({ certDir, dnsNames: servingDnsNames(apiService.name, apiService.namespace) });
-      servers.set(c.name, { port: await freePort(), apiPort: await freePort(), certDir });
-    }
-    // The chart installs the CRDs, the server's RBAC, the APIService and its Service, and the remote access.
-    await Promise.all(
-      state.clusters.map(async (c) => {
-        const s = servers.get(c.name);
-        if (!s) throw new Error('unreachable');
-        const args = hostChartArgs(chartPath(repoRoot), {
-          clusterName: c.name,
-          namespace: apiService.namespace,
-          apiPort: s.apiPort,
-          caBundleFile: join(s.certDir, 'ca.crt'),
-        });
-        const r = await runHelm(state.dir, state.cache, c.kubeconfig, args);
-        if (r.code !== 0) throw new TestbedError(`helm could not install the chart in ${c.name}:\n${r.stderr.trim()}`);
-      }),
-    );
-    report(`installed the fedmesh chart in ${clients.size} clusters (the processes run on this machine)`);
-    await Promise.all([...clients.values()].map((client) => installCrds(client)));
-    await joinClusters(state, clients, report);
-
     const version = `v${packageVersion()}`;
     for (const c of state.clusters) {
-      const s = servers.get(c.name);
+      const port = await freePort();
+      const apiPort = await freePort();
+      // The serving certificate is made before the server starts, so that its CA can go in the APIService now.
+      const certDir = join(state.dir, 'fedmesh', c.name, 'certs');
+      const serving = loadOrCreateServingCert({
+        certDir,
+        dnsNames: servingDnsNames(apiService.name, apiService.namespace),
+      });
       const client = clients.get(c.name);
-      if (!s || !client) throw new Error('unreachable');
-      const { port, apiPort, certDir } = s;
-      // The server runs as the chart's ServiceAccount with its least privilege, as it would in a pod: a permission
-      // it lacks fails here, not first in production. Outside a pod it needs a long-lived token.
+      if (!client || !serving.caPem) throw new Error('unreachable');
+      // The server runs as its own ServiceAccount with least privilege, as it would in a pod: a permission it
+      // lacks fails here, not first in production.
+      // The Helm chart, as users install it, brings the server's RBAC, the APIService and its Service (here an
+      // ExternalName to this host) and the remote access; outside a pod the server also needs a long-lived token.
+      await installChartForHostProcesses(state, c, { namespace: apiService.namespace, apiPort, certDir });
       await applyManifest(
         client,
-        serviceAccountTokenSecret(apiService.namespace, serverServiceAccount, serverTokenSecret, {
-          'app.kubernetes.io/part-of': 'fedmesh',
-        }),
+        serviceAccountTokenSecret(apiService.namespace, serverServiceAccount, serverTokenSecret),
       );
       const identity = await readServiceAccountToken(client, apiService.namespace, serverTokenSecret);
       const kubeconfig = join(state.dir, 'fedmesh', c.name, 'server.kubeconfig');
