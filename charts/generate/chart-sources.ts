@@ -10,7 +10,7 @@ import type { Manifest } from '../../core/kube/apply.js';
 import { rccCrd } from '../../federation/rcc-crd.js';
 import { remoteAccessClusterRole } from '../../federation/remote-access.js';
 import { serverAccessManifests } from '../../federation/server-access.js';
-import { agentClusterRules, validatingWebhooks, webhooksClusterRules } from './pending-sources.js';
+import { agentClusterRoleRules, webhookConfigurationManifest, webhooksAccessManifests } from './pending-sources.js';
 
 /** The chart folder, relative to the repository root. */
 export const chartDir = 'charts/fedmesh';
@@ -26,6 +26,26 @@ function rulesOf(manifests: readonly Manifest[], kind: 'ClusterRole' | 'Role', n
   return m.rules as unknown[];
 }
 
+/** Stands for the release namespace in generated values; the templates put in the real one. */
+export const releaseNamespace = '__RELEASE_NAMESPACE__';
+
+/**
+ * The validating webhooks (webhooks/configuration.ts) without what the chart decides: where to call them
+ * (clientConfig, whose path is kept), failurePolicy and timeoutSeconds (values).
+ */
+function webhookDefinitions(): { path: string; webhook: Record<string, unknown> }[] {
+  const vwc = webhookConfigurationManifest({
+    endpoint: { service: { namespace: releaseNamespace, name: 'fedmesh-webhooks' } },
+    caBundlePem: '',
+  });
+  return (vwc.webhooks as Record<string, unknown>[]).map((w) => {
+    const { clientConfig, failurePolicy: _f, timeoutSeconds: _t, ...webhook } = w;
+    const path = (clientConfig as { service?: { path?: string } }).service?.path;
+    if (!path) throw new Error(`webhook ${String(w.name)} has no service path`);
+    return { path, webhook };
+  });
+}
+
 /** The registration objects; the placeholders are what the chart templates fill in (namespace, Service, CA). */
 const placeholderRegistration = () =>
   registrationManifests({ namespace: 'placeholder', serviceName: 'placeholder', port: 443, caBundlePem: '' });
@@ -35,6 +55,7 @@ export function ruleSets(): Record<string, unknown[]> {
   // The rules do not depend on the namespace; the chart puts the objects in its own.
   const server = serverAccessManifests('placeholder');
   const registration = placeholderRegistration();
+  const webhooks = webhooksAccessManifests(releaseNamespace);
   return {
     // federation/server-access.ts serverAccessManifests: the ClusterRole fedmesh:server
     serverCluster: rulesOf(server, 'ClusterRole'),
@@ -44,8 +65,11 @@ export function ruleSets(): Record<string, unknown[]> {
     remoteAccess: remoteAccessClusterRole().rules as unknown[],
     // apiserver/registration.ts: read access to federation.fedmesh.io, aggregated into view, edit and admin
     federationReader: rulesOf(registration, 'ClusterRole', 'fedmesh:federation-reader'),
-    webhooksCluster: webhooksClusterRules(),
-    agentCluster: agentClusterRules(),
+    // webhooks/access.ts webhooksAccessManifests: the ClusterRole and the Role of fedmesh:webhooks
+    webhooksCluster: rulesOf(webhooks, 'ClusterRole'),
+    webhooksNamespace: rulesOf(webhooks, 'Role'),
+    // dataplane-agent/access.ts agentClusterRoleRules: the ClusterRole fedmesh:agent
+    agentCluster: agentClusterRoleRules(),
   };
 }
 
@@ -76,7 +100,7 @@ export function generatedChartFiles(): Map<string, string> {
   );
   files.set(
     `${chartDir}/files/generated/webhooks.yaml`,
-    header('the validating webhooks definition') + dump({ webhooks: validatingWebhooks() }),
+    header('webhooks/configuration.ts') + dump({ webhooks: webhookDefinitions() }),
   );
   return files;
 }
