@@ -46,6 +46,17 @@ async function helmOk(args: readonly string[]): Promise<string> {
   assert.equal(r.code, 0, `helm ${args.join(' ')}:\n${r.stderr}${r.stdout.slice(0, 2000)}`);
   return r.stdout;
 }
+/** `helm VERB fedmesh charts/fedmesh -n fedmesh-system --set cluster.name=east EXTRA…` */
+const release = (verb: 'template' | 'install', ...extra: string[]) => [
+  verb,
+  'fedmesh',
+  chart,
+  '-n',
+  namespace,
+  '--set',
+  'cluster.name=east',
+  ...extra,
+];
 const docs = (text: string) => (yaml.loadAll(text) as (Manifest | null)[]).filter((d): d is Manifest => !!d);
 const find = (objs: readonly Manifest[], kind: string, name: string) => {
   const o = objs.find((d) => d.kind === kind && d.metadata.name === name);
@@ -124,16 +135,7 @@ describe('the fedmesh Helm chart', () => {
       'cert-manager': ['--set', 'tls.mode=cert-manager', '--api-versions', 'cert-manager.io/v1'],
     };
     for (const [mode, extra] of Object.entries(modes)) {
-      const rendered = await helmOk([
-        'template',
-        'fedmesh',
-        chart,
-        '-n',
-        namespace,
-        '--set',
-        'cluster.name=east',
-        ...extra,
-      ]);
+      const rendered = await helmOk(release('template', ...extra));
       const out = await east.kubectlOk(['apply', '--dry-run=server', '-f', '-'], rendered);
       assert.match(out, /deployment\.apps\/fedmesh-server created \(server dry run\)/, mode);
       assert.match(out, /apiservice\.apiregistration\.k8s\.io\/v1alpha1\.federation\.fedmesh\.io created/, mode);
@@ -150,7 +152,7 @@ describe('the fedmesh Helm chart', () => {
 
   test('a value that breaks the schema fails helm install, naming the value; nothing is installed', async () => {
     const bad = async (set: string, want: RegExp) => {
-      const r = await helm(['install', 'fedmesh', chart, '-n', namespace, '--set', 'cluster.name=east', '--set', set]);
+      const r = await helm(release('install', '--set', set));
       assert.notEqual(r.code, 0, set);
       assert.match(r.stderr, /values don't meet the specifications of the schema/, r.stderr);
       assert.match(r.stderr, want, r.stderr);
@@ -162,7 +164,7 @@ describe('the fedmesh Helm chart', () => {
   });
 
   test('helm install creates every object, helm uninstall removes them and keeps the CRDs', async () => {
-    const notes = await helmOk(['install', 'fedmesh', chart, '-n', namespace, '--set', 'cluster.name=east']);
+    const notes = await helmOk(release('install'));
     assert.match(notes, /fedmesh remote-access --cluster-name OTHER/);
     const manifest = await helmOk(['get', 'manifest', 'fedmesh', '-n', namespace]);
     const objects = docs(manifest);
@@ -186,23 +188,19 @@ describe('the fedmesh Helm chart', () => {
   test('helm test fails with nothing serving, and passes against fedmesh running on the host for the cluster', async () => {
     const apiPort = await freePort();
     const webhooksPort = await freePort();
-    const notes = await helmOk([
-      'install',
-      'fedmesh',
-      chart,
-      '-n',
-      namespace,
-      '--set',
-      'cluster.name=east',
-      '--set',
-      'externalProcessHost=127.0.0.1',
-      '--set',
-      `server.service.port=${apiPort}`,
-      '--set',
-      `webhooks.service.port=${webhooksPort}`,
-      '--set',
-      `tests.webhooks=${webhooksBuilt}`,
-    ]);
+    const notes = await helmOk(
+      release(
+        'install',
+        '--set',
+        'externalProcessHost=127.0.0.1',
+        '--set',
+        `server.service.port=${apiPort}`,
+        '--set',
+        `webhooks.service.port=${webhooksPort}`,
+        '--set',
+        `tests.webhooks=${webhooksBuilt}`,
+      ),
+    );
     assert.match(notes, /WARNINGS:[\s\S]*externalProcessHost=127\.0\.0\.1/);
     const manifest = await helmOk(['get', 'manifest', 'fedmesh', '-n', namespace]);
     assert.ok(!docs(manifest).some((o) => o.kind === 'Deployment'), 'no Deployment when the processes run outside');
