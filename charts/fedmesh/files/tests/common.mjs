@@ -10,8 +10,9 @@ const host = process.env.KUBERNETES_SERVICE_HOST;
 const port = process.env.KUBERNETES_SERVICE_PORT || '443';
 const namespace = process.env.POD_NAMESPACE;
 
+/** Never rejects: a request that gets no answer resolves with status 0 and the error as text. */
 function kube(method, path, body) {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const req = request(
       {
         host,
@@ -39,7 +40,7 @@ function kube(method, path, body) {
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 20s`)));
-    req.on('error', reject);
+    req.on('error', (err) => resolve({ status: 0, json: undefined, text: `no answer from the API server: ${err.message}` }));
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
