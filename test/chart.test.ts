@@ -73,6 +73,8 @@ const find = (objs: readonly Manifest[], kind: string, name: string) => {
 
 before(async () => {
   tb = await startTestbed({ name: 'chart', clusters: ['east'] });
+  // kubectl caches discovery per host:port for hours; another testbed that had this port would leave stale kinds.
+  process.env.KUBECACHEDIR = join(tb.dir, 'kubectl-cache');
   east = tb.cluster('east');
   await east.kubectlOk(['create', 'namespace', namespace]);
 });
