@@ -36,6 +36,7 @@ function helm(args: readonly string[]): Promise<CommandResult> {
     env: {
       ...process.env,
       KUBECONFIG: east.kubeconfig,
+      KUBECACHEDIR: join(home, 'kube-cache'), // not kubectl's: helm would cache discovery from before the API is up
       HELM_CACHE_HOME: join(home, 'cache'),
       HELM_CONFIG_HOME: join(home, 'config'),
       HELM_DATA_HOME: join(home, 'data'),

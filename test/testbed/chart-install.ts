@@ -66,6 +66,9 @@ export async function runHelm(
   return runCommand(binaryPath('helm', cache), [...args, '--kubeconfig', kubeconfig], {
     env: {
       ...process.env,
+      // helm shares kubectl's discovery cache (per host:port, kept for hours) unless told otherwise; filled before
+      // the federation API is registered, it would hide that API's kinds from `kubectl get fedmesh` afterwards.
+      KUBECACHEDIR: join(home, 'kube-cache'),
       HELM_CACHE_HOME: join(home, 'cache'),
       HELM_CONFIG_HOME: join(home, 'config'),
       HELM_DATA_HOME: join(home, 'data'),
