@@ -4,7 +4,7 @@
 // the packet across the overlay, when the machine allows network namespaces); otherwise the demo says it skipped
 // it and why. Installs what is missing first; leaves the testbed running (stop it: npx fedmesh testbed down).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureAll, root } from './ensure-deps.mjs';
 
@@ -79,10 +79,15 @@ console.log(`\n# the mesh is up in ${elapsed()}`);
 const { cacheDir } = await import(join(root, 'dist', 'test', 'testbed', 'versions.js'));
 const kubectlPath = join(cacheDir(), 'bin', 'kubectl');
 const kubeconfig = (c) => join(root, '.testbed', `${c}.kubeconfig`);
+// kubectl keeps discovery per host:port for hours: a fresh cache, so that an earlier testbed on the same port
+// cannot hide the federation API's kinds.
+const kubeCache = join(root, '.testbed', 'kubectl-cache');
+rmSync(kubeCache, { recursive: true, force: true });
+const kubectlEnv = (c) => ({ KUBECONFIG: kubeconfig(c), KUBECACHEDIR: kubeCache });
 const kubectl = (c, args, opts = {}) =>
   step(`kubectl --kubeconfig .testbed/${c}.kubeconfig ${args.join(' ')}`, kubectlPath, args, {
     ...opts,
-    env: { KUBECONFIG: kubeconfig(c) },
+    env: kubectlEnv(c),
   });
 
 kubectl('west', ['get', 'pods', '-n', 'shop', '-o', 'wide']);
@@ -101,7 +106,7 @@ await feature(
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       const r = spawnSync(kubectlPath, [...args, '-o', 'name'], {
-        env: { ...process.env, KUBECONFIG: kubeconfig('east') },
+        env: { ...process.env, ...kubectlEnv('east') },
         encoding: 'utf8',
       });
       if (r.stdout.trim().split('\n').filter(Boolean).length >= 3) break;
@@ -194,7 +199,7 @@ await feature(
     const applied = spawnSync(kubectlPath, ['apply', '-f', '-'], {
       input: JSON.stringify(policy),
       encoding: 'utf8',
-      env: { ...process.env, KUBECONFIG: kubeconfig('east') },
+      env: { ...process.env, ...kubectlEnv('east') },
     });
     process.stdout.write(`${applied.stdout}${applied.stderr}`);
     // The agents program nftables within moments; ping until the packet is dropped (bounded).
