@@ -174,7 +174,7 @@ describe('the fedmesh Helm chart', () => {
     assert.equal((await helmOk(['list', '-n', namespace, '-q'])).trim(), '');
   });
 
-  test('helm install creates every object, helm uninstall removes them and keeps the CRDs', async () => {
+  test('helm install creates every object, an upgrade keeps the certificates, uninstall removes all but the CRDs', async () => {
     const notes = await helmOk(release('install'));
     assert.match(notes, /fedmesh remote-access --cluster-name OTHER/);
     const manifest = await helmOk(['get', 'manifest', 'fedmesh', '-n', namespace]);
@@ -193,6 +193,30 @@ describe('the fedmesh Helm chart', () => {
     const listed = await east.kubectlOk(['get', '-f', '-', '-o', 'name'], manifest);
     assert.equal(listed.trim().split('\n').length, objects.length);
     await east.kubectlOk(['get', 'crd', rccCrd.metadata.name]);
+
+    // An upgrade keeps the generated CA and certificates (they are looked up, not generated again).
+    const caOf = async () => ({
+      secret: await east.kubectlOk([
+        'get',
+        'secret',
+        'fedmesh-api-tls',
+        '-n',
+        namespace,
+        '-o',
+        'jsonpath={.data.ca\\.crt}',
+      ]),
+      apiService: await east.kubectlOk([
+        'get',
+        'apiservice',
+        'v1alpha1.federation.fedmesh.io',
+        '-o',
+        'jsonpath={.spec.caBundle}',
+      ]),
+    });
+    const before = await caOf();
+    assert.equal(before.secret, before.apiService);
+    await helmOk(['upgrade', 'fedmesh', chart, '-n', namespace, '--reuse-values', '--set', 'logLevel=debug']);
+    assert.deepEqual(await caOf(), before);
     await uninstallAndCheck(manifest);
   });
 
