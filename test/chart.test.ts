@@ -95,10 +95,13 @@ describe('the fedmesh Helm chart', () => {
     }
   });
 
-  test('cluster.name is required, with a message that says what to set', async () => {
+  test('cluster.name is required, and ServiceMonitors need their API, with messages that say what to set', async () => {
     const r = await helm(['template', 'fedmesh', chart, '-n', namespace, '--kube-version', kubernetesVersion()]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /cluster\.name is required: the name of this cluster in the mesh/);
+    const monitors = await helm(release('template', '--set', 'metrics.serviceMonitor.enabled=true'));
+    assert.notEqual(monitors.code, 0);
+    assert.match(monitors.stderr, /metrics\.serviceMonitor\.enabled needs the Prometheus Operator/);
   });
 
   test('the chart carries the same RBAC rules as the TypeScript manifests', async () => {
@@ -133,16 +136,23 @@ describe('the fedmesh Helm chart', () => {
   });
 
   test('helm template in each certificate mode passes kubectl apply --dry-run=server', async () => {
-    // cert-manager is not installed in the testbed: its two kinds are registered schemaless so that the dry run
-    // checks everything else and that Certificates and Issuers are well-formed objects.
-    await east.kubectlOk(['apply', '-f', '-'], certManagerKindsYaml());
-    await eventually(async () =>
-      assert.equal((await east.kubectl(['get', 'certificates.cert-manager.io', '-A'])).code, 0),
-    );
+    // cert-manager and the Prometheus Operator are not installed in the testbed: their kinds are registered
+    // schemaless so that the dry run checks everything else.
+    await east.kubectlOk(['apply', '-f', '-'], operatorKindsYaml());
+    await eventually(async () => {
+      assert.equal((await east.kubectl(['get', 'certificates.cert-manager.io', '-A'])).code, 0);
+      assert.equal((await east.kubectl(['get', 'servicemonitors.monitoring.coreos.com', '-A'])).code, 0);
+    });
     const modes: Record<string, string[]> = {
       generated: [],
       provided: ['--set', 'tls.mode=provided', '--set-string', 'tls.provided.caBundle=-----BEGIN CERTIFICATE-----'],
       'cert-manager': ['--set', 'tls.mode=cert-manager', '--api-versions', 'cert-manager.io/v1'],
+      'generated, with ServiceMonitors': [
+        '--set',
+        'metrics.serviceMonitor.enabled=true',
+        '--api-versions',
+        'monitoring.coreos.com/v1',
+      ],
     };
     for (const [mode, extra] of Object.entries(modes)) {
       // The test hooks are left out: their Pods name a ServiceAccount that only a real install creates first.
@@ -152,11 +162,13 @@ describe('the fedmesh Helm chart', () => {
       assert.match(out, /apiservice\.apiregistration\.k8s\.io\/v1alpha1\.federation\.fedmesh\.io created/, mode);
       assert.match(out, /validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/fedmesh created/, mode);
       assert.match(out, /daemonset\.apps\/fedmesh-agent created/, mode);
+      if (mode.includes('ServiceMonitors'))
+        assert.match(out, /servicemonitor\.monitoring\.coreos\.com\/fedmesh-agent created/);
       if (mode === 'cert-manager') assert.match(out, /certificate\.cert-manager\.io\/fedmesh-api created/);
       else
         assert.match(
           out,
-          mode === 'generated' ? /secret\/fedmesh-api-tls created/ : /^(?![\s\S]*secret\/fedmesh-api-tls)/,
+          mode.startsWith('generated') ? /secret\/fedmesh-api-tls created/ : /^(?![\s\S]*secret\/fedmesh-api-tls)/,
         );
     }
   });
@@ -383,13 +395,14 @@ async function startHostProcess(
   hostProcesses.push({ started: startDetached(argv, join(dir, `${name}.log`)), argv });
 }
 
-function certManagerKindsYaml(): string {
-  const crd = (kind: string, plural: string) => ({
+/** cert-manager's and the Prometheus Operator's kinds, schemaless: the dry runs check everything else. */
+function operatorKindsYaml(): string {
+  const crd = (group: string, kind: string, plural: string) => ({
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.cert-manager.io` },
+    metadata: { name: `${plural}.${group}` },
     spec: {
-      group: 'cert-manager.io',
+      group,
       scope: 'Namespaced',
       names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
       versions: [
@@ -402,5 +415,11 @@ function certManagerKindsYaml(): string {
       ],
     },
   });
-  return [crd('Certificate', 'certificates'), crd('Issuer', 'issuers')].map((d) => yaml.dump(d)).join('---\n');
+  return [
+    crd('cert-manager.io', 'Certificate', 'certificates'),
+    crd('cert-manager.io', 'Issuer', 'issuers'),
+    crd('monitoring.coreos.com', 'ServiceMonitor', 'servicemonitors'),
+  ]
+    .map((d) => yaml.dump(d))
+    .join('---\n');
 }
