@@ -1,4 +1,4 @@
-// The README and docs/ stand on their own: every link resolves to a file of this repository, nothing points
+// The README, the chart's README and docs/ stand on their own: every link resolves to a file of this repository, nothing points
 // outside it, and no text refers to material that only the project's authors have.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const documents = [
   'README.md',
+  'charts/fedmesh/README.md',
   ...readdirSync(join(repoRoot, 'docs'))
     .filter((f) => f.endsWith('.md'))
     .map((f) => `docs/${f}`),
