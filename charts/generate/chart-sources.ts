@@ -58,16 +58,16 @@ export function ruleSets(): Record<string, unknown[]> {
   const webhooks = webhooksAccessManifests(releaseNamespace);
   return {
     // federation/server-access.ts serverAccessManifests: the ClusterRole fedmesh:server
-    serverCluster: rulesOf(server, 'ClusterRole'),
+    serverCluster: rulesOf(server, 'ClusterRole', 'fedmesh:server'),
     // federation/server-access.ts serverAccessManifests: the Role fedmesh:server in the server's namespace
-    serverNamespace: rulesOf(server, 'Role'),
+    serverNamespace: rulesOf(server, 'Role', 'fedmesh:server'),
     // federation/remote-access.ts remoteAccessClusterRole: what another cluster's fedmesh may read here
     remoteAccess: remoteAccessClusterRole().rules as unknown[],
     // apiserver/registration.ts: read access to federation.fedmesh.io, aggregated into view, edit and admin
     federationReader: rulesOf(registration, 'ClusterRole', 'fedmesh:federation-reader'),
     // webhooks/access.ts webhooksAccessManifests: the ClusterRole and the Role of fedmesh:webhooks
-    webhooksCluster: rulesOf(webhooks, 'ClusterRole'),
-    webhooksNamespace: rulesOf(webhooks, 'Role'),
+    webhooksCluster: rulesOf(webhooks, 'ClusterRole', 'fedmesh:webhooks'),
+    webhooksNamespace: rulesOf(webhooks, 'Role', 'fedmesh:webhooks'),
     // dataplane-agent/access.ts agentClusterRoleRules: the ClusterRole fedmesh:agent
     agentCluster: agentClusterRoleRules(),
   };
