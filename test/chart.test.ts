@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import yaml from 'js-yaml';
 import { registrationManifests } from '../apiserver/index.js';
+import { ruleSets } from '../charts/generate/chart-sources.js';
 import type { Manifest } from '../core/kube/apply.js';
 import { rccCrd } from '../federation/rcc-crd.js';
 import { accessKubeconfig, remoteAccessClusterRole } from '../federation/remote-access.js';
@@ -127,6 +128,11 @@ describe('the fedmesh Helm chart', () => {
         assert.equal(o.metadata.namespace, m.metadata.namespace);
       }
     }
+    // The webhooks' and the agent's rules, from the definitions chart generation reads for them.
+    const sets = ruleSets();
+    assert.deepEqual(find(objs, 'ClusterRole', 'fedmesh:webhooks').rules, sets.webhooksCluster);
+    assert.deepEqual(find(objs, 'Role', 'fedmesh:webhooks').rules, sets.webhooksNamespace);
+    assert.deepEqual(find(objs, 'ClusterRole', 'fedmesh:agent').rules, sets.agentCluster);
     // Bindings give the rules to the ServiceAccount the Deployment runs as.
     const subjects = find(objs, 'ClusterRoleBinding', 'fedmesh:server').subjects;
     assert.deepEqual(subjects, [{ kind: 'ServiceAccount', name: 'fedmesh-server', namespace }]);
