@@ -141,6 +141,68 @@ describe('the fedmesh Helm chart', () => {
     assert.equal(pod.serviceAccountName, 'fedmesh-server');
   });
 
+  test('the workloads: 2 server replicas spread and guarded, probes, resources, projected tokens, an agent with NET_ADMIN only', async () => {
+    const objs = docs(await helmOk(release('template')));
+    type PodSpec = {
+      hostNetwork?: boolean;
+      automountServiceAccountToken?: boolean;
+      affinity?: { podAntiAffinity?: unknown };
+      volumes?: { name: string; projected?: { sources: Record<string, unknown>[] } }[];
+      containers: {
+        args: string[];
+        resources?: { requests?: unknown };
+        livenessProbe?: unknown;
+        readinessProbe?: unknown;
+        securityContext: {
+          runAsNonRoot?: boolean;
+          privileged?: boolean;
+          readOnlyRootFilesystem?: boolean;
+          allowPrivilegeEscalation?: boolean;
+          capabilities: { add?: string[]; drop: string[] };
+        };
+      }[];
+    };
+    const podOf = (kind: string, name: string) =>
+      (find(objs, kind, name).spec as { replicas?: number; template: { spec: PodSpec } }).template.spec;
+    const server = find(objs, 'Deployment', 'fedmesh-server').spec as { replicas: number };
+    assert.equal(server.replicas, 2);
+    assert.equal(
+      (find(objs, 'PodDisruptionBudget', 'fedmesh-server').spec as { maxUnavailable: number }).maxUnavailable,
+      1,
+    );
+    for (const [kind, name] of [
+      ['Deployment', 'fedmesh-server'],
+      ['Deployment', 'fedmesh-webhooks'],
+      ['DaemonSet', 'fedmesh-agent'],
+    ] as const) {
+      const pod = podOf(kind, name);
+      const c = pod.containers[0];
+      assert.ok(c?.livenessProbe && c.readinessProbe && c.resources?.requests, `${name}: probes and resources`);
+      assert.ok(c.args.includes('--cluster-name=east'), `${name}: the cluster name`);
+      assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+      assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+      assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+      // The token is a projected, expiring one; the ServiceAccount mounts none by default.
+      assert.equal(pod.automountServiceAccountToken, false);
+      const token = pod.volumes?.find((v) => v.name === 'kube-api-access')?.projected?.sources[0];
+      assert.ok(token && 'serviceAccountToken' in token, `${name}: projected token`);
+      if (kind === 'Deployment') {
+        assert.ok(pod.affinity?.podAntiAffinity, `${name}: replicas spread over nodes`);
+        assert.equal(c.securityContext.runAsNonRoot, true);
+        assert.equal(c.securityContext.capabilities.add, undefined);
+      }
+    }
+    const agent = podOf('DaemonSet', 'fedmesh-agent');
+    assert.equal(agent.hostNetwork, true);
+    assert.deepEqual(agent.containers[0]?.securityContext.capabilities.add, ['NET_ADMIN']);
+    assert.equal(agent.containers[0]?.securityContext.privileged, false);
+    for (const sa of ['fedmesh-server', 'fedmesh-webhooks', 'fedmesh-agent']) {
+      assert.equal(find(objs, 'ServiceAccount', sa).automountServiceAccountToken, false);
+    }
+    const noWebhooks = await helm(release('template', '--set', 'webhooks.enabled=false'));
+    assert.match(noWebhooks.stderr, /tests\.webhooks=true checks the webhooks, but webhooks\.enabled=false/);
+  });
+
   test('helm template in each certificate mode passes kubectl apply --dry-run=server', async () => {
     // cert-manager and the Prometheus Operator are not installed in the testbed: their kinds are registered
     // schemaless so that the dry run checks everything else.
