@@ -18,6 +18,7 @@ const skipped = [];
 /** Runs a command as the user would type it (`title`), output shown; exits the demo when it fails unless allowed. */
 function step(title, cmd, args, { env = {}, mayFail = false, capture = false } = {}) {
   console.log(`\n$ ${title}`);
+  const t0 = Date.now();
   const r = spawnSync(cmd, args, {
     cwd: root,
     stdio: capture ? ['ignore', 'pipe', 'pipe'] : 'inherit',
@@ -25,6 +26,8 @@ function step(title, cmd, args, { env = {}, mayFail = false, capture = false } =
     env: { ...process.env, ...env },
   });
   if (capture) process.stdout.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+  const secs = (Date.now() - t0) / 1000;
+  if (secs >= 2) console.log(`# (${secs.toFixed(1)}s)`);
   if (r.status !== 0 && !mayFail) {
     console.error(`demo: "${title}" failed (exit ${r.status}); see the output above`);
     process.exit(1);
