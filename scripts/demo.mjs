@@ -3,7 +3,7 @@
 // each feature shown as a user would type it. A feature's step runs when its piece is in this repository (and, for
 // the packet across the overlay, when the machine allows network namespaces); otherwise the demo says it skipped
 // it and why. Installs what is missing first; leaves the testbed running (stop it: npx fedmesh testbed down).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureAll, root } from './ensure-deps.mjs';
@@ -69,9 +69,26 @@ run('testbed down   # a fresh start', ['testbed', 'down']);
 const overlay = pieces.dataplane() && networkNamespacesAllowed();
 const upArgs = ['testbed', 'up', '--clusters', clusters.join(','), ...(overlay ? ['--netns'] : [])];
 const up = run(upArgs.join(' '), upArgs, { capture: overlay });
-for (const c of clusters) {
-  const file = join('examples', 'testbed', `${c}.yaml`);
-  run(`testbed seed --cluster ${c} --file ${file}`, ['testbed', 'seed', '--cluster', c, '--file', file]);
+// The three seeds run at once (each waits on its own API server); their outputs are shown in order.
+const seeds = await Promise.all(
+  clusters.map((c) => {
+    const file = join('examples', 'testbed', `${c}.yaml`);
+    return new Promise((resolve) => {
+      const args = ['testbed', 'seed', '--cluster', c, '--file', file];
+      const child = spawn(process.execPath, [fedmesh, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('close', (code) => resolve({ title: `fedmesh ${args.join(' ')}`, out, code }));
+    });
+  }),
+);
+for (const s of seeds) {
+  console.log(`\n$ ${s.title}\n${s.out.trimEnd()}`);
+  if (s.code !== 0) {
+    console.error(`demo: "${s.title}" failed (exit ${s.code}); see the output above`);
+    process.exit(1);
+  }
 }
 run('testbed deploy   # per cluster: helm upgrade --install charts/fedmesh, a fedmesh server, every pair joined', [
   'testbed',
