@@ -1,20 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  apiServiceName,
-  loadOrCreateServingCert,
-  registrationManifests,
-  servingDnsNames,
-} from '../../apiserver/index.js';
+import { apiServiceName, loadOrCreateServingCert, servingDnsNames } from '../../apiserver/index.js';
 import { applyManifest } from '../../core/kube/apply.js';
 import { isStatus, KubeApiError, KubeRestClient } from '../../core/kube/rest-client.js';
-import { readServiceAccountToken } from '../../core/kube/service-account-token.js';
+import { readServiceAccountToken, serviceAccountTokenSecret } from '../../core/kube/service-account-token.js';
 import { rccCrd } from '../../federation/rcc-crd.js';
 import { rccPath } from '../../federation/rcc-spec.js';
 import { accessKubeconfig, localJoinManifests } from '../../federation/remote-access.js';
 import { grantRemoteAccess } from '../../federation/remote-access-grant.js';
-import { serverAccessManifests, serverServiceAccount, serverTokenSecret } from '../../federation/server-access.js';
+import { serverServiceAccount, serverTokenSecret } from '../../federation/server-access.js';
+import { installChartForHostProcesses } from './chart-install.js';
 import { freePort, isRunning, logTail, stopProcess } from './processes.js';
 import { type TestbedState, writeState } from './state.js';
 import { launchProcess, TestbedError } from './up.js';
@@ -173,19 +169,13 @@ export async function deployFedmesh(state: TestbedState, report: (msg: string) =
       if (!client || !serving.caPem) throw new Error('unreachable');
       // The server runs as its own ServiceAccount with least privilege, as it would in a pod: a permission it
       // lacks fails here, not first in production.
-      for (const m of [
-        ...serverAccessManifests(apiService.namespace, { tokenSecret: true }),
-        ...registrationManifests({
-          namespace: apiService.namespace,
-          serviceName: apiService.name,
-          port: apiPort,
-          caBundlePem: serving.caPem,
-          externalName: '127.0.0.1',
-          serviceAccount: serverServiceAccount,
-        }),
-      ]) {
-        await applyManifest(client, m);
-      }
+      // The Helm chart, as users install it, brings the server's RBAC, the APIService and its Service (here an
+      // ExternalName to this host) and the remote access; outside a pod the server also needs a long-lived token.
+      await installChartForHostProcesses(state, c, { namespace: apiService.namespace, apiPort, certDir });
+      await applyManifest(
+        client,
+        serviceAccountTokenSecret(apiService.namespace, serverServiceAccount, serverTokenSecret),
+      );
       const identity = await readServiceAccountToken(client, apiService.namespace, serverTokenSecret);
       const kubeconfig = join(state.dir, 'fedmesh', c.name, 'server.kubeconfig');
       writeFileSync(
