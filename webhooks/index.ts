@@ -23,6 +23,7 @@ export {
   webhookConfigurationManifest,
 } from './configuration.js';
 export { KEEP_ALIVE_MS, MAX_BODY_BYTES, startWebhookServer, type WebhookServer } from './server.js';
+export { prepareGeneratedCertificates } from './serving-certificates.js';
 export type { ValidationContext } from './validation-context.js';
 
 export type CertificateSource =

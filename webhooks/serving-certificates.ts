@@ -11,7 +11,8 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { pino } from 'pino';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { Logger } from '../core/log/logger.js';
 import { errorMessage } from '../core/log/logger.js';
 import { createCertificateAuthority, issueCertificate, type KeyPair } from '../core/tls/certificates.js';
@@ -259,4 +260,21 @@ export class GeneratedServingCertificates implements ServingCertificates {
   private remove(which: keyof typeof this.paths): void {
     for (const f of this.paths[which]) rmSync(f, { force: true });
   }
+}
+
+/**
+ * Makes (or reads) the generated CA and serving certificate in `dir` before the webhooks start, and returns the CAs
+ * to register in caBundle: for an installer that writes the webhook configuration before the process runs.
+ */
+export function prepareGeneratedCertificates(
+  o: Pick<GeneratedCertificateOptions, 'dir' | 'dnsNames' | 'ipAddresses' | 'certValidityMs' | 'caValidityMs'>,
+): string[] {
+  const certs = new GeneratedServingCertificates({
+    ...o,
+    log: pino({ enabled: false }),
+    registry: new Registry(),
+    onChange: () => {},
+    publishCaBundle: async () => false,
+  });
+  return [...certs.caBundle()];
 }
