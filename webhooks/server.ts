@@ -133,19 +133,23 @@ export function webhookApp(ctx: ValidationContext, log: Logger, metrics: ReturnT
       return;
     }
     const { request } = parsed;
-    const reqLog = log.child({ uid: request.uid, webhook: name, operation: request.operation });
+    // A child logger only when something is logged: most reviews log nothing.
+    const reqLog = () => log.child({ uid: request.uid, webhook: name, operation: request.operation });
     reviewRequest(route, request, ctx)
       .then(({ response, outcome }) => {
         metrics.reviews.inc({ webhook: name, outcome });
         metrics.duration.observe({ webhook: name }, Number(process.hrtime.bigint() - started) / 1e9);
         if (outcome === 'denied') {
-          reqLog.info({ namespace: request.namespace, name: request.name, user: request.userInfo?.username }, 'denied');
+          reqLog().info(
+            { namespace: request.namespace, name: request.name, user: request.userInfo?.username },
+            'denied',
+          );
         }
         res.json(response);
       })
       .catch((err: unknown) => {
         metrics.reviews.inc({ webhook: name, outcome: 'error' });
-        reqLog.error({ err: errorMessage(err) }, 'validator failed');
+        reqLog().error({ err: errorMessage(err) }, 'validator failed');
         if (!res.headersSent) {
           res.json(
             deny(request.uid, 'fedmesh could not validate this object: an internal error (logged by fedmesh webhooks)'),
