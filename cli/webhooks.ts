@@ -49,7 +49,7 @@ const flags = {
   'ca-validity': {
     type: 'string',
     value: 'DURATION',
-    description: 'with --cert-dir: lifetime of a generated CA (default 87600h); rotated with a third left',
+    description: 'with --cert-dir: lifetime of a generated CA (default 87600h); rotated with half of it left',
   },
   'webhook-service': {
     type: 'string',

@@ -137,7 +137,7 @@ const invalid: [unknown, string, string][] = [
   [
     fnp('fnp-quote', { ingress: [{ action: 'Allow', source: { selector: "app == 'web" } }] }),
     'federatednetworkpolicies',
-    '* spec.ingress[0].source.selector: invalid selector at position 7',
+    "* spec.ingress[0].source.selector: invalid selector at position 11: expected a closing ' for the string that starts at 7, found end of selector",
   ],
   [
     fnp('fnp-main-west', { selector: "fedmesh.io/cluster == 'west'" }),
@@ -268,6 +268,7 @@ const valid: [unknown, string[]][] = [
   [
     fnp('ok-clean', {
       selector: "app == 'db'",
+      order: 10,
       ingress: [
         {
           action: 'Allow',
@@ -377,7 +378,7 @@ describe('admission webhooks', () => {
     const east = tb.cluster('east');
     const table = await east.kubectlOk(['get', 'fnp', '-n', 'shop', 'ok-clean']);
     assert.match(table, /^NAME\s+ORDER\s+SELECTOR\s+AGE\n/);
-    assert.match(table, /^ok-clean\s+<none>\s+app == 'db'/m);
+    assert.match(table, /^ok-clean\s+10\s+app == 'db'\s+\d+s\n/m);
     // kube-system is excluded: an invalid policy there is not sent to the webhooks at all.
     const r = await east.kubectl(
       ['apply', '-f', '-'],
@@ -385,6 +386,21 @@ describe('admission webhooks', () => {
     );
     assert.equal(r.code, 0, r.stderr);
     await east.kubectlOk(['delete', 'fnp', '-n', 'kube-system', 'sys']);
+  });
+
+  test('the webhooks run as their ServiceAccount, with only what they need', async () => {
+    const east = tb.cluster('east');
+    const can = async (...args: string[]) =>
+      (
+        await east.kubectl(['auth', 'can-i', ...args, '--as=system:serviceaccount:fedmesh-system:fedmesh-webhooks'])
+      ).stdout.trim();
+    assert.equal(await can('watch', 'remoteclusterconfigurations.fedmesh.io'), 'yes');
+    assert.equal(await can('patch', `validatingwebhookconfigurations/${webhookConfigurationName}`), 'yes');
+    assert.equal(await can('patch', 'validatingwebhookconfigurations/other'), 'no');
+    assert.equal(await can('get', 'secrets', '-n', 'fedmesh-system'), 'yes');
+    assert.equal(await can('list', 'secrets', '-n', 'fedmesh-system'), 'no');
+    assert.equal(await can('get', 'secrets', '-n', 'kube-system'), 'no');
+    assert.equal(await can('update', 'remoteclusterconfigurations.fedmesh.io'), 'no');
   });
 });
 
@@ -484,7 +500,7 @@ describe('serving certificate rotation', () => {
     const port = await freePort();
     const metricsPort = await freePort();
     const certDir = mkdtempSync(join(tmpdir(), 'fedmesh-rotation-'));
-    const lifetimes = { certValidityMs: 6_000, caValidityMs: 15_000 };
+    const lifetimes = { certValidityMs: 6_000, caValidityMs: 20_000 };
     const caBundle = prepareGeneratedCertificates({
       dir: certDir,
       dnsNames: servingDnsNames(webhooksService.name, webhooksService.namespace),
@@ -515,7 +531,7 @@ describe('serving certificate rotation', () => {
         `--metrics-bind-address=127.0.0.1:${metricsPort}`,
         `--cert-dir=${certDir}`,
         '--cert-validity=6s',
-        '--ca-validity=15s',
+        '--ca-validity=20s',
       ],
     });
     const rotations = async () => {

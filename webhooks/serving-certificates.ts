@@ -3,7 +3,7 @@
 //    that loads is served to new connections; cert-manager's cainjector keeps caBundle in sync.
 //  - generated (--cert-dir): a CA and a serving certificate made with node-forge and kept in the directory (a
 //    restart reuses them). The serving certificate is re-issued when a third of its life is left. The CA is
-//    rotated the same way, in three steps, each taken only after the previous one is done: the new CA is added
+//    rotated when half of its life is left, in three steps, each taken only after the previous one is done: the new CA is added
 //    to the webhook configuration's caBundle, then (after a grace period for kube-apiserver to see it) the serving
 //    certificate is re-issued from it, and the old CA leaves the bundle when it expires.
 
@@ -181,8 +181,9 @@ export class GeneratedServingCertificates implements ServingCertificates {
       this.previous = undefined;
       this.remove('previous');
     }
-    // Due when a third of the configured lifetime is left (certificates are back-dated a little for clock skew).
-    if (this.next === undefined && this.ca.notAfter - now < this.o.caValidityMs / 3) {
+    // Due when half the configured lifetime is left (certificates are back-dated a little for clock skew): the old
+    // CA must outlive publishing the new one, the grace period and the switch, even on a starved machine.
+    if (this.next === undefined && this.ca.notAfter - now < this.o.caValidityMs / 2) {
       this.next = this.save('next', this.newCa());
       this.nextPublishedAt = undefined;
       this.o.log.info(
@@ -216,7 +217,8 @@ export class GeneratedServingCertificates implements ServingCertificates {
   }
 
   private newCa(): KeyPair {
-    return createCertificateAuthority('fedmesh-webhooks-ca', this.o.caValidityMs / DAY_MS);
+    // A name of its own per CA, so that the old and the new one in a bundle are told apart (also by people).
+    return createCertificateAuthority(`fedmesh-webhooks-ca-${Date.now()}`, this.o.caValidityMs / DAY_MS);
   }
 
   private issuedByCurrentCa(leafPem: string): boolean {
