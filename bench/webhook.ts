@@ -111,7 +111,17 @@ function rssMiB(pid: number | undefined): number {
 const bodies = Array.from({ length: 200 }, (_, i) => JSON.stringify(review(NP, realisticNetworkPolicy(i), `uid-${i}`)));
 const path = '/validate/networkpolicies';
 
+/** CPU time (user + system) the process has used, in ms. */
+function cpuMs(pid: number | undefined): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+let lastCpuPerReview = 0;
+
 async function throughput(c: Child, seconds: number, concurrency: number): Promise<number> {
+  const cpu0 = cpuMs(c.proc.pid);
   const agent = newAgent({ certPem: c.ca, keyPem: '' }, concurrency);
   const end = Date.now() + seconds * 1000;
   let n = 0;
@@ -126,6 +136,7 @@ async function throughput(c: Child, seconds: number, concurrency: number): Promi
   await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
   const s = (performance.now() - t) / 1000;
   agent.destroy();
+  lastCpuPerReview = ((cpuMs(c.proc.pid) - cpu0) * 1000) / n;
   return n / s;
 }
 
@@ -208,12 +219,14 @@ try {
   const rps = { real: [] as number[], floor: [] as number[] };
   const p50 = { real: [] as number[], floor: [] as number[] };
   const p99 = { real: [] as number[], floor: [] as number[] };
+  const cpu = { real: [] as number[], floor: [] as number[] };
   for (let r = 0; r < rounds; r++) {
     for (const [name, c] of [
       ['floor', floor],
       ['real', real],
     ] as const) {
       rps[name].push(await throughput(c, seconds, concurrency));
+      cpu[name].push(lastCpuPerReview);
       const l = await latencyAtRate(c, seconds, rate);
       p50[name].push(l.p50);
       p99[name].push(l.p99);
@@ -228,6 +241,13 @@ try {
   console.log(`  floor (same HTTPS+express server, constant allow): ${fmt(rps.floor, 'reviews/s')}`);
   console.log(`  fedmesh webhooks (full validation):              ${fmt(rps.real, 'reviews/s')}`);
   console.log(`  ratio real/floor: ${fmt(ratios, '', 2)}  (target >= 0.8)`);
+  console.log(
+    `  server CPU per review (robust to a busy machine): floor ${fmt(cpu.floor, 'µs')}, real ${fmt(cpu.real, 'µs')}, ratio floor/real ${fmt(
+      cpu.floor.map((f, i) => f / cpu.real[i]!),
+      '',
+      2,
+    )}`,
+  );
   console.log(`latency at ${rate} reviews/s (open loop):`);
   console.log(`  floor: p50 ${fmt(p50.floor, 'ms', 2)}, p99 ${fmt(p99.floor, 'ms', 2)}`);
   console.log(`  real:  p50 ${fmt(p50.real, 'ms', 2)}, p99 ${fmt(p99.real, 'ms', 2)}  (target p99 < 2 ms)`);

@@ -17,6 +17,7 @@ import {
   type NetworkPolicyObject,
   type PolicyCompilation,
 } from '../core/policy/index.js';
+import { policyShapeErrors } from '../webhooks/index.js';
 import { formatExplanation } from './policy-explain-format.js';
 
 const command = 'policy explain';
@@ -108,22 +109,18 @@ async function explainMain(argv: string[]): Promise<number> {
     console.error(`fedmesh ${command}: cannot read ${f.filename}: ${errorMessage(err)}`);
     return 1;
   }
-  const kc = new KubeConfig();
-  try {
-    if (f.kubeconfig) kc.loadFromFile(f.kubeconfig);
-    else kc.loadFromDefault();
-    if (f.context) kc.setCurrentContext(f.context);
-    if (!kc.getCurrentCluster()) throw new Error(`context "${kc.getCurrentContext()}" has no cluster`);
-  } catch (err) {
-    console.error(`fedmesh ${command}: kubeconfig: ${errorMessage(err)}`);
-    return 1;
-  }
-  const namespace = f.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
-
+  // A policy without a namespace goes to -n, else the kubeconfig context's namespace (read without connecting).
+  const namespace = f.namespace ?? contextNamespace(f.kubeconfig, f.context) ?? 'default';
   const compiled: PolicyCompilation[] = [];
   for (const [i, doc] of docs.entries()) {
     const d = doc as { apiVersion?: unknown; kind?: unknown; metadata?: { namespace?: string } };
     const withNs = { ...(doc as object), metadata: { ...d.metadata, namespace: d.metadata?.namespace ?? namespace } };
+    const kind = d.kind === 'NetworkPolicy' || d.kind === FNP_KIND ? d.kind : undefined;
+    const shape = kind === undefined ? [] : policyShapeErrors(kind, withNs);
+    if (shape.length > 0) {
+      for (const e of shape) console.error(`error: document ${i + 1}: ${formatDiagnostic(e)}`);
+      return 1;
+    }
     if (d.apiVersion === 'networking.k8s.io/v1' && d.kind === 'NetworkPolicy') {
       compiled.push(compileNetworkPolicy(withNs as NetworkPolicyObject, { localCluster: clusterName }));
     } else if (d.apiVersion === FNP_API_VERSION && d.kind === FNP_KIND) {
@@ -142,6 +139,17 @@ async function explainMain(argv: string[]): Promise<number> {
     if (c.errors.length > 0 || c.policy === null) failed = true;
   }
   if (failed) return 1;
+
+  const kc = new KubeConfig();
+  try {
+    if (f.kubeconfig) kc.loadFromFile(f.kubeconfig);
+    else kc.loadFromDefault();
+    if (f.context) kc.setCurrentContext(f.context);
+    if (!kc.getCurrentCluster()) throw new Error(`context "${kc.getCurrentContext()}" has no cluster`);
+  } catch (err) {
+    console.error(`fedmesh ${command}: kubeconfig: ${errorMessage(err)}`);
+    return 1;
+  }
 
   const client = await KubeRestClient.fromKubeConfig(kc, 4);
   let explanations: PolicyExplanation[];
@@ -194,6 +202,17 @@ async function explainMain(argv: string[]): Promise<number> {
     output === 'json' ? JSON.stringify(explanations, null, 2) : explanations.map(formatExplanation).join('\n\n'),
   );
   return 0;
+}
+
+function contextNamespace(file: string | undefined, context: string | undefined): string | undefined {
+  try {
+    const kc = new KubeConfig();
+    if (file) kc.loadFromFile(file);
+    else kc.loadFromDefault();
+    return kc.getContextObject(context ?? kc.getCurrentContext())?.namespace;
+  } catch {
+    return undefined; // reported when the kubeconfig is loaded to connect
+  }
 }
 
 interface PodItem extends Item {

@@ -22,6 +22,7 @@ export {
   type WebhookConfigurationOptions,
   webhookConfigurationManifest,
 } from './configuration.js';
+export { policyShapeErrors } from './object-schemas.js';
 export { KEEP_ALIVE_MS, MAX_BODY_BYTES, startWebhookServer, type WebhookServer } from './server.js';
 export { prepareGeneratedCertificates } from './serving-certificates.js';
 export type { ValidationContext } from './validation-context.js';

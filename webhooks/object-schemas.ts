@@ -155,3 +155,8 @@ function describe(e: ErrorObject): string {
     return `${e.message}: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   return e.message ?? 'invalid';
 }
+
+/** Shape errors of a NetworkPolicy or FederatedNetworkPolicy object (for tools that read policies from files). */
+export function policyShapeErrors(kind: 'NetworkPolicy' | 'FederatedNetworkPolicy', object: unknown): Diagnostic[] {
+  return shapeErrors(objectShapes[kind], object);
+}
