@@ -78,6 +78,7 @@ if (values.serve !== undefined) {
     port = (server.address() as AddressInfo).port;
   }
   process.send?.({ port, ca: ca.certPem });
+  process.on('SIGTERM', () => process.exit(0)); // a normal exit, so that --cpu-prof can write its profile
   await new Promise(() => {});
 }
 
