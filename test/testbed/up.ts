@@ -367,7 +367,14 @@ export async function down(opts: { dir: string; report?: (msg: string) => void; 
   const state = readState(opts.dir);
   const procs = state ? [...state.processes].reverse() : [];
   // Clients first, then the servers they talk to, etcd last.
-  const order: Component[] = ['fedmesh-server', 'kubelet-sim', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+  const order: Component[] = [
+    'fedmesh-webhooks',
+    'fedmesh-server',
+    'kubelet-sim',
+    'kube-controller-manager',
+    'kube-apiserver',
+    'etcd',
+  ];
   let stopped = 0;
   for (const component of order) {
     const batch = procs.filter((p) => p.component === component && isRunning(p));
