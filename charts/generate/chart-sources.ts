@@ -7,10 +7,12 @@
 import yaml from 'js-yaml';
 import { apiServiceName, registrationManifests } from '../../apiserver/index.js';
 import type { Manifest } from '../../core/kube/apply.js';
+import { fnpCrd } from '../../core/policy/fnp-crd.js';
 import { rccCrd } from '../../federation/rcc-crd.js';
 import { remoteAccessClusterRole } from '../../federation/remote-access.js';
 import { serverAccessManifests } from '../../federation/server-access.js';
-import { agentClusterRoleRules, webhookConfigurationManifest, webhooksAccessManifests } from './pending-sources.js';
+import { webhookConfigurationManifest, webhooksAccessManifests } from '../../webhooks/index.js';
+import { agentClusterRoleRules } from './pending-sources.js';
 
 /** The chart folder, relative to the repository root. */
 export const chartDir = 'charts/fedmesh';
@@ -18,6 +20,7 @@ export const chartDir = 'charts/fedmesh';
 /** Every CRD the chart installs (Helm's crds/ folder: installed first, never upgraded or deleted by Helm). */
 const crds: readonly { readonly source: string; readonly crd: Manifest }[] = [
   { source: 'federation/rcc-crd.ts', crd: rccCrd as unknown as Manifest },
+  { source: 'core/policy/fnp-crd.ts', crd: fnpCrd as unknown as Manifest },
 ];
 
 function rulesOf(manifests: readonly Manifest[], kind: 'ClusterRole' | 'Role', name?: string): unknown[] {
@@ -37,6 +40,7 @@ function webhookDefinitions(): { path: string; webhook: Record<string, unknown> 
   const vwc = webhookConfigurationManifest({
     endpoint: { service: { namespace: releaseNamespace, name: 'fedmesh-webhooks' } },
     caBundlePem: '',
+    excludedNamespaces: [releaseNamespace],
   });
   return (vwc.webhooks as Record<string, unknown>[]).map((w) => {
     const { clientConfig, failurePolicy: _f, timeoutSeconds: _t, ...webhook } = w;
