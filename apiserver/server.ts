@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../core/log/logger.js';
-import { type AuthenticationConfig, authenticate, identityHeaderNames } from './auth/authenticator.js';
+import { type AuthenticationConfig, authenticate, clearIdentityHeaders } from './auth/authenticator.js';
 import { alwaysAllowPaths, type Decision } from './auth/delegation.js';
 import type { UserInfo } from './auth/user-info.js';
 import {
@@ -118,8 +118,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     const resourceLabel = info.kind === 'resource' ? info.resource : '';
     const cfg = o.authentication();
     const peer = (req.socket as TLSSocket).getPeerX509Certificate?.();
-    const authn = await authenticate(peer, req.headers, cfg, o.reviewToken);
-    for (const h of identityHeaderNames(cfg.requestHeader)) delete req.headers[h];
+    const authn = await authenticate(peer, req.headersDistinct, cfg, o.reviewToken);
+    clearIdentityHeaders(req.headers, cfg.requestHeader);
     if (authn.outcome === 'failed') {
       log.info({ why: authn.why }, 'authentication failed');
       throw unauthorized();
