@@ -111,7 +111,13 @@ export async function authenticate(
   if (auth !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
     if (!m?.[1]) return { outcome: 'failed', why: 'malformed Authorization header' };
-    const user = await reviewToken(m[1]);
+    let user: UserInfo | undefined;
+    try {
+      user = await reviewToken(m[1]);
+    } catch (err) {
+      // Go answers 401 when the token cannot be checked; what went wrong is for the log only.
+      return { outcome: 'failed', why: `TokenReview failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
     if (!user) return { outcome: 'failed', why: 'invalid bearer token' };
     return { outcome: 'authenticated', user: withAuthenticatedGroup(user), method: 'token' };
   }
