@@ -33,7 +33,12 @@ export class WatchStream {
     private readonly o: WatchStreamOptions,
     private readonly onCut: (why: string) => void,
   ) {
-    res.on('drain', () => this.pump());
+    res.on('drain', () => {
+      // The client read something: the stall clock starts again.
+      clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+      this.pump();
+    });
   }
 
   /** Queues texts to write; `events` counts what they stand for, against `maxQueuedEvents`. */
@@ -75,7 +80,7 @@ export class WatchStream {
       this.stallTimer = undefined;
     } else if (!this.stallTimer) {
       this.stallTimer = setTimeout(
-        () => this.cut(`the client read nothing for ${Math.round(this.o.stallTimeoutMs / 1000)} s`),
+        () => this.cut(`the client read nothing for ${this.o.stallTimeoutMs / 1000} s`),
         this.o.stallTimeoutMs,
       );
     }

@@ -133,7 +133,11 @@ export function requestHeaderConfigFrom(
     const raw = data[key];
     if (!raw) return [];
     const v = JSON.parse(raw) as unknown;
-    return Array.isArray(v) ? v.map(String) : [];
+    // As Go's json.Unmarshal into []string: anything else is an error, never an empty (allow-all) list.
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
+      throw new Error(`${key} must be a JSON list of strings`);
+    }
+    return v;
   };
   const caPem = data['requestheader-client-ca-file'];
   const requestHeader = caPem
