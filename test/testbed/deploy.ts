@@ -144,7 +144,11 @@ async function waitForApiService(
  * `fedmesh server` per cluster on the host (logs in .testbed/logs/, stopped by `fedmesh testbed down`).
  * Running it again restarts the servers.
  */
-export async function deployFedmesh(state: TestbedState, report: (msg: string) => void): Promise<void> {
+export async function deployFedmesh(
+  state: TestbedState,
+  report: (msg: string) => void,
+  opts: { serverArgs?: readonly string[] } = {},
+): Promise<void> {
   const clients = new Map<string, KubeRestClient>();
   try {
     for (const c of state.clusters) clients.set(c.name, await KubeRestClient.fromKubeconfigFile(c.kubeconfig, 8));
@@ -208,6 +212,7 @@ export async function deployFedmesh(state: TestbedState, report: (msg: string) =
           `--api-bind-address=127.0.0.1:${apiPort}`,
           `--cert-dir=${certDir}`,
           `--api-service=${apiService.namespace}/${apiService.name}`,
+          ...(opts.serverArgs ?? []),
         ],
       });
       report(`${c.name}: fedmesh server: API on 127.0.0.1:${apiPort}, metrics on 127.0.0.1:${port}`);
