@@ -6,10 +6,8 @@ import { request } from 'node:https';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { createLogger } from '../core/log/logger.js';
-import { createCertificateAuthority, issueCertificate, type KeyPair } from '../core/tls/certificates.js';
+import type { KeyPair } from '../core/tls/certificates.js';
 import type { WorkloadEndpoint } from '../federation/index.js';
-import { requestHeaderConfigFrom } from './auth/authenticator.js';
-import { parseCertBundle } from './auth/client-cert.js';
 import type { Decision } from './auth/delegation.js';
 import type { UserInfo } from './auth/user-info.js';
 import { createApiServerMetrics } from './metrics.js';
@@ -18,21 +16,8 @@ import { Projection } from './projection.js';
 import { SnapshotKeeper } from './resource-handlers.js';
 import { ServedStore } from './served-store.js';
 import { type ApiServerOptions, type RunningApiServer, startApiServer } from './server.js';
+import { authCfg, proxyClient, serving, servingCa } from './test-pki.js';
 
-const servingCa = createCertificateAuthority('serving-ca');
-const serving = issueCertificate(servingCa, { commonName: 'api', ipAddresses: ['127.0.0.1'], usage: 'server' });
-const frontProxyCa = createCertificateAuthority('front-proxy-ca');
-const proxyClient = issueCertificate(frontProxyCa, { commonName: 'front-proxy-client', usage: 'client' });
-const authCfg = requestHeaderConfigFrom(
-  {
-    'requestheader-client-ca-file': frontProxyCa.certPem,
-    'requestheader-allowed-names': '["front-proxy-client"]',
-    'requestheader-username-headers': '["X-Remote-User"]',
-    'requestheader-group-headers': '["X-Remote-Group"]',
-    'requestheader-extra-headers-prefix': '["X-Remote-Extra-"]',
-  },
-  parseCertBundle,
-);
 const base = '/apis/federation.fedmesh.io/v1alpha1';
 
 const pod = (i: number): WorkloadEndpoint => ({
@@ -99,36 +84,37 @@ interface Res {
   body: string;
 }
 
+/** Request options for the server under test, as the aggregator (front-proxy certificate) unless `client` says. */
+const options = (port: number, path: string, headers: Record<string, string | string[]>, client?: KeyPair | null) => {
+  const c = client === undefined ? proxyClient : client;
+  return {
+    host: '127.0.0.1',
+    port,
+    path,
+    ca: servingCa.certPem,
+    agent: false as const,
+    ...(c ? { cert: c.certPem, key: c.keyPem } : {}),
+    headers,
+  };
+};
+
 /** One request; `headers` values that are lists go out as one header line each. */
 function call(
   port: number,
   path: string,
-  o: { headers?: Record<string, string | string[]>; client?: KeyPair | null; keep?: (r: ClientRequest) => void } = {},
+  o: { headers?: Record<string, string | string[]>; client?: KeyPair | null } = {},
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const client = o.client === undefined ? proxyClient : o.client;
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        ca: servingCa.certPem,
-        agent: false,
-        ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
-        headers: o.headers ?? {},
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          body += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', reject);
-      },
-    );
+    const req = request(options(port, path, o.headers ?? {}, o.client), (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
     req.on('error', reject);
-    o.keep?.(req);
     req.end();
   });
 }
@@ -136,22 +122,10 @@ function call(
 /** Opens a watch and never reads it; resolves with the response status once the headers are in. */
 function idleWatch(port: number, path: string, user: string): Promise<{ status: number; req: ClientRequest }> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        ca: servingCa.certPem,
-        agent: false,
-        cert: proxyClient.certPem,
-        key: proxyClient.keyPem,
-        headers: { 'X-Remote-User': user },
-      },
-      (res) => {
-        res.pause(); // never read: the socket's buffers fill and the server must stop writing
-        resolve({ status: res.statusCode ?? 0, req });
-      },
-    );
+    const req = request(options(port, path, { 'X-Remote-User': user }), (res) => {
+      res.pause(); // never read: the socket's buffers fill and the server must stop writing
+      resolve({ status: res.statusCode ?? 0, req });
+    });
     req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
     req.end();
   });
@@ -350,16 +324,7 @@ test('slow readers: a watch that never reads is cut and its place freed; one tha
     // A reader that keeps up receives the whole replay.
     const lines = await new Promise<number>((resolve, reject) => {
       const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          path: `${base}/remoteworkloads?watch=1&timeoutSeconds=3`,
-          ca: servingCa.certPem,
-          cert: proxyClient.certPem,
-          key: proxyClient.keyPem,
-          agent: false,
-          headers: { 'X-Remote-User': 'lazy' },
-        },
+        options(port, `${base}/remoteworkloads?watch=1&timeoutSeconds=3`, { 'X-Remote-User': 'lazy' }),
         (res) => {
           let n = 0;
           res.setEncoding('utf8');

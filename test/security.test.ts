@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:https';
+import { createSecureServer } from 'node:http2';
+import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -30,7 +31,11 @@ const east = () => tb.cluster('east');
 const fepPath = '/apis/federation.fedmesh.io/v1alpha1/federatedendpoints';
 
 before(async () => {
+  const started = Date.now();
+  const took = (what: string) =>
+    console.error(`[security] ${what} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   tb = await startTestbed({ name: 'security', clusters: ['east', 'west'] });
+  took('testbed up');
   // Every federated Service in east selects all of west's pods: 160 FederatedEndpoints of 400 endpoints each make
   // a watch replay of several MB, more than the sockets between a server and a client that never reads can hold.
   await tb.cluster('west').seed({
@@ -63,6 +68,7 @@ before(async () => {
       ports: [{ name: 'http', port: 80 }],
     })),
   });
+  took('seeded');
   await deployFedmesh(tb.state, (m) => console.error(`[deploy] ${m}`), {
     serverArgs: [`--max-watches-per-user=${maxWatchesPerUser}`, '--watch-stall-timeout=3s'],
   });
@@ -103,6 +109,7 @@ before(async () => {
     const out = await east().kubectlOk(['get', 'federatedendpoints', '-n', 'shop', '-o', 'name']);
     assert.equal(out.trim().split('\n').length, federatedServices);
   }, 60_000);
+  took('deployed');
 });
 
 after(async () => {
@@ -122,9 +129,11 @@ async function joinWith(cluster: string, kubeconfig: string): Promise<void> {
 async function listener(ca: ReturnType<typeof createCertificateAuthority>) {
   const cert = issueCertificate(ca, { commonName: 'remote', ipAddresses: ['127.0.0.1'], usage: 'server' });
   const seen = { connections: 0, authorizations: [] as string[] };
-  const server: Server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
-    seen.authorizations.push(req.headers.authorization ?? '');
-    res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"kind":"Status","code":401}');
+  // HTTP/2 and HTTP/1.1, as a kube-apiserver offers them: the server talks HTTP/2 to remote clusters.
+  const server = createSecureServer({ cert: cert.certPem, key: cert.keyPem, allowHTTP1: true }, (req, res) => {
+    seen.authorizations.push(String(req.headers.authorization ?? ''));
+    res.writeHead(401, { 'Content-Type': 'application/json' });
+    res.end('{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Unauthorized","code":401}');
   });
   server.on('connection', () => {
     seen.connections += 1;
@@ -255,6 +264,10 @@ function get(path: string): Promise<{ status: number; headers: Record<string, un
 
 describe('watchers that never read', () => {
   test('are capped per user (429 + Retry-After), cut when stuck, and their places freed', async () => {
+    // The premise: a replay larger than the buffers of the sockets in between (a few MB on loopback).
+    const list = await east().client.request<string>('GET', fepPath, { accept: 'application/json' });
+    const replayBytes = JSON.stringify(list.body).length;
+    assert.ok(replayBytes > 10_000_000, `the replay is only ${replayBytes} bytes`);
     const cutBefore = await serverMetric('fedmesh_apiserver_watches_cut_total');
     const stuck = Array.from({ length: maxWatchesPerUser }, () => neverReadingWatch());
     try {

@@ -30,55 +30,18 @@ test('Delegation: SubjectAccessReview attributes for resource and non-resource r
   await d.authorize(alice, info('GET', `${g}/remoteworkloads?watch=1&fieldSelector=metadata.name%3Dwest.p2`));
   await d.authorize(alice, info('GET', `${g}/remotenodes`));
   await d.authorize(alice, info('GET', '/openapi/v3'));
+  const who = { user: 'alice', uid: 'u-1', groups: ['devs', 'system:authenticated'], extra: { scopes: ['a,b'] } };
+  const gv = { group: 'federation.fedmesh.io', version: 'v1alpha1' };
   assert.deepEqual(
     calls.map((c) => c.body.spec),
     [
       {
-        user: 'alice',
-        uid: 'u-1',
-        groups: ['devs', 'system:authenticated'],
-        extra: { scopes: ['a,b'] },
-        resourceAttributes: {
-          verb: 'get',
-          group: 'federation.fedmesh.io',
-          version: 'v1alpha1',
-          resource: 'remoteworkloads',
-          namespace: 'shop',
-          name: 'west.p1',
-        },
+        ...who,
+        resourceAttributes: { verb: 'get', ...gv, resource: 'remoteworkloads', namespace: 'shop', name: 'west.p1' },
       },
-      {
-        user: 'alice',
-        uid: 'u-1',
-        groups: ['devs', 'system:authenticated'],
-        extra: { scopes: ['a,b'] },
-        resourceAttributes: {
-          verb: 'watch',
-          group: 'federation.fedmesh.io',
-          version: 'v1alpha1',
-          resource: 'remoteworkloads',
-          name: 'west.p2',
-        },
-      },
-      {
-        user: 'alice',
-        uid: 'u-1',
-        groups: ['devs', 'system:authenticated'],
-        extra: { scopes: ['a,b'] },
-        resourceAttributes: {
-          verb: 'list',
-          group: 'federation.fedmesh.io',
-          version: 'v1alpha1',
-          resource: 'remotenodes',
-        },
-      },
-      {
-        user: 'alice',
-        uid: 'u-1',
-        groups: ['devs', 'system:authenticated'],
-        extra: { scopes: ['a,b'] },
-        nonResourceAttributes: { path: '/openapi/v3', verb: 'get' },
-      },
+      { ...who, resourceAttributes: { verb: 'watch', ...gv, resource: 'remoteworkloads', name: 'west.p2' } },
+      { ...who, resourceAttributes: { verb: 'list', ...gv, resource: 'remotenodes' } },
+      { ...who, nonResourceAttributes: { path: '/openapi/v3', verb: 'get' } },
     ],
   );
   assert.ok(
