@@ -26,7 +26,7 @@ let metricsPort = 0;
 let serverPid = 0;
 let watcherToken = '';
 const maxWatchesPerUser = 3;
-const westPods = 400;
+const westPods = 340;
 const federatedServices = 160;
 const east = () => tb.cluster('east');
 const fepPath = '/apis/federation.fedmesh.io/v1alpha1/federatedendpoints';
@@ -37,7 +37,7 @@ before(async () => {
     console.error(`[security] ${what} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   tb = await startTestbed({ name: 'security', clusters: ['east', 'west'] });
   took('testbed up');
-  // Every federated Service in east selects all of west's pods: 160 FederatedEndpoints of 400 endpoints each make
+  // Every federated Service in east selects all of west's pods: 160 FederatedEndpoints of 340 endpoints each make
   // a watch replay of several MB, more than the sockets between a server and a client that never reads can hold.
   await tb.cluster('west').seed({
     podCIDR: '10.2.0.0/16',
@@ -283,7 +283,7 @@ describe('watchers that never read', () => {
     const list = await east().client.request<string>('GET', fepPath, { accept: 'application/json' });
     const replayBytes = JSON.stringify(list.body).length;
     console.error(`[security] a watch replay of ${replayBytes} bytes`);
-    assert.ok(replayBytes > 10_000_000, `the replay is only ${replayBytes} bytes`);
+    assert.ok(replayBytes > 8_000_000, `the replay is only ${replayBytes} bytes`);
     const cutBefore = await serverMetric('fedmesh_apiserver_watches_cut_total');
     const stuck = Array.from({ length: maxWatchesPerUser }, () => neverReadingWatch());
     try {
