@@ -322,22 +322,42 @@ test('slow readers: a watch that never reads is cut and its place freed; one tha
     );
     for (const w of idle) w.req.destroy();
     // A reader that keeps up receives the whole replay.
+    // A reader that keeps up receives the whole replay (and is not cut while it reads, however slowly it goes).
     const lines = await new Promise<number>((resolve, reject) => {
-      const req = request(
-        options(port, `${base}/remoteworkloads?watch=1&timeoutSeconds=3`, { 'X-Remote-User': 'lazy' }),
-        (res) => {
-          let n = 0;
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => {
-            for (const ch of c) if (ch === '\n') n++;
-          });
-          res.on('end', () => resolve(n));
-        },
-      );
-      req.on('error', reject);
+      const req = request(options(port, `${base}/remoteworkloads?watch=1`, { 'X-Remote-User': 'lazy' }), (res) => {
+        let n = 0;
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          for (const ch of c) if (ch === '\n') n++;
+          if (n >= 8000) {
+            req.destroy();
+            resolve(n);
+          }
+        });
+        res.on('close', () => resolve(n));
+      });
+      req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
       req.end();
     });
     assert.equal(lines, 8000);
+  } finally {
+    await h.server.close();
+  }
+});
+
+test('a list its client does not read holds its in-flight slot until the idle timeout cuts it', async () => {
+  const h = await start({ store: storeWith(8000), maxInFlight: 1, requestTimeoutMs: 1500 });
+  const port = h.server.port;
+  try {
+    const stuck = await idleWatch(port, `${base}/remoteworkloads`, 'lazy'); // a 10 MB list, never read
+    assert.equal(stuck.status, 200);
+    const blocked = await call(port, `${base}/remoteworkloads?limit=1`, { headers: as('alice') });
+    assert.equal(blocked.status, 429, 'the unread list still holds the only slot');
+    await until('the idle connection to be cut and its slot freed', async () => {
+      const r = await call(port, `${base}/remoteworkloads?limit=1`, { headers: as('alice') });
+      return r.status === 200;
+    });
+    stuck.req.destroy();
   } finally {
     await h.server.close();
   }

@@ -153,11 +153,20 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     if (inFlight >= maxInFlight && !isHealth && !user.groups.includes('system:masters')) {
       throw tooManyRequests('Too many requests, please try again later.', 1);
     }
+    // The slot is held until the answer has left (or the connection is gone), not until it is queued: a client
+    // that does not read a large list keeps it, so such clients are bounded by the limit and the idle timeout.
     inFlight += 1;
+    let held = true;
+    const release = () => {
+      if (held) inFlight -= 1;
+      held = false;
+    };
+    res.once('close', release);
     try {
       await serve(req, res, url, info, user, isHealth, log);
-    } finally {
-      inFlight -= 1;
+    } catch (err) {
+      release();
+      throw err;
     }
   };
 
