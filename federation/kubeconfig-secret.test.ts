@@ -130,7 +130,7 @@ test('access Secret: references, server and credentials are checked before use',
   assert.match(problem(check(withServer('https://h:6443/prefix')))?.message ?? '', /without a path/);
   const d = goodDoc();
   d['current-context'] = 'elsewhere';
-  assert.match(problem(check(d))?.message ?? '', /current-context "elsewhere" names no entry of contexts/);
+  assert.match(problem(check(d))?.message ?? '', /current-context names no entry of contexts/);
   const noCreds = goodDoc();
   noCreds.users = [{ name: 'fedmesh-remote-access', user: {} }] as Doc['users'];
   assert.match(problem(check(noCreds))?.message ?? '', /has no credentials/);
@@ -147,6 +147,16 @@ test('access Secret: references, server and credentials are checked before use',
   const sp = problem(check(spaced));
   assert.match(sp?.message ?? '', /token holds characters a bearer token cannot/);
   assert.ok(!sp?.message.includes(secretToken));
+});
+
+test('access Secret: YAML aliases (self-reference, billion laughs) are refused at once', () => {
+  const self = `${good}\nloop: &loop [*loop]\n`;
+  assert.match(problem(check(self))?.message ?? '', /has field "loop"/);
+  const levels = Array.from({ length: 9 }, (_, i) => `l${i + 1}: &l${i + 1} [${Array(10).fill(`*l${i}`).join(',')}]`);
+  const laughs = ['l0: &l0 lol', ...levels, `apiVersion: v1`, `users: *l9`].join('\n');
+  const started = Date.now();
+  assert.equal(problem(check(laughs))?.reason, 'BadKubeconfig');
+  assert.ok(Date.now() - started < 1000);
 });
 
 test('access Secret: an inline token or client certificate gives the client configuration', () => {

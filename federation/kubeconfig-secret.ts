@@ -62,7 +62,7 @@ function buildKubeConfig(doc: AccessKubeconfig): KubeConfig | string {
   const current = doc['current-context'];
   const ctxIndex = doc.contexts.findIndex((c) => c.name === current);
   const ctx = doc.contexts[ctxIndex];
-  if (!ctx) return `current-context ${JSON.stringify(current)} names no entry of contexts`;
+  if (!ctx) return 'current-context names no entry of contexts';
   const clusterIndex = doc.clusters.findIndex((c) => c.name === ctx.context.cluster);
   const cluster = doc.clusters[clusterIndex];
   if (!cluster) return `contexts[${ctxIndex}].context.cluster names no entry of clusters`;
