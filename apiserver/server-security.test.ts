@@ -142,6 +142,24 @@ const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 20
 const metric = async (registry: Registry, name: string) =>
   (await registry.getSingleMetric(name)?.get())?.values.reduce((a, v) => a + v.value, 0) ?? 0;
 
+test('a request target that is not a plain path (//, //host/…, *) is answered, never an exception that ends the process', async () => {
+  const h = await start();
+  try {
+    // `new URL('//', base)` throws: before, this one anonymous request crashed the server.
+    assert.equal((await call(h.server.port, '//', { client: null })).status, 401);
+    assert.equal((await call(h.server.port, '///', { headers: as('alice') })).status, 404);
+    // Everything after the first `/` is path (as Go): `//x/apis/…` is not `/apis/…` on host x.
+    const hostLike = await call(h.server.port, `//x${base}/remoteworkloads`, { headers: as('alice') });
+    assert.equal(hostLike.status, 404);
+    const star = await call(h.server.port, '*', { headers: as('alice') });
+    assert.equal(star.status, 400);
+    assert.match(star.body, /must be a path/);
+    assert.equal((await call(h.server.port, '/healthz', { client: null })).status, 200);
+  } finally {
+    await h.server.close();
+  }
+});
+
 test('identity headers over HTTP: a comma-bearing group is one group and never skips the SubjectAccessReview', async () => {
   const h = await start();
   try {

@@ -23,6 +23,7 @@ import { type RequestInfo, requestInfo } from './request-info.js';
 import { assertNotWrite, type HandlerContext, handleGet, handleList, handleWatch } from './resource-handlers.js';
 import { group, groupVersion, resources } from './resources.js';
 import {
+  badRequest,
   forbidden,
   internalError,
   methodNotAllowed,
@@ -110,6 +111,19 @@ function health(res: ServerResponse, url: URL, checks: readonly ReadinessCheck[]
   const base = url.pathname.split('/')[1] ?? 'healthz';
   lines.push(`${base} check ${ok ? 'passed' : 'failed'}`);
   sendText(res, ok ? 200 : 500, 'text/plain; charset=utf-8', `${lines.join('\n')}\n`);
+}
+
+/**
+ * The request target as a URL, or undefined when it is not a path (`*`, absolute form). As Go's ParseRequestURI,
+ * everything after the first `/` is path: `//x/apis` names no host, and `//` is a path, not an exception.
+ */
+export function requestUrl(target: string): URL | undefined {
+  if (!target.startsWith('/')) return undefined;
+  try {
+    return new URL(`https://fedmesh.invalid${target}`);
+  } catch {
+    return undefined;
+  }
 }
 
 export async function startApiServer(o: ApiServerOptions): Promise<RunningApiServer> {
@@ -284,7 +298,12 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     { cert: o.certPem, key: o.keyPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
     (req, res) => {
       const started = performance.now();
-      const url = new URL(req.url ?? '/', 'https://fedmesh.invalid');
+      const url = requestUrl(req.url ?? '/');
+      if (!url) {
+        o.log.info({ method: req.method }, 'request target is not a path');
+        sendStatus(res, badRequest('the request target must be a path such as /apis'));
+        return;
+      }
       const sentId = req.headers['audit-id'];
       const auditId = typeof sentId === 'string' && /^[\w-]{1,64}$/.test(sentId) ? sentId : randomUUID();
       const log = o.log.child({ auditId, method: req.method, path: url.pathname });
