@@ -131,6 +131,27 @@ test('AUTHN-03: one group per header line, never split on commas; duplicate line
   assert.ok(two.outcome === 'authenticated' && two.user.username === 'first');
 });
 
+test('AUTHN-03: extra keys such as __proto__ and constructor are keys like any other, not a failure', async () => {
+  const r = await authenticate(
+    cert(frontProxyCa, 'front-proxy-client'),
+    {
+      'x-remote-user': ['alice'],
+      'x-remote-extra-__proto__': ['a'],
+      'x-remote-extra-constructor': ['b'],
+      'x-remote-extra-%5f%5fproto%5f%5f': ['c'],
+    },
+    cfg,
+    noTokens,
+  );
+  assert.ok(r.outcome === 'authenticated');
+  assert.deepEqual(Object.entries(r.user.extra), [
+    ['__proto__', ['a', 'c']],
+    ['constructor', ['b']],
+  ]);
+  // The SubjectAccessReview gets them as sent.
+  assert.equal(JSON.stringify(r.user.extra), '{"__proto__":["a","c"],"constructor":["b"]}');
+});
+
 test('AUTHN-03 step 5: every identity header, extras included, is removed once read', () => {
   const headers: Record<string, string | string[]> = {
     authorization: 'Bearer x',

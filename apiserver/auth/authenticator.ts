@@ -53,7 +53,8 @@ export function userFromHeaders(headers: RequestHeaders, cfg: RequestHeaderConfi
   const uid = firstHeader(headers, cfg.uidHeaders);
   // Every header line of every group header is one group; empty lines are dropped.
   const groups = cfg.groupHeaders.flatMap((h) => (headers[h.toLowerCase()] ?? []).filter((v) => v !== ''));
-  const extra: Record<string, string[]> = {};
+  // Keys are the sender's text: in a Map, `__proto__` or `constructor` are keys like any other, not Object's own.
+  const extra = new Map<string, string[]>();
   for (const prefix of cfg.extraHeaderPrefixes) {
     for (const [name, values] of Object.entries(headers)) {
       if (!values || !hasPrefixIgnoreCase(name, prefix)) continue;
@@ -63,10 +64,10 @@ export function userFromHeaders(headers: RequestHeaders, cfg: RequestHeaderConfi
       } catch {
         // Go records a malformed key as sent
       }
-      extra[key] = [...(extra[key] ?? []), ...values];
+      extra.set(key, [...(extra.get(key) ?? []), ...values]);
     }
   }
-  return { username, ...(uid ? { uid } : {}), groups, extra };
+  return { username, ...(uid ? { uid } : {}), groups, extra: Object.fromEntries(extra) };
 }
 
 /**
