@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { KubeResponse, RequestOptions } from '../../core/kube/rest-client.js';
 import { requestInfo } from '../request-info.js';
 import { Delegation } from './delegation.js';
@@ -96,4 +98,29 @@ test('Delegation: errors are not cached, and a review that hangs fails after the
   await assert.rejects(first, /no answer in 100 ms/);
   await assert.rejects(second, /no answer in 100 ms/);
   assert.ok(Date.now() - started < 1000);
+});
+
+test('Delegation: the decision cache keeps digests, not requests: 2000 distinct 16 KiB paths cost little memory', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  let reviews = 0;
+  const kube = {
+    async request<T>(): Promise<KubeResponse<T>> {
+      reviews += 1;
+      return { statusCode: 201, body: { status: { allowed: false, reason: 'RBAC' } } as T, headers: {} };
+    },
+  };
+  const d = new Delegation(kube);
+  const long = 'x'.repeat(16 * 1024);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 2000; i++) await d.authorize(alice, info('GET', `/p${i}/${long}`));
+  gc();
+  const grown = process.memoryUsage().heapUsed - before;
+  assert.equal(reviews, 2000);
+  // Keys of the requests themselves would be 2000 × 16 KiB = 32 MiB; digests are about 0.5 MiB with their entries.
+  assert.ok(grown < 8 * 1024 * 1024, `the cache grew by ${Math.round(grown / 1024)} KiB`);
+  // Still cached: the same request again is answered without a review.
+  await d.authorize(alice, info('GET', `/p0/${long}`));
+  assert.equal(reviews, 2000);
 });

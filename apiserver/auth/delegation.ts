@@ -150,7 +150,9 @@ export class Delegation {
           }
         : { nonResourceAttributes: { path: info.path, verb: info.verb } }),
     };
-    const key = JSON.stringify(spec);
+    // Cache by a digest: the spec holds the caller's path, groups and extras (up to the header limit each), and
+    // 10,000 such keys would be hundreds of MB that any authenticated caller can fill with distinct paths.
+    const key = createHash('sha256').update(JSON.stringify(spec)).digest('hex');
     const cached = this.decisions.get(key);
     if (cached) return cached;
     return this.once(`sar:${key}`, () => this.makeSubjectAccessReview(key, spec));
