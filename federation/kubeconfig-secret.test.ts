@@ -149,6 +149,20 @@ test('access Secret: references, server and credentials are checked before use',
   assert.ok(!sp?.message.includes(secretToken));
 });
 
+test('access Secret: certificate data full of BEGIN lines without END is refused at once, not rescanned per line', () => {
+  const d = goodDoc();
+  const cluster = d.clusters[0]?.cluster;
+  assert.ok(cluster);
+  // 25,000 BEGIN lines (930 KiB encoded): a lazy regular expression rescanning from each took about 10 s here.
+  cluster['certificate-authority-data'] = b64('-----BEGIN CERTIFICATE-----\n'.repeat(25_000));
+  const text = yaml.dump(d);
+  const started = Date.now();
+  const p = problem(check(text));
+  const ms = Date.now() - started;
+  assert.match(p?.message ?? '', /certificate-authority-data is not base64-encoded PEM certificates/);
+  assert.ok(ms < 2000, `took ${ms} ms`);
+});
+
 test('access Secret: YAML aliases (self-reference, billion laughs) are refused at once', () => {
   const self = `${good}\nloop: &loop [*loop]\n`;
   assert.match(problem(check(self))?.message ?? '', /has field "loop"/);

@@ -136,7 +136,7 @@ function decodeBase64(data: string): string | undefined {
 
 function isPemCertificates(data: string): boolean {
   const pem = decodeBase64(data);
-  const blocks = pem?.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = pem === undefined ? [] : certificateBlocks(pem);
   if (blocks.length === 0) return false;
   try {
     for (const b of blocks) new X509Certificate(b);
@@ -144,6 +144,23 @@ function isPemCertificates(data: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The PEM certificate blocks of a text, found with indexOf: a lazy regular expression would rescan the rest of
+ * the text from every BEGIN line, and a Secret full of BEGIN lines without END would block the process for minutes.
+ */
+function certificateBlocks(pem: string): string[] {
+  const begin = '-----BEGIN CERTIFICATE-----';
+  const end = '-----END CERTIFICATE-----';
+  const blocks: string[] = [];
+  for (let at = pem.indexOf(begin); at >= 0; at = pem.indexOf(begin, at)) {
+    const stop = pem.indexOf(end, at + begin.length);
+    if (stop < 0) return [];
+    blocks.push(pem.slice(at, stop + end.length));
+    at = stop + end.length;
+  }
+  return blocks;
 }
 
 function isPemKey(data: string): boolean {
