@@ -160,6 +160,25 @@ test('a request target that is not a plain path (//, //host/…, *) is answered,
   }
 });
 
+test('a path of thousands of slashes is answered at once: nothing rescans it per slash (anonymous, under /healthz)', async () => {
+  const h = await start();
+  try {
+    // Eight at once, timed against eight short paths in the same run: each long one used to hold the event loop
+    // for about half a second (and every other caller with it).
+    const eight = async (path: string) => {
+      const started = Date.now();
+      const answers = await Promise.all(Array.from({ length: 8 }, () => call(h.server.port, path, { client: null })));
+      assert.ok(answers.every((a) => a.status === 404));
+      return Date.now() - started;
+    };
+    const short = await eight('/healthz//x');
+    const long = await eight(`/healthz${'/'.repeat(15_000)}x`);
+    assert.ok(long < 3 * short + 500, `8 long paths took ${long} ms, 8 short ones ${short} ms`);
+  } finally {
+    await h.server.close();
+  }
+});
+
 test('identity headers over HTTP: a comma-bearing group is one group and never skips the SubjectAccessReview', async () => {
   const h = await start();
   try {

@@ -126,6 +126,16 @@ export function requestUrl(target: string): URL | undefined {
   }
 }
 
+/**
+ * The path without trailing slashes, by a backward scan: `/\/+$/` retries from every slash of a run, so a path of
+ * thousands of slashes before one letter (even under /healthz, which needs no credentials) blocked the process.
+ */
+function withoutTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path[end - 1] === '/') end -= 1;
+  return path.slice(0, end) || '/';
+}
+
 export async function startApiServer(o: ApiServerOptions): Promise<RunningApiServer> {
   const discoveryV2 = JSON.stringify(apiGroupDiscoveryList());
   const discoveryEtag = etagOf(discoveryV2);
@@ -253,7 +263,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     }
     if (info.kind === 'unknown-resource') throw pathNotFound();
     if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(info.verb, url.pathname, '');
-    const p = url.pathname.replace(/\/+$/, '') || '/';
+    const p = withoutTrailingSlashes(url.pathname);
     if (isHealth) {
       const checks = p.startsWith('/readyz') ? o.readiness() : [{ name: 'ping', ok: true }];
       health(res, url, checks, log);
