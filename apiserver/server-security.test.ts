@@ -399,3 +399,38 @@ test('a list its client does not read holds its in-flight slot until the idle ti
     await h.server.close();
   }
 });
+
+test('answers their clients do not read are bounded in bytes, per user and in total: past that they are cut', async () => {
+  const mib = 1024 * 1024;
+  const h = await start({
+    store: storeWith(3000), // a list of about 4.5 MB: three of them pass the total, two pass one user's share
+    unsentBytesLimits: { maxBytes: 10 * mib, maxBytesPerUser: 6 * mib },
+  });
+  const port = h.server.port;
+  const stuck: ClientRequest[] = [];
+  const cut = () => metric(h.registry, 'fedmesh_apiserver_responses_cut_total');
+  try {
+    // One unread list fits in mallory's share; the second would pass it and is cut, not kept in memory.
+    stuck.push((await idleWatch(port, `${base}/remoteworkloads`, 'mallory')).req);
+    assert.equal(await cut(), 0);
+    stuck.push((await idleWatch(port, `${base}/remoteworkloads`, 'mallory')).req);
+    await until('the second unread answer of one user to be cut', async () => (await cut()) === 1);
+    // Another user has a share of their own, until all of them together reach the total.
+    stuck.push((await idleWatch(port, `${base}/remoteworkloads`, 'trudy')).req);
+    assert.equal(await cut(), 1);
+    stuck.push((await idleWatch(port, `${base}/remoteworkloads`, 'eve')).req);
+    await until('an unread answer past the total to be cut', async () => (await cut()) === 2);
+    // Once the stuck ones are gone, their bytes are free again: a client that reads gets its whole answer.
+    for (const r of stuck.splice(0)) r.destroy();
+    await until('the bytes held by closed answers to be released', async () => {
+      const r = await call(port, `${base}/remoteworkloads`, { headers: as('alice') });
+      return r.status === 200 && (JSON.parse(r.body) as { items: unknown[] }).items.length === 3000;
+    });
+    const more = await Promise.all(['mallory', 'trudy'].map((u) => idleWatch(port, `${base}/remoteworkloads`, u)));
+    stuck.push(...more.map((m) => m.req));
+    assert.equal(await cut(), 2);
+  } finally {
+    for (const r of stuck) r.destroy();
+    await h.server.close();
+  }
+});

@@ -33,7 +33,13 @@ import {
   tooManyRequests,
   unauthorized,
 } from './status.js';
-import { defaultWatchLimits, WatchLimiter, type WatchLimits } from './watch-limits.js';
+import { UserQuota } from './user-quota.js';
+import {
+  defaultUnsentBytesLimits,
+  defaultWatchLimits,
+  type UnsentBytesLimits,
+  type WatchLimits,
+} from './watch-limits.js';
 
 export interface ReadinessCheck {
   readonly name: string;
@@ -61,6 +67,8 @@ export interface ApiServerOptions {
   readonly maxInFlight?: number;
   /** Open watches in total and per user before 429 (defaultWatchLimits). */
   readonly watchLimits?: WatchLimits;
+  /** Bytes of answers not yet taken by their clients, in total and per user, past which an answer is cut. */
+  readonly unsentBytesLimits?: UnsentBytesLimits;
   /** A non-watch request whose connection moves no data for this long is cut (Go's request timeout: 60 s). */
   readonly requestTimeoutMs?: number;
 }
@@ -141,7 +149,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const discoveryEtag = etagOf(discoveryV2);
   const maxInFlight = o.maxInFlight ?? 400;
   let inFlight = 0;
-  const watches = new WatchLimiter(o.watchLimits ?? defaultWatchLimits);
+  const watchLimits = o.watchLimits ?? defaultWatchLimits;
+  const watches = new UserQuota(watchLimits.maxWatches, watchLimits.maxWatchesPerUser);
+  const unsentLimits = o.unsentBytesLimits ?? defaultUnsentBytesLimits;
+  const unsent = new UserQuota(unsentLimits.maxBytes, unsentLimits.maxBytesPerUser);
   const ctx = o.handlerContext;
 
   /** Authenticates, then takes an in-flight slot (Go's order: a credential check never holds a slot). */
@@ -192,6 +203,26 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       release();
       throw err;
     }
+    // Probes and system:masters are answered whatever others hold, as for the in-flight limit.
+    if (!isHealth && !user.groups.includes('system:masters')) holdUnsent(res, user, info, log);
+  };
+
+  /**
+   * An answer is rendered whole and stays in memory until its client takes it: what is left unsent counts against
+   * the caller's share and the total, and past either the answer is cut (the client retries), as a stuck watch is.
+   */
+  const holdUnsent = (res: ServerResponse, user: UserInfo, info: RequestInfo, log: Logger): void => {
+    const bytes = res.writableLength;
+    if (bytes === 0 || res.writableFinished || res.destroyed) return;
+    const lease = unsent.acquire(user.username, bytes);
+    if ('refused' in lease) {
+      const limit = lease.refused === 'user' ? 'its user' : 'all callers';
+      log.info({ bytes, held: lease.held, limit: lease.refused }, `answer cut: ${limit} hold too many unsent bytes`);
+      o.metrics.responsesCut.inc({ resource: info.kind === 'resource' ? info.resource : '' });
+      res.destroy();
+      return;
+    }
+    res.once('close', lease.release);
   };
 
   const serve = async (
@@ -238,8 +269,12 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       else {
         const lease = watches.acquire(user.username);
         if ('refused' in lease) {
-          log.info({ why: lease.refused }, 'watch refused');
-          throw tooManyRequests(`Too many watches: ${lease.refused}. Close some, or try again later.`, 5);
+          const why =
+            lease.refused === 'user'
+              ? `user "${user.username}" already has ${lease.held} open watches, the most one user may hold`
+              : `the server already serves ${lease.held} watches, the most it holds`;
+          log.info({ why }, 'watch refused');
+          throw tooManyRequests(`Too many watches: ${why}. Close some, or try again later.`, 5);
         }
         o.metrics.watchers.inc({ resource: info.resource });
         const onEnd = () => {
