@@ -41,3 +41,42 @@ test('AUTHN-01/02: trust is read from the ConfigMap, fails closed until then, an
   assert.equal(src.current().requestHeader?.clientCAs[0]?.subject, 'CN=fp-2', 'a rotated CA applies without a restart');
   assert.deepEqual(offered, [[first.certPem], [second.certPem]]);
 });
+
+test('AUTHN-02: allowed names and headers change live; a removed or broken ConfigMap keeps the last trust, as Go does', async () => {
+  const ca = createCertificateAuthority('fp');
+  let answer: unknown;
+  const kube = {
+    get: async () => {
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
+  } as unknown as KubeRestClient;
+  const src = new AuthenticationConfigSource(kube, createLogger('t', 'error'), () => {});
+  const data = (names: string, user: string) => ({
+    'requestheader-client-ca-file': ca.certPem,
+    'requestheader-allowed-names': names,
+    'requestheader-username-headers': user,
+    'requestheader-group-headers': '["X-Remote-Group"]',
+  });
+  answer = { metadata: { resourceVersion: '1' }, data: data('["front-proxy-client"]', '["X-Remote-User"]') };
+  await src.refresh();
+  answer = { metadata: { resourceVersion: '2' }, data: data('["aggregator"]', '["X-Forwarded-User"]') };
+  await src.refresh();
+  assert.deepEqual(src.current().requestHeader?.allowedNames, ['aggregator']);
+  assert.deepEqual(src.current().requestHeader?.usernameHeaders, ['X-Forwarded-User']);
+  // Removed: kube-apiserver recreates it; meanwhile the last trust holds (Go's controller keeps its last bundle).
+  answer = Object.assign(new Error('GET …/extension-apiserver-authentication: 404 NotFound'), { statusCode: 404 });
+  await src.refresh();
+  assert.deepEqual(src.current().requestHeader?.allowedNames, ['aggregator']);
+  assert.ok(src.loaded().ok);
+  // A value that is not a JSON list is refused whole: nothing half-applied.
+  answer = { metadata: { resourceVersion: '3' }, data: data('front-proxy-client', '["X-Remote-User"]') };
+  await src.refresh();
+  assert.deepEqual(src.current().requestHeader?.usernameHeaders, ['X-Forwarded-User']);
+  answer = { metadata: { resourceVersion: '4' }, data: data('"front-proxy-client"', '["X-Remote-User"]') };
+  await src.refresh();
+  assert.deepEqual(src.current().requestHeader?.allowedNames, ['aggregator'], 'a JSON string is not a list');
+  answer = { metadata: { resourceVersion: '5' }, data: data('["front-proxy-client"]', '["X-Remote-User"]') };
+  await src.refresh();
+  assert.deepEqual(src.current().requestHeader?.allowedNames, ['front-proxy-client']);
+});

@@ -12,6 +12,8 @@ import { Projection } from './projection.js';
 import { SnapshotKeeper } from './resource-handlers.js';
 import { ServedStore } from './served-store.js';
 import { type RunningApiServer, startApiServer } from './server.js';
+import type { WatchLimits } from './watch-limits.js';
+import { defaultWatchStreamOptions } from './watch-stream.js';
 
 export { apiServiceName, type RegistrationOptions, registrationManifests } from './registration.js';
 export { group as federationApiGroup, groupVersion as federationApiGroupVersion } from './resources.js';
@@ -30,6 +32,14 @@ export interface FederationApiOptions {
   readonly log: Logger;
   readonly registry: Registry;
   readonly version: string;
+  readonly limits?: ApiLimits;
+}
+
+/** What protects the API from its callers (flags of `fedmesh server`; defaults in docs/federation-api.md). */
+export interface ApiLimits {
+  readonly maxInFlight: number;
+  readonly watchLimits: WatchLimits;
+  readonly watchStallTimeoutMs: number;
 }
 
 export interface FederationApi {
@@ -66,7 +76,15 @@ export async function startFederationApi(o: FederationApiOptions): Promise<Feder
     port: o.port,
     certPem: o.certPem,
     keyPem: o.keyPem,
-    handlerContext: { store, snapshots: new SnapshotKeeper(), warnings: () => clusterWarnings(o.cache) },
+    handlerContext: {
+      store,
+      snapshots: new SnapshotKeeper(),
+      warnings: () => clusterWarnings(o.cache),
+      ...(o.limits
+        ? { watchStream: { ...defaultWatchStreamOptions, stallTimeoutMs: o.limits.watchStallTimeoutMs } }
+        : {}),
+    },
+    ...(o.limits ? { maxInFlight: o.limits.maxInFlight, watchLimits: o.limits.watchLimits } : {}),
     authentication: () => auth.current(),
     reviewToken: (t) => delegation.reviewToken(t),
     authorize: (u, info) => delegation.authorize(u, info),

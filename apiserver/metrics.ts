@@ -5,6 +5,8 @@ export interface ApiServerMetrics {
   readonly requests: Counter<'verb' | 'resource' | 'code'>;
   readonly duration: Histogram<'verb' | 'resource'>;
   readonly watchers: Gauge<'resource'>;
+  readonly watchesCut: Counter<'resource'>;
+  readonly responsesCut: Counter<'resource'>;
 }
 
 export function createApiServerMetrics(registry: Registry): ApiServerMetrics {
@@ -25,6 +27,18 @@ export function createApiServerMetrics(registry: Registry): ApiServerMetrics {
     watchers: new Gauge({
       name: 'fedmesh_apiserver_registered_watchers',
       help: 'Open watches, by resource.',
+      labelNames: ['resource'],
+      registers: [registry],
+    }),
+    watchesCut: new Counter({
+      name: 'fedmesh_apiserver_watches_cut_total',
+      help: 'Watches cut because their client stopped reading or fell too far behind (it re-lists).',
+      labelNames: ['resource'],
+      registers: [registry],
+    }),
+    responsesCut: new Counter({
+      name: 'fedmesh_apiserver_responses_cut_total',
+      help: 'Answers cut because their callers held too many bytes their clients had not read (they retry).',
       labelNames: ['resource'],
       registers: [registry],
     }),

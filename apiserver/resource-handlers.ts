@@ -7,6 +7,7 @@ import { fieldSelectorsOf, group, groupVersion, type ResourceDefinition, resourc
 import { jsonOf, type ServedStore, type Snapshot, type StoredObject, type StoreEvent } from './served-store.js';
 import { badRequest, expired, notFound, StatusError, timeout } from './status.js';
 import { type IncludeObject, table } from './table.js';
+import { defaultWatchStreamOptions, WatchStream, type WatchStreamOptions } from './watch-stream.js';
 
 type ResourceRequest = Extract<RequestInfo, { kind: 'resource' }>;
 
@@ -17,6 +18,8 @@ export interface HandlerContext {
   readonly warnings: () => readonly string[];
   /** How long an `rv` newer than the store may be waited for before 504 (Go: 3 s). */
   readonly tooLargeRvWaitMs?: number;
+  /** Back-pressure and cut-off of watches (defaults: defaultWatchStreamOptions). */
+  readonly watchStream?: WatchStreamOptions;
 }
 
 /**
@@ -200,12 +203,22 @@ function firstAfter(items: readonly StoredObject[], key: string): number {
   return lo;
 }
 
-const maxBufferedBytes = 16 * 1024 * 1024;
+/** What the server learns about one watch's end. */
+export interface WatchHooks {
+  /** Called once when the watch ends, however it ends. */
+  readonly onEnd: () => void;
+  /** The watch was cut because its client fell behind. */
+  readonly onCut: (why: string) => void;
+}
+
+/** The longest a watch may run (setTimeout's limit is about 24.8 days). */
+const maxWatchSeconds = 24 * 3600;
 
 /**
  * A watch (WATCH-01…07): initial ADDED events for RV unset/"0" or with sendInitialEvents, else the held events
  * after RV; then live events, filtered with both sides of each change so that an object leaving the selector is
- * seen as DELETED. Too old → one ERROR event (410 Expired) and the end, as Go does.
+ * seen as DELETED. Too old → one ERROR event (410 Expired) and the end, as Go does. Writing follows the client's
+ * pace (watch-stream.ts): nothing is rendered ahead of what the connection takes.
  */
 export function handleWatch(
   ctx: HandlerContext,
@@ -214,7 +227,7 @@ export function handleWatch(
   format: ObjectFormat,
   req: IncomingMessage,
   res: ServerResponse,
-  onEnd: () => void,
+  hooks: WatchHooks,
 ): void {
   const def = resources[info.resource];
   const opts = parseListOptions(url.searchParams, fieldSelectorsOf(def));
@@ -253,25 +266,6 @@ export function handleWatch(
       },
     });
 
-  // Decide the start before subscribing can deliver anything; all of this runs in one tick, so no change slips between.
-  let initial: string[] = [];
-  let expiredStatus: unknown;
-  const sendInitial =
-    opts.sendInitialEvents === true || opts.resourceVersion === undefined || opts.resourceVersion === '0';
-  if (sendInitial) {
-    const snap = ctx.store.snapshot(info.resource);
-    initial = snap.items.filter((o) => keep(o)).map((o) => eventText('ADDED', o));
-    if (opts.sendInitialEvents === true) initial.push(bookmark(snap.rv, true));
-  } else {
-    const rv = parseRv(opts.resourceVersion ?? '0');
-    const held = rv > ctx.store.currentRv ? 'expired' : ctx.store.eventsSince(rv);
-    if (held === 'expired') {
-      expiredStatus = expired(`too old resource version: ${rv} (${ctx.store.oldestResumableRv})`).body;
-    } else {
-      initial = held.flatMap((ev) => translate(ev)).map(([t, o]) => eventText(t, o));
-    }
-  }
-
   function translate(ev: StoreEvent): [string, StoredObject][] {
     if (ev.object.resource !== info.resource) return [];
     const now = ev.type !== 'DELETED' && keep(ev.object);
@@ -282,6 +276,34 @@ export function handleWatch(
     if (before) return [['DELETED', ev.object]];
     return [];
   }
+  function* texts(events: readonly StoreEvent[]): Generator<string> {
+    for (const ev of events) for (const [t, o] of translate(ev)) yield eventText(t, o);
+  }
+  function* replay(items: readonly StoredObject[], end: string | undefined): Generator<string> {
+    for (const o of items) if (keep(o)) yield eventText('ADDED', o);
+    if (end !== undefined) yield end;
+  }
+
+  // Decide the start before subscribing can deliver anything; all of this runs in one tick, so no change slips
+  // between. The start is kept as references (a shared snapshot, held events), rendered as the client reads.
+  let start: { texts: Iterator<string>; events: number } | undefined;
+  let expiredStatus: unknown;
+  const sendInitial =
+    opts.sendInitialEvents === true || opts.resourceVersion === undefined || opts.resourceVersion === '0';
+  if (sendInitial) {
+    const snap = ctx.store.snapshot(info.resource);
+    const end = opts.sendInitialEvents === true ? bookmark(snap.rv, true) : undefined;
+    // The replay is one source however large: it walks the snapshot and holds no copy of it.
+    start = { texts: replay(snap.items, end), events: 1 };
+  } else {
+    const rv = parseRv(opts.resourceVersion ?? '0');
+    const held = rv > ctx.store.currentRv ? 'expired' : ctx.store.eventsSince(rv);
+    if (held === 'expired') {
+      expiredStatus = expired(`too old resource version: ${rv} (${ctx.store.oldestResumableRv})`).body;
+    } else {
+      start = { texts: texts(held), events: held.length };
+    }
+  }
 
   addWarnings(res, ctx.warnings());
   res.writeHead(200, {
@@ -291,39 +313,42 @@ export function handleWatch(
   });
   if (expiredStatus !== undefined) {
     res.end(encode('ERROR', expiredStatus));
-    onEnd();
+    hooks.onEnd();
     return;
   }
+  // A watch lasts until its timeout, not until some idle socket timer fires.
+  req.socket.setTimeout(0);
   let ended = false;
-  const unsubscribe = ctx.store.subscribe((events) => {
-    const text = events
-      .flatMap(translate)
-      .map(([t, o]) => eventText(t, o))
-      .join('');
-    if (text === '' || ended) return;
-    res.write(text);
-    if (res.writableLength > maxBufferedBytes) finish(); // a reader this slow is dropped; it relists
+  const stream = new WatchStream(res, ctx.watchStream ?? defaultWatchStreamOptions, (why) => {
+    hooks.onCut(why);
+    finish();
   });
-  const seconds = opts.timeoutSeconds ?? 1800 + Math.floor(Math.random() * 1800);
+  const unsubscribe = ctx.store.subscribe((events) => {
+    const mine = events.filter((ev) => ev.object.resource === info.resource);
+    if (mine.length > 0 && !ended) stream.enqueue(texts(mine), mine.length);
+  });
+  const seconds = Math.min(opts.timeoutSeconds ?? 1800 + Math.floor(Math.random() * 1800), maxWatchSeconds);
   const timer = setTimeout(() => finish(), seconds * 1000);
   const bookmarks = opts.allowWatchBookmarks
     ? setInterval(() => {
-        if (!ended) res.write(bookmark(ctx.store.currentRv));
+        if (!ended) stream.enqueue([bookmark(ctx.store.currentRv)].values(), 1);
       }, 60_000)
     : undefined;
   function finish(): void {
     if (ended) return;
     ended = true;
     unsubscribe();
+    stream.close();
     clearTimeout(timer);
     if (bookmarks) clearInterval(bookmarks);
-    res.end();
-    onEnd();
+    if (!res.destroyed) res.end();
+    hooks.onEnd();
   }
   req.on('close', finish);
+  res.on('close', finish);
   res.on('error', finish);
-  if (initial.length > 0) res.write(initial.join(''));
   res.flushHeaders();
+  if (start) stream.enqueue(start.texts, start.events);
 }
 
 export function assertNotWrite(info: ResourceRequest, def: ResourceDefinition): void {

@@ -7,29 +7,14 @@ import { Registry } from 'prom-client';
 import { createLogger } from '../core/log/logger.js';
 import { createCertificateAuthority, issueCertificate, type KeyPair } from '../core/tls/certificates.js';
 import type { WorkloadEndpoint } from '../federation/index.js';
-import { requestHeaderConfigFrom } from './auth/authenticator.js';
-import { parseCertBundle } from './auth/client-cert.js';
 import { createApiServerMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { Projection } from './projection.js';
 import { SnapshotKeeper } from './resource-handlers.js';
 import { ServedStore } from './served-store.js';
 import { type RunningApiServer, startApiServer } from './server.js';
+import { authCfg, proxyClient, serving, servingCa } from './test-pki.js';
 
-const servingCa = createCertificateAuthority('serving-ca');
-const serving = issueCertificate(servingCa, { commonName: 'api', ipAddresses: ['127.0.0.1'], usage: 'server' });
-const frontProxyCa = createCertificateAuthority('front-proxy-ca');
-const proxyClient = issueCertificate(frontProxyCa, { commonName: 'front-proxy-client', usage: 'client' });
-const authCfg = requestHeaderConfigFrom(
-  {
-    'requestheader-client-ca-file': frontProxyCa.certPem,
-    'requestheader-allowed-names': '["front-proxy-client"]',
-    'requestheader-username-headers': '["X-Remote-User"]',
-    'requestheader-group-headers': '["X-Remote-Group"]',
-    'requestheader-extra-headers-prefix': '["X-Remote-Extra-"]',
-  },
-  parseCertBundle,
-);
 const store = new ServedStore();
 const projection = new Projection('east');
 let warnings: string[] = [];

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../core/log/logger.js';
-import { type AuthenticationConfig, authenticate, identityHeaderNames } from './auth/authenticator.js';
+import { type AuthenticationConfig, authenticate, clearIdentityHeaders } from './auth/authenticator.js';
 import { alwaysAllowPaths, type Decision } from './auth/delegation.js';
 import type { UserInfo } from './auth/user-info.js';
 import {
@@ -23,14 +23,23 @@ import { type RequestInfo, requestInfo } from './request-info.js';
 import { assertNotWrite, type HandlerContext, handleGet, handleList, handleWatch } from './resource-handlers.js';
 import { group, groupVersion, resources } from './resources.js';
 import {
+  badRequest,
   forbidden,
   internalError,
   methodNotAllowed,
   notAcceptable,
   pathNotFound,
   StatusError,
+  tooManyRequests,
   unauthorized,
 } from './status.js';
+import { UserQuota } from './user-quota.js';
+import {
+  defaultUnsentBytesLimits,
+  defaultWatchLimits,
+  type UnsentBytesLimits,
+  type WatchLimits,
+} from './watch-limits.js';
 
 export interface ReadinessCheck {
   readonly name: string;
@@ -54,8 +63,14 @@ export interface ApiServerOptions {
   readonly log: Logger;
   readonly registry: Registry;
   readonly metrics: ApiServerMetrics;
-  /** Non-watch requests in flight before 429 (Go: 400 reads). */
+  /** Non-watch requests in flight before 429 (Go: 400 reads); probes and system:masters are always served. */
   readonly maxInFlight?: number;
+  /** Open watches in total and per user before 429 (defaultWatchLimits). */
+  readonly watchLimits?: WatchLimits;
+  /** Bytes of answers not yet taken by their clients, in total and per user, past which an answer is cut. */
+  readonly unsentBytesLimits?: UnsentBytesLimits;
+  /** A non-watch request whose connection moves no data for this long is cut (Go's request timeout: 60 s). */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface RunningApiServer {
@@ -88,22 +103,45 @@ function sendText(
 }
 
 /** /healthz, /livez, /readyz with Go's `?verbose` and `?exclude=` (HLTH-01). */
-function health(res: ServerResponse, url: URL, checks: readonly ReadinessCheck[]): void {
+function health(res: ServerResponse, url: URL, checks: readonly ReadinessCheck[], log: Logger): void {
   const excluded = new Set(url.searchParams.getAll('exclude'));
   const wanted = url.pathname.split('/')[2];
   const relevant = checks.filter((c) => !excluded.has(c.name) && (wanted === undefined || c.name === wanted));
   if (wanted !== undefined && relevant.length === 0) throw pathNotFound();
   const ok = relevant.every((c) => c.ok);
+  for (const c of relevant) if (!c.ok) log.info({ check: c.name, why: c.message ?? '' }, 'health check failed');
   if (!url.searchParams.has('verbose') && ok) {
     sendText(res, 200, 'text/plain; charset=utf-8', 'ok');
     return;
   }
-  const lines = relevant.map((c) =>
-    c.ok ? `[+]${c.name} ok` : `[-]${c.name} failed: ${c.message ?? 'reason withheld'}`,
-  );
+  // As Go's healthz: anyone may ask, so why a check fails goes to the log, never into the answer.
+  const lines = relevant.map((c) => (c.ok ? `[+]${c.name} ok` : `[-]${c.name} failed: reason withheld`));
   const base = url.pathname.split('/')[1] ?? 'healthz';
   lines.push(`${base} check ${ok ? 'passed' : 'failed'}`);
   sendText(res, ok ? 200 : 500, 'text/plain; charset=utf-8', `${lines.join('\n')}\n`);
+}
+
+/**
+ * The request target as a URL, or undefined when it is not a path (`*`, absolute form). As Go's ParseRequestURI,
+ * everything after the first `/` is path: `//x/apis` names no host, and `//` is a path, not an exception.
+ */
+export function requestUrl(target: string): URL | undefined {
+  if (!target.startsWith('/')) return undefined;
+  try {
+    return new URL(`https://fedmesh.invalid${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The path without trailing slashes, by a backward scan: `/\/+$/` retries from every slash of a run, so a path of
+ * thousands of slashes before one letter (even under /healthz, which needs no credentials) blocked the process.
+ */
+function withoutTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path[end - 1] === '/') end -= 1;
+  return path.slice(0, end) || '/';
 }
 
 export async function startApiServer(o: ApiServerOptions): Promise<RunningApiServer> {
@@ -111,16 +149,26 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const discoveryEtag = etagOf(discoveryV2);
   const maxInFlight = o.maxInFlight ?? 400;
   let inFlight = 0;
+  const watchLimits = o.watchLimits ?? defaultWatchLimits;
+  const watches = new UserQuota(watchLimits.maxWatches, watchLimits.maxWatchesPerUser);
+  const unsentLimits = o.unsentBytesLimits ?? defaultUnsentBytesLimits;
+  const unsent = new UserQuota(unsentLimits.maxBytes, unsentLimits.maxBytesPerUser);
   const ctx = o.handlerContext;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, url: URL, log: Logger): Promise<string> => {
-    const info = requestInfo(req.method ?? 'GET', url);
-    const resourceLabel = info.kind === 'resource' ? info.resource : '';
+  /** Authenticates, then takes an in-flight slot (Go's order: a credential check never holds a slot). */
+  const handle = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    info: RequestInfo,
+    log: Logger,
+  ): Promise<void> => {
     const cfg = o.authentication();
     const peer = (req.socket as TLSSocket).getPeerX509Certificate?.();
-    const authn = await authenticate(peer, req.headers, cfg, o.reviewToken);
-    for (const h of identityHeaderNames(cfg.requestHeader)) delete req.headers[h];
+    const authn = await authenticate(peer, req.headersDistinct, cfg, o.reviewToken);
+    clearIdentityHeaders(req.headers, cfg.requestHeader);
     if (authn.outcome === 'failed') {
+      // The caller learns nothing of why (kube-apiserver errors name hosts, paths, accounts): the log does.
       log.info({ why: authn.why }, 'authentication failed');
       throw unauthorized();
     }
@@ -130,8 +178,70 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     // Only probes may come without credentials: everything else arrives from the aggregator (front-proxy
     // certificate) or with a token, so an anonymous caller is told to authenticate (what --anonymous-auth=false does).
     if (authn.outcome === 'anonymous' && !isHealth) throw unauthorized();
+    // A watch is long-running and has limits of its own; every other request takes a slot. Probes and
+    // system:masters (the aggregator's availability check) are answered even when all slots are taken, as Go does.
+    const isWatch = info.kind === 'resource' && info.verb === 'watch';
+    if (isWatch) {
+      await serve(req, res, url, info, user, isHealth, log);
+      return;
+    }
+    if (inFlight >= maxInFlight && !isHealth && !user.groups.includes('system:masters')) {
+      throw tooManyRequests('Too many requests, please try again later.', 1);
+    }
+    // The slot is held until the answer has left (or the connection is gone), not until it is queued: a client
+    // that does not read a large list keeps it, so such clients are bounded by the limit and the idle timeout.
+    inFlight += 1;
+    let held = true;
+    const release = () => {
+      if (held) inFlight -= 1;
+      held = false;
+    };
+    res.once('close', release);
+    try {
+      await serve(req, res, url, info, user, isHealth, log);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    // Probes and system:masters are answered whatever others hold, as for the in-flight limit.
+    if (!isHealth && !user.groups.includes('system:masters')) holdUnsent(res, user, info, log);
+  };
+
+  /**
+   * An answer is rendered whole and stays in memory until its client takes it: what is left unsent counts against
+   * the caller's share and the total, and past either the answer is cut (the client retries), as a stuck watch is.
+   */
+  const holdUnsent = (res: ServerResponse, user: UserInfo, info: RequestInfo, log: Logger): void => {
+    const bytes = res.writableLength;
+    if (bytes === 0 || res.writableFinished || res.destroyed) return;
+    const lease = unsent.acquire(user.username, bytes);
+    if ('refused' in lease) {
+      const limit = lease.refused === 'user' ? 'its user' : 'all callers';
+      log.info({ bytes, held: lease.held, limit: lease.refused }, `answer cut: ${limit} hold too many unsent bytes`);
+      o.metrics.responsesCut.inc({ resource: info.kind === 'resource' ? info.resource : '' });
+      res.destroy();
+      return;
+    }
+    res.once('close', lease.release);
+  };
+
+  const serve = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    info: RequestInfo,
+    user: UserInfo,
+    isHealth: boolean,
+    log: Logger,
+  ): Promise<void> => {
     if (!isHealth && !user.groups.includes('system:masters')) {
-      const decision = await o.authorize(user, info);
+      let decision: Decision;
+      try {
+        decision = await o.authorize(user, info);
+      } catch (err) {
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'SubjectAccessReview failed');
+        throw internalError('the authorization check could not be made; see the server log');
+      }
       if (!decision.allowed) {
         throw forbidden({
           user: user.username,
@@ -157,17 +267,41 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       if (info.verb === 'get') handleGet(ctx, info, url, format, res);
       else if (info.verb === 'list') await handleList(ctx, info, url, format, res);
       else {
-        o.metrics.watchers.inc({ resource: resourceLabel });
-        handleWatch(ctx, info, url, format, req, res, () => o.metrics.watchers.dec({ resource: resourceLabel }));
+        const lease = watches.acquire(user.username);
+        if ('refused' in lease) {
+          const why =
+            lease.refused === 'user'
+              ? `user "${user.username}" already has ${lease.held} open watches, the most one user may hold`
+              : `the server already serves ${lease.held} watches, the most it holds`;
+          log.info({ why }, 'watch refused');
+          throw tooManyRequests(`Too many watches: ${why}. Close some, or try again later.`, 5);
+        }
+        o.metrics.watchers.inc({ resource: info.resource });
+        const onEnd = () => {
+          lease.release();
+          o.metrics.watchers.dec({ resource: info.resource });
+        };
+        try {
+          handleWatch(ctx, info, url, format, req, res, {
+            onEnd,
+            onCut: (why) => {
+              log.info({ why }, 'watch cut: the client fell behind');
+              o.metrics.watchesCut.inc({ resource: info.resource });
+            },
+          });
+        } catch (err) {
+          onEnd();
+          throw err;
+        }
       }
-      return resourceLabel;
+      return;
     }
     if (info.kind === 'unknown-resource') throw pathNotFound();
     if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(info.verb, url.pathname, '');
-    const p = url.pathname.replace(/\/+$/, '') || '/';
+    const p = withoutTrailingSlashes(url.pathname);
     if (isHealth) {
       const checks = p.startsWith('/readyz') ? o.readiness() : [{ name: 'ping', ok: true }];
-      health(res, url, checks);
+      health(res, url, checks, log);
     } else if (p === '/apis') {
       const fmt = chooseDiscoveryFormat(parseAccept(req.headers.accept));
       if (fmt === 'aggregated-v2') {
@@ -203,49 +337,36 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       );
     else if (p === '/metrics') sendText(res, 200, o.registry.contentType, await o.registry.metrics());
     else throw pathNotFound();
-    return resourceLabel;
   };
 
   const server: Server = createServer(
     { cert: o.certPem, key: o.keyPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
     (req, res) => {
       const started = performance.now();
-      const url = new URL(req.url ?? '/', 'https://fedmesh.invalid');
-      const auditId = typeof req.headers['audit-id'] === 'string' ? req.headers['audit-id'] : randomUUID();
-      const log = o.log.child({ auditId, method: req.method, path: url.pathname });
-      const isWatch =
-        url.searchParams.get('watch') !== null &&
-        url.searchParams.get('watch') !== 'false' &&
-        url.searchParams.get('watch') !== '0';
-      if (!isWatch && inFlight >= maxInFlight) {
-        const err = new StatusError({
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Failure',
-          message: 'Too many requests, please try again later.',
-          reason: 'TooManyRequests',
-          details: { retryAfterSeconds: 1 },
-          code: 429,
-        });
-        sendStatus(res, err);
+      const url = requestUrl(req.url ?? '/');
+      if (!url) {
+        o.log.info({ method: req.method }, 'request target is not a path');
+        sendStatus(res, badRequest('the request target must be a path such as /apis'));
         return;
       }
-      if (!isWatch) inFlight += 1;
-      handle(req, res, url, log)
+      const sentId = req.headers['audit-id'];
+      const auditId = typeof sentId === 'string' && /^[\w-]{1,64}$/.test(sentId) ? sentId : randomUUID();
+      const log = o.log.child({ auditId, method: req.method, path: url.pathname });
+      const info = requestInfo(req.method ?? 'GET', url);
+      const resource = info.kind === 'resource' ? info.resource : '';
+      const isWatch = info.kind === 'resource' && info.verb === 'watch';
+      handle(req, res, url, info, log)
         .catch((err: unknown) => {
           if (err instanceof StatusError) {
             if (!res.headersSent) sendStatus(res, err);
-          } else {
-            log.error({ err: err instanceof Error ? err.message : String(err) }, 'request failed');
-            if (!res.headersSent) sendStatus(res, internalError(err instanceof Error ? err.message : String(err)));
+            return;
           }
-          return '';
+          // Details of unexpected failures go to the log; the answer names the audit ID to find them by.
+          log.error({ err: err instanceof Error ? err.message : String(err) }, 'request failed');
+          if (!res.headersSent) sendStatus(res, internalError(`see the server log for audit ID ${auditId}`));
+          else res.destroy();
         })
         .finally(() => {
-          if (!isWatch) inFlight -= 1;
-          const info = requestInfo(req.method ?? 'GET', url);
-          const resource = info.kind === 'resource' ? info.resource : '';
           o.metrics.requests.inc({ verb: info.verb, resource, code: String(res.statusCode) });
           if (!isWatch) o.metrics.duration.observe({ verb: info.verb, resource }, (performance.now() - started) / 1000);
           log.debug({ code: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
@@ -255,6 +376,11 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   // A proxied connection is never upgraded here: refuse instead of leaving it open (SEC-05).
   server.on('upgrade', (_req, socket) => socket.destroy());
   server.keepAliveTimeout = 65_000;
+  // Slow clients hold memory: headers must arrive within 10 s, and a connection that moves no data for the
+  // request timeout is cut (a watch switches this off for itself and has its own stall detection).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.setTimeout(o.requestTimeoutMs ?? 60_000, (socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve());

@@ -133,6 +133,11 @@ export function timeout(message: string, retryAfterSeconds: number): StatusError
   return status(504, 'Timeout', message, { retryAfterSeconds });
 }
 
+/** 429 with Retry-After (from details.retryAfterSeconds), as Go's max-in-flight filter answers. */
+export function tooManyRequests(message: string, retryAfterSeconds: number): StatusError {
+  return status(429, 'TooManyRequests', message, { retryAfterSeconds });
+}
+
 export function internalError(message: string): StatusError {
   return status(500, 'InternalError', `Internal error occurred: ${message}`);
 }

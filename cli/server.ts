@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Gauge, Registry } from 'prom-client';
-import { loadOrCreateServingCert, servingDnsNames, startFederationApi } from '../apiserver/index.js';
+import { type ApiLimits, loadOrCreateServingCert, servingDnsNames, startFederationApi } from '../apiserver/index.js';
 import { parseDuration } from '../core/cli/duration.js';
 import { formatFlagHelp, type ParsedFlags, parseFlags } from '../core/cli/parse-flags.js';
 import { UsageError } from '../core/cli/usage-error.js';
@@ -86,6 +86,27 @@ const flags = {
     value: 'DURATION',
     description: 'time between tries to take or renew the lease (default 2s; less than the renew deadline)',
   },
+  'max-requests-inflight': {
+    type: 'string',
+    value: 'N',
+    description:
+      'API requests other than watches served at once before 429 (default 400); probes and system:masters always pass',
+  },
+  'max-watches': {
+    type: 'string',
+    value: 'N',
+    description: 'open watches of the API in total before new ones get 429 (default 2000)',
+  },
+  'max-watches-per-user': {
+    type: 'string',
+    value: 'N',
+    description: 'open watches of one user before new ones get 429 (default 500; every agent of a cluster is one user)',
+  },
+  'watch-stall-timeout': {
+    type: 'string',
+    value: 'DURATION',
+    description: 'a watch whose client reads nothing for this long while events wait is cut; it re-lists (default 30s)',
+  },
 } as const;
 
 function usage(): string {
@@ -136,6 +157,7 @@ export async function serverMain(argv: string[]): Promise<number> {
   }
 
   const election = leaderElectionFlags(p.flags, svcNamespace);
+  const apiLimits = apiLimitFlags(p.flags);
 
   const log = createLogger('fedmesh-server', level).child({ localCluster: clusterName });
   const kc = new KubeConfig();
@@ -193,6 +215,7 @@ export async function serverMain(argv: string[]): Promise<number> {
     log,
     registry,
     version: `v${packageVersion()}`,
+    limits: apiLimits,
   });
   log.info({ metricsPort: health.port, apiPort: api.port, servingCert: serving.source }, 'fedmesh server started');
 
@@ -248,4 +271,26 @@ function leaderElectionFlags(
   const problem = leaderElectionTimingProblem(settings);
   if (problem) throw new UsageError(`leader election: ${problem} (--leader-election-* flags)`, command);
   return settings;
+}
+
+/** The API's protective limits (docs/federation-api.md, Security), checked. */
+function apiLimitFlags(f: ParsedFlags<typeof flags>): ApiLimits {
+  const count = (flag: 'max-requests-inflight' | 'max-watches' | 'max-watches-per-user', fallback: number) => {
+    const text = f[flag];
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1)
+      throw new UsageError(`--${flag} must be a positive integer, not "${text}"`, command);
+    return n;
+  };
+  const stallText = f['watch-stall-timeout'] ?? '30s';
+  const stallMs = parseDuration(stallText);
+  if (stallMs === undefined || stallMs <= 0) {
+    throw new UsageError(`--watch-stall-timeout must be a positive duration such as 30s, not "${stallText}"`, command);
+  }
+  return {
+    maxInFlight: count('max-requests-inflight', 400),
+    watchLimits: { maxWatches: count('max-watches', 2000), maxWatchesPerUser: count('max-watches-per-user', 500) },
+    watchStallTimeoutMs: stallMs,
+  };
 }

@@ -17,7 +17,11 @@ export function parseBindAddress(text: string): { host: string; port: number } |
   return { host: text.slice(0, i).replace(/^\[|\]$/g, ''), port };
 }
 
-/** Plain HTTP: /metrics (Prometheus text), /healthz (the process runs), /readyz (its caches are ready). */
+/**
+ * Plain HTTP: /metrics (Prometheus text), /healthz (the process runs), /readyz (its caches are ready). Nobody is
+ * authenticated here, so `ready().detail` must be a fixed description (what is not ready yet), never an error text
+ * from elsewhere (hosts, paths, accounts): those go to the log.
+ */
 export async function startHealthServer(opts: {
   host: string;
   port: number;

@@ -152,7 +152,7 @@ async function waitForApiService(
 export async function deployFedmesh(
   state: TestbedState,
   report: (msg: string) => void,
-  webhookOptions: WebhookDeployOptions = {},
+  opts: { serverArgs?: readonly string[]; webhooks?: WebhookDeployOptions } = {},
 ): Promise<void> {
   const clients = new Map<string, KubeRestClient>();
   try {
@@ -211,11 +211,12 @@ export async function deployFedmesh(
           `--api-bind-address=127.0.0.1:${apiPort}`,
           `--cert-dir=${certDir}`,
           `--api-service=${apiService.namespace}/${apiService.name}`,
+          ...(opts.serverArgs ?? []),
         ],
       });
       report(`${c.name}: fedmesh server: API on 127.0.0.1:${apiPort}, metrics on 127.0.0.1:${port}`);
     }
-    await deployWebhooks(state, clients, fedmeshBin, version, report, webhookOptions);
+    await deployWebhooks(state, clients, fedmeshBin, version, report, opts.webhooks ?? {});
     await waitForMeshInSync(state, clients, 120_000);
     await Promise.all(state.clusters.map((c) => waitForApiService(state, clients.get(c.name), c.name, 60_000)));
     report(
