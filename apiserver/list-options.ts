@@ -160,18 +160,3 @@ export function parseListOptions(q: URLSearchParams, allowedFields: readonly str
     sendInitialEvents,
   };
 }
-
-/** The opaque continue token: the list's resourceVersion and the last key returned. */
-export function encodeContinue(rv: bigint, lastKey: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, rv: rv.toString(), k: lastKey })).toString('base64url');
-}
-
-export function decodeContinue(token: string): { rv: bigint; lastKey: string } {
-  try {
-    const d = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v: number; rv: string; k: string };
-    if (d.v !== 1 || typeof d.rv !== 'string' || typeof d.k !== 'string') throw new Error('shape');
-    return { rv: BigInt(d.rv), lastKey: d.k };
-  } catch {
-    throw badRequest('continue key is not valid: it must be the token of an earlier list response');
-  }
-}
