@@ -31,7 +31,7 @@ const authCfg = requestHeaderConfigFrom(
   parseCertBundle,
 );
 const store = new ServedStore();
-const projection = new Projection('east');
+const projection = new Projection('east', { list: () => [], slicesOfService: () => [] });
 let warnings: string[] = [];
 let server: RunningApiServer;
 
