@@ -1,6 +1,6 @@
 // A lightweight mock of many kube-apiservers for bench/mesh-cache (the approach of Cilium's cmapisrv-mock):
-// each "cluster" is an HTTPS port that answers list and watch of pods, nodes, namespaces, services and
-// endpointslices from memory, and a churn loop modifies pods at a fixed total rate. Every change carries its send
+// each "cluster" is an HTTPS port that answers list (in pages, as kube-apiserver does) and watch of pods, nodes,
+// namespaces, services and endpointslices from memory, and a churn loop modifies pods at a fixed total rate. Every change carries its send
 // time (performance clock, ms) in the label `bench.fedmesh.io/sent`, so that a subscriber measures propagation.
 //   node dist/bench/mesh-cache-mock.js   (config in MOCK_CONFIG, prints one JSON line {ports, caPem} when ready)
 import { createSecureServer, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
@@ -191,11 +191,15 @@ export async function startMock(cfg: MockConfig): Promise<{ ports: number[]; caP
         }
         return;
       }
-      // Lists ignore `limit`: a server may return everything at once.
-      const items = resource === 'pods' ? cl.pods : (cl.others[resource] ?? []);
+      // Pages of `limit`, as kube-apiserver serves a list without resourceVersion; the token is the offset.
+      const all = resource === 'pods' ? cl.pods : (cl.others[resource] ?? []);
+      const limit = Number(url.searchParams.get('limit') || 0);
+      const from = Number(url.searchParams.get('continue') || 0);
+      const to = limit > 0 ? from + limit : all.length;
+      const metadata = { resourceVersion: String(cl.rv), ...(to < all.length ? { continue: String(to) } : {}) };
       res
         .writeHead(200, { 'Content-Type': 'application/json' })
-        .end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(cl.rv) }, items }));
+        .end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata, items: all.slice(from, to) }));
     }),
   );
   for (const s of servers) {

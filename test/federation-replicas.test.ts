@@ -10,14 +10,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { apiServiceName } from '../apiserver/index.js';
-import { deployFedmesh } from './testbed/deploy.js';
+import { deployFedmesh, type ServerReplica, startServerReplica } from './testbed/deploy.js';
 import { eventually, startTestbed, type Testbed } from './testbed/harness.js';
-import { freePort, type Started, startDetached, stopProcess } from './testbed/processes.js';
+import { stopProcess } from './testbed/processes.js';
 
 const pods = 300;
 const rwlPath = '/apis/federation.fedmesh.io/v1alpha1/namespaces/shop/remoteworkloads';
 let tb: Testbed;
-let second: { readonly started: Started; readonly argv: readonly string[] } | undefined;
+let second: ServerReplica | undefined;
 let service: AlternatingService | undefined;
 
 interface Routed {
@@ -101,17 +101,9 @@ before(async () => {
   });
   await deployFedmesh(tb.state, (m) => console.error(`[deploy] ${m}`));
   const first = tb.state.processes.find((p) => p.cluster === 'east' && p.component === 'fedmesh-server');
-  assert.ok(first);
-  const firstApi = Number(/--api-bind-address=127\.0\.0\.1:(\d+)/.exec(first.argv.join(' '))?.[1]);
-  // The second replica, as a Deployment's would be: same flags, its own ports.
-  const metricsPort = await freePort();
-  const apiPort = await freePort();
-  const argv = first.argv.map((a) => {
-    if (a.startsWith('--metrics-bind-address=')) return `--metrics-bind-address=127.0.0.1:${metricsPort}`;
-    if (a.startsWith('--api-bind-address=')) return `--api-bind-address=127.0.0.1:${apiPort}`;
-    return a;
-  });
-  second = { started: startDetached(argv, join(tb.dir, 'logs', 'east-fedmesh-server-2.log')), argv };
+  const firstApi = Number(/--api-bind-address=127\.0\.0\.1:(\d+)/.exec(first?.argv.join(' ') ?? '')?.[1]);
+  second = await startServerReplica(tb.state, 'east', 2);
+  const { metricsPort, apiPort } = second;
   await eventually(
     async () => assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status, 200),
     60_000,
@@ -121,7 +113,8 @@ before(async () => {
     certDir: join(tb.dir, 'fedmesh', 'east', 'certs'),
     pkiDir: join(tb.dir, 'pki', 'east'),
   });
-  // The APIService (and its Service) now lead to the alternating Service in front of both replicas.
+  // The APIService now leads to the alternating Service in front of both replicas (its Service is an
+  // ExternalName, 127.0.0.1: the aggregator takes the port from the APIService).
   const port = service.port;
   await east().kubectlOk([
     'patch',
@@ -130,16 +123,6 @@ before(async () => {
     '--type=merge',
     '-p',
     JSON.stringify({ spec: { service: { port } } }),
-  ]);
-  await east().kubectlOk([
-    'patch',
-    'service',
-    '-n',
-    'fedmesh-system',
-    'fedmesh-api',
-    '--type=json',
-    '-p',
-    JSON.stringify([{ op: 'replace', path: '/spec/ports/0/port', value: port }]),
   ]);
   // Both replicas hold every pod: two lists in a row (one per replica) count them all.
   await eventually(
