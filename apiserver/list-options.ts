@@ -7,6 +7,8 @@ import { badRequest, invalid } from './status.js';
 /** The query parameters of a list or watch (metav1.ListOptions), parsed and validated as the Go server does. */
 export interface ListOptions {
   readonly labelMatches: (labels: Readonly<Record<string, string>>) => boolean;
+  /** The label selector as sent ('' for none): with the field requirements, what names a selection. */
+  readonly labelSelector: string;
   readonly fieldRequirements: readonly FieldRequirement[];
   readonly limit: number | undefined;
   readonly continueToken: string | undefined;
@@ -149,6 +151,7 @@ export function parseListOptions(q: URLSearchParams, allowedFields: readonly str
   if (causes.length > 0) throw invalid('ListOptions', causes);
   return {
     labelMatches,
+    labelSelector: ls ?? '',
     fieldRequirements,
     limit: limit === 0 ? undefined : limit,
     continueToken,

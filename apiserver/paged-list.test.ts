@@ -205,3 +205,36 @@ test('a latest token continues only in its own namespace', async () => {
   const err = await statusOf(page(a, `continue=${t}`, 'blue'));
   assert.equal(err.code, 400);
 });
+
+test('alternating replicas with a selection, and a client that changes its page size midway', async () => {
+  const labelled = (o: ServedObject, i: number): ServedObject => ({ ...o, labels: { even: String(i % 2 === 0) } });
+  const objects = [...shop.map(labelled), ...blue];
+  const a = replica(objects);
+  const b = replica([...objects].reverse());
+  const select = (r: typeof a, query: string) => {
+    const opts = parseListOptions(new URLSearchParams(query), fields);
+    return listPage(r.store, r.snapshots, {
+      resource: 'remoteworkloads',
+      namespace: 'shop',
+      opts,
+      matches: (o) => o.namespace === 'shop' && opts.labelMatches(o.labels),
+    });
+  };
+  const names: string[] = [];
+  let cont = '';
+  let n = 0;
+  do {
+    const limit = n < 2 ? 4 : 3;
+    const p = await select(
+      n % 2 === 0 ? a : b,
+      `labelSelector=even%3Dtrue&limit=${limit}${cont ? `&continue=${cont}` : ''}`,
+    );
+    names.push(...p.items.map((o) => o.name));
+    cont = p.metadata.continue ?? '';
+    n++;
+  } while (cont);
+  assert.deepEqual(
+    names,
+    shop.filter((_, i) => i % 2 === 0).map((o) => o.name),
+  );
+});

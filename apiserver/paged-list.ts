@@ -95,7 +95,7 @@ export async function listPage(
     resource: req.resource,
     rv,
     lastKey: last.key,
-    rest: restDigest(items, i, req.matches),
+    rest: pageBoundaryDigest(items, i, req),
   };
   if (rv === snap.rv) snapshots.keep(req.resource, snap);
   return { items: page, metadata: { resourceVersion: rv.toString(), continue: encodeContinue(token) } };
@@ -156,14 +156,50 @@ async function waitForRv(store: ServedStore, rv: bigint, waitMs: number): Promis
   }
 }
 
-/** The digest of what a list would still return from index `from` on: the selected objects' content, in order. */
+/**
+ * The digest of what a list would still return from index `from` on: the selected objects' content digests,
+ * hashed from the last one back, so that one backward pass can read it off at every page start.
+ */
 function restDigest(items: readonly StoredObject[], from: number, matches: (o: StoredObject) => boolean): string {
   const h = createHash('sha256');
-  for (let i = from; i < items.length; i++) {
+  for (let i = items.length - 1; i >= from; i--) {
     const o = items[i] as StoredObject;
     if (matches(o)) h.update(o.digest);
   }
   return h.digest('base64url').slice(0, 32);
+}
+
+/**
+ * The rest digests at the page starts of one paged list (every `limit` selected objects), read off one backward
+ * pass when its first token is issued: each page then costs nothing more, where hashing the rest per page would
+ * cost O(n²/limit) over a list. One list per snapshot is remembered, with O(n/limit) digests.
+ */
+const pageStarts = new WeakMap<readonly StoredObject[], { key: string; at: Map<number, string> }>();
+
+function pageBoundaryDigest(items: readonly StoredObject[], from: number, req: ListRequest): string {
+  const limit = req.opts.limit ?? 0;
+  const key = JSON.stringify([req.namespace, req.opts.labelSelector, req.opts.fieldRequirements, limit]);
+  let starts = pageStarts.get(items);
+  if (starts?.key !== key) {
+    // Page k starts at the (k·limit)-th selected object.
+    const boundary = new Set<number>();
+    let selected = 0;
+    for (let i = 0; i < items.length; i++) {
+      if (!req.matches(items[i] as StoredObject)) continue;
+      if (selected > 0 && selected % limit === 0) boundary.add(i);
+      selected++;
+    }
+    const at = new Map<number, string>();
+    const h = createHash('sha256');
+    for (let i = items.length - 1; i >= 0 && boundary.size > at.size; i--) {
+      const o = items[i] as StoredObject;
+      if (req.matches(o)) h.update(o.digest);
+      if (boundary.has(i)) at.set(i, h.copy().digest('base64url').slice(0, 32));
+    }
+    starts = { key, at };
+    pageStarts.set(items, starts);
+  }
+  return starts.at.get(from) ?? restDigest(items, from, req.matches);
 }
 
 function firstAfter(items: readonly StoredObject[], key: string): number {
