@@ -4,7 +4,7 @@
 // raw Table pages kubectl requests) is compared with listing the same pods on west's own kube-apiserver (one
 // `kubectl get pods -A`, the same raw pages): one client per side, the same number of objects. Watch: a pod
 // patch in west until the event arrives on a watch through east's aggregator, against a direct watch on west.
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { KubeRestClient } from '../core/kube/rest-client.js';
 import { deployFedmesh } from '../test/testbed/deploy.js';
@@ -129,7 +129,11 @@ try {
   ac.abort();
 
   const med = (xs: number[]) => q(xs, 0.5);
-  console.log(`machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}`);
+  console.log(
+    `machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(`${total} remote pods in west, ${runs} runs, medians:`);
   console.log(
     `kubectl get remoteworkloads -A (east, through the aggregator): ${med(ours).toFixed(0)} ms; ` +
