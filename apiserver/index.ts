@@ -8,8 +8,8 @@ import { Delegation } from './auth/delegation.js';
 import { AuthenticationConfigSource } from './authentication-config.js';
 import { createApiServerMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
-import { SnapshotKeeper } from './paged-list.js';
 import { Projection } from './projection.js';
+import { SnapshotKeeper } from './resource-handlers.js';
 import { ServedStore } from './served-store.js';
 import { type RunningApiServer, startApiServer } from './server.js';
 

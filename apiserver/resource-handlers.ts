@@ -11,6 +11,9 @@ import { type IncludeObject, table } from './table.js';
 
 type ResourceRequest = Extract<RequestInfo, { kind: 'resource' }>;
 
+/** Kept here for the server's wiring: paged lists (paged-list.ts) continue from its snapshots. */
+export { SnapshotKeeper } from './paged-list.js';
+
 export interface HandlerContext {
   readonly store: ServedStore;
   readonly snapshots: SnapshotKeeper;

@@ -11,8 +11,8 @@ import { requestHeaderConfigFrom } from './auth/authenticator.js';
 import { parseCertBundle } from './auth/client-cert.js';
 import { createApiServerMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
-import { SnapshotKeeper } from './paged-list.js';
 import { Projection } from './projection.js';
+import { SnapshotKeeper } from './resource-handlers.js';
 import { ServedStore } from './served-store.js';
 import { type RunningApiServer, startApiServer } from './server.js';
 
