@@ -172,15 +172,21 @@ function restDigest(items: readonly StoredObject[], from: number, matches: (o: S
 /**
  * The rest digests at the page starts of one paged list (every `limit` selected objects), read off one backward
  * pass when its first token is issued: each page then costs nothing more, where hashing the rest per page would
- * cost O(n²/limit) over a list. One list per snapshot is remembered, with O(n/limit) digests.
+ * cost O(n²/limit) over a list. A few selections per snapshot are remembered, each with O(n/limit) digests.
  */
-const pageStarts = new WeakMap<readonly StoredObject[], { key: string; at: Map<number, string> }>();
+const pageStarts = new WeakMap<readonly StoredObject[], Map<string, ReadonlyMap<number, string>>>();
+const selectionsPerSnapshot = 8;
 
 function pageBoundaryDigest(items: readonly StoredObject[], from: number, req: ListRequest): string {
   const limit = req.opts.limit ?? 0;
   const key = JSON.stringify([req.namespace, req.opts.labelSelector, req.opts.fieldRequirements, limit]);
-  let starts = pageStarts.get(items);
-  if (starts?.key !== key) {
+  let bySelection = pageStarts.get(items);
+  if (!bySelection) {
+    bySelection = new Map();
+    pageStarts.set(items, bySelection);
+  }
+  let starts = bySelection.get(key);
+  if (!starts) {
     // Page k starts at the (k·limit)-th selected object.
     const boundary = new Set<number>();
     let selected = 0;
@@ -196,10 +202,11 @@ function pageBoundaryDigest(items: readonly StoredObject[], from: number, req: L
       if (req.matches(o)) h.update(o.digest);
       if (boundary.has(i)) at.set(i, h.copy().digest('base64url').slice(0, 32));
     }
-    starts = { key, at };
-    pageStarts.set(items, starts);
+    if (bySelection.size >= selectionsPerSnapshot) bySelection.clear();
+    bySelection.set(key, at);
+    starts = at;
   }
-  return starts.at.get(from) ?? restDigest(items, from, req.matches);
+  return starts.get(from) ?? restDigest(items, from, req.matches);
 }
 
 function firstAfter(items: readonly StoredObject[], key: string): number {
