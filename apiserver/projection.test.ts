@@ -81,6 +81,14 @@ const slice = (cluster: string, service: string, ip: string): MeshEndpointSlice 
     { name: 'metrics', port: 9090, protocol: 'TCP' },
   ],
 });
+/** The local federated Service `shop/web-global`, which picks every Service labelled app=web. */
+const webGlobal = () =>
+  svc('east', 'web-global', {
+    selector: null,
+    annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'web'" },
+    labels: {},
+    ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+  });
 const upserts = (cs: Change[]) => cs.flatMap((c) => (c.type === 'upsert' ? [c.object] : []));
 
 test('remote pods become RemoteWorkloads named <cluster>.<pod> with the virtual cluster label; local pods do not', () => {
@@ -131,12 +139,7 @@ test('a stale cluster re-renders its objects as stale, and back', () => {
 
 test('a federated Service gets the endpoints of the Services its selector picks across clusters, ports by name', () => {
   const p = projected();
-  const fed = svc('east', 'web-global', {
-    selector: null,
-    annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'web'" },
-    labels: {},
-    ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
-  });
+  const fed = webGlobal();
   p.put(svc('west', 'web'));
   p.put(slice('west', 'web', '10.2.0.5'));
   p.put(svc('east', 'web'));
@@ -176,11 +179,7 @@ test('an invalid selector is reported on the FederatedEndpoint, not thrown', () 
 
 test("an EndpointSlice whose service-name label changes leaves its old Service's federated endpoints", () => {
   const p = projected();
-  const fed = svc('east', 'web-global', {
-    selector: null,
-    annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'web'" },
-    labels: {},
-  });
+  const fed = webGlobal();
   p.put(svc('west', 'web'));
   p.put(svc('west', 'db'));
   p.put(fed);
