@@ -62,7 +62,7 @@ export function clusterWarnings(cache: MeshCacheReader): string[] {
 
 export async function startFederationApi(o: FederationApiOptions): Promise<FederationApi> {
   const store = new ServedStore();
-  const projection = new Projection(o.localCluster);
+  const projection = new Projection(o.localCluster, o.cache);
   const sub = o.cache.subscribe((ev) => store.apply(projection.apply(ev)));
   if (sub.snapshot) store.apply(projection.load(sub.snapshot.objects, sub.snapshot.clusters));
   const delegation = new Delegation(o.kube);

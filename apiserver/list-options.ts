@@ -7,6 +7,8 @@ import { badRequest, invalid } from './status.js';
 /** The query parameters of a list or watch (metav1.ListOptions), parsed and validated as the Go server does. */
 export interface ListOptions {
   readonly labelMatches: (labels: Readonly<Record<string, string>>) => boolean;
+  /** The label selector as sent ('' for none): with the field requirements, what names a selection. */
+  readonly labelSelector: string;
   readonly fieldRequirements: readonly FieldRequirement[];
   readonly limit: number | undefined;
   readonly continueToken: string | undefined;
@@ -149,6 +151,7 @@ export function parseListOptions(q: URLSearchParams, allowedFields: readonly str
   if (causes.length > 0) throw invalid('ListOptions', causes);
   return {
     labelMatches,
+    labelSelector: ls ?? '',
     fieldRequirements,
     limit: limit === 0 ? undefined : limit,
     continueToken,
@@ -159,19 +162,4 @@ export function parseListOptions(q: URLSearchParams, allowedFields: readonly str
     allowWatchBookmarks: truthy(q.get('allowWatchBookmarks')),
     sendInitialEvents,
   };
-}
-
-/** The opaque continue token: the list's resourceVersion and the last key returned. */
-export function encodeContinue(rv: bigint, lastKey: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, rv: rv.toString(), k: lastKey })).toString('base64url');
-}
-
-export function decodeContinue(token: string): { rv: bigint; lastKey: string } {
-  try {
-    const d = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v: number; rv: string; k: string };
-    if (d.v !== 1 || typeof d.rv !== 'string' || typeof d.k !== 'string') throw new Error('shape');
-    return { rv: BigInt(d.rv), lastKey: d.k };
-  } catch {
-    throw badRequest('continue key is not valid: it must be the token of an earlier list response');
-  }
 }

@@ -1,8 +1,38 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ClusterStatus, MeshEndpointSlice, MeshService, WorkloadEndpoint } from '../federation/index.js';
+import type {
+  ClusterStatus,
+  MeshEndpointSlice,
+  MeshObject,
+  MeshService,
+  WorkloadEndpoint,
+} from '../federation/index.js';
+import { MeshCache } from '../federation/mesh-cache.js';
 import { Projection } from './projection.js';
 import type { Change } from './served-store.js';
+
+/** The projection subscribed to a real mesh cache, as the API server wires them: every write goes through the cache. */
+function projected(now?: () => Date) {
+  const cache = new MeshCache({
+    onListenerError: (err) => {
+      throw err;
+    },
+  });
+  const p = new Projection('east', cache, now);
+  let out: Change[] = [];
+  cache.subscribe((ev) => out.push(...p.apply(ev)));
+  const run = (write: () => void): Change[] => {
+    out = [];
+    write();
+    return out;
+  };
+  const key = (o: MeshObject) => (o.namespace ? `${o.namespace}/${o.name}` : o.name);
+  return {
+    put: (o: MeshObject) => run(() => cache.upsert(o.cluster, o.kind, key(o), o)),
+    remove: (o: MeshObject) => run(() => cache.remove(o.cluster, o.kind, key(o))),
+    status: (s: ClusterStatus) => run(() => cache.setClusterStatus(s)),
+  };
+}
 
 const pod = (cluster: string, name: string, labels: Record<string, string> = {}): WorkloadEndpoint => ({
   kind: 'WorkloadEndpoint',
@@ -51,25 +81,33 @@ const slice = (cluster: string, service: string, ip: string): MeshEndpointSlice 
     { name: 'metrics', port: 9090, protocol: 'TCP' },
   ],
 });
+/** The local federated Service `shop/web-global`, which picks every Service labelled app=web. */
+const webGlobal = () =>
+  svc('east', 'web-global', {
+    selector: null,
+    annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'web'" },
+    labels: {},
+    ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+  });
 const upserts = (cs: Change[]) => cs.flatMap((c) => (c.type === 'upsert' ? [c.object] : []));
 
 test('remote pods become RemoteWorkloads named <cluster>.<pod> with the virtual cluster label; local pods do not', () => {
-  const p = new Projection('east');
-  assert.deepEqual(p.apply({ type: 'added', revision: 1, object: pod('east', 'local') }), []);
-  const [rwl] = upserts(p.apply({ type: 'added', revision: 2, object: pod('west', 'web-0', { app: 'web' }) }));
+  const p = projected();
+  assert.deepEqual(p.put(pod('east', 'local')), []);
+  const [rwl] = upserts(p.put(pod('west', 'web-0', { app: 'web' })));
   assert.equal(rwl?.key, 'shop/west.web-0');
   assert.deepEqual(rwl?.labels, { app: 'web', 'fedmesh.io/cluster': 'west' });
   assert.equal(rwl?.fields['spec.cluster'], 'west');
-  assert.deepEqual(p.apply({ type: 'deleted', revision: 3, object: pod('west', 'web-0') }), [
+  assert.deepEqual(p.remove(pod('west', 'web-0')), [
     { type: 'delete', resource: 'remoteworkloads', key: 'shop/west.web-0' },
   ]);
 });
 
 test('creationTimestamp is when the source object was created; without one, when this server first saw it', () => {
-  const p = new Projection('east', () => new Date('2026-11-29T10:00:00.500Z'));
+  const p = projected(() => new Date('2026-11-29T10:00:00.500Z'));
   const created = (Date.parse('2026-01-02T03:04:05Z') - Date.UTC(2020, 0, 1)) / 1000;
-  const [withSource] = upserts(p.apply({ type: 'added', revision: 1, object: { ...pod('west', 'a'), created } }));
-  const [without] = upserts(p.apply({ type: 'added', revision: 2, object: pod('west', 'b') }));
+  const [withSource] = upserts(p.put({ ...pod('west', 'a'), created }));
+  const [without] = upserts(p.put(pod('west', 'b')));
   const stamp = (o: typeof withSource) =>
     (o?.object as { metadata?: { creationTimestamp?: string } } | undefined)?.metadata?.creationTimestamp;
   assert.equal(stamp(withSource), '2026-01-02T03:04:05Z');
@@ -77,8 +115,8 @@ test('creationTimestamp is when the source object was created; without one, when
 });
 
 test('a stale cluster re-renders its objects as stale, and back', () => {
-  const p = new Projection('east');
-  p.apply({ type: 'added', revision: 1, object: pod('west', 'a') });
+  const p = projected();
+  p.put(pod('west', 'a'));
   const status = (staleSince: string | null): ClusterStatus => ({
     cluster: 'west',
     local: false,
@@ -89,32 +127,25 @@ test('a stale cluster re-renders its objects as stale, and back', () => {
     withdrawn: false,
     lastSyncTime: null,
   });
-  const [stale] = upserts(p.apply({ type: 'cluster', revision: 2, status: status('2026-11-29T05:00:00Z') }));
+  const [stale] = upserts(p.status(status('2026-11-29T05:00:00Z')));
   assert.deepEqual((stale!.object as unknown as { status: unknown }).status, {
     ready: true,
     stale: true,
     staleSince: '2026-11-29T05:00:00Z',
   });
-  const [fresh] = upserts(p.apply({ type: 'cluster', revision: 3, status: status(null) }));
+  const [fresh] = upserts(p.status(status(null)));
   assert.deepEqual((fresh!.object as unknown as { status: unknown }).status, { ready: true, stale: false });
 });
 
 test('a federated Service gets the endpoints of the Services its selector picks across clusters, ports by name', () => {
-  const p = new Projection('east');
-  const fed = svc('east', 'web-global', {
-    selector: null,
-    annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'web'" },
-    labels: {},
-    ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
-  });
-  p.apply({ type: 'added', revision: 1, object: svc('west', 'web') });
-  p.apply({ type: 'added', revision: 2, object: slice('west', 'web', '10.2.0.5') });
-  p.apply({ type: 'added', revision: 3, object: svc('east', 'web') });
-  p.apply({ type: 'added', revision: 4, object: slice('east', 'web', '10.1.0.5') });
-  p.apply({ type: 'added', revision: 5, object: svc('west', 'db') });
-  const fep = upserts(p.apply({ type: 'added', revision: 6, object: fed })).find(
-    (o) => o.resource === 'federatedendpoints',
-  );
+  const p = projected();
+  const fed = webGlobal();
+  p.put(svc('west', 'web'));
+  p.put(slice('west', 'web', '10.2.0.5'));
+  p.put(svc('east', 'web'));
+  p.put(slice('east', 'web', '10.1.0.5'));
+  p.put(svc('west', 'db'));
+  const fep = upserts(p.put(fed)).find((o) => o.resource === 'federatedendpoints');
   const body = fep!.object as unknown as {
     endpoints: { cluster: string; ip: string; ports: unknown[] }[];
     status: { clusters: string[] };
@@ -129,19 +160,38 @@ test('a federated Service gets the endpoints of the Services its selector picks 
   assert.deepEqual(body.endpoints[0]?.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
   assert.deepEqual(body.status.clusters, ['east', 'west']);
   // A backend slice changing in a remote cluster recomputes the federated endpoints.
-  const again = upserts(p.apply({ type: 'modified', revision: 7, object: slice('west', 'web', '10.2.0.9') }));
+  const again = upserts(p.put(slice('west', 'web', '10.2.0.9')));
   const ips = (again[0]!.object as unknown as typeof body).endpoints.map((e) => e.ip);
   assert.deepEqual(ips, ['10.1.0.5', '10.2.0.9']);
   // Removing the annotation ends the FederatedEndpoint.
-  const plain = p.apply({ type: 'modified', revision: 8, object: { ...fed, annotations: {} } });
+  const plain = p.put({ ...fed, annotations: {} });
   assert.ok(
     plain.some((c) => c.type === 'delete' && c.resource === 'federatedendpoints' && c.key === 'shop/web-global'),
   );
 });
 
 test('an invalid selector is reported on the FederatedEndpoint, not thrown', () => {
-  const p = new Projection('east');
+  const p = projected();
   const bad = svc('east', 'x', { selector: null, annotations: { 'federation.tigera.io/serviceSelector': 'app ==' } });
-  const [fep] = upserts(p.apply({ type: 'added', revision: 1, object: bad }));
+  const [fep] = upserts(p.put(bad));
   assert.equal((fep!.object as unknown as { status: { valid: boolean } }).status.valid, false);
+});
+
+test("an EndpointSlice whose service-name label changes leaves its old Service's federated endpoints", () => {
+  const p = projected();
+  const fed = webGlobal();
+  p.put(svc('west', 'web'));
+  p.put(svc('west', 'db'));
+  p.put(fed);
+  const ipsOf = (cs: Change[]) =>
+    upserts(cs)
+      .filter((o) => o.key === 'shop/web-global')
+      .map((o) => (o.object as unknown as { endpoints: { ip: string }[] }).endpoints.map((e) => e.ip));
+  assert.deepEqual(ipsOf(p.put(slice('west', 'web', '10.2.0.5'))), [['10.2.0.5']]);
+  // The same slice (same name and uid) now says it belongs to db, which the selector does not pick.
+  const moved = { ...slice('west', 'web', '10.2.0.5'), serviceName: 'db' };
+  assert.deepEqual(ipsOf(p.put(moved)), [[]]);
+  // And back, then to no Service at all.
+  assert.deepEqual(ipsOf(p.put(slice('west', 'web', '10.2.0.5'))), [['10.2.0.5']]);
+  assert.deepEqual(ipsOf(p.put({ ...slice('west', 'web', '10.2.0.5'), serviceName: '' })), [[]]);
 });

@@ -5,6 +5,7 @@ import {
   federatedEndpoints,
   federatedSelectorOf,
   type HostEndpoint,
+  type MeshCacheReader,
   type MeshEndpointSlice,
   type MeshEvent,
   type MeshObject,
@@ -14,16 +15,19 @@ import {
 import { groupVersion, resources } from './resources.js';
 import type { Change, ServedObject } from './served-store.js';
 
+/** What the projection reads of the mesh cache: its Services by namespace and its EndpointSlices by Service. */
+export type MeshIndexes = Pick<MeshCacheReader, 'list' | 'slicesOfService'>;
+
 /**
  * Turns the mesh cache into the served objects: remote pods → RemoteWorkloads, remote nodes → RemoteNodes,
  * local federated Services → FederatedEndpoints (recomputed when a Service or EndpointSlice of their namespace
- * changes, or a cluster's staleness does). Holds only the indexes that needs; no I/O.
+ * changes, or a cluster's staleness does). Services and EndpointSlices are read from the cache's own indexes,
+ * which the cache keeps exact as objects change (a slice moved to another Service by its label leaves nothing
+ * behind); events come after the cache has applied them. No I/O.
  */
 export class Projection {
   private readonly workloads = new Map<string, WorkloadEndpoint>();
   private readonly nodes = new Map<string, HostEndpoint>();
-  private readonly services = new Map<string, MeshService>(); // cluster/ns/name
-  private readonly slices = new Map<string, Map<string, MeshEndpointSlice>>(); // cluster/ns/service → slice name → slice
   private readonly clusters = new Map<string, ClusterStatus>();
   /** When an object without a source creation time was first seen. */
   private readonly created = new Map<string, string>();
@@ -32,6 +36,7 @@ export class Projection {
 
   constructor(
     readonly localCluster: string,
+    private readonly mesh: MeshIndexes,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -48,24 +53,20 @@ export class Projection {
       case 'Service':
         return this.applyService(o, deleted);
       case 'EndpointSlice':
-        return this.applySlice(o, deleted);
+        return this.applySlice(o);
       case 'Namespace':
         return [];
     }
   }
 
-  /** Changes that load a whole snapshot (the first sync). */
+  /** Changes that load a whole snapshot (the first sync), taken with the cache in the same state. */
   load(objects: Iterable<MeshObject>, clusters: Iterable<ClusterStatus>): Change[] {
     const out: Change[] = [];
     for (const s of clusters) this.clusters.set(s.cluster, s);
     const namespaces = new Set<string>();
     for (const o of objects) {
-      // Index services and slices first; federated endpoints are computed once per namespace below.
-      if (o.kind === 'Service') {
-        this.services.set(serviceKey(o.cluster, o.namespace, o.name), o);
-        namespaces.add(o.namespace);
-      } else if (o.kind === 'EndpointSlice') {
-        this.indexSlice(o, false);
+      // Federated endpoints are computed once per namespace below.
+      if (o.kind === 'Service' || o.kind === 'EndpointSlice') {
         namespaces.add(o.namespace);
       } else {
         out.push(...this.apply({ type: 'added', revision: o.revision, object: o }));
@@ -103,9 +104,7 @@ export class Projection {
     const out: Change[] = [];
     for (const w of this.workloads.values()) if (w.cluster === status.cluster) out.push(this.workloadChange(w));
     for (const n of this.nodes.values()) if (n.cluster === status.cluster) out.push(this.nodeChange(n));
-    const namespaces = new Set(
-      [...this.services.values()].filter((s) => s.cluster === status.cluster).map((s) => s.namespace),
-    );
+    const namespaces = new Set(this.mesh.list('Service', { cluster: status.cluster }).map((s) => s.namespace));
     for (const ns of namespaces) out.push(...this.recomputeNamespace(ns));
     return out;
   }
@@ -236,30 +235,11 @@ export class Projection {
   }
 
   private applyService(s: MeshService, deleted: boolean): Change[] {
-    const key = serviceKey(s.cluster, s.namespace, s.name);
-    if (deleted) this.services.delete(key);
-    else this.services.set(key, s);
     return this.recomputeNamespace(s.namespace, deleted && s.cluster === this.localCluster ? s : undefined);
   }
 
-  private indexSlice(sl: MeshEndpointSlice, deleted: boolean): void {
-    const key = serviceKey(sl.cluster, sl.namespace, sl.serviceName);
-    let byName = this.slices.get(key);
-    if (deleted) {
-      byName?.delete(sl.name);
-      if (byName?.size === 0) this.slices.delete(key);
-      return;
-    }
-    if (!byName) {
-      byName = new Map();
-      this.slices.set(key, byName);
-    }
-    byName.set(sl.name, sl);
-  }
-
-  private applySlice(sl: MeshEndpointSlice, deleted: boolean): Change[] {
-    if (sl.serviceName === '') return [];
-    this.indexSlice(sl, deleted);
+  /** Even a slice without a Service now: it may have left one (its service-name label changed or went). */
+  private applySlice(sl: MeshEndpointSlice): Change[] {
     return this.recomputeNamespace(sl.namespace);
   }
 
@@ -271,7 +251,7 @@ export class Projection {
       this.federated.delete(`${namespace}/${deletedLocal.name}`);
       this.created.delete(`fep:${namespace}/${deletedLocal.name}`);
     }
-    const inNamespace = [...this.services.values()].filter((s) => s.namespace === namespace);
+    const inNamespace = this.mesh.list('Service', { namespace });
     for (const svc of inNamespace) {
       if (svc.cluster !== this.localCluster) continue;
       const key = `${namespace}/${svc.name}`;
@@ -291,11 +271,7 @@ export class Projection {
 
   private federatedChange(svc: MeshService, inNamespace: readonly MeshService[]): Change {
     const key = `${svc.namespace}/${svc.name}`;
-    const result = federatedEndpoints(
-      svc,
-      inNamespace,
-      (c, ns, name) => this.slices.get(serviceKey(c, ns, name))?.values() ?? [],
-    );
+    const result = federatedEndpoints(svc, inNamespace, (c, ns, name) => this.mesh.slicesOfService(c, ns, name));
     const labels = { ...svc.labels };
     const metadata = {
       name: svc.name,
@@ -359,10 +335,6 @@ export class Projection {
       },
     };
   }
-}
-
-function serviceKey(cluster: string, namespace: string, name: string): string {
-  return `${cluster}/${namespace}/${name}`;
 }
 
 /** The node's VXLAN tunnel endpoint from its annotations (fedmesh's, or Calico's for migrated clusters). */

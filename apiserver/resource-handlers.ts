@@ -1,15 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import yaml from 'js-yaml';
-import { decodeContinue, encodeContinue, type ListOptions, matchesFields, parseListOptions } from './list-options.js';
+import { type ListOptions, matchesFields, parseListOptions } from './list-options.js';
 import type { ObjectFormat } from './negotiation.js';
+import { listPage, parseRv, type SnapshotKeeper } from './paged-list.js';
 import type { RequestInfo } from './request-info.js';
 import { fieldSelectorsOf, group, groupVersion, type ResourceDefinition, resources } from './resources.js';
-import { jsonOf, type ServedStore, type Snapshot, type StoredObject, type StoreEvent } from './served-store.js';
-import { badRequest, expired, notFound, StatusError, timeout } from './status.js';
+import { jsonOf, type ServedStore, type StoredObject, type StoreEvent } from './served-store.js';
+import { badRequest, expired, notFound, StatusError } from './status.js';
 import { type IncludeObject, table } from './table.js';
 import { defaultWatchStreamOptions, WatchStream, type WatchStreamOptions } from './watch-stream.js';
 
 type ResourceRequest = Extract<RequestInfo, { kind: 'resource' }>;
+
+/** Kept here for the server's wiring: paged lists (paged-list.ts) continue from its snapshots. */
+export { SnapshotKeeper } from './paged-list.js';
 
 export interface HandlerContext {
   readonly store: ServedStore;
@@ -20,31 +24,6 @@ export interface HandlerContext {
   readonly tooLargeRvWaitMs?: number;
   /** Back-pressure and cut-off of watches (defaults: defaultWatchStreamOptions). */
   readonly watchStream?: WatchStreamOptions;
-}
-
-/**
- * Snapshots that paginated lists continue from: the same resourceVersion across pages (LIST-03), for a few
- * minutes, as etcd keeps revisions until compaction.
- */
-export class SnapshotKeeper {
-  private readonly kept = new Map<string, { snap: Snapshot; expires: number }>();
-  constructor(
-    private readonly ttlMs = 5 * 60_000,
-    private readonly max = 64,
-  ) {}
-  keep(resource: string, snap: Snapshot): void {
-    const now = Date.now();
-    for (const [k, v] of this.kept) if (v.expires <= now) this.kept.delete(k);
-    if (this.kept.size >= this.max) {
-      const oldest = this.kept.keys().next().value;
-      if (oldest !== undefined) this.kept.delete(oldest);
-    }
-    this.kept.set(`${resource}@${snap.rv}`, { snap, expires: now + this.ttlMs });
-  }
-  find(resource: string, rv: bigint): Snapshot | undefined {
-    const e = this.kept.get(`${resource}@${rv}`);
-    return e && e.expires > Date.now() ? e.snap : undefined;
-  }
 }
 
 function write(res: ServerResponse, code: number, contentType: string, body: string): void {
@@ -102,23 +81,6 @@ export function handleGet(
   writeObject(res, format, o.object, format.kind === 'json' ? jsonOf(o) : undefined);
 }
 
-/** Waits until the store reaches `rv` (a client read a newer replica or a later revision), or 504 as Go does. */
-async function waitForRv(ctx: HandlerContext, rv: bigint): Promise<void> {
-  const deadline = Date.now() + (ctx.tooLargeRvWaitMs ?? 3000);
-  while (ctx.store.currentRv < rv) {
-    if (Date.now() > deadline) {
-      throw timeout(`Too large resource version: ${rv}, current: ${ctx.store.currentRv}`, 1);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function parseRv(raw: string): bigint {
-  if (!/^\d+$/.test(raw))
-    throw badRequest(`resourceVersion "${raw}" is not valid: it must be one this server returned`);
-  return BigInt(raw);
-}
-
 export async function handleList(
   ctx: HandlerContext,
   info: ResourceRequest,
@@ -128,52 +90,12 @@ export async function handleList(
 ): Promise<void> {
   const def = resources[info.resource];
   const opts = parseListOptions(url.searchParams, fieldSelectorsOf(def));
-  let snap: Snapshot;
-  let after: string | undefined;
-  if (opts.continueToken) {
-    const c = decodeContinue(opts.continueToken);
-    const kept = ctx.snapshots.find(info.resource, c.rv);
-    if (!kept) {
-      throw expired(
-        'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
-      );
-    }
-    snap = kept;
-    after = c.lastKey;
-  } else {
-    if (opts.resourceVersion !== undefined && opts.resourceVersion !== '0') {
-      const rv = parseRv(opts.resourceVersion);
-      if (rv > ctx.store.currentRv && rv / 1_000_000_000n === ctx.store.epoch) await waitForRv(ctx, rv);
-      else if (!ctx.store.ownsRv(rv)) throw expired(`too old resource version: ${rv} (${ctx.store.oldestResumableRv})`);
-      snap = ctx.store.snapshot(info.resource);
-      if (opts.resourceVersionMatch === 'Exact' && snap.rv !== rv) {
-        // Only the current state is held: an exact older version cannot be served.
-        throw expired(`too old resource version: ${rv} (${snap.rv})`);
-      }
-    } else {
-      snap = ctx.store.snapshot(info.resource);
-    }
-  }
-  const page: StoredObject[] = [];
-  let i = after === undefined ? 0 : firstAfter(snap.items, after);
-  let more = false;
-  for (; i < snap.items.length; i++) {
-    const o = snap.items[i] as StoredObject;
-    if (!matches(o, info, opts)) continue;
-    if (opts.limit !== undefined && page.length >= opts.limit) {
-      more = true;
-      break;
-    }
-    page.push(o);
-  }
-  const meta: { resourceVersion: string; continue?: string } = { resourceVersion: snap.rv.toString() };
-  if (more) {
-    const last = page[page.length - 1];
-    if (last) {
-      meta.continue = encodeContinue(snap.rv, last.key);
-      ctx.snapshots.keep(info.resource, snap);
-    }
-  }
+  const { items: page, metadata: meta } = await listPage(
+    ctx.store,
+    ctx.snapshots,
+    { resource: info.resource, namespace: info.namespace, opts, matches: (o) => matches(o, info, opts) },
+    ctx.tooLargeRvWaitMs,
+  );
   addWarnings(res, ctx.warnings());
   if (format.kind === 'table') {
     writeObject(res, { kind: 'json' }, table(def, format.version, page, meta, includeObjectOf(url)));
@@ -190,17 +112,6 @@ export async function handleList(
   }
   const head = `{"kind":"${def.listKind}","apiVersion":"${groupVersion}","metadata":${JSON.stringify(meta)},"items":[`;
   write(res, 200, 'application/json', `${head}${page.map(jsonOf).join(',')}]}`);
-}
-
-function firstAfter(items: readonly StoredObject[], key: string): number {
-  let lo = 0;
-  let hi = items.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((items[mid]?.key ?? '') <= key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** What the server learns about one watch's end. */

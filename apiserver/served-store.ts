@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { EventHistory } from '../core/kube/event-history.js';
+import { counterOf, newRvOrigin, type RvOrigin, resourceVersionOf } from './resource-version.js';
 import type { ResourceName } from './resources.js';
 
 /**
@@ -22,11 +25,18 @@ export interface ServedObject {
 export interface StoredObject extends ServedObject {
   readonly rv: bigint;
   readonly resourceVersion: string;
+  /**
+   * A digest of the object's content without its resourceVersion: equal on every replica that renders the same
+   * object, so that a paged list can tell whether another replica's remainder is the one it started from.
+   */
+  readonly digest: string;
 }
 
 export type StoreEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface StoreEvent {
+  /** The store's change counter: consecutive, as the history needs. */
+  readonly revision: number;
   readonly type: StoreEventType;
   readonly object: StoredObject;
   /** The object before this change (for MODIFIED and DELETED): a filtered watch needs both sides. */
@@ -51,9 +61,9 @@ export type Watcher = (events: readonly StoreEvent[]) => void;
 
 /**
  * The served objects of every resource, with a resourceVersion per change and a bounded history for watches
- * (the role of k8s.io/apiserver's watch cache). resourceVersions are `<epoch seconds><9-digit counter>`: they
- * increase within this process, and a version from another replica or an earlier process has another epoch, so
- * it is answered with 410 Expired (the client relists) rather than with a wrong diff.
+ * (the role of k8s.io/apiserver's watch cache). resourceVersions carry this process's origin (resource-version.ts):
+ * they increase within this process, and a version from another replica or an earlier process is answered with
+ * 410 Expired (the client relists) rather than with a wrong diff.
  */
 export class ServedStore {
   private readonly objects: Record<ResourceName, Map<string, StoredObject>> = {
@@ -62,31 +72,36 @@ export class ServedStore {
     remotenodes: new Map(),
   };
   private readonly sorted: Partial<Record<ResourceName, readonly StoredObject[]>> = {};
-  private readonly history: StoreEvent[] = [];
+  private readonly history: EventHistory<StoreEvent>;
   private readonly watchers = new Set<Watcher>();
-  private counter = 0n;
-  readonly epoch: bigint;
+  private counter = 0;
+  readonly origin: RvOrigin;
 
-  constructor(
-    private readonly historyLimit = 50_000,
-    epochSeconds = BigInt(Math.floor(Date.now() / 1000)),
-  ) {
-    this.epoch = epochSeconds;
+  constructor(historyLimit = 50_000, origin: RvOrigin = newRvOrigin()) {
+    this.history = new EventHistory(historyLimit);
+    this.origin = origin;
   }
 
   get currentRv(): bigint {
-    return this.epoch * 1_000_000_000n + this.counter;
+    return resourceVersionOf(this.origin, this.counter);
   }
 
-  /** Whether `rv` was issued by this store (same epoch) and not in the future. */
+  /** Whether `rv` was issued by this store (same process and replica) and not in the future. */
   ownsRv(rv: bigint): boolean {
-    return rv / 1_000_000_000n === this.epoch && rv <= this.currentRv;
+    const c = counterOf(this.origin, rv);
+    return c !== undefined && c <= this.counter;
+  }
+
+  /** Whether `rv` is this store's but not reached yet (a client saw it nowhere, or is ahead: wait or 504). */
+  isFutureRv(rv: bigint): boolean {
+    const c = counterOf(this.origin, rv);
+    return c !== undefined && c > this.counter;
   }
 
   /** The oldest resourceVersion a watch may resume from. */
   get oldestResumableRv(): bigint {
-    const first = this.history[0];
-    return first ? first.object.rv - 1n : this.currentRv;
+    const oldest = this.history.oldest;
+    return resourceVersionOf(this.origin, oldest === undefined ? this.counter : oldest - 1);
   }
 
   /** Applies changes in order, each with its own resourceVersion; watchers get them as one batch. */
@@ -96,26 +111,30 @@ export class ServedStore {
       if (c.type === 'upsert') {
         const map = this.objects[c.object.resource];
         const prev = map.get(c.object.key);
-        if (prev && sameContent(prev, c.object)) continue; // an update that changes nothing is no event
-        this.counter += 1n;
-        const stored = store(c.object, this.currentRv);
+        const digest = contentDigest(c.object);
+        if (prev?.digest === digest) continue; // an update that changes nothing is no event
+        this.counter += 1;
+        const stored = store(c.object, this.currentRv, digest);
         map.set(c.object.key, stored);
-        events.push({ type: prev ? 'MODIFIED' : 'ADDED', object: stored, prev });
+        events.push({ revision: this.counter, type: prev ? 'MODIFIED' : 'ADDED', object: stored, prev });
         delete this.sorted[c.object.resource];
       } else {
         const map = this.objects[c.resource];
         const prev = map.get(c.key);
         if (!prev) continue;
         map.delete(c.key);
-        this.counter += 1n;
-        const rv = this.currentRv;
-        events.push({ type: 'DELETED', object: store(prev, rv), prev });
+        this.counter += 1;
+        events.push({
+          revision: this.counter,
+          type: 'DELETED',
+          object: store(prev, this.currentRv, prev.digest),
+          prev,
+        });
         delete this.sorted[c.resource];
       }
     }
     if (events.length === 0) return;
-    this.history.push(...events);
-    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
+    for (const ev of events) this.history.push(ev);
     for (const w of this.watchers) w(events);
   }
 
@@ -139,16 +158,8 @@ export class ServedStore {
 
   /** Events after `rv`, or 'expired' when the history no longer reaches back that far. */
   eventsSince(rv: bigint): readonly StoreEvent[] | 'expired' {
-    if (rv < this.oldestResumableRv || !this.ownsRv(rv)) return 'expired';
-    // History is ordered by rv: binary search for the first event after rv.
-    let lo = 0;
-    let hi = this.history.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((this.history[mid]?.object.rv ?? 0n) <= rv) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.history.slice(lo);
+    const c = counterOf(this.origin, rv);
+    return (c === undefined ? undefined : this.history.since(c, this.counter)) ?? 'expired';
   }
 
   subscribe(w: Watcher): () => void {
@@ -173,18 +184,21 @@ export function jsonOf(o: StoredObject): string {
   return t;
 }
 
-function store(o: ServedObject, rv: bigint): StoredObject {
+function store(o: ServedObject, rv: bigint, digest: string): StoredObject {
   const resourceVersion = rv.toString();
   return {
     ...o,
     rv,
     resourceVersion,
+    digest,
     object: { ...o.object, metadata: { ...o.object.metadata, resourceVersion } },
   };
 }
 
-function sameContent(prev: StoredObject, next: ServedObject): boolean {
-  // Objects are rendered deterministically, so equal JSON means no change (resourceVersion aside).
-  const { resourceVersion: _rv, ...prevMeta } = prev.object.metadata as Record<string, unknown>;
-  return JSON.stringify({ ...prev.object, metadata: prevMeta }) === JSON.stringify(next.object);
+/**
+ * Objects are rendered deterministically (the same source gives the same JSON on every replica), so an equal
+ * digest means no change; the served object carries no resourceVersion yet.
+ */
+function contentDigest(o: ServedObject): string {
+  return createHash('sha256').update(o.key).update('\0').update(JSON.stringify(o.object)).digest('base64url');
 }

@@ -16,7 +16,7 @@ import { type RunningApiServer, startApiServer } from './server.js';
 import { authCfg, proxyClient, serving, servingCa } from './test-pki.js';
 
 const store = new ServedStore();
-const projection = new Projection('east');
+const projection = new Projection('east', { list: () => [], slicesOfService: () => [] });
 let warnings: string[] = [];
 let server: RunningApiServer;
 

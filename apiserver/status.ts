@@ -23,7 +23,8 @@ export interface StatusCause {
 export interface StatusBody {
   readonly kind: 'Status';
   readonly apiVersion: 'v1';
-  readonly metadata: Record<string, never>;
+  /** ListMeta: only a 410 for an expired continue token carries a token (to continue inconsistently). */
+  readonly metadata: { readonly continue?: string };
   readonly status: 'Failure';
   readonly message: string;
   readonly reason: StatusReason;
@@ -123,6 +124,11 @@ export function invalid(kind: string, causes: readonly StatusCause[]): StatusErr
 
 export function expired(message: string): StatusError {
   return status(410, 'Expired', message);
+}
+
+/** 410 for a continue token whose snapshot is gone, with a token that continues at the latest state. */
+export function expiredWithContinue(message: string, continueToken: string): StatusError {
+  return new StatusError({ ...expired(message).body, metadata: { continue: continueToken } });
 }
 
 export function notAcceptable(accepted: readonly string[]): StatusError {

@@ -1,6 +1,6 @@
 // A lightweight mock of many kube-apiservers for bench/mesh-cache (the approach of Cilium's cmapisrv-mock):
-// each "cluster" is an HTTPS port that answers list and watch of pods, nodes, namespaces, services and
-// endpointslices from memory, and a churn loop modifies pods at a fixed total rate. Every change carries its send
+// each "cluster" is an HTTPS port that answers list (in pages, as kube-apiserver does) and watch of pods, nodes,
+// namespaces, services and endpointslices from memory, and a churn loop modifies pods at a fixed total rate. Every change carries its send
 // time (performance clock, ms) in the label `bench.fedmesh.io/sent`, so that a subscriber measures propagation.
 //   node dist/bench/mesh-cache-mock.js   (config in MOCK_CONFIG, prints one JSON line {ports, caPem} when ready)
 import { createSecureServer, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
@@ -23,10 +23,47 @@ type Pod = {
   status: unknown;
 };
 
-/** A pod about the size and shape of a real one (without managedFields), ≈1.4 KB of JSON. */
+/** Pods per workload: about five pods share a label set, as the replicas of a Deployment do. */
+export const podsPerWorkload = 5;
+
+/** A 10-character hash as Kubernetes writes pod-template-hash and controller-revision-hash. */
+function templateHash(cluster: number, workload: number, generation: number): string {
+  let h = 0x811c9dc5 ^ cluster;
+  for (const n of [workload, generation]) h = Math.imul(h ^ n, 0x01000193) >>> 0;
+  return (h.toString(36) + (Math.imul(h, 31) >>> 0).toString(36)).padEnd(10, 'x').slice(0, 10);
+}
+
+/**
+ * The labels of pod `i`: its workload's (one of podsPerWorkload-sized groups, in 20 teams), the revision hash of
+ * the workload's current generation, and for StatefulSet pods (every fourth workload) labels of their own.
+ */
+function podLabels(cluster: number, i: number, generation: number): Record<string, string> {
+  const workload = Math.floor(i / podsPerWorkload);
+  const app = `app-${workload}`;
+  const base = {
+    app,
+    'app.kubernetes.io/name': app,
+    'app.kubernetes.io/part-of': `team-${workload % 20}`,
+    tier: ['web', 'api', 'worker'][workload % 3] ?? 'web',
+  };
+  const hash = templateHash(cluster, workload, generation);
+  if (workload % 4 === 0) {
+    return {
+      ...base,
+      'controller-revision-hash': `${app}-${hash}`,
+      'statefulset.kubernetes.io/pod-name': `${app}-${i % podsPerWorkload}`,
+      'apps.kubernetes.io/pod-index': String(i % podsPerWorkload),
+      [sentLabel]: '0',
+    };
+  }
+  return { ...base, 'pod-template-hash': hash, [sentLabel]: '0' };
+}
+
+/** A pod about the size and shape of a real one (without managedFields), ≈1.5 KB of JSON. */
 function makePod(cluster: number, i: number, nodes: number): Pod {
   const ns = `ns-${i % 10}`;
-  const app = `app-${i % 50}`;
+  const labels = podLabels(cluster, i, 0);
+  const app = labels.app ?? '';
   const node = `node-${i % nodes}`;
   const ip = `10.${cluster}.${Math.floor(i / 250)}.${(i % 250) + 1}`;
   return {
@@ -36,11 +73,9 @@ function makePod(cluster: number, i: number, nodes: number): Pod {
       uid: `00000000-0000-4000-8000-${String(cluster).padStart(4, '0')}${String(i).padStart(8, '0')}`,
       resourceVersion: '1',
       creationTimestamp: '2026-01-01T00:00:00Z',
-      labels: { app, 'pod-template-hash': `h${i % 50}`, [sentLabel]: '0' },
+      labels,
       annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-01-01T00:00:00Z' },
-      ownerReferences: [
-        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${app}-h${i % 50}`, uid: 'x', controller: true },
-      ],
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${app}-rs`, uid: 'x', controller: true }],
     },
     spec: {
       nodeName: node,
@@ -79,6 +114,8 @@ interface MockCluster {
   readonly podWatchers: Set<Http2ServerResponse>;
   /** The last pod events, so that a watch from a list's resourceVersion misses nothing, as with an apiserver. */
   readonly podEvents: { readonly rv: number; readonly line: string }[];
+  /** Each workload's current generation: a change rolls one pod to it, and now and then starts a new one. */
+  readonly generations: number[];
   rv: number;
 }
 
@@ -103,6 +140,7 @@ function makeCluster(c: number, cfg: MockConfig): MockCluster {
     others: { nodes, namespaces, services: [], endpointslices: [] },
     podWatchers: new Set(),
     podEvents: [],
+    generations: Array.from({ length: Math.ceil(cfg.podsPerCluster / podsPerWorkload) }, () => 0),
     rv: 1,
   };
 }
@@ -153,11 +191,15 @@ export async function startMock(cfg: MockConfig): Promise<{ ports: number[]; caP
         }
         return;
       }
-      // Lists ignore `limit`: a server may return everything at once.
-      const items = resource === 'pods' ? cl.pods : (cl.others[resource] ?? []);
+      // Pages of `limit`, as kube-apiserver serves a list without resourceVersion; the token is the offset.
+      const all = resource === 'pods' ? cl.pods : (cl.others[resource] ?? []);
+      const limit = Number(url.searchParams.get('limit') || 0);
+      const from = Number(url.searchParams.get('continue') || 0);
+      const to = limit > 0 ? from + limit : all.length;
+      const metadata = { resourceVersion: String(cl.rv), ...(to < all.length ? { continue: String(to) } : {}) };
       res
         .writeHead(200, { 'Content-Type': 'application/json' })
-        .end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(cl.rv) }, items }));
+        .end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata, items: all.slice(from, to) }));
     }),
   );
   for (const s of servers) {
@@ -172,7 +214,9 @@ export async function startMock(cfg: MockConfig): Promise<{ ports: number[]; caP
         new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port))),
     ),
   );
-  // Churn: a timer every 10 ms sends as many changes as are due, spread over random clusters and pods.
+  // Churn: a timer every 10 ms sends as many changes as are due, spread over random clusters and pods. A change
+  // is a rollout step: the pod takes its workload's current revision hash, and one change in podsPerWorkload
+  // starts a new revision, so label values keep being born and dropped as in a cluster with deployments.
   let sent = 0;
   const t0 = now();
   const timer = setInterval(() => {
@@ -180,10 +224,15 @@ export async function startMock(cfg: MockConfig): Promise<{ ports: number[]; caP
     while (sent < due) {
       sent++;
       const cl = clusters[Math.floor(Math.random() * clusters.length)];
-      const pod = cl?.pods[Math.floor(Math.random() * cl.pods.length)];
+      const index = cl ? Math.floor(Math.random() * cl.pods.length) : 0;
+      const pod = cl?.pods[index];
       if (!cl || !pod) continue;
+      const c = clusters.indexOf(cl);
+      const workload = Math.floor(index / podsPerWorkload);
+      if (Math.random() < 1 / podsPerWorkload) cl.generations[workload] = (cl.generations[workload] ?? 0) + 1;
       cl.rv++;
       pod.metadata.resourceVersion = String(cl.rv);
+      pod.metadata.labels = podLabels(c, index, cl.generations[workload] ?? 0);
       pod.metadata.labels[sentLabel] = now().toFixed(3);
       const line = `${JSON.stringify({ type: 'MODIFIED', object: pod })}\n`;
       cl.podEvents.push({ rv: cl.rv, line });

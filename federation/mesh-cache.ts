@@ -1,6 +1,6 @@
+import { EventHistory } from '../core/kube/event-history.js';
 import { CLUSTER_LABEL } from '../core/selector/cluster-scope.js';
 import type { LabelLookup } from '../core/selector/evaluate.js';
-import { EventHistory } from './event-history.js';
 import type {
   ClusterStatus,
   HostEndpoint,

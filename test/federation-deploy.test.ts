@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rccPath } from '../federation/rcc-spec.js';
+import { type ServerReplica, startServerReplica } from './testbed/deploy.js';
 import { eventually, repoRoot, startTestbed, type Testbed } from './testbed/harness.js';
-import { freePort, isRunning, type Started, startDetached, stopProcess } from './testbed/processes.js';
+import { isRunning, stopProcess } from './testbed/processes.js';
 import { runCommand } from './testbed/run-command.js';
 import { type ProcessRecord, readState } from './testbed/state.js';
 
@@ -22,7 +23,7 @@ const rccState = async (local: string, remote: string) =>
 before(async () => {
   tb = await startTestbed({ name: 'federation-deploy', clusters: ['east', 'west', 'north'] });
 });
-let secondEastServer: { readonly started: Started; readonly argv: readonly string[] } | undefined;
+let secondEastServer: ServerReplica | undefined;
 after(async () => {
   if (secondEastServer) await stopProcess({ pid: secondEastServer.started.pid, argv: secondEastServer.argv });
   await tb?.down();
@@ -121,14 +122,10 @@ describe('two replicas of a server', () => {
     assert.notEqual(firstHolder, '');
 
     // A second replica, as a Deployment's would be: same flags, its own ports.
-    const port = await freePort();
-    const apiPort = await freePort();
-    const argv = first.argv.map((a) => {
-      if (a.startsWith('--metrics-bind-address=')) return `--metrics-bind-address=127.0.0.1:${port}`;
-      if (a.startsWith('--api-bind-address=')) return `--api-bind-address=127.0.0.1:${apiPort}`;
-      return a;
-    });
-    secondEastServer = { started: startDetached(argv, join(tb.dir, 'logs', 'east-fedmesh-server-2.log')), argv };
+    const deployed = readState(tb.dir);
+    assert.ok(deployed);
+    secondEastServer = await startServerReplica(deployed, 'east', 2);
+    const port = secondEastServer.metricsPort;
     await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200), 60_000);
     assert.equal(await leaderMetric(port), '0', 'the second replica follows');
     assert.equal(await leaseHolder(), firstHolder);

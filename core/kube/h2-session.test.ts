@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createCertificateAuthority, issueCertificate } from '../tls/certificates.js';
+import { H2Session } from './h2-session.js';
 import { KubeApiError, KubeRestClient, type WatchEvent } from './rest-client.js';
 
 const ca = createCertificateAuthority('h2-test-ca');
@@ -79,4 +80,22 @@ test('over HTTP/2: a refused connection fails with its own code, and a reset cut
   const refused = await client(port);
   await assert.rejects(refused.get('/x'), (e) => (e as { code?: string }).code === 'ECONNREFUSED');
   refused.close();
+});
+
+test('a session destroyed before its connect event is no crash', async () => {
+  const { server, port } = await serve((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  const pool = new H2Session(`https://127.0.0.1:${port}`, { ca: ca.certPem });
+  try {
+    const stream = pool.request({ ':path': '/' }, { endStream: true });
+    stream.on('error', () => {});
+    // Destroyed in the tick between the handshake and the 'connect' event, before the pool's own listener runs.
+    stream.session?.prependOnceListener('connect', () => stream.session?.destroy());
+    await new Promise<void>((r) => stream.once('close', () => r()));
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    pool.close();
+    server.close();
+  }
 });

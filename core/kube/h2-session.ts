@@ -49,7 +49,10 @@ export class H2Session {
     const s = this.session;
     if (s && !s.closed && !s.destroyed) return s;
     const next = connect(this.origin, { ...this.tls, settings: { initialWindowSize: streamWindow } });
-    next.on('connect', () => next.setLocalWindowSize(sessionWindow));
+    // 'connect' comes a tick after the handshake: the session may have been destroyed in between (reset, close).
+    next.on('connect', () => {
+      if (!next.destroyed) next.setLocalWindowSize(sessionWindow);
+    });
     // A session error also fails each of its streams, where the caller sees it.
     next.on('error', () => {});
     const forget = () => {

@@ -12,7 +12,7 @@ import { grantRemoteAccess } from '../../federation/remote-access-grant.js';
 import { serverServiceAccount, serverTokenSecret } from '../../federation/server-access.js';
 import { installChartForHostProcesses } from './chart-install.js';
 import { deployWebhooks, policyCrds, type WebhookDeployOptions } from './deploy-webhooks.js';
-import { freePort, isRunning, logTail, stopProcess } from './processes.js';
+import { freePort, isRunning, logTail, type Started, startDetached, stopProcess } from './processes.js';
 import { type TestbedState, writeState } from './state.js';
 import { launchProcess, TestbedError } from './up.js';
 
@@ -229,4 +229,30 @@ export async function deployFedmesh(
   } finally {
     for (const c of clients.values()) c.close();
   }
+}
+
+/** A replica started next to a deployed server: stop it with stopProcess({ pid: started.pid, argv }). */
+export interface ServerReplica {
+  readonly started: Started;
+  readonly argv: readonly string[];
+  readonly metricsPort: number;
+  readonly apiPort: number;
+}
+
+/**
+ * Another replica of `cluster`'s fedmesh server, as a Deployment's next pod would be: the same flags (identity,
+ * certificates, API Service) with its own ports, logging to `<dir>/logs/<cluster>-fedmesh-server-<n>.log`.
+ */
+export async function startServerReplica(state: TestbedState, cluster: string, n: number): Promise<ServerReplica> {
+  const first = state.processes.find((p) => p.cluster === cluster && p.component === 'fedmesh-server');
+  if (!first) throw new TestbedError(`no fedmesh server runs for ${cluster}: deploy first`);
+  const metricsPort = await freePort();
+  const apiPort = await freePort();
+  const argv = first.argv.map((a) => {
+    if (a.startsWith('--metrics-bind-address=')) return `--metrics-bind-address=127.0.0.1:${metricsPort}`;
+    if (a.startsWith('--api-bind-address=')) return `--api-bind-address=127.0.0.1:${apiPort}`;
+    return a;
+  });
+  const started = startDetached(argv, join(state.dir, 'logs', `${cluster}-fedmesh-server-${n}.log`));
+  return { started, argv, metricsPort, apiPort };
 }
