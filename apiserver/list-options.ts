@@ -32,14 +32,29 @@ const truthy = (v: string | null) => v !== null && v !== 'false' && v !== '0';
 export function parseFieldSelector(input: string, allowed: readonly string[]): FieldRequirement[] {
   if (input.trim() === '') return [];
   return input.split(',').map((term) => {
-    const m = /^\s*([^=!\s]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(term);
-    if (!m) throw badRequest(`invalid field selector "${input}": each term must be field=value or field!=value`);
-    const field = m[1] as string;
-    if (!allowed.includes(field)) {
-      throw badRequest(`"${field}" is not a known field selector: only ${allowed.map((f) => `"${f}"`).join(', ')}`);
+    const req = parseFieldTerm(term);
+    if (!req) throw badRequest(`invalid field selector "${input}": each term must be field=value or field!=value`);
+    if (!allowed.includes(req.field)) {
+      throw badRequest(`"${req.field}" is not a known field selector: only ${allowed.map((f) => `"${f}"`).join(', ')}`);
     }
-    return { field, op: m[2] === '!=' ? '!=' : '=', value: m[3] ?? '' };
+    return req;
   });
+}
+
+/**
+ * One `field=value`, `field==value` or `field!=value` term, in one pass: a regular expression with optional
+ * spaces on both sides of a lazy value backtracks quadratically on a long run of spaces, which any user allowed
+ * to list could send.
+ */
+function parseFieldTerm(term: string): FieldRequirement | undefined {
+  const t = term.trim();
+  const at = t.search(/!=|=/);
+  if (at <= 0) return undefined;
+  const field = t.slice(0, at).trimEnd();
+  if (field === '' || /[\s=!]/.test(field)) return undefined;
+  const op = t.startsWith('!=', at) ? '!=' : '=';
+  const width = op === '!=' || t.startsWith('==', at) ? 2 : 1;
+  return { field, op, value: t.slice(at + width).trimStart() };
 }
 
 export function matchesFields(fields: Readonly<Record<string, string>>, reqs: readonly FieldRequirement[]): boolean {
