@@ -5,9 +5,11 @@ export { creationTimestamp } from './creation-time.js';
 export {
   type FederatedEndpointAddress,
   type FederatedEndpointsResult,
+  FederatedServicesController,
+  type FederatedServicesOptions,
   federatedEndpoints,
   federatedSelectorOf,
-} from './federated-endpoints.js';
+} from './federated-services/index.js';
 export type {
   KindCounts,
   ListFilter,
