@@ -17,7 +17,8 @@ import type { Change, ServedObject } from './served-store.js';
 /**
  * Turns the mesh cache into the served objects: remote pods → RemoteWorkloads, remote nodes → RemoteNodes,
  * local federated Services → FederatedEndpoints (recomputed when a Service or EndpointSlice of their namespace
- * changes, or a cluster's staleness does). Holds only the indexes that needs; no I/O.
+ * changes, or a cluster's staleness does). Holds only the indexes that needs; no I/O. A FederatedEndpoint is
+ * rendered from federatedEndpoints(), the same computation the EndpointSlices of the Service are written from.
  */
 export class Projection {
   private readonly workloads = new Map<string, WorkloadEndpoint>();
@@ -313,7 +314,14 @@ export class Projection {
         metadata,
         spec: { serviceSelector: result.selector, ports: svc.ports },
         endpoints: [],
-        status: { valid: false, error: result.error, endpoints: 0, readyEndpoints: 0, clusters: [] },
+        status: {
+          valid: false,
+          error: result.error,
+          endpoints: 0,
+          readyEndpoints: 0,
+          clusters: [],
+          warnings: result.warnings.map((w) => `${w.reason}: ${w.message}`),
+        },
       };
       cells = [svc.name, `<invalid: ${result.error}>`, 0, 0, '<none>', '<none>', '<none>'];
     } else {
@@ -333,6 +341,7 @@ export class Projection {
           clusters,
           backends: result.backends.map((b) => `${b.cluster}/${b.name}`),
           staleClusters: stale,
+          warnings: result.warnings.map((w) => `${w.reason}: ${w.message}`),
         },
       };
       cells = [

@@ -1,6 +1,8 @@
 // What `fedmesh server` may do in its own cluster, and nothing more, as the ServiceAccount it runs as:
 //  - list and watch the collections the mesh cache reads (the same as a remote grants, watched-resources.ts);
 //  - read RemoteClusterConfigurations and write their status;
+//  - the federated services controller: write EndpointSlices (it only ever changes those with its managed-by
+//    label), get a Service (the owner uid of its slices) and create Events on it;
 //  - in its own namespace: read the cluster access Secrets (an RCC naming a Secret elsewhere reports
 //    SecretUnreadable) and hold the leader election Lease.
 // The aggregated API's own needs (delegated authentication and authorization) come with its registration
@@ -30,6 +32,9 @@ export function serverAccessManifests(namespace: string, opts: { tokenSecret?: b
         ...(remoteAccessClusterRole().rules as unknown[]),
         { apiGroups: [rccGroup], resources: [rccPlural], verbs: ['get', 'list', 'watch'] },
         { apiGroups: [rccGroup], resources: [`${rccPlural}/status`], verbs: ['patch'] },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['create', 'update', 'delete'] },
+        { apiGroups: [''], resources: ['services'], verbs: ['get'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create'] },
       ],
     },
     {
