@@ -1,0 +1,400 @@
+// Federated services end to end: three real clusters, each with its `fedmesh server` as `fedmesh testbed deploy`
+// runs it (its own ServiceAccount, least privilege). The federated Service lives in east; its backends in east,
+// west and north are filled by each cluster's own kube-controller-manager from pods.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { WatchEvent } from '../core/kube/rest-client.js';
+import { eventually, repoRoot, startTestbed, type Testbed, type TestCluster } from './testbed/harness.js';
+import { freePort, type Started, startDetached, stopProcess } from './testbed/processes.js';
+import { killApiserver, restartApiserver } from './testbed/restart.js';
+import { runCommand } from './testbed/run-command.js';
+import { type ProcessRecord, readState } from './testbed/state.js';
+
+let tb: Testbed;
+let east: TestCluster;
+let west: TestCluster;
+let north: TestCluster;
+let second: { readonly started: Started; readonly argv: readonly string[] } | undefined;
+
+const ns = 'shop';
+const fed = 'api-global';
+const slicesPath = `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`;
+const byService = (svc: string) => `labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${svc}`)}`;
+const node = (name: string) => [{ name, count: 1 }];
+const apiService = (extra: Record<string, unknown> = {}) => ({
+  namespace: ns,
+  name: 'api',
+  selector: { app: 'api' },
+  labels: { app: 'api' },
+  ports: [
+    { name: 'http', port: 80, targetPort: 8080 },
+    { name: 'metrics', port: 9090, targetPort: 9090 },
+  ],
+  ...extra,
+});
+const apiPods = (name: string, count: number) => ({
+  namespace: ns,
+  name,
+  count,
+  labels: { app: 'api' },
+  ports: [
+    { name: 'http', containerPort: 8080 },
+    { name: 'metrics', containerPort: 9090 },
+  ],
+});
+
+interface SliceJson {
+  metadata: {
+    name: string;
+    resourceVersion: string;
+    labels?: Record<string, string>;
+    ownerReferences?: { kind: string; name: string; uid: string }[];
+  };
+  addressType: string;
+  endpoints?: {
+    addresses: string[];
+    conditions?: { ready?: boolean; serving?: boolean };
+    nodeName?: string;
+    targetRef?: { name?: string };
+  }[];
+  ports?: { name?: string; port?: number; protocol?: string }[];
+}
+
+const fedSlices = async () =>
+  await east.client.get<{ items: SliceJson[]; metadata: { resourceVersion: string } }>(
+    `${slicesPath}?${byService(fed)}`,
+  );
+/** cluster ip ready ports, sorted: what the slices say. */
+async function sliceView(): Promise<string[]> {
+  const out: string[] = [];
+  for (const s of (await fedSlices()).items) {
+    const cluster = s.metadata.labels?.['multicluster.kubernetes.io/source-cluster'] ?? '?';
+    const ports = (s.ports ?? []).map((p) => `${p.name}:${p.port}/${p.protocol}`).join(',');
+    for (const e of s.endpoints ?? []) out.push(`${cluster} ${e.addresses[0]} ${e.conditions?.ready} ${ports}`);
+  }
+  return out.sort();
+}
+/** The same, from `kubectl get federatedendpoints`. */
+async function fepView(name = fed): Promise<string[]> {
+  const fep = JSON.parse(await east.kubectlOk(['get', 'federatedendpoints', name, '-n', ns, '-o', 'json'])) as {
+    endpoints: {
+      cluster: string;
+      ip: string;
+      ready: boolean;
+      ports: { name: string; port: number; protocol: string }[];
+    }[];
+  };
+  return fep.endpoints
+    .map((e) => `${e.cluster} ${e.ip} ${e.ready} ${e.ports.map((p) => `${p.name}:${p.port}/${p.protocol}`).join(',')}`)
+    .sort();
+}
+/** The testbed's state as the file has it now (deploy added the servers), for the restart helpers that write it. */
+function liveState() {
+  const st = readState(tb.dir);
+  assert.ok(st);
+  return st;
+}
+const servers = (cluster: string): ProcessRecord[] =>
+  readState(tb.dir)?.processes.filter((p) => p.component === 'fedmesh-server' && p.cluster === cluster) ?? [];
+async function metric(port: number | null, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith(name) && !line.startsWith('#')) sum += Number(line.split(' ').pop());
+  return sum;
+}
+const writes = (port: number | null) => metric(port, 'fedmesh_federated_service_slice_writes_total');
+const rcc = async (name: string) =>
+  JSON.parse(await east.kubectlOk(['get', 'rcc', name, '-o', 'json'])) as { status?: { state?: string } };
+const staleClusters = async () =>
+  (
+    JSON.parse(await east.kubectlOk(['get', 'fep', fed, '-n', ns, '-o', 'json'])) as {
+      status: { staleClusters?: string[] };
+    }
+  ).status.staleClusters ?? [];
+
+/** Every change to the federated Service's slices from now on. */
+async function watchSlices(): Promise<{ events: string[]; stop(): void }> {
+  const rv = (await fedSlices()).metadata.resourceVersion;
+  const events: string[] = [];
+  const ac = new AbortController();
+  void east.client
+    .watch(
+      `${slicesPath}?${byService(fed)}&watch=1&resourceVersion=${rv}`,
+      (ev: WatchEvent) => {
+        if (ev.type !== 'BOOKMARK') events.push(`${ev.type} ${String((ev.object.metadata as { name?: string }).name)}`);
+      },
+      ac.signal,
+    )
+    .catch(() => {});
+  return { events, stop: () => ac.abort() };
+}
+
+before(async () => {
+  tb = await startTestbed({ name: 'federated-services', clusters: ['east', 'west', 'north'] });
+  east = tb.cluster('east');
+  west = tb.cluster('west');
+  north = tb.cluster('north');
+  const deployed = await runCommand(process.execPath, [join(repoRoot, 'bin', 'fedmesh.js'), 'testbed', 'deploy'], {
+    env: { ...process.env, FEDMESH_TESTBED_DIR: tb.dir },
+  });
+  assert.equal(deployed.code, 0, deployed.stderr);
+  const namespaces = [{ name: ns }];
+  await Promise.all([
+    west.seed({ namespaces, nodes: node('w'), services: [apiService()], pods: [apiPods('api-w', 2)] }),
+    north.seed({
+      namespaces,
+      nodes: node('n'),
+      podCIDR: '10.245.0.0/16',
+      services: [
+        apiService(),
+        {
+          namespace: ns,
+          name: 'other',
+          selector: { app: 'other' },
+          labels: { app: 'other' },
+          ports: [{ name: 'http', port: 80 }],
+        },
+      ],
+      pods: [apiPods('api-n', 1), { namespace: ns, name: 'other', count: 1, labels: { app: 'other' } }],
+    }),
+    east.seed({
+      namespaces,
+      nodes: node('e'),
+      podCIDR: '10.246.0.0/16',
+      services: [
+        apiService(),
+        {
+          namespace: ns,
+          name: fed,
+          annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'api'" },
+          ports: [{ name: 'http', port: 80, targetPort: 80 }],
+        },
+      ],
+      pods: [apiPods('api-e', 1)],
+    }),
+  ]);
+});
+
+after(async () => {
+  if (second) await stopProcess({ pid: second.started.pid, argv: second.argv });
+  await tb?.down();
+});
+
+describe('a federated Service', () => {
+  test('gets the endpoints of the matching Services of east, west and north, with the port it names', async () => {
+    await eventually(async () => assert.equal((await sliceView()).length, 4), 60_000);
+    const view = await sliceView();
+    assert.deepEqual(
+      view.map((l) => l.split(' ')[0]),
+      ['east', 'north', 'west', 'west'],
+    );
+    for (const l of view) assert.match(l, / true http:8080\/TCP$/, 'only http, with the backend port');
+    const slices = (await fedSlices()).items;
+    const svcUid = (await east.client.get<{ metadata: { uid: string } }>(`/api/v1/namespaces/${ns}/services/${fed}`))
+      .metadata.uid;
+    for (const s of slices) {
+      assert.equal(s.metadata.labels?.['endpointslice.kubernetes.io/managed-by'], 'federation.fedmesh.io');
+      assert.equal(s.metadata.labels?.['multicluster.kubernetes.io/service-name'], fed);
+      assert.equal(
+        s.metadata.labels?.['fedmesh.io/cluster'],
+        s.metadata.labels?.['multicluster.kubernetes.io/source-cluster'],
+      );
+      assert.deepEqual(
+        s.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid]),
+        [['Service', fed, svcUid]],
+      );
+      const remote = s.metadata.labels?.['fedmesh.io/cluster'] !== 'east';
+      for (const e of s.endpoints ?? []) {
+        assert.match(e.targetRef?.name ?? '', /^api-[ewn]-\d$/);
+        assert.equal(e.nodeName === undefined, remote, 'nodeName only for endpoints on nodes of this cluster');
+      }
+    }
+    // The served view and the slices agree, through kubectl.
+    assert.deepEqual(await fepView(), view);
+    const kubectlSlices = await east.kubectlOk([
+      'get',
+      'endpointslices',
+      '-n',
+      ns,
+      '-l',
+      `kubernetes.io/service-name=${fed}`,
+    ]);
+    assert.equal(kubectlSlices.trim().split('\n').length - 1, 3, 'one slice per source cluster');
+  });
+
+  test('a pod going unready in west shows in the slice, and in the FederatedEndpoint', async () => {
+    await west.client.request('PATCH', `/api/v1/namespaces/${ns}/pods/api-w-1/status`, {
+      body: { status: { conditions: [{ type: 'Ready', status: 'False' }] } },
+      contentType: 'application/strategic-merge-patch+json',
+    });
+    await eventually(
+      async () => assert.equal((await sliceView()).filter((l) => l.includes(' false ')).length, 1),
+      30_000,
+    );
+    const unready = (await sliceView()).find((l) => l.includes(' false '));
+    assert.match(unready ?? '', /^west /);
+    assert.deepEqual(await fepView(), await sliceView());
+  });
+
+  test('a Service relabelled out of the selection disappears; back in, it returns', async () => {
+    await north.client.mergePatch(`/api/v1/namespaces/${ns}/services/api`, {
+      metadata: { labels: { app: 'retired' } },
+    });
+    await eventually(
+      async () =>
+        assert.deepEqual(
+          (await sliceView()).map((l) => l.split(' ')[0]),
+          ['east', 'west', 'west'],
+        ),
+      30_000,
+    );
+    assert.deepEqual(await fepView(), await sliceView());
+    await north.client.mergePatch(`/api/v1/namespaces/${ns}/services/api`, { metadata: { labels: { app: 'api' } } });
+    await eventually(async () => assert.equal((await sliceView()).length, 4), 30_000);
+  });
+
+  test('what a user must fix shows as Events on the Service', async () => {
+    await east.seed({
+      services: [
+        {
+          namespace: ns,
+          name: 'broken',
+          annotations: { 'federation.fedmesh.io/serviceSelector': 'app ==' },
+          ports: [{ name: 'http', port: 80 }],
+        },
+        {
+          namespace: ns,
+          name: 'grpc',
+          annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'api'" },
+          ports: [{ name: 'grpc', port: 9000 }],
+        },
+      ],
+    });
+    const reasons = async (name: string) =>
+      await east.kubectlOk([
+        'get',
+        'events',
+        '-n',
+        ns,
+        '--field-selector',
+        `involvedObject.name=${name}`,
+        '-o',
+        'custom-columns=REASON:.reason,MSG:.message',
+        '--no-headers',
+      ]);
+    await eventually(
+      async () =>
+        assert.match(await reasons('broken'), /^InvalidServiceSelector\s+the serviceSelector "app ==" is invalid/m),
+      30_000,
+    );
+    await eventually(
+      async () => assert.match(await reasons('grpc'), /^PortNotMatched\s+port "grpc"\/TCP matches no port/m),
+      30_000,
+    );
+    const slices = await east.client.get<{ items: unknown[] }>(`${slicesPath}?${byService('grpc')}`);
+    assert.equal(slices.items.length, 0, 'no port in common: no endpoints');
+  });
+});
+
+describe('a remote cluster that goes away', () => {
+  test('Retain: the endpoints stay as they were; back, not one slice is written', async () => {
+    const before = await sliceView();
+    const watch = await watchSlices();
+    try {
+      await killApiserver(liveState(), 'west');
+      await eventually(async () => assert.deepEqual(await staleClusters(), ['west']), 40_000);
+      assert.deepEqual(await sliceView(), before, 'kept, with their last readiness');
+      await restartApiserver(liveState(), 'west');
+      await eventually(async () => {
+        assert.equal((await rcc('west')).status?.state, 'InSync');
+        assert.deepEqual(await staleClusters(), []);
+      }, 60_000);
+      assert.deepEqual(await sliceView(), before);
+      assert.deepEqual(watch.events, [], 'no delete, no re-add, no update');
+    } finally {
+      watch.stop();
+    }
+  });
+
+  test('Withdraw: the endpoints go after the ttl and come back with the cluster', async () => {
+    await east.kubectlOk([
+      'patch',
+      'rcc',
+      'west',
+      '--type=merge',
+      '-p',
+      '{"spec":{"staleEndpoints":{"mode":"Withdraw","ttl":"2s"}}}',
+    ]);
+    const before = await sliceView();
+    await killApiserver(liveState(), 'west');
+    try {
+      await eventually(
+        async () =>
+          assert.deepEqual(
+            (await sliceView()).map((l) => l.split(' ')[0]),
+            ['east', 'north'],
+          ),
+        40_000,
+      );
+      assert.deepEqual(await fepView(), await sliceView());
+    } finally {
+      await restartApiserver(liveState(), 'west');
+    }
+    await eventually(async () => assert.deepEqual(await sliceView(), before), 60_000);
+    await east.kubectlOk([
+      'patch',
+      'rcc',
+      'west',
+      '--type=merge',
+      '-p',
+      '{"spec":{"staleEndpoints":{"mode":"Retain"}}}',
+    ]);
+  });
+});
+
+describe('two replicas', () => {
+  test('only the leader writes; killed, the other takes over and writes nothing that is right already', async () => {
+    const first = servers('east')[0];
+    assert.ok(first?.port);
+    const port = await freePort();
+    const apiPort = await freePort();
+    const argv = first.argv.map((a) => {
+      if (a.startsWith('--metrics-bind-address=')) return `--metrics-bind-address=127.0.0.1:${port}`;
+      if (a.startsWith('--api-bind-address=')) return `--api-bind-address=127.0.0.1:${apiPort}`;
+      return a;
+    });
+    second = { started: startDetached(argv, join(tb.dir, 'logs', 'east-fedmesh-server-2.log')), argv };
+    await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200), 60_000);
+    // A change while both run: the leader writes it, the follower does not.
+    const leaderWrites = await writes(first.port);
+    await west.client.request('PATCH', `/api/v1/namespaces/${ns}/pods/api-w-1/status`, {
+      body: { status: { conditions: [{ type: 'Ready', status: 'True' }] } },
+      contentType: 'application/strategic-merge-patch+json',
+    });
+    await eventually(async () => assert.ok(!(await sliceView()).some((l) => l.includes(' false '))), 30_000);
+    assert.ok((await writes(first.port)) > leaderWrites);
+    assert.equal(await writes(port), 0, 'the follower wrote nothing');
+
+    const before = (await fedSlices()).items.map((s) => `${s.metadata.name}@${s.metadata.resourceVersion}`).sort();
+    process.kill(first.pid, 'SIGKILL');
+    await eventually(async () => assert.equal(await metric(port, 'fedmesh_leader{'), 1), 40_000, 250);
+    await eventually(async () => assert.equal(await metric(port, 'fedmesh_federated_services_queue_depth'), 0), 20_000);
+    assert.equal(await writes(port), 0, 'the new leader found every slice right');
+    assert.deepEqual(
+      (await fedSlices()).items.map((s) => `${s.metadata.name}@${s.metadata.resourceVersion}`).sort(),
+      before,
+    );
+    // It does write what changes.
+    await west.client.request('PATCH', `/api/v1/namespaces/${ns}/pods/api-w-0/status`, {
+      body: { status: { conditions: [{ type: 'Ready', status: 'False' }] } },
+      contentType: 'application/strategic-merge-patch+json',
+    });
+    await eventually(
+      async () => assert.equal((await sliceView()).filter((l) => l.includes(' false ')).length, 1),
+      30_000,
+    );
+    assert.ok((await writes(port)) > 0);
+  });
+});
