@@ -10,6 +10,7 @@ import {
 import { applyManifest } from '../../core/kube/apply.js';
 import { isStatus, KubeApiError, KubeRestClient } from '../../core/kube/rest-client.js';
 import { readServiceAccountToken } from '../../core/kube/service-account-token.js';
+import { mcsCrds } from '../../federation/federated-services/mcs/crds.js';
 import { rccCrd } from '../../federation/rcc-crd.js';
 import { rccPath } from '../../federation/rcc-spec.js';
 import { accessKubeconfig, localJoinManifests } from '../../federation/remote-access.js';
@@ -25,13 +26,27 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Installs the CRD and waits until the API serves it. */
 export async function installCrds(client: KubeRestClient): Promise<void> {
-  await applyManifest(client, rccCrd as unknown as Parameters<typeof applyManifest>[1]);
-  const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${rccCrd.metadata.name}`;
+  await installCrd(client, rccCrd as unknown as Parameters<typeof applyManifest>[1], rccPath);
+}
+
+/** The multi-cluster services API (ServiceExport, ServiceImport), which the federated services controller uses. */
+export async function installMcsCrds(client: KubeRestClient): Promise<void> {
+  await Promise.all(
+    mcsCrds.map((crd) => {
+      const spec = crd.spec as { group: string; names: { plural: string }; versions: { name: string }[] };
+      return installCrd(client, crd, `/apis/${spec.group}/${spec.versions[0]?.name}/${spec.names.plural}`);
+    }),
+  );
+}
+
+async function installCrd(client: KubeRestClient, crd: Parameters<typeof applyManifest>[1], listPath: string) {
+  await applyManifest(client, crd);
+  const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
   for (let i = 0; i < 120; i++) {
     const crd = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(path);
     if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) {
       try {
-        await client.get(rccPath);
+        await client.get(listPath);
         return;
       } catch (err) {
         // 429 "storage is (re)initializing" comes for a moment after Established.
@@ -40,7 +55,7 @@ export async function installCrds(client: KubeRestClient): Promise<void> {
     }
     await sleep(250);
   }
-  throw new TestbedError(`the CRD ${rccCrd.metadata.name} did not become established`);
+  throw new TestbedError(`the CRD ${crd.metadata.name} did not become established`);
 }
 
 /**
@@ -148,8 +163,10 @@ export async function deployFedmesh(state: TestbedState, report: (msg: string) =
   const clients = new Map<string, KubeRestClient>();
   try {
     for (const c of state.clusters) clients.set(c.name, await KubeRestClient.fromKubeconfigFile(c.kubeconfig, 8));
-    await Promise.all([...clients.values()].map((client) => installCrds(client)));
-    report(`installed the RemoteClusterConfiguration CRD in ${clients.size} clusters`);
+    await Promise.all(
+      [...clients.values()].map(async (client) => Promise.all([installCrds(client), installMcsCrds(client)])),
+    );
+    report(`installed the RemoteClusterConfiguration and multi-cluster services CRDs in ${clients.size} clusters`);
     await joinClusters(state, clients, report);
 
     const old = state.processes.filter((p) => p.component === 'fedmesh-server');
