@@ -20,6 +20,7 @@ import {
   planSlices,
   type SlicePlan,
   serviceNameLabel,
+  serviceOwner,
   type WrittenSlice,
 } from './slice-plan.js';
 import { writtenSliceOf } from './written-slice.js';
@@ -286,7 +287,7 @@ export class FederatedServicesController {
     const serviceUid = await this.realUidOf(svc, held);
     if (serviceUid === undefined) return; // the Service is gone or changed; its own event brings us back
     const plan = planSlices(
-      { localCluster: this.opts.localCluster, namespace, service: name, serviceUid },
+      { localCluster: this.opts.localCluster, namespace, service: name, owner: serviceOwner(name, serviceUid) },
       result.valid ? result.endpoints : [],
       held,
       this.opts.maxEndpointsPerSlice,

@@ -79,7 +79,6 @@ export function federatedEndpoints(
       warnings: [{ reason: 'InvalidServiceSelector', message: `the serviceSelector "${expr}" is invalid: ${error}` }],
     };
   }
-  const wanted = new Set(federated.ports.map((p) => portKey(p.name, p.protocol)));
   const backends: MeshService[] = [];
   for (const svc of services) {
     if (svc.namespace !== federated.namespace || !mayBeBackend(svc)) continue;
@@ -87,21 +86,40 @@ export function federatedEndpoints(
     backends.push(svc);
   }
   backends.sort((a, b) => cmp(a.cluster, b.cluster) || cmp(a.name, b.name));
+  const endpoints = endpointsOfBackends(federated.ports, backends, slicesOf);
+  return {
+    valid: true,
+    selector: canonical,
+    backends: backends.map((b) => ({ cluster: b.cluster, name: b.name })),
+    endpoints,
+    warnings: portWarnings(federated, backends),
+  };
+}
 
+/**
+ * The endpoints of the given backend Services (in their order): from their EndpointSlices, with the ports whose
+ * name and protocol `ports` declares (numbers from the backend); an endpoint with none of them is left out, unless
+ * `ports` is empty. One entry per (cluster, address family, address, ports): an address in two slices (a slice
+ * being rebalanced) or two backends counts once, ready if either says so. Also the machinery of ServiceImports.
+ */
+export function endpointsOfBackends(
+  ports: readonly { readonly name: string; readonly protocol: Protocol }[],
+  backends: readonly MeshService[],
+  slicesOf: (cluster: string, namespace: string, service: string) => Iterable<MeshEndpointSlice>,
+): FederatedEndpointAddress[] {
+  const wanted = new Set(ports.map((p) => portKey(p.name, p.protocol)));
   const byKey = new Map<string, FederatedEndpointAddress>();
   for (const svc of backends) {
     const slices = [...slicesOf(svc.cluster, svc.namespace, svc.name)].sort((a, b) => cmp(a.name, b.name));
     for (const slice of slices) {
-      const ports = slice.ports
+      const matched = slice.ports
         .filter((p) => wanted.has(portKey(p.name, p.protocol)))
         .map((p) => ({ name: p.name, port: p.port, protocol: p.protocol }))
         .sort((a, b) => cmp(a.name, b.name) || cmp(a.protocol, b.protocol));
-      // A Service with ports exposes only endpoints that serve one of them (Calico drops such subsets too).
-      if (wanted.size > 0 && ports.length === 0) continue;
-      const portsId = ports.map((p) => `${p.name}/${p.protocol}/${p.port}`).join(',');
+      if (wanted.size > 0 && matched.length === 0) continue;
+      const portsId = matched.map((p) => `${p.name}/${p.protocol}/${p.port}`).join(',');
       for (const ep of slice.endpoints) {
         for (const ip of ep.addresses) {
-          // The same address in two slices (a slice being rebalanced) or two backends: once, ready if either says so.
           const key = `${svc.cluster}|${slice.addressType}|${ip}|${portsId}`;
           const prev = byKey.get(key);
           if (prev && (prev.ready || !ep.ready)) continue;
@@ -115,22 +133,13 @@ export function federatedEndpoints(
             ready: ep.ready,
             serving: ep.serving,
             terminating: ep.terminating,
-            ports,
+            ports: matched,
           });
         }
       }
     }
   }
-  const endpoints = [...byKey.values()].sort(
-    (a, b) => cmp(a.cluster, b.cluster) || cmp(a.service, b.service) || cmp(a.ip, b.ip),
-  );
-  return {
-    valid: true,
-    selector: canonical,
-    backends: backends.map((b) => ({ cluster: b.cluster, name: b.name })),
-    endpoints,
-    warnings: portWarnings(federated, backends),
-  };
+  return [...byKey.values()].sort((a, b) => cmp(a.cluster, b.cluster) || cmp(a.service, b.service) || cmp(a.ip, b.ip));
 }
 
 /** Ports of the federated Service that no backend declares, and names that backends declare with another protocol. */

@@ -1,9 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FederatedEndpointAddress } from './endpoints.js';
-import { planSlices, type SliceBody, type SlicePlan, type SliceTarget, type WrittenSlice } from './slice-plan.js';
+import {
+  planSlices,
+  type SliceBody,
+  type SlicePlan,
+  type SliceTarget,
+  serviceOwner,
+  type WrittenSlice,
+} from './slice-plan.js';
 
-const target: SliceTarget = { localCluster: 'east', namespace: 'shop', service: 'api', serviceUid: 'uid-1' };
+const target: SliceTarget = {
+  localCluster: 'east',
+  namespace: 'shop',
+  service: 'api',
+  owner: serviceOwner('api', 'uid-1'),
+};
 const http = [{ name: 'http', port: 8080, protocol: 'TCP' as const }];
 const ep = (cluster: string, ip: string, extra: Partial<FederatedEndpointAddress> = {}): FederatedEndpointAddress => ({
   cluster,
@@ -118,7 +130,7 @@ test('endpoints that go leave the others in place; new ones fill the room first;
 
 test('slices owned by an earlier Service of the same name, or of a family no longer wanted, are deleted', () => {
   const held = applyPlan([], planSlices(target, [ep('west', '10.1.0.1')], []));
-  const recreated = planSlices({ ...target, serviceUid: 'uid-2' }, [ep('west', '10.1.0.1')], held);
+  const recreated = planSlices({ ...target, owner: serviceOwner('api', 'uid-2') }, [ep('west', '10.1.0.1')], held);
   assert.equal(recreated.delete.length, 1);
   assert.equal(recreated.create.length, 1);
   assert.notEqual(recreated.create[0]?.metadata.name, held[0]?.name, 'a new name: the old slice may still exist');

@@ -22,8 +22,8 @@ export interface SliceEndpointBody {
 }
 
 export interface OwnerReference {
-  readonly apiVersion: 'v1';
-  readonly kind: 'Service';
+  readonly apiVersion: string;
+  readonly kind: string;
   readonly name: string;
   readonly uid: string;
   readonly controller: true;
@@ -61,9 +61,19 @@ export interface WrittenSlice {
 export interface SliceTarget {
   readonly localCluster: string;
   readonly namespace: string;
+  /** The local Service the slices belong to (kubernetes.io/service-name: what kube-proxy programs). */
   readonly service: string;
-  /** The real uid of the local Service (its slices' owner). */
-  readonly serviceUid: string;
+  /** multicluster.kubernetes.io/service-name: the Service's name in the clusterset (default: `service`). */
+  readonly clustersetName?: string;
+  /** The slices' controller owner: the federated Service, or a ServiceImport (its real uid). */
+  readonly owner: OwnerReference;
+  /** endpointslice.kubernetes.io/managed-by (default federation.fedmesh.io). */
+  readonly managedBy?: string;
+}
+
+/** The owner reference of a federated Service's slices. */
+export function serviceOwner(name: string, uid: string): OwnerReference {
+  return { apiVersion: 'v1', kind: 'Service', name, uid, controller: true };
 }
 
 export interface SlicePlan {
@@ -114,8 +124,8 @@ export function sliceEndpoint(target: SliceTarget, ep: FederatedEndpointAddress)
 export function sliceLabels(target: SliceTarget, cluster: string): Record<string, string> {
   return {
     [serviceNameLabel]: target.service,
-    [managedByLabel]: managedByValue,
-    [mcsServiceNameLabel]: target.service,
+    [managedByLabel]: target.managedBy ?? managedByValue,
+    [mcsServiceNameLabel]: target.clustersetName ?? target.service,
     [mcsSourceClusterLabel]: cluster,
     [clusterLabel]: cluster,
   };
@@ -151,7 +161,7 @@ export function planSlices(
   const byGroup = new Map<string, WrittenSlice[]>();
   for (const s of existing) {
     const key = groupKey(s.labels[mcsSourceClusterLabel] ?? '', s.addressType, s.ports);
-    if (s.ownerUid !== target.serviceUid || !groups.has(key)) {
+    if (s.ownerUid !== target.owner.uid || !groups.has(key)) {
       del.push({ name: s.name, resourceVersion: s.resourceVersion });
       continue;
     }
@@ -221,9 +231,7 @@ function sliceBody(
       namespace: target.namespace,
       // Labels others added (a user's, a tool's) are kept; ours are set.
       labels: { ...heldLabels, ...sliceLabels(target, g.cluster) },
-      ownerReferences: [
-        { apiVersion: 'v1', kind: 'Service', name: target.service, uid: target.serviceUid, controller: true },
-      ],
+      ownerReferences: [target.owner],
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
     },
     addressType: g.addressType,
