@@ -36,14 +36,14 @@ function portOf(v: unknown): EndpointPort | undefined {
   return { name: str(v.name), port: typeof v.port === 'number' ? v.port : 0, protocol: protocolOf(v.protocol) };
 }
 
-/** A slice carrying fedmesh's managed-by label, or undefined for any other object. */
-export function writtenSliceOf(raw: KubeObject): WrittenSlice | undefined {
+/** A slice carrying the given managed-by label (fedmesh's federated services by default), else undefined. */
+export function writtenSliceOf(raw: KubeObject, managedBy: string = managedByValue): WrittenSlice | undefined {
   const m = raw.metadata as Record<string, unknown> | undefined;
   if (!isRecord(m)) return undefined;
   const labels = stringMap(m.labels);
   const name = str(m.name);
   const namespace = str(m.namespace);
-  if (!name || !namespace || labels[managedByLabel] !== managedByValue) return undefined;
+  if (!name || !namespace || labels[managedByLabel] !== managedBy) return undefined;
   const owners = Array.isArray(m.ownerReferences) ? m.ownerReferences : [];
   const owner = owners.find((o) => isRecord(o) && o.kind === 'Service' && o.controller === true);
   return {
