@@ -13,7 +13,7 @@ import { dns1123LabelError } from '../core/kube/names.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
 import { createLogger, errorMessage, isLogLevel } from '../core/log/logger.js';
 import { parseBindAddress, startHealthServer } from '../core/metrics/health-server.js';
-import { FederatedServicesController, startFederation } from '../federation/index.js';
+import { FederatedServicesController, ServiceImportController, startFederation } from '../federation/index.js';
 
 function packageVersion(): string {
   const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'); // from dist/cli/
@@ -96,7 +96,8 @@ function usage(): string {
     'Runs the mesh cache: watches the local cluster and every cluster of a RemoteClusterConfiguration,',
     'keeps each RCC status current, and serves the aggregated API federation.fedmesh.io/v1alpha1',
     '(remoteworkloads, federatedendpoints, remotenodes) from that cache. The leader also writes the',
-    'EndpointSlices of federated Services (docs/federated-services.md).',
+    'EndpointSlices of federated Services, and ServiceImports for the ServiceExports of every cluster',
+    '(multi-cluster services API; docs/federated-services.md).',
     '',
     'flags:',
     formatFlagHelp(flags),
@@ -168,6 +169,16 @@ export async function serverMain(argv: string[]): Promise<number> {
     instance: hostname(),
   });
   services.start();
+  const imports = new ServiceImportController({
+    cache: federation.cache,
+    meshReady: federation.ready,
+    localCluster: clusterName,
+    client: await KubeRestClient.fromKubeConfig(kc, 8),
+    log: log.child({ controller: 'service-imports' }),
+    registry,
+    mayWrite: election ? () => elector?.isLeader() === true : () => true,
+  });
+  imports.start();
   if (election) {
     const leading = new Gauge({
       name: 'fedmesh_leader',
@@ -185,6 +196,7 @@ export async function serverMain(argv: string[]): Promise<number> {
         leading.set({ lease }, 1);
         federation.resumeStatusWrites();
         services.resume();
+        imports.resume();
       },
       onStoppedLeading: () => leading.set({ lease }, 0),
     });
@@ -216,7 +228,7 @@ export async function serverMain(argv: string[]): Promise<number> {
   });
   log.info('stopping');
   await Promise.race([
-    Promise.all([elector?.stop(), services.stop(), api.stop(), federation.stop(), health.close()]),
+    Promise.all([elector?.stop(), services.stop(), imports.stop(), api.stop(), federation.stop(), health.close()]),
     new Promise((r) => setTimeout(r, 5000).unref()),
   ]);
   return 0;

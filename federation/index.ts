@@ -9,6 +9,9 @@ export {
   type FederatedServicesOptions,
   federatedEndpoints,
   federatedSelectorOf,
+  mcsCrds,
+  ServiceImportController,
+  type ServiceImportOptions,
 } from './federated-services/index.js';
 export type {
   KindCounts,

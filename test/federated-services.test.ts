@@ -224,6 +224,33 @@ describe('a federated Service', () => {
     assert.equal(kubectlSlices.trim().split('\n').length - 1, 3, 'one slice per source cluster');
   });
 
+  test('the server may write what the controllers write, and no more', async () => {
+    const can = async (...args: string[]) =>
+      (
+        await east.kubectl(['auth', 'can-i', ...args, '--as=system:serviceaccount:fedmesh-system:fedmesh-server'])
+      ).stdout.trim();
+    assert.equal(await can('create', 'endpointslices.discovery.k8s.io', '-n', ns), 'yes');
+    assert.equal(await can('delete', 'endpointslices.discovery.k8s.io', '-n', ns), 'yes');
+    assert.equal(await can('create', 'events', '-n', ns), 'yes');
+    assert.equal(await can('create', 'serviceimports.multicluster.x-k8s.io', '-n', ns), 'yes');
+    assert.equal(
+      await can('patch', 'serviceimports.multicluster.x-k8s.io/api', '--subresource=status', '-n', ns),
+      'yes',
+    );
+    assert.equal(
+      await can('patch', 'serviceexports.multicluster.x-k8s.io/api', '--subresource=status', '-n', ns),
+      'yes',
+    );
+    assert.equal(
+      await can('update', 'serviceexports.multicluster.x-k8s.io/api', '-n', ns),
+      'no',
+      "a user's export is not ours",
+    );
+    assert.equal(await can('delete', 'pods', '-n', ns), 'no');
+    assert.equal(await can('update', 'services', '-n', ns), 'no');
+    assert.equal(await can('delete', 'events', '-n', ns), 'no');
+  });
+
   test('a pod going unready in west shows in the slice, and in the FederatedEndpoint', async () => {
     await west.client.request('PATCH', `/api/v1/namespaces/${ns}/pods/api-w-1/status`, {
       body: { status: { conditions: [{ type: 'Ready', status: 'False' }] } },
@@ -295,6 +322,126 @@ describe('a federated Service', () => {
     );
     const slices = await east.client.get<{ items: unknown[] }>(`${slicesPath}?${byService('grpc')}`);
     assert.equal(slices.items.length, 0, 'no port in common: no endpoints');
+  });
+});
+
+describe('the multi-cluster services API', () => {
+  const serviceExport = (cluster: TestCluster) =>
+    cluster.kubectlOk(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+        kind: 'ServiceExport',
+        metadata: { name: 'api', namespace: ns },
+      }),
+    );
+  const serviceImport = async (cluster: TestCluster) =>
+    JSON.parse(
+      await cluster.kubectlOk(['get', 'serviceimports.multicluster.x-k8s.io', 'api', '-n', ns, '-o', 'json']),
+    ) as {
+      metadata: { annotations?: Record<string, string> };
+      spec: { type: string; ips?: string[]; ports: { name: string; port: number; protocol: string }[] };
+      status?: { clusters?: { cluster: string }[] };
+    };
+  const exportCondition = async (cluster: TestCluster, type: string) =>
+    (
+      (
+        JSON.parse(
+          await cluster.kubectlOk(['get', 'serviceexports.multicluster.x-k8s.io', 'api', '-n', ns, '-o', 'json']),
+        ) as {
+          status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+        }
+      ).status?.conditions ?? []
+    ).find((c) => c.type === type);
+  const importSlices = async () =>
+    (
+      await east.client.get<{ items: SliceJson[] }>(
+        `${slicesPath}?labelSelector=${encodeURIComponent('multicluster.kubernetes.io/service-name=api,endpointslice.kubernetes.io/managed-by=mcs.federation.fedmesh.io,kubernetes.io/service-name')}`,
+      )
+    ).items;
+  const northPorts = (http: number) => [
+    { name: 'http', port: http, targetPort: 8080, protocol: 'TCP' },
+    { name: 'metrics', port: 9090, targetPort: 9090, protocol: 'TCP' },
+    { name: 'grpc', port: 9000, targetPort: 9000, protocol: 'TCP' },
+  ];
+
+  test('exports of api in west and north: east imports it with the merged ports and the endpoints of both', async () => {
+    await north.client.mergePatch(`/api/v1/namespaces/${ns}/services/api`, { spec: { ports: northPorts(80) } });
+    await serviceExport(west);
+    await serviceExport(north);
+    const imp = await eventually(async () => {
+      const i = await serviceImport(east);
+      assert.deepEqual(
+        i.status?.clusters?.map((c) => c.cluster),
+        ['north', 'west'],
+      );
+      assert.equal(i.spec.ips?.length, 1);
+      return i;
+    }, 30_000);
+    assert.equal(imp.spec.type, 'ClusterSetIP');
+    assert.deepEqual(imp.spec.ports.map((p) => `${p.name}:${p.port}/${p.protocol}`).sort(), [
+      'grpc:9000/TCP',
+      'http:80/TCP',
+      'metrics:9090/TCP',
+    ]);
+    const derived = imp.metadata.annotations?.['multicluster.kubernetes.io/derived-service'] ?? '';
+    const clusterIP = (
+      await east.kubectlOk(['get', 'service', derived, '-n', ns, '-o', 'jsonpath={.spec.clusterIP}'])
+    ).trim();
+    assert.equal(clusterIP, imp.spec.ips?.[0], "the clusterset IP is the derived Service's");
+    await eventually(async () => {
+      const slices = await importSlices();
+      const byCluster = slices
+        .map((s) => `${s.metadata.labels?.['multicluster.kubernetes.io/source-cluster']}:${s.endpoints?.length}`)
+        .sort();
+      assert.deepEqual(byCluster, ['north:1', 'west:2']);
+      for (const s of slices) assert.equal(s.metadata.labels?.['kubernetes.io/service-name'], derived);
+    }, 30_000);
+    // Every cluster gets the import, the exporters too; each export is valid and without conflict.
+    await eventually(async () => assert.equal((await serviceImport(west)).spec.type, 'ClusterSetIP'), 30_000);
+    await eventually(async () => {
+      assert.equal((await exportCondition(west, 'Valid'))?.status, 'True');
+      assert.equal((await exportCondition(west, 'Conflict'))?.reason, 'NoConflicts');
+    }, 30_000);
+  });
+
+  test('a port conflict: the oldest export wins, and both exports say so', async () => {
+    await north.client.mergePatch(`/api/v1/namespaces/${ns}/services/api`, { spec: { ports: northPorts(81) } });
+    for (const c of [west, north]) {
+      await eventually(async () => {
+        const cond = await exportCondition(c, 'Conflict');
+        assert.equal(cond?.status, 'True', c.name);
+        assert.equal(cond?.reason, 'PortConflict');
+        assert.match(
+          cond?.message ?? '',
+          /port "http": west's 80\/TCP is used \(oldest export\); north has "http" 81\/TCP/,
+        );
+      }, 30_000);
+    }
+    const imp = await serviceImport(east);
+    assert.ok(imp.spec.ports.some((p) => p.name === 'http' && p.port === 80));
+  });
+
+  test('unexported everywhere, the import and its slices go', async () => {
+    await west.kubectlOk(['delete', 'serviceexports.multicluster.x-k8s.io', 'api', '-n', ns]);
+    await eventually(
+      async () =>
+        assert.deepEqual(
+          (await serviceImport(east)).status?.clusters?.map((c) => c.cluster),
+          ['north'],
+        ),
+      30_000,
+    );
+    await north.kubectlOk(['delete', 'serviceexports.multicluster.x-k8s.io', 'api', '-n', ns]);
+    await eventually(async () => {
+      const r = await east.kubectl(['get', 'serviceimports.multicluster.x-k8s.io', 'api', '-n', ns]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /NotFound/);
+      assert.equal((await importSlices()).length, 0);
+    }, 30_000);
+    await north.client.mergePatch(`/api/v1/namespaces/${ns}/services/api`, {
+      spec: { ports: northPorts(80).slice(0, 2) },
+    });
   });
 });
 

@@ -50,10 +50,12 @@ test('one predicate: federated = the annotation (either key) and no spec.selecto
   assert.equal(federatedSelectorOf(fed), "app == 'api'");
   const calico = { annotations: { 'federation.tigera.io/serviceSelector': 'all()' }, selector: null };
   assert.equal(federatedSelectorOf(calico), 'all()');
-  const withSelector = { annotations: fed.annotations, selector: { app: 'x' } };
+  const withSelector = { annotations: fed.annotations, labels: {}, selector: { app: 'x' } };
   assert.equal(federatedSelectorOf(withSelector), undefined, 'a Service with spec.selector is not federated');
   assert.equal(mayBeBackend(withSelector), false, '...and never a backend either');
   assert.equal(mayBeBackend(svc('west', 'api')), true);
+  const derived = svc('west', 'derived-1', { selector: null, labels: { 'fedmesh.io/service-import': 'api' } });
+  assert.equal(mayBeBackend(derived), false, 'the Service derived from a ServiceImport holds remote endpoints already');
 });
 
 test('selects by labels and cluster in the same namespace; ports by name and protocol; numbers from the backend', () => {

@@ -24,11 +24,15 @@ export function federatedSelectorOf(svc: ServiceFields): string | undefined {
   return svc.selector === null ? federationAnnotationOf(svc) : undefined;
 }
 
+/** On the Service fedmesh derives from a ServiceImport (the holder of its clusterset IP): the import's name. */
+export const derivedServiceLabel = 'fedmesh.io/service-import';
+
 /**
  * Whether a Service may back a federated Service: any Service without the annotation. A Service that carries it
  * is never a backend, federated or not (one with a spec.selector is a misconfigured federated Service), so that a
- * federated Service can never select another one, as in Calico.
+ * federated Service can never select another one, as in Calico. Nor is a Service derived from a ServiceImport
+ * (its endpoints are other clusters' already).
  */
-export function mayBeBackend(svc: Pick<MeshService, 'annotations'>): boolean {
-  return federationAnnotationOf(svc) === undefined;
+export function mayBeBackend(svc: Pick<MeshService, 'annotations' | 'labels'>): boolean {
+  return federationAnnotationOf(svc) === undefined && !Object.hasOwn(svc.labels, derivedServiceLabel);
 }

@@ -9,4 +9,6 @@ export {
   federatedEndpoints,
 } from './endpoints.js';
 export { federatedSelectorOf, federationAnnotationOf, mayBeBackend } from './federated-service.js';
+export { ServiceImportController, type ServiceImportOptions } from './mcs/controller.js';
+export { mcsCrds } from './mcs/crds.js';
 export { managedByLabel, managedByValue } from './slice-plan.js';

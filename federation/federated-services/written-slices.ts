@@ -12,6 +12,8 @@ export interface WrittenSliceViewOptions {
   readonly managedBy: string;
   /** The label that names the slice's Service (`namespace/<value>` is the group key). */
   readonly groupLabel: string;
+  /** More label requirements, e.g. `kubernetes.io/service-name` (exists). */
+  readonly alsoSelect?: string;
   /** A group changed by someone else's hand (or by a relist): sync it. */
   readonly onChange: (key: string) => void;
   readonly log: Logger;
@@ -26,7 +28,11 @@ export class WrittenSliceView {
     this.informer = new ResilientInformer<WrittenSlice>({
       client: opts.client,
       path: '/apis/discovery.k8s.io/v1/endpointslices',
-      query: { labelSelector: `${managedByLabel}=${opts.managedBy},${opts.groupLabel}` },
+      query: {
+        labelSelector: [`${managedByLabel}=${opts.managedBy}`, opts.groupLabel, opts.alsoSelect]
+          .filter((x) => x !== undefined)
+          .join(','),
+      },
       convert: (raw) => writtenSliceOf(raw, opts.managedBy),
       handlers: {
         onList: (items) => {
