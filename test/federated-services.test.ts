@@ -496,7 +496,7 @@ describe('a remote cluster that goes away', () => {
       'west',
       '--type=merge',
       '-p',
-      '{"spec":{"staleEndpoints":{"mode":"Retain"}}}',
+      '{"spec":{"staleEndpoints":{"mode":"Retain","ttl":null}}}',
     ]);
   });
 });
