@@ -14,10 +14,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
+import { applyManifest } from '../core/kube/apply.js';
 import { KubeRestClient, type WatchEvent } from '../core/kube/rest-client.js';
 import { createLogger } from '../core/log/logger.js';
 import { FederatedServicesController, type Federation, type MeshEvent, startFederation } from '../federation/index.js';
-import { installCrds, joinClusters } from '../test/testbed/deploy.js';
+import { accessKubeconfig, localJoinManifests } from '../federation/remote-access.js';
+import { grantRemoteAccess } from '../federation/remote-access-grant.js';
+import { installCrds } from '../test/testbed/deploy.js';
 import { startTestbed, type TestCluster } from '../test/testbed/harness.js';
 
 const { values } = parseArgs({
@@ -156,13 +159,13 @@ try {
   console.error(
     `seeded ${services} backend Services + slices in west and north, ${services} federated in east: ${((now() - t) / 1000).toFixed(1)} s`,
   );
+  // East joins west and north (read-only access in each, a Secret and an RCC in east).
   await installCrds(east.client);
-  const clients = new Map(tb.state.clusters.map((c) => [c.name, tb.cluster(c.name).client]));
-  await joinClusters(
-    { ...tb.state, clusters: tb.state.clusters.filter((c) => c.name === 'east' || true) },
-    clients,
-    () => {},
-  );
+  for (const remote of remotes) {
+    const access = await grantRemoteAccess(remote.client);
+    const kubeconfig = accessKubeconfig({ clusterName: remote.name, server: remote.server, ...access });
+    for (const m of localJoinManifests({ clusterName: remote.name, kubeconfig })) await applyManifest(east.client, m);
+  }
 
   t = now();
   let running = await start(east.kubeconfig, tb.dir);
