@@ -158,31 +158,31 @@ export async function serverMain(argv: string[]): Promise<number> {
     registry,
     writeStatus: election ? () => elector?.isLeader() === true : true,
   });
-  const services = new FederatedServicesController({
+  // The leader's controllers: EndpointSlices of federated Services, and the multi-cluster services API.
+  const shared = {
     cache: federation.cache,
     meshReady: federation.ready,
     localCluster: clusterName,
-    client: await KubeRestClient.fromKubeConfig(kc, 16),
-    log: log.child({ controller: 'federated-services' }),
     registry,
     mayWrite: election ? () => elector?.isLeader() === true : () => true,
+  };
+  const services = new FederatedServicesController({
+    ...shared,
+    client: await KubeRestClient.fromKubeConfig(kc, 16),
+    log: log.child({ controller: 'federated-services' }),
     instance: hostname(),
   });
   services.start();
   const imports = new ServiceImportController({
-    cache: federation.cache,
-    meshReady: federation.ready,
-    localCluster: clusterName,
+    ...shared,
     client: await KubeRestClient.fromKubeConfig(kc, 8),
     log: log.child({ controller: 'service-imports' }),
-    registry,
-    mayWrite: election ? () => elector?.isLeader() === true : () => true,
   });
   imports.start();
   if (election) {
     const leading = new Gauge({
       name: 'fedmesh_leader',
-      help: '1 while this replica holds the leader Lease (and writes RCC status), else 0',
+      help: '1 while this replica holds the leader Lease (and writes RCC status, federated EndpointSlices and ServiceImports), else 0',
       labelNames: ['lease'],
       registers: [registry],
     });

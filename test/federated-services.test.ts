@@ -114,6 +114,13 @@ const staleClusters = async () =>
     }
   ).status.staleClusters ?? [];
 
+/** What a kubelet does when a pod's readiness probe changes: the Ready condition, on the status subresource. */
+const setWestPodReady = (pod: string, ready: boolean) =>
+  west.client.request('PATCH', `/api/v1/namespaces/${ns}/pods/${pod}/status`, {
+    body: { status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } },
+    contentType: 'application/strategic-merge-patch+json',
+  });
+
 /** Every change to the federated Service's slices from now on. */
 async function watchSlices(): Promise<{ events: string[]; stop(): void }> {
   const rv = (await fedSlices()).metadata.resourceVersion;
@@ -252,10 +259,7 @@ describe('a federated Service', () => {
   });
 
   test('a pod going unready in west shows in the slice, and in the FederatedEndpoint', async () => {
-    await west.client.request('PATCH', `/api/v1/namespaces/${ns}/pods/api-w-1/status`, {
-      body: { status: { conditions: [{ type: 'Ready', status: 'False' }] } },
-      contentType: 'application/strategic-merge-patch+json',
-    });
+    await setWestPodReady('api-w-1', false);
     await eventually(
       async () => assert.equal((await sliceView()).filter((l) => l.includes(' false ')).length, 1),
       30_000,
@@ -516,10 +520,7 @@ describe('two replicas', () => {
     await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200), 60_000);
     // A change while both run: the leader writes it, the follower does not.
     const leaderWrites = await writes(first.port);
-    await west.client.request('PATCH', `/api/v1/namespaces/${ns}/pods/api-w-1/status`, {
-      body: { status: { conditions: [{ type: 'Ready', status: 'True' }] } },
-      contentType: 'application/strategic-merge-patch+json',
-    });
+    await setWestPodReady('api-w-1', true);
     await eventually(async () => assert.ok(!(await sliceView()).some((l) => l.includes(' false '))), 30_000);
     assert.ok((await writes(first.port)) > leaderWrites);
     assert.equal(await writes(port), 0, 'the follower wrote nothing');
@@ -534,10 +535,7 @@ describe('two replicas', () => {
       before,
     );
     // It does write what changes.
-    await west.client.request('PATCH', `/api/v1/namespaces/${ns}/pods/api-w-0/status`, {
-      body: { status: { conditions: [{ type: 'Ready', status: 'False' }] } },
-      contentType: 'application/strategic-merge-patch+json',
-    });
+    await setWestPodReady('api-w-0', false);
     await eventually(
       async () => assert.equal((await sliceView()).filter((l) => l.includes(' false ')).length, 1),
       30_000,

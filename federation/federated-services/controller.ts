@@ -2,11 +2,7 @@
 // Service equal to what endpoints.ts computes (through the minimal writes slice-plan.ts plans), and reports what
 // a user must fix as Events on the Service. Only the elected leader writes; every replica keeps its view of the
 // written slices current, so that a new leader starts from what is there and writes nothing that is already right.
-import type { Registry } from 'prom-client';
-import type { BackoffPolicy } from '../../core/kube/backoff.js';
 import { isStatus, type KubeRestClient } from '../../core/kube/rest-client.js';
-import type { Logger } from '../../core/log/logger.js';
-import type { MeshCacheReader } from '../mesh-cache.js';
 import type { MeshEvent, MeshService } from '../mesh-types.js';
 import { stableUid } from '../stable-uid.js';
 import { federatedEndpoints } from './endpoints.js';
@@ -15,24 +11,11 @@ import { federatedSelectorOf } from './federated-service.js';
 import { type FederatedServicesMetrics, federatedServicesMetrics } from './metrics.js';
 import { serviceWarnings } from './service-warnings.js';
 import { managedByValue, planSlices, serviceNameLabel, serviceOwner, type WrittenSlice } from './slice-plan.js';
-import { applySlicePlan } from './slice-writer.js';
-import { WorkQueue } from './work-queue.js';
+import { type LeaderControllerOptions, WorkQueue } from './work-queue.js';
 import { WrittenSliceView } from './written-slices.js';
 
-export interface FederatedServicesOptions {
-  readonly cache: MeshCacheReader;
-  /** Settles when the mesh cache holds a full list of the local cluster and of every RCC present at start. */
-  readonly meshReady: Promise<void>;
-  readonly localCluster: string;
-  /** The local cluster, as the server's ServiceAccount. */
-  readonly client: KubeRestClient;
-  readonly log: Logger;
-  readonly registry?: Registry;
-  /** Write only while this returns true (the leader); call `resume()` when it turns true. */
-  readonly mayWrite: () => boolean;
-  readonly concurrency?: number;
+export interface FederatedServicesOptions extends LeaderControllerOptions {
   readonly maxEndpointsPerSlice?: number;
-  readonly backoff?: BackoffPolicy;
   /** Who writes the Events (their reportingInstance), e.g. the pod name. */
   readonly instance?: string;
 }
@@ -101,6 +84,8 @@ export class FederatedServicesController {
       groupLabel: serviceNameLabel,
       onChange: (key) => this.queue.add(key),
       log: opts.log,
+      controller: controllerName,
+      ...(this.metrics ? { writes: this.metrics.writes } : {}),
     });
     this.events = new EventRecorder(opts.client, opts.log, opts.instance ?? 'fedmesh-server', this.metrics);
   }
@@ -189,7 +174,7 @@ export class FederatedServicesController {
       this.forgetSelection(key);
       // Not (or no longer) federated: the slices we wrote for it go. Garbage collection would remove them with a
       // deleted Service, but not when only the annotation was removed.
-      await this.apply(namespace, { create: [], update: [], delete: held });
+      await this.written.apply(namespace, { create: [], update: [], delete: held });
       return;
     }
     const uid = await this.realUidOf(svc, held);
@@ -200,22 +185,7 @@ export class FederatedServicesController {
       held,
       this.opts.maxEndpointsPerSlice,
     );
-    await this.apply(namespace, plan);
-  }
-
-  private apply(namespace: string, plan: Parameters<typeof applySlicePlan>[2]): Promise<void> {
-    return applySlicePlan(
-      {
-        client: this.opts.client,
-        controller: controllerName,
-        managedBy: managedByValue,
-        ...(this.metrics ? { writes: this.metrics.writes } : {}),
-        onStored: (s) => this.written.store(s),
-        onDeleted: (ns, n) => this.written.remove(ns, n),
-      },
-      namespace,
-      plan,
-    );
+    await this.written.apply(namespace, plan);
   }
 
   /** The endpoints of a federated Service, remembering which backends it selected (for slice events). */

@@ -2,8 +2,28 @@
 // never twice at the same time, at most `concurrency` at once; a failed sync is retried with backoff (a conflict
 // soon: our view is one event behind). Nothing runs while `mayRun` says no (a follower, or before the caches are
 // ready); `kick()` when it turns yes.
+import type { Registry } from 'prom-client';
 import { type BackoffPolicy, backoffDelay } from '../../core/kube/backoff.js';
-import { isStatus } from '../../core/kube/rest-client.js';
+import { isStatus, type KubeRestClient } from '../../core/kube/rest-client.js';
+import type { Logger } from '../../core/log/logger.js';
+import type { MeshCacheReader } from '../mesh-cache.js';
+
+/** What a controller of the leader needs: the mesh, the local cluster, and when it may write. */
+export interface LeaderControllerOptions {
+  readonly cache: MeshCacheReader;
+  /** Settles when the mesh cache holds a full list of the local cluster and of every RCC present at start. */
+  readonly meshReady: Promise<void>;
+  readonly localCluster: string;
+  /** The local cluster, as the server's ServiceAccount. */
+  readonly client: KubeRestClient;
+  readonly log: Logger;
+  readonly registry?: Registry;
+  /** Write only while this returns true (the leader); call the controller's `resume()` when it turns true. */
+  readonly mayWrite: () => boolean;
+  /** Syncs at once (default 16). */
+  readonly concurrency?: number;
+  readonly backoff?: BackoffPolicy;
+}
 
 export interface WorkQueueOptions {
   readonly sync: (key: string) => Promise<void>;

@@ -4,7 +4,8 @@
 import { ResilientInformer } from '../../core/kube/resilient-informer.js';
 import type { KubeRestClient } from '../../core/kube/rest-client.js';
 import type { Logger } from '../../core/log/logger.js';
-import { managedByLabel, type WrittenSlice } from './slice-plan.js';
+import { managedByLabel, type SlicePlan, type WrittenSlice } from './slice-plan.js';
+import { applySlicePlan, type WriteCounter } from './slice-writer.js';
 import { writtenSliceOf } from './written-slice.js';
 
 export interface WrittenSliceViewOptions {
@@ -17,6 +18,9 @@ export interface WrittenSliceViewOptions {
   /** A group changed by someone else's hand (or by a relist): sync it. */
   readonly onChange: (key: string) => void;
   readonly log: Logger;
+  /** The controller writing (a metric label). */
+  readonly controller: string;
+  readonly writes?: WriteCounter;
 }
 
 export class WrittenSliceView {
@@ -74,6 +78,22 @@ export class WrittenSliceView {
 
   stop(): Promise<void> {
     return this.informer.stop();
+  }
+
+  /** Carries out a plan for slices of `namespace`; the view follows the writes at once. */
+  apply(namespace: string, plan: SlicePlan): Promise<void> {
+    return applySlicePlan(
+      {
+        client: this.opts.client,
+        controller: this.opts.controller,
+        managedBy: this.opts.managedBy,
+        ...(this.opts.writes ? { writes: this.opts.writes } : {}),
+        onStored: (s) => this.store(s),
+        onDeleted: (ns, n) => this.remove(ns, n),
+      },
+      namespace,
+      plan,
+    );
   }
 
   keys(): Iterable<string> {

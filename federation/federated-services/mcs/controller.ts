@@ -7,18 +7,14 @@
 //    multicluster.kubernetes.io/service-name and …/source-cluster, owned by the ServiceImport.
 // The same queue, slice plan and writer as federated Services; only the leader writes.
 import { createHash } from 'node:crypto';
-import type { Registry } from 'prom-client';
 import { type KubeObject, ResilientInformer } from '../../../core/kube/resilient-informer.js';
-import { isStatus, type KubeRestClient } from '../../../core/kube/rest-client.js';
-import type { Logger } from '../../../core/log/logger.js';
-import type { MeshCacheReader } from '../../mesh-cache.js';
+import { isStatus } from '../../../core/kube/rest-client.js';
 import type { MeshEvent, MeshService } from '../../mesh-types.js';
 import { endpointsOfBackends } from '../endpoints.js';
 import { derivedServiceLabel } from '../federated-service.js';
 import { type FederatedServicesMetrics, federatedServicesMetrics } from '../metrics.js';
 import { mcsServiceNameLabel, type OwnerReference, planSlices, serviceNameLabel } from '../slice-plan.js';
-import { applySlicePlan } from '../slice-writer.js';
-import { WorkQueue } from '../work-queue.js';
+import { type LeaderControllerOptions, WorkQueue } from '../work-queue.js';
 import { WrittenSliceView } from '../written-slices.js';
 import { type Announcement, announcementBody, announcementName, announcementOf, mcsManagedBy } from './announcement.js';
 import {
@@ -31,16 +27,7 @@ import {
 } from './clusterset.js';
 import { mcsGroup, mcsVersion, serviceExportPlural, serviceImportPlural } from './crds.js';
 
-export interface ServiceImportOptions {
-  readonly cache: MeshCacheReader;
-  readonly meshReady: Promise<void>;
-  readonly localCluster: string;
-  readonly client: KubeRestClient;
-  readonly log: Logger;
-  readonly registry?: Registry;
-  readonly mayWrite: () => boolean;
-  readonly concurrency?: number;
-}
+export type ServiceImportOptions = LeaderControllerOptions;
 
 const controllerName = 'service-imports';
 export const managedByFedmesh = { 'app.kubernetes.io/managed-by': 'fedmesh' } as const;
@@ -224,6 +211,8 @@ export class ServiceImportController {
       alsoSelect: serviceNameLabel,
       onChange: (key) => this.queue.add(key),
       log: opts.log,
+      controller: controllerName,
+      ...(this.metrics ? { writes: this.metrics.writes } : {}),
     });
   }
 
@@ -447,7 +436,7 @@ export class ServiceImportController {
       endpoints,
       this.written.get(key),
     );
-    await this.applySlices(namespace, plan);
+    await this.written.apply(namespace, plan);
   }
 
   /** The Service kube-proxy programs for the import; returns its cluster IPs ([] when headless). */
@@ -499,7 +488,7 @@ export class ServiceImportController {
 
   private async removeImport(namespace: string, name: string): Promise<void> {
     const key = keyOf(namespace, name);
-    await this.applySlices(namespace, { create: [], update: [], delete: this.written.get(key) });
+    await this.written.apply(namespace, { create: [], update: [], delete: this.written.get(key) });
     const imp = this.imports.get(key);
     if (imp) {
       try {
@@ -519,21 +508,6 @@ export class ServiceImportController {
     const imp = isRecord(raw) ? importOf(raw as KubeObject) : undefined;
     if (imp) this.imports.set(keyOf(imp.namespace, imp.name), imp);
     return imp;
-  }
-
-  private applySlices(namespace: string, plan: Parameters<typeof applySlicePlan>[2]): Promise<void> {
-    return applySlicePlan(
-      {
-        client: this.opts.client,
-        controller: controllerName,
-        managedBy: mcsManagedBy,
-        ...(this.metrics ? { writes: this.metrics.writes } : {}),
-        onStored: (s) => this.written.store(s),
-        onDeleted: (ns, n) => this.written.remove(ns, n),
-      },
-      namespace,
-      plan,
-    );
   }
 
   /** Headlessness and cluster IPs of a local Service (not in the mesh cache's slim copy): read once. */
