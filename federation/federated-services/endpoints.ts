@@ -51,6 +51,26 @@ export type FederatedEndpointsResult =
 
 const portKey = (name: string, protocol: string) => `${name}/${protocol}`;
 
+type Compiled =
+  | { readonly matches: ReturnType<typeof matcherFor>; readonly canonical: string }
+  | { readonly error: string };
+/** Selectors compiled once: every sync of a federated Service evaluates the same expression again. */
+const compiledSelectors = new Map<string, Compiled>();
+
+function compile(expr: string): Compiled {
+  let c = compiledSelectors.get(expr);
+  if (c) return c;
+  try {
+    const tree = parseSelector(expr);
+    c = { matches: matcherFor(tree), canonical: canonicalSelector(tree) };
+  } catch (err) {
+    c = { error: err instanceof Error ? err.message : String(err) };
+  }
+  if (compiledSelectors.size >= 10_000) compiledSelectors.clear(); // bounded: annotations are user input
+  compiledSelectors.set(expr, c);
+  return c;
+}
+
 /**
  * The endpoints of a federated Service (DESIGN.md, "Federated services"): every Service of the mesh in the same
  * namespace that the selector picks (over its labels plus the virtual fedmesh.io/cluster), except Services that
@@ -64,14 +84,9 @@ export function federatedEndpoints(
   slicesOf: (cluster: string, namespace: string, service: string) => Iterable<MeshEndpointSlice>,
 ): FederatedEndpointsResult {
   const expr = federatedSelectorOf(federated) ?? '';
-  let matches: ReturnType<typeof matcherFor>;
-  let canonical: string;
-  try {
-    const tree = parseSelector(expr);
-    matches = matcherFor(tree);
-    canonical = canonicalSelector(tree);
-  } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
+  const compiled = compile(expr);
+  if ('error' in compiled) {
+    const { error } = compiled;
     return {
       valid: false,
       selector: expr,
@@ -79,6 +94,7 @@ export function federatedEndpoints(
       warnings: [{ reason: 'InvalidServiceSelector', message: `the serviceSelector "${expr}" is invalid: ${error}` }],
     };
   }
+  const { matches, canonical } = compiled;
   const backends: MeshService[] = [];
   for (const svc of services) {
     if (svc.namespace !== federated.namespace || !mayBeBackend(svc)) continue;
