@@ -286,6 +286,39 @@ describe('a federated Service', () => {
     await eventually(async () => assert.equal((await sliceView()).length, 4), 30_000);
   });
 
+  test('a Service that stops being federated loses its slices; a slice fedmesh did not write is never touched', async () => {
+    await east.seed({
+      services: [
+        {
+          namespace: ns,
+          name: 'temp',
+          annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'api'" },
+          ports: [{ name: 'http', port: 80 }],
+        },
+      ],
+    });
+    const foreign = await east.client.create<{ metadata: { resourceVersion: string } }>(slicesPath, {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'temp-by-hand',
+        labels: { 'kubernetes.io/service-name': 'temp', 'endpointslice.kubernetes.io/managed-by': 'someone-else' },
+      },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['192.0.2.1'] }],
+    });
+    const ours = async () =>
+      (await east.client.get<{ items: SliceJson[] }>(`${slicesPath}?${byService('temp')}`)).items.filter(
+        (x) => x.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] === 'federation.fedmesh.io',
+      ).length;
+    await eventually(async () => assert.equal(await ours(), 3), 30_000);
+    await east.kubectlOk(['annotate', 'service', 'temp', '-n', ns, 'federation.fedmesh.io/serviceSelector-']);
+    await eventually(async () => assert.equal(await ours(), 0), 30_000);
+    const after = await east.client.get<{ metadata: { resourceVersion: string } }>(`${slicesPath}/temp-by-hand`);
+    assert.equal(after.metadata.resourceVersion, foreign.metadata.resourceVersion, 'untouched');
+    await east.kubectlOk(['delete', 'service', 'temp', '-n', ns]);
+  });
+
   test('what a user must fix shows as Events on the Service', async () => {
     await east.seed({
       services: [
