@@ -56,6 +56,7 @@ interface SliceJson {
     addresses: string[];
     conditions?: { ready?: boolean; serving?: boolean };
     nodeName?: string;
+    zone?: string;
     targetRef?: { name?: string };
   }[];
   ports?: { name?: string; port?: number; protocol?: string }[];
@@ -149,7 +150,12 @@ before(async () => {
   assert.equal(deployed.code, 0, deployed.stderr);
   const namespaces = [{ name: ns }];
   await Promise.all([
-    west.seed({ namespaces, nodes: node('w'), services: [apiService()], pods: [apiPods('api-w', 2)] }),
+    west.seed({
+      namespaces,
+      nodes: [{ name: 'w', count: 1, labels: { 'topology.kubernetes.io/zone': 'west-a' } }],
+      services: [apiService()],
+      pods: [apiPods('api-w', 2)],
+    }),
     north.seed({
       namespaces,
       nodes: node('n'),
@@ -216,6 +222,8 @@ describe('a federated Service', () => {
       for (const e of s.endpoints ?? []) {
         assert.match(e.targetRef?.name ?? '', /^api-[ewn]-\d$/);
         assert.equal(e.nodeName === undefined, remote, 'nodeName only for endpoints on nodes of this cluster');
+        if (s.metadata.labels?.['fedmesh.io/cluster'] === 'west')
+          assert.equal(e.zone, 'west-a', 'the zone carried over');
       }
     }
     // The served view and the slices agree, through kubectl.

@@ -20,6 +20,8 @@ export interface FederatedEndpointAddress {
   readonly ip: string;
   readonly nodeName: string;
   readonly podName: string;
+  /** The topology zone the source slice gives ('' when it gives none). */
+  readonly zone: string;
   readonly ready: boolean;
   readonly serving: boolean;
   readonly terminating: boolean;
@@ -146,6 +148,7 @@ export function endpointsOfBackends(
             ip,
             nodeName: ep.nodeName,
             podName: ep.podName,
+            zone: ep.zone ?? '',
             ready: ep.ready,
             serving: ep.serving,
             terminating: ep.terminating,

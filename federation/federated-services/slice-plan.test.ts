@@ -24,6 +24,7 @@ const ep = (cluster: string, ip: string, extra: Partial<FederatedEndpointAddress
   ip,
   nodeName: `${cluster}-node`,
   podName: `pod-${ip}`,
+  zone: '',
   ready: true,
   serving: true,
   terminating: false,
@@ -71,11 +72,13 @@ test('one slice family per source cluster and port set, at most the limit each, 
   assert.equal(new Set(plan.create.map((x) => x.metadata.name)).size, plan.create.length, 'names are unique');
 });
 
-test('a remote endpoint names its pod but no node of this cluster; a local one keeps its node', () => {
-  const plan = planSlices(target, [ep('west', '10.1.0.1'), ep('east', '10.2.0.1')], []);
+test('a remote endpoint names its pod and zone but no node of this cluster; a local one keeps its node', () => {
+  const plan = planSlices(target, [ep('west', '10.1.0.1', { zone: 'west-a' }), ep('east', '10.2.0.1')], []);
   const byCluster = (c: string) =>
     plan.create.find((s) => s.metadata.labels['fedmesh.io/cluster'] === c)?.endpoints[0] ?? assert.fail(c);
   assert.equal(byCluster('west').nodeName, undefined);
+  assert.equal(byCluster('west').zone, 'west-a');
+  assert.equal(byCluster('east').zone, undefined, 'no zone where none is known');
   assert.deepEqual(byCluster('west').targetRef, { kind: 'Pod', namespace: 'shop', name: 'pod-10.1.0.1' });
   assert.equal(byCluster('east').nodeName, 'east-node');
 });

@@ -18,6 +18,7 @@ export interface SliceEndpointBody {
   readonly addresses: readonly string[];
   readonly conditions: { readonly ready: boolean; readonly serving: boolean; readonly terminating: boolean };
   readonly nodeName?: string;
+  readonly zone?: string;
   readonly targetRef?: { readonly kind: 'Pod'; readonly namespace: string; readonly name: string };
 }
 
@@ -117,6 +118,7 @@ export function sliceEndpoint(target: SliceTarget, ep: FederatedEndpointAddress)
     addresses: [ep.ip],
     conditions: { ready: ep.ready, serving: ep.serving, terminating: ep.terminating },
     ...(local && ep.nodeName ? { nodeName: ep.nodeName } : {}),
+    ...(ep.zone ? { zone: ep.zone } : {}),
     ...(ep.podName ? { targetRef: { kind: 'Pod' as const, namespace: target.namespace, name: ep.podName } } : {}),
   };
 }
@@ -261,6 +263,7 @@ function sameEndpoint(a: SliceEndpointBody, b: SliceEndpointBody | undefined): b
     a.conditions.serving === b.conditions.serving &&
     a.conditions.terminating === b.conditions.terminating &&
     (a.nodeName ?? '') === (b.nodeName ?? '') &&
+    (a.zone ?? '') === (b.zone ?? '') &&
     (a.targetRef?.name ?? '') === (b.targetRef?.name ?? '') &&
     (a.targetRef?.namespace ?? '') === (b.targetRef?.namespace ?? '')
   );

@@ -27,6 +27,7 @@ function endpointOf(v: unknown): SliceEndpointBody | undefined {
     addresses,
     conditions: { ready, serving: bool(c.serving, ready), terminating: bool(c.terminating, false) },
     ...(typeof v.nodeName === 'string' && v.nodeName ? { nodeName: v.nodeName } : {}),
+    ...(typeof v.zone === 'string' && v.zone ? { zone: v.zone } : {}),
     ...(ref ? { targetRef: { kind: 'Pod' as const, namespace: str(ref.namespace), name: str(ref.name) } } : {}),
   };
 }
