@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { MeshEndpointSlice, MeshService } from '../mesh-types.js';
 import { federatedEndpoints } from './endpoints.js';
 import { federatedSelectorOf, mayBeBackend } from './federated-service.js';
+import { serviceWarnings } from './service-warnings.js';
 
 const svc = (cluster: string, name: string, extra: Partial<MeshService> = {}): MeshService => ({
   kind: 'Service',
@@ -118,4 +119,13 @@ test('an invalid selector and a port name used with another protocol are warning
     c.warnings.map((w) => `${w.reason} ${w.message}`).join('\n'),
     /PortProtocolConflict port "http" is TCP here but west\/api \(UDP\)/,
   );
+});
+
+test('a federation annotation on a Service with a spec.selector is ignored, and a Warning says so', () => {
+  const both = svc('east', 'api', { annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'api'" } });
+  assert.deepEqual(
+    serviceWarnings(both, undefined).map((w) => w.reason),
+    ['FederationIgnored'],
+  );
+  assert.deepEqual(serviceWarnings(svc('east', 'plain'), undefined), [], 'a plain Service has nothing to fix');
 });
