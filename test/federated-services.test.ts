@@ -33,6 +33,13 @@ const apiService = (extra: Record<string, unknown> = {}) => ({
   ],
   ...extra,
 });
+/** A federated Service of the test namespace with one port. */
+const federated = (name: string, selector: string, port: string, number: number) => ({
+  namespace: ns,
+  name,
+  annotations: { 'federation.fedmesh.io/serviceSelector': selector },
+  ports: [{ name: port, port: number }],
+});
 const apiPods = (name: string, count: number) => ({
   namespace: ns,
   name,
@@ -295,16 +302,7 @@ describe('a federated Service', () => {
   });
 
   test('a Service that stops being federated loses its slices; a slice fedmesh did not write is never touched', async () => {
-    await east.seed({
-      services: [
-        {
-          namespace: ns,
-          name: 'temp',
-          annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'api'" },
-          ports: [{ name: 'http', port: 80 }],
-        },
-      ],
-    });
+    await east.seed({ services: [federated('temp', "app == 'api'", 'http', 80)] });
     const foreign = await east.client.create<{ metadata: { resourceVersion: string } }>(slicesPath, {
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
@@ -329,20 +327,7 @@ describe('a federated Service', () => {
 
   test('what a user must fix shows as Events on the Service', async () => {
     await east.seed({
-      services: [
-        {
-          namespace: ns,
-          name: 'broken',
-          annotations: { 'federation.fedmesh.io/serviceSelector': 'app ==' },
-          ports: [{ name: 'http', port: 80 }],
-        },
-        {
-          namespace: ns,
-          name: 'grpc',
-          annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'api'" },
-          ports: [{ name: 'grpc', port: 9000 }],
-        },
-      ],
+      services: [federated('broken', 'app ==', 'http', 80), federated('grpc', "app == 'api'", 'grpc', 9000)],
     });
     const reasons = async (name: string) =>
       await east.kubectlOk([
