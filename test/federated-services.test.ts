@@ -398,6 +398,19 @@ describe('the multi-cluster services API', () => {
   test('exports of api in west and north: east imports it with the merged ports and the endpoints of both', async () => {
     await north.client.mergePatch(`/api/v1/namespaces/${ns}/services/api`, { spec: { ports: northPorts(80) } });
     await serviceExport(west);
+    // Creation times have whole seconds: north's export must be younger by one, so that west's is the oldest.
+    const exportedAt = Date.parse(
+      await west.kubectlOk([
+        'get',
+        'serviceexports.multicluster.x-k8s.io',
+        'api',
+        '-n',
+        ns,
+        '-o',
+        'jsonpath={.metadata.creationTimestamp}',
+      ]),
+    );
+    await new Promise((r) => setTimeout(r, Math.max(0, exportedAt + 1000 - Date.now())));
     await serviceExport(north);
     const imp = await eventually(async () => {
       const i = await serviceImport(east);
