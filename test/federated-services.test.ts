@@ -355,24 +355,31 @@ describe('a federated Service', () => {
   });
 });
 
+const serviceExport = (cluster: TestCluster) =>
+  cluster.kubectlOk(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+      kind: 'ServiceExport',
+      metadata: { name: 'api', namespace: ns },
+    }),
+  );
+const serviceImport = async (cluster: TestCluster) =>
+  JSON.parse(
+    await cluster.kubectlOk(['get', 'serviceimports.multicluster.x-k8s.io', 'api', '-n', ns, '-o', 'json']),
+  ) as {
+    metadata: { annotations?: Record<string, string> };
+    spec: { type: string; ips?: string[]; ports: { name: string; port: number; protocol: string }[] };
+    status?: { clusters?: { cluster: string }[] };
+  };
+const importSlices = async () =>
+  (
+    await east.client.get<{ items: SliceJson[] }>(
+      `${slicesPath}?labelSelector=${encodeURIComponent('multicluster.kubernetes.io/service-name=api,endpointslice.kubernetes.io/managed-by=mcs.federation.fedmesh.io,kubernetes.io/service-name')}`,
+    )
+  ).items;
+
 describe('the multi-cluster services API', () => {
-  const serviceExport = (cluster: TestCluster) =>
-    cluster.kubectlOk(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'multicluster.x-k8s.io/v1alpha1',
-        kind: 'ServiceExport',
-        metadata: { name: 'api', namespace: ns },
-      }),
-    );
-  const serviceImport = async (cluster: TestCluster) =>
-    JSON.parse(
-      await cluster.kubectlOk(['get', 'serviceimports.multicluster.x-k8s.io', 'api', '-n', ns, '-o', 'json']),
-    ) as {
-      metadata: { annotations?: Record<string, string> };
-      spec: { type: string; ips?: string[]; ports: { name: string; port: number; protocol: string }[] };
-      status?: { clusters?: { cluster: string }[] };
-    };
   const exportCondition = async (cluster: TestCluster, type: string) =>
     (
       (
@@ -383,12 +390,6 @@ describe('the multi-cluster services API', () => {
         }
       ).status?.conditions ?? []
     ).find((c) => c.type === type);
-  const importSlices = async () =>
-    (
-      await east.client.get<{ items: SliceJson[] }>(
-        `${slicesPath}?labelSelector=${encodeURIComponent('multicluster.kubernetes.io/service-name=api,endpointslice.kubernetes.io/managed-by=mcs.federation.fedmesh.io,kubernetes.io/service-name')}`,
-      )
-    ).items;
   const northPorts = (http: number) => [
     { name: 'http', port: http, targetPort: 8080, protocol: 'TCP' },
     { name: 'metrics', port: 9090, targetPort: 9090, protocol: 'TCP' },
@@ -564,15 +565,33 @@ describe('two replicas', () => {
     assert.ok((await writes(first.port)) > leaderWrites);
     assert.equal(await writes(port), 0, 'the follower wrote nothing');
 
-    const before = (await fedSlices()).items.map((s) => `${s.metadata.name}@${s.metadata.resourceVersion}`).sort();
+    // A ServiceImport too: what the new leader finds right it must not write either.
+    await serviceExport(west);
+    await eventually(async () => {
+      assert.deepEqual(
+        (await serviceImport(east)).status?.clusters?.map((c) => c.cluster),
+        ['west'],
+      );
+      assert.equal((await importSlices()).length, 1);
+    }, 30_000);
+    const versions = async () => {
+      const imp = await east.client.get<{ metadata: { resourceVersion: string } }>(
+        `/apis/multicluster.x-k8s.io/v1alpha1/namespaces/${ns}/serviceimports/api`,
+      );
+      return [
+        ...(await fedSlices()).items,
+        ...(await importSlices()),
+        imp as { metadata: { name?: string; resourceVersion: string } },
+      ]
+        .map((s) => `${s.metadata.name ?? 'import'}@${s.metadata.resourceVersion}`)
+        .sort();
+    };
+    const before = await versions();
     process.kill(first.pid, 'SIGKILL');
     await eventually(async () => assert.equal(await metric(port, 'fedmesh_leader{'), 1), 40_000, 250);
     await eventually(async () => assert.equal(await metric(port, 'fedmesh_federated_services_queue_depth'), 0), 20_000);
     assert.equal(await writes(port), 0, 'the new leader found every slice right');
-    assert.deepEqual(
-      (await fedSlices()).items.map((s) => `${s.metadata.name}@${s.metadata.resourceVersion}`).sort(),
-      before,
-    );
+    assert.deepEqual(await versions(), before, 'slices and ServiceImport unchanged');
     // It does write what changes.
     await setWestPodReady('api-w-0', false);
     await eventually(
