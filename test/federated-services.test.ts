@@ -590,7 +590,12 @@ describe('two replicas', () => {
     process.kill(first.pid, 'SIGKILL');
     await eventually(async () => assert.equal(await metric(port, 'fedmesh_leader{'), 1), 40_000, 250);
     await eventually(async () => assert.equal(await metric(port, 'fedmesh_federated_services_queue_depth'), 0), 20_000);
-    assert.equal(await writes(port), 0, 'the new leader found every slice right');
+    const writeLines = async () =>
+      (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())
+        .split('\n')
+        .filter((l) => l.startsWith('fedmesh_federated_service_slice_writes_total'))
+        .join('\n');
+    assert.equal(await writes(port), 0, `the new leader found every slice right:\n${await writeLines()}`);
     assert.deepEqual(await versions(), before, 'slices and ServiceImport unchanged');
     // It does write what changes.
     await setWestPodReady('api-w-0', false);

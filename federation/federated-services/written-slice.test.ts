@@ -51,3 +51,21 @@ test('only slices with our managed-by label are ours; whatever else a slice hold
     ports: [{ name: '', port: 0, protocol: 'TCP' }],
   });
 });
+
+test('the owner is the controller owner, whatever its kind (a ServiceImport owns the slices of an import)', () => {
+  const slice = writtenSliceOf(
+    raw({
+      metadata: {
+        name: 'x',
+        namespace: 'shop',
+        labels: { 'endpointslice.kubernetes.io/managed-by': 'mcs.federation.fedmesh.io' },
+        ownerReferences: [
+          { kind: 'Service', name: 'other', uid: 'not-the-controller' },
+          { kind: 'ServiceImport', name: 'api', uid: 'import-uid', controller: true },
+        ],
+      },
+    }),
+    'mcs.federation.fedmesh.io',
+  );
+  assert.equal(slice?.ownerUid, 'import-uid');
+});

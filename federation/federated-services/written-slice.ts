@@ -46,7 +46,8 @@ export function writtenSliceOf(raw: KubeObject, managedBy: string = managedByVal
   const namespace = str(m.namespace);
   if (!name || !namespace || labels[managedByLabel] !== managedBy) return undefined;
   const owners = Array.isArray(m.ownerReferences) ? m.ownerReferences : [];
-  const owner = owners.find((o) => isRecord(o) && o.kind === 'Service' && o.controller === true);
+  // The controller owner: the federated Service, or the ServiceImport of an imported Service's slices.
+  const owner = owners.find((o) => isRecord(o) && o.controller === true);
   return {
     name,
     namespace,
