@@ -482,6 +482,17 @@ describe('the multi-cluster services API', () => {
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /NotFound/);
       assert.equal((await importSlices()).length, 0);
+      const derived = await east.kubectlOk([
+        'get',
+        'services',
+        '-n',
+        ns,
+        '-l',
+        'fedmesh.io/service-import=api',
+        '-o',
+        'name',
+      ]);
+      assert.equal(derived.trim(), '', 'the derived Service goes too');
     }, 30_000);
     await north.client.mergePatch(`/api/v1/namespaces/${ns}/services/api`, {
       spec: { ports: northPorts(80).slice(0, 2) },
@@ -596,7 +607,18 @@ describe('two replicas', () => {
         .filter((l) => l.startsWith('fedmesh_federated_service_slice_writes_total'))
         .join('\n');
     assert.equal(await writes(port), 0, `the new leader found every slice right:\n${await writeLines()}`);
-    assert.deepEqual(await versions(), before, 'slices and ServiceImport unchanged');
+    const importNow = () =>
+      east.kubectlOk([
+        'get',
+        'serviceimports.multicluster.x-k8s.io',
+        'api',
+        '-n',
+        ns,
+        '-o',
+        'yaml',
+        '--show-managed-fields',
+      ]);
+    assert.deepEqual(await versions(), before, `slices and ServiceImport unchanged:\n${await importNow()}`);
     // It does write what changes.
     await setWestPodReady('api-w-0', false);
     await eventually(

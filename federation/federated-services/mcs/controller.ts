@@ -42,6 +42,14 @@ const servicePath = (ns: string, name?: string) =>
 const slicePath = (ns: string, name: string) =>
   `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/endpointslices/${encodeURIComponent(name)}`;
 
+interface ServiceFacts {
+  readonly uid: string;
+  readonly headless: boolean;
+  readonly clusterIPs: string[];
+  /** uid of its controller owner ('' when none). */
+  readonly ownerUid: string;
+}
+
 interface HeldCondition extends Condition {
   readonly lastTransitionTime: string;
 }
@@ -144,7 +152,7 @@ export class ServiceImportController {
   private readonly written: WrittenSliceView;
   private readonly queue: WorkQueue;
   /** Facts about local Services read once (headlessness, clusterIPs), by the mesh's uid. */
-  private readonly serviceFacts = new Map<string, { headless: boolean; clusterIPs: string[] }>();
+  private readonly serviceFacts = new Map<string, ServiceFacts>();
   private readonly metrics: FederatedServicesMetrics | undefined;
   private unsubscribe: () => void = () => {};
   private ready = false;
@@ -451,9 +459,11 @@ export class ServiceImportController {
     const headless = merged.type === 'Headless';
     const current = this.opts.cache.get('Service', this.opts.localCluster, namespace, derived);
     const facts = current ? await this.factsOf(current) : undefined;
-    if (current && facts && facts.headless !== headless) {
-      // The clusterIP of a Service cannot change: a type change means a new derived Service.
-      await this.opts.client.delete(servicePath(namespace, derived));
+    if (current && facts && (facts.headless !== headless || facts.ownerUid !== owner.uid)) {
+      // The clusterIP of a Service cannot change: a type change means a new derived Service. One left by an
+      // earlier ServiceImport of the same name (not collected yet) goes too. Its deletion brings us back.
+      await this.deleteService(namespace, derived, facts.uid);
+      return undefined;
     } else if (current && facts) {
       const same =
         current.ports.length === ports.length &&
@@ -490,6 +500,15 @@ export class ServiceImportController {
     const key = keyOf(namespace, name);
     await this.written.apply(namespace, { create: [], update: [], delete: this.written.get(key) });
     const imp = this.imports.get(key);
+    // Garbage collection would remove the derived Service too, but not before a new export could find it.
+    const derived = this.opts.cache.get(
+      'Service',
+      this.opts.localCluster,
+      namespace,
+      derivedServiceName(namespace, name),
+    );
+    const facts = derived ? await this.factsOf(derived) : undefined;
+    if (facts && imp && facts.ownerUid === imp.uid) await this.deleteService(namespace, derived?.name ?? '', facts.uid);
     if (imp) {
       try {
         // Its derived Service goes with it (owner reference).
@@ -510,11 +529,22 @@ export class ServiceImportController {
     return imp;
   }
 
-  /** Headlessness and cluster IPs of a local Service (not in the mesh cache's slim copy): read once. */
-  private async factsOf(svc: MeshService): Promise<{ headless: boolean; clusterIPs: string[] } | undefined> {
+  private async deleteService(namespace: string, name: string, uid: string): Promise<void> {
+    try {
+      await this.opts.client.delete(servicePath(namespace, name), { preconditions: { uid } });
+    } catch (err) {
+      if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
+    }
+  }
+
+  /** What the mesh cache's slim copy of a local Service lacks (headless, cluster IPs, owner): read once. */
+  private async factsOf(svc: MeshService): Promise<ServiceFacts | undefined> {
     const known = this.serviceFacts.get(svc.uid);
     if (known) return known;
-    let body: { spec?: { clusterIP?: unknown; clusterIPs?: unknown } };
+    let body: {
+      metadata?: { uid?: unknown; ownerReferences?: unknown };
+      spec?: { clusterIP?: unknown; clusterIPs?: unknown };
+    };
     try {
       body = await this.opts.client.get(servicePath(svc.namespace, svc.name));
     } catch (err) {
@@ -522,7 +552,13 @@ export class ServiceImportController {
       throw err;
     }
     const headless = body.spec?.clusterIP === 'None';
-    const facts = { headless, clusterIPs: headless ? [] : list(body.spec?.clusterIPs).map(str).filter(Boolean) };
+    const controller = list(body.metadata?.ownerReferences).find((o) => isRecord(o) && o.controller === true);
+    const facts: ServiceFacts = {
+      uid: str(body.metadata?.uid),
+      headless,
+      clusterIPs: headless ? [] : list(body.spec?.clusterIPs).map(str).filter(Boolean),
+      ownerUid: isRecord(controller) ? str(controller.uid) : '',
+    };
     this.serviceFacts.set(svc.uid, facts);
     return facts;
   }
