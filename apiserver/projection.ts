@@ -23,7 +23,8 @@ export type MeshIndexes = Pick<MeshCacheReader, 'list' | 'slicesOfService'>;
  * local federated Services → FederatedEndpoints (recomputed when a Service or EndpointSlice of their namespace
  * changes, or a cluster's staleness does). Services and EndpointSlices are read from the cache's own indexes,
  * which the cache keeps exact as objects change (a slice moved to another Service by its label leaves nothing
- * behind); events come after the cache has applied them. No I/O.
+ * behind); events come after the cache has applied them. No I/O. A FederatedEndpoint is rendered from
+ * federatedEndpoints(), the same computation the EndpointSlices of the Service are written from.
  */
 export class Projection {
   private readonly workloads = new Map<string, WorkloadEndpoint>();
@@ -289,7 +290,14 @@ export class Projection {
         metadata,
         spec: { serviceSelector: result.selector, ports: svc.ports },
         endpoints: [],
-        status: { valid: false, error: result.error, endpoints: 0, readyEndpoints: 0, clusters: [] },
+        status: {
+          valid: false,
+          error: result.error,
+          endpoints: 0,
+          readyEndpoints: 0,
+          clusters: [],
+          warnings: result.warnings.map((w) => `${w.reason}: ${w.message}`),
+        },
       };
       cells = [svc.name, `<invalid: ${result.error}>`, 0, 0, '<none>', '<none>', '<none>'];
     } else {
@@ -309,6 +317,7 @@ export class Projection {
           clusters,
           backends: result.backends.map((b) => `${b.cluster}/${b.name}`),
           staleClusters: stale,
+          warnings: result.warnings.map((w) => `${w.reason}: ${w.message}`),
         },
       };
       cells = [

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -12,7 +13,7 @@ import { dns1123LabelError } from '../core/kube/names.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
 import { createLogger, errorMessage, isLogLevel } from '../core/log/logger.js';
 import { parseBindAddress, startHealthServer } from '../core/metrics/health-server.js';
-import { startFederation } from '../federation/index.js';
+import { FederatedServicesController, ServiceImportController, startFederation } from '../federation/index.js';
 
 function packageVersion(): string {
   const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'); // from dist/cli/
@@ -64,7 +65,7 @@ const flags = {
     type: 'string',
     value: 'true|false',
     description:
-      'elect one replica to write RCC status through a Lease (default true); every replica serves the API either way',
+      'elect one replica to write RCC status and federated EndpointSlices through a Lease (default true); every replica serves the API either way',
   },
   'leader-election-lease': {
     type: 'string',
@@ -115,7 +116,9 @@ function usage(): string {
     '',
     'Runs the mesh cache: watches the local cluster and every cluster of a RemoteClusterConfiguration,',
     'keeps each RCC status current, and serves the aggregated API federation.fedmesh.io/v1alpha1',
-    '(remoteworkloads, federatedendpoints, remotenodes) from that cache.',
+    '(remoteworkloads, federatedendpoints, remotenodes) from that cache. The leader also writes the',
+    'EndpointSlices of federated Services, and ServiceImports for the ServiceExports of every cluster',
+    '(multi-cluster services API; docs/federated-services.md).',
     '',
     'flags:',
     formatFlagHelp(flags),
@@ -177,10 +180,31 @@ export async function serverMain(argv: string[]): Promise<number> {
     registry,
     writeStatus: election ? () => elector?.isLeader() === true : true,
   });
+  // The leader's controllers: EndpointSlices of federated Services, and the multi-cluster services API.
+  const shared = {
+    cache: federation.cache,
+    meshReady: federation.ready,
+    localCluster: clusterName,
+    registry,
+    mayWrite: election ? () => elector?.isLeader() === true : () => true,
+  };
+  const services = new FederatedServicesController({
+    ...shared,
+    client: await KubeRestClient.fromKubeConfig(kc, 16),
+    log: log.child({ controller: 'federated-services' }),
+    instance: hostname(),
+  });
+  services.start();
+  const imports = new ServiceImportController({
+    ...shared,
+    client: await KubeRestClient.fromKubeConfig(kc, 8),
+    log: log.child({ controller: 'service-imports' }),
+  });
+  imports.start();
   if (election) {
     const leading = new Gauge({
       name: 'fedmesh_leader',
-      help: '1 while this replica holds the leader Lease (and writes RCC status), else 0',
+      help: '1 while this replica holds the leader Lease (and writes RCC status, federated EndpointSlices and ServiceImports), else 0',
       labelNames: ['lease'],
       registers: [registry],
     });
@@ -193,6 +217,8 @@ export async function serverMain(argv: string[]): Promise<number> {
       onStartedLeading: () => {
         leading.set({ lease }, 1);
         federation.resumeStatusWrites();
+        services.resume();
+        imports.resume();
       },
       onStoppedLeading: () => leading.set({ lease }, 0),
     });
@@ -225,7 +251,7 @@ export async function serverMain(argv: string[]): Promise<number> {
   });
   log.info('stopping');
   await Promise.race([
-    Promise.all([elector?.stop(), api.stop(), federation.stop(), health.close()]),
+    Promise.all([elector?.stop(), services.stop(), imports.stop(), api.stop(), federation.stop(), health.close()]),
     new Promise((r) => setTimeout(r, 5000).unref()),
   ]);
   return 0;

@@ -5,9 +5,14 @@ export { creationTimestamp } from './creation-time.js';
 export {
   type FederatedEndpointAddress,
   type FederatedEndpointsResult,
+  FederatedServicesController,
+  type FederatedServicesOptions,
   federatedEndpoints,
   federatedSelectorOf,
-} from './federated-endpoints.js';
+  mcsCrds,
+  ServiceImportController,
+  type ServiceImportOptions,
+} from './federated-services/index.js';
 export type {
   KindCounts,
   ListFilter,

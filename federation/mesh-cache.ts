@@ -1,6 +1,7 @@
 import { EventHistory } from '../core/kube/event-history.js';
 import { CLUSTER_LABEL } from '../core/selector/cluster-scope.js';
 import type { LabelLookup } from '../core/selector/evaluate.js';
+import { federatedSelectorOf } from './federated-services/federated-service.js';
 import type {
   ClusterStatus,
   HostEndpoint,
@@ -15,7 +16,7 @@ import type {
 } from './mesh-types.js';
 import { NamespacedStore, splitKey } from './namespaced-store.js';
 import { diffRelist } from './relist-diff.js';
-import { fedmeshServiceSelectorAnnotation, sameMeshObject, tigeraServiceSelectorAnnotation } from './slim.js';
+import { sameMeshObject } from './slim.js';
 
 /** A watch asked to resume from a revision the history no longer holds (the API server's 410 Expired). */
 export class RevisionTooOldError extends Error {
@@ -69,9 +70,9 @@ export interface MeshCacheReader {
   list<K extends MeshKind>(kind: K, filter?: ListFilter): MeshObjectOf<K>[];
   /** Workload endpoints holding this IP (more than one only with overlapping pod CIDRs). */
   endpointsByIp(ip: string): readonly WorkloadEndpoint[];
-  /** Services that carry a federation selector annotation, in every cluster. */
+  /** Federated Services (federated-service.ts: the annotation and no spec.selector), in every cluster. */
   federatedServices(): MeshService[];
-  /** The federation selector of a Service (fedmesh's annotation first, then Calico's), or undefined. */
+  /** The selector of a federated Service (fedmesh's annotation first, then Calico's); undefined if not federated. */
   serviceSelectorOf(svc: MeshService): string | undefined;
   /** The EndpointSlices of one Service of one cluster. */
   slicesOfService(cluster: string, namespace: string, service: string): MeshEndpointSlice[];
@@ -203,7 +204,7 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
   }
 
   serviceSelectorOf(svc: MeshService): string | undefined {
-    return svc.annotations[fedmeshServiceSelectorAnnotation] ?? svc.annotations[tigeraServiceSelectorAnnotation];
+    return federatedSelectorOf(svc);
   }
 
   slicesOfService(cluster: string, namespace: string, service: string): MeshEndpointSlice[] {

@@ -88,6 +88,8 @@ export interface SliceEndpoint {
   readonly nodeName: string;
   /** Name of the pod behind the address, when the slice says. */
   readonly podName: string;
+  /** The endpoint's topology zone, when the slice says ('' otherwise). */
+  readonly zone?: string;
 }
 
 export interface MeshEndpointSlice extends MeshObjectBase<'EndpointSlice'> {

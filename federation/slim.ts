@@ -229,6 +229,7 @@ export function slimEndpointSlice(cluster: string, slice: V1EndpointSlice): Mesh
       terminating: e.conditions?.terminating ?? false,
       nodeName: e.nodeName ?? '',
       podName: e.targetRef?.kind === 'Pod' ? (e.targetRef.name ?? '') : '',
+      zone: e.zone ? intern(e.zone) : '',
     })),
     ports: (slice.ports ?? []).map((p) => ({
       name: p.name ?? '',

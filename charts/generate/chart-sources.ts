@@ -8,6 +8,7 @@ import yaml from 'js-yaml';
 import { apiServiceName, registrationManifests } from '../../apiserver/index.js';
 import type { Manifest } from '../../core/kube/apply.js';
 import { fnpCrd } from '../../core/policy/fnp-crd.js';
+import { mcsCrds } from '../../federation/index.js';
 import { rccCrd } from '../../federation/rcc-crd.js';
 import { remoteAccessClusterRole } from '../../federation/remote-access.js';
 import { serverAccessManifests } from '../../federation/server-access.js';
@@ -21,6 +22,7 @@ export const chartDir = 'charts/fedmesh';
 const crds: readonly { readonly source: string; readonly crd: Manifest }[] = [
   { source: 'federation/rcc-crd.ts', crd: rccCrd as unknown as Manifest },
   { source: 'core/policy/fnp-crd.ts', crd: fnpCrd as unknown as Manifest },
+  ...mcsCrds.map((crd) => ({ source: 'federation/federated-services/mcs/crds.ts', crd })),
 ];
 
 function rulesOf(manifests: readonly Manifest[], kind: 'ClusterRole' | 'Role', name?: string): unknown[] {

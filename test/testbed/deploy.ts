@@ -5,6 +5,7 @@ import { apiServiceName, loadOrCreateServingCert, servingDnsNames } from '../../
 import { applyManifest } from '../../core/kube/apply.js';
 import { isStatus, KubeApiError, KubeRestClient } from '../../core/kube/rest-client.js';
 import { readServiceAccountToken, serviceAccountTokenSecret } from '../../core/kube/service-account-token.js';
+import { mcsCrds } from '../../federation/federated-services/mcs/crds.js';
 import { rccCrd } from '../../federation/rcc-crd.js';
 import { rccPath } from '../../federation/rcc-spec.js';
 import { accessKubeconfig, localJoinManifests } from '../../federation/remote-access.js';
@@ -22,14 +23,28 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Installs the CRDs (RemoteClusterConfiguration, FederatedNetworkPolicy) and waits until the API serves them. */
 export async function installCrds(client: KubeRestClient): Promise<void> {
-  await installCrd(client, rccCrd, rccPath);
+  await installCrd(client, rccCrd as unknown as Parameters<typeof applyManifest>[1], rccPath);
   for (const crd of policyCrds) {
-    await installCrd(client, crd, `/apis/${crd.spec.group}/${crd.spec.versions[0].name}/${crd.spec.names.plural}`);
+    await installCrd(
+      client,
+      crd as unknown as Parameters<typeof applyManifest>[1],
+      `/apis/${crd.spec.group}/${crd.spec.versions[0].name}/${crd.spec.names.plural}`,
+    );
   }
 }
 
-async function installCrd(client: KubeRestClient, crd: { metadata: { name: string } }, listPath: string) {
-  await applyManifest(client, crd as unknown as Parameters<typeof applyManifest>[1]);
+/** The multi-cluster services API (ServiceExport, ServiceImport), which the federated services controller uses. */
+export async function installMcsCrds(client: KubeRestClient): Promise<void> {
+  await Promise.all(
+    mcsCrds.map((crd) => {
+      const spec = crd.spec as { group: string; names: { plural: string }; versions: { name: string }[] };
+      return installCrd(client, crd, `/apis/${spec.group}/${spec.versions[0]?.name}/${spec.names.plural}`);
+    }),
+  );
+}
+
+async function installCrd(client: KubeRestClient, crd: Parameters<typeof applyManifest>[1], listPath: string) {
+  await applyManifest(client, crd);
   const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
   for (let i = 0; i < 120; i++) {
     const got = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(path);
@@ -157,8 +172,10 @@ export async function deployFedmesh(
   const clients = new Map<string, KubeRestClient>();
   try {
     for (const c of state.clusters) clients.set(c.name, await KubeRestClient.fromKubeconfigFile(c.kubeconfig, 8));
-    await Promise.all([...clients.values()].map((client) => installCrds(client)));
-    report(`installed the RemoteClusterConfiguration and FederatedNetworkPolicy CRDs in ${clients.size} clusters`);
+    await Promise.all(
+      [...clients.values()].map(async (client) => Promise.all([installCrds(client), installMcsCrds(client)])),
+    );
+    report(`installed the fedmesh CRDs and the multi-cluster services CRDs in ${clients.size} clusters`);
     await joinClusters(state, clients, report);
 
     const old = state.processes.filter((p) => p.component === 'fedmesh-server');

@@ -1,0 +1,235 @@
+// The I/O shell of federated services: follows the mesh cache, keeps the EndpointSlices of every local federated
+// Service equal to what endpoints.ts computes (through the minimal writes slice-plan.ts plans), and reports what
+// a user must fix as Events on the Service. Only the elected leader writes; every replica keeps its view of the
+// written slices current, so that a new leader starts from what is there and writes nothing that is already right.
+import { isStatus, type KubeRestClient } from '../../core/kube/rest-client.js';
+import type { MeshEvent, MeshService } from '../mesh-types.js';
+import { stableUid } from '../stable-uid.js';
+import { federatedEndpoints } from './endpoints.js';
+import { EventRecorder } from './events.js';
+import { federatedSelectorOf } from './federated-service.js';
+import { type FederatedServicesMetrics, federatedServicesMetrics } from './metrics.js';
+import { serviceWarnings } from './service-warnings.js';
+import { managedByValue, planSlices, serviceNameLabel, serviceOwner, type WrittenSlice } from './slice-plan.js';
+import { type LeaderControllerOptions, WorkQueue } from './work-queue.js';
+import { WrittenSliceView } from './written-slices.js';
+
+export interface FederatedServicesOptions extends LeaderControllerOptions {
+  readonly maxEndpointsPerSlice?: number;
+  /** Who writes the Events (their reportingInstance), e.g. the pod name. */
+  readonly instance?: string;
+}
+
+const controllerName = 'federated-services';
+const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
+
+function splitKey(key: string): { namespace: string; name: string } {
+  const i = key.indexOf('/');
+  return { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+/** A Service's real uid: the mesh cache keeps one derived from it, which a candidate can be checked against. */
+export async function realServiceUid(
+  client: KubeRestClient,
+  localCluster: string,
+  svc: MeshService,
+  candidates: Iterable<string>,
+): Promise<string | undefined> {
+  for (const uid of candidates) if (uid && stableUid(localCluster, 'Service', uid) === svc.uid) return uid;
+  let body: { metadata?: { uid?: unknown } };
+  try {
+    body = await client.get(
+      `/api/v1/namespaces/${encodeURIComponent(svc.namespace)}/services/${encodeURIComponent(svc.name)}`,
+    );
+  } catch (err) {
+    if (isStatus(err, 404)) return undefined;
+    throw err;
+  }
+  const uid = typeof body.metadata?.uid === 'string' ? body.metadata.uid : '';
+  // Another uid: the mesh cache has not seen the Service recreated yet; its event brings us back.
+  return uid && stableUid(localCluster, 'Service', uid) === svc.uid ? uid : undefined;
+}
+
+export class FederatedServicesController {
+  private readonly written: WrittenSliceView;
+  private readonly queue: WorkQueue;
+  private readonly events: EventRecorder;
+  /** Local federated Services by namespace (a Service change re-selects in its namespace only). */
+  private readonly federatedByNamespace = new Map<string, Set<string>>();
+  /** cluster/namespace/service of a backend → the federated Services that selected it last time. */
+  private readonly selectedBy = new Map<string, Set<string>>();
+  private readonly selects = new Map<string, readonly string[]>();
+  /** Real uid of a local Service by its mesh (derived) uid. */
+  private readonly realUids = new Map<string, string>();
+  private readonly metrics: FederatedServicesMetrics | undefined;
+  private unsubscribe: () => void = () => {};
+  private meshIsReady = false;
+
+  constructor(private readonly opts: FederatedServicesOptions) {
+    this.metrics = opts.registry ? federatedServicesMetrics(opts.registry) : undefined;
+    this.metrics?.register(controllerName, { managed: () => this.federatedCount, queueDepth: () => this.queue.depth });
+    this.queue = new WorkQueue({
+      sync: (key) => this.sync(key),
+      mayRun: () => this.meshIsReady && opts.mayWrite(),
+      concurrency: opts.concurrency ?? 16,
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      onError: (key, attempt, retryInMs, err) => {
+        this.metrics?.syncErrors.inc({ controller: controllerName });
+        opts.log.warn({ service: key, attempt, retryInMs, err: String(err) }, 'federated service sync failed');
+      },
+    });
+    this.written = new WrittenSliceView({
+      client: opts.client,
+      managedBy: managedByValue,
+      groupLabel: serviceNameLabel,
+      onChange: (key) => this.queue.add(key),
+      log: opts.log,
+      controller: controllerName,
+      ...(this.metrics ? { writes: this.metrics.writes } : {}),
+    });
+    this.events = new EventRecorder(opts.client, opts.log, opts.instance ?? 'fedmesh-server', this.metrics);
+  }
+
+  start(): void {
+    const sub = this.opts.cache.subscribe((ev) => this.onMeshEvent(ev), { kinds: ['Service', 'EndpointSlice'] });
+    this.unsubscribe = sub.unsubscribe;
+    for (const o of sub.snapshot?.objects ?? []) {
+      if (o.kind === 'Service') this.onMeshEvent({ type: 'added', revision: o.revision, object: o });
+    }
+    this.written.start();
+    void Promise.all([this.opts.meshReady, this.written.synced]).then(() => {
+      this.meshIsReady = true;
+      this.resume();
+    });
+  }
+
+  /** Leadership began (or the caches became ready): check every federated Service and every slice we hold. */
+  resume(): void {
+    for (const names of this.federatedByNamespace.values()) for (const k of names) this.queue.add(k);
+    for (const k of this.written.keys()) this.queue.add(k);
+    this.queue.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe();
+    this.queue.stop();
+    await this.written.stop();
+  }
+
+  /** Resolves once nothing is queued, running or backing off (tests and benchmarks wait for it). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  get federatedCount(): number {
+    let n = 0;
+    for (const s of this.federatedByNamespace.values()) n += s.size;
+    return n;
+  }
+
+  private onMeshEvent(ev: MeshEvent): void {
+    if (ev.type === 'cluster') return; // staleness changes no slice (Retain keeps them; Withdraw deletes objects)
+    const o = ev.object;
+    if (o.kind === 'Service') {
+      if (o.cluster === this.opts.localCluster) this.trackLocal(o, ev.type === 'deleted');
+      // Its labels may have changed: every federated Service of the namespace selects again.
+      for (const key of this.federatedByNamespace.get(o.namespace) ?? []) this.queue.add(key);
+    } else if (o.kind === 'EndpointSlice' && o.serviceName) {
+      for (const k of this.selectedBy.get(`${o.cluster}/${o.namespace}/${o.serviceName}`) ?? []) this.queue.add(k);
+    }
+  }
+
+  private trackLocal(svc: MeshService, deleted: boolean): void {
+    const key = keyOf(svc.namespace, svc.name);
+    let names = this.federatedByNamespace.get(svc.namespace);
+    if (!deleted && federatedSelectorOf(svc) !== undefined) {
+      if (!names) {
+        names = new Set();
+        this.federatedByNamespace.set(svc.namespace, names);
+      }
+      names.add(key);
+    } else if (names?.delete(key) && names.size === 0) {
+      this.federatedByNamespace.delete(svc.namespace);
+    }
+    if (deleted) {
+      this.realUids.delete(svc.uid);
+      this.events.forget(key);
+    }
+    this.queue.add(key);
+  }
+
+  /** Brings one local Service's slices in line with the mesh. */
+  private async sync(key: string): Promise<void> {
+    const { namespace, name } = splitKey(key);
+    const svc = this.opts.cache.get('Service', this.opts.localCluster, namespace, name);
+    const held = this.written.get(key);
+    const result = svc !== undefined && federatedSelectorOf(svc) !== undefined ? this.compute(svc) : undefined;
+    if (svc) {
+      await this.events.report(key, serviceWarnings(svc, result), async () => {
+        const uid = await this.realUidOf(svc, held);
+        return uid ? { apiVersion: 'v1', kind: 'Service', namespace, name, uid } : undefined;
+      });
+    }
+    if (!svc || !result) {
+      this.forgetSelection(key);
+      // Not (or no longer) federated: the slices we wrote for it go. Garbage collection would remove them with a
+      // deleted Service, but not when only the annotation was removed.
+      await this.written.apply(namespace, { create: [], update: [], delete: held });
+      return;
+    }
+    const uid = await this.realUidOf(svc, held);
+    if (uid === undefined) return; // the Service is gone or was recreated; its own event brings us back
+    const plan = planSlices(
+      { localCluster: this.opts.localCluster, namespace, service: name, owner: serviceOwner(name, uid) },
+      result.valid ? result.endpoints : [],
+      held,
+      this.opts.maxEndpointsPerSlice,
+    );
+    await this.written.apply(namespace, plan);
+  }
+
+  /** The endpoints of a federated Service, remembering which backends it selected (for slice events). */
+  private compute(svc: MeshService) {
+    const key = keyOf(svc.namespace, svc.name);
+    const result = federatedEndpoints(svc, this.opts.cache.list('Service', { namespace: svc.namespace }), (c, ns, n) =>
+      this.opts.cache.slicesOfService(c, ns, n),
+    );
+    this.forgetSelection(key);
+    if (result.valid) {
+      const backends = result.backends.map((b) => `${b.cluster}/${svc.namespace}/${b.name}`);
+      this.selects.set(key, backends);
+      for (const b of backends) {
+        let s = this.selectedBy.get(b);
+        if (!s) {
+          s = new Set();
+          this.selectedBy.set(b, s);
+        }
+        s.add(key);
+      }
+    }
+    return result;
+  }
+
+  private forgetSelection(key: string): void {
+    for (const b of this.selects.get(key) ?? []) {
+      const s = this.selectedBy.get(b);
+      s?.delete(key);
+      if (s?.size === 0) this.selectedBy.delete(b);
+    }
+    this.selects.delete(key);
+  }
+
+  /** The owner uid: from a slice we wrote when it matches (a restart needs no request), else asked for once. */
+  private async realUidOf(svc: MeshService, held: readonly WrittenSlice[]): Promise<string | undefined> {
+    const known = this.realUids.get(svc.uid);
+    if (known) return known;
+    const uid = await realServiceUid(
+      this.opts.client,
+      this.opts.localCluster,
+      svc,
+      held.map((s) => s.ownerUid),
+    );
+    if (uid) this.realUids.set(svc.uid, uid);
+    return uid;
+  }
+}

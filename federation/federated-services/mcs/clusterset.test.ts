@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { MeshEndpointSlice, MeshService, ServicePort } from '../../mesh-types.js';
+import { announcementLabels, announcementOf } from './announcement.js';
+import { type ExportedService, exportConditions, mergeExports } from './clusterset.js';
+
+const port = (name: string, p: number, protocol: ServicePort['protocol'] = 'TCP'): ServicePort => ({
+  name,
+  port: p,
+  targetPort: p,
+  protocol,
+});
+const svc = (cluster: string, ports: ServicePort[], type = 'ClusterIP'): MeshService => ({
+  kind: 'Service',
+  cluster,
+  namespace: 'shop',
+  name: 'api',
+  uid: `u-${cluster}`,
+  labels: {},
+  created: 0,
+  revision: 1,
+  type,
+  selector: { app: 'api' },
+  ports,
+  annotations: {},
+});
+const exp = (cluster: string, at: number, ports: ServicePort[], headless = false): ExportedService => ({
+  cluster,
+  exportedAt: at,
+  headless,
+  service: svc(cluster, ports),
+});
+
+test('ports are the union of the exports; clusters sorted; no conflict when they agree', () => {
+  const m = mergeExports([
+    exp('west', 20, [port('http', 80)]),
+    exp('north', 10, [port('http', 80), port('grpc', 9000)]),
+  ]);
+  assert.deepEqual(m, {
+    type: 'ClusterSetIP',
+    ports: [
+      { name: 'http', protocol: 'TCP', port: 80 },
+      { name: 'grpc', protocol: 'TCP', port: 9000 },
+    ],
+    clusters: ['north', 'west'],
+    conflicts: [],
+  });
+  assert.deepEqual(
+    exportConditions(svc('west', []), m).map((c) => `${c.type}=${c.status}/${c.reason}`),
+    ['Valid=True/Valid', 'Conflict=False/NoConflicts'],
+  );
+});
+
+test('a port conflict: the oldest export wins, and every export reports it', () => {
+  const m = mergeExports([exp('north', 20, [port('http', 81)]), exp('west', 10, [port('http', 80)])]);
+  assert.deepEqual(m?.ports, [{ name: 'http', protocol: 'TCP', port: 80 }]);
+  assert.equal(m?.conflicts.length, 1);
+  const [, conflict] = exportConditions(svc('north', []), m);
+  assert.equal(conflict?.status, 'True');
+  assert.equal(conflict?.reason, 'PortConflict');
+  assert.match(
+    conflict?.message ?? '',
+    /port "http": west's 80\/TCP is used \(oldest export\); north has "http" 81\/TCP/,
+  );
+  // The same number and protocol under another name would make the derived Service invalid: a conflict too.
+  const renamed = mergeExports([exp('west', 10, [port('http', 80)]), exp('north', 20, [port('web', 80)])]);
+  assert.deepEqual(
+    renamed?.ports.map((p) => p.name),
+    ['http'],
+  );
+  assert.equal(renamed?.conflicts[0]?.reason, 'PortConflict');
+});
+
+test('headlessness: the oldest decides, the others report a TypeConflict; ties go by cluster name', () => {
+  const m = mergeExports([exp('west', 10, [port('http', 80)]), exp('east', 10, [port('http', 80)], true)]);
+  assert.equal(m?.type, 'Headless', 'east and west exported in the same second: east is first by name');
+  assert.equal(m?.conflicts[0]?.reason, 'TypeConflict');
+});
+
+test('ExternalName and missing Services are not exported, and say why', () => {
+  assert.equal(mergeExports([{ ...exp('west', 1, []), service: svc('west', [], 'ExternalName') }]), undefined);
+  assert.deepEqual(
+    exportConditions(svc('west', [], 'ExternalName'), undefined).map((c) => `${c.type}=${c.status}/${c.reason}`),
+    ['Valid=False/InvalidServiceType', 'Conflict=False/NoConflicts'],
+  );
+  assert.equal(exportConditions(undefined, undefined)[0]?.reason, 'NoService');
+});
+
+test('an announcement is read with the cluster it came from, whatever its labels claim', () => {
+  const labels = announcementLabels('north', {
+    cluster: 'north',
+    namespace: 'shop',
+    name: 'api',
+    exportedAt: 5,
+    headless: false,
+  });
+  const slice: MeshEndpointSlice = {
+    kind: 'EndpointSlice',
+    cluster: 'west',
+    namespace: 'shop',
+    name: 'api-export',
+    uid: 'x',
+    labels,
+    created: 0,
+    revision: 1,
+    serviceName: '',
+    addressType: 'IPv4',
+    endpoints: [],
+    ports: [],
+  };
+  assert.deepEqual(announcementOf(slice), {
+    cluster: 'west',
+    namespace: 'shop',
+    name: 'api',
+    exportedAt: 5,
+    headless: false,
+  });
+  assert.equal(announcementOf({ ...slice, serviceName: 'api' }), undefined, 'a slice of a Service is no announcement');
+});

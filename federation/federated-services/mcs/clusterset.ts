@@ -1,0 +1,135 @@
+// The multi-cluster services API's merge rules (KEP-1645), pure: the exports of one Service name in the
+// clusterset → the ServiceImport every cluster gets, and the conditions of each ServiceExport.
+//  - Type: ClusterSetIP, or Headless when the exported Service is headless. Ports: the union of the exported
+//    Services' ports. Where exports disagree (a port name with another number or protocol, headlessness), the
+//    oldest ServiceExport wins (creation time, then cluster name), and every export involved reports Conflict.
+//  - An ExternalName Service cannot be exported (Valid=False, InvalidServiceType); nor can a Service that does
+//    not exist (Valid=False, NoService).
+import type { MeshService, Protocol } from '../../mesh-types.js';
+
+export interface ExportedService {
+  readonly cluster: string;
+  /** The ServiceExport's creationTimestamp, in seconds since the Unix epoch. */
+  readonly exportedAt: number;
+  readonly headless: boolean;
+  readonly service: MeshService;
+}
+
+export interface ImportPort {
+  readonly name: string;
+  readonly protocol: Protocol;
+  readonly port: number;
+}
+
+export type ImportType = 'ClusterSetIP' | 'Headless';
+
+export interface Conflict {
+  readonly reason: 'PortConflict' | 'TypeConflict';
+  readonly message: string;
+  /** The clusters whose export lost (the oldest export's cluster wins). */
+  readonly clusters: readonly string[];
+}
+
+export interface ClustersetService {
+  readonly type: ImportType;
+  readonly ports: readonly ImportPort[];
+  /** The exporting clusters, sorted. */
+  readonly clusters: readonly string[];
+  readonly conflicts: readonly Conflict[];
+}
+
+export interface Condition {
+  readonly type: 'Valid' | 'Conflict';
+  readonly status: 'True' | 'False';
+  readonly reason: string;
+  readonly message: string;
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const typeOf = (e: ExportedService): ImportType => (e.headless ? 'Headless' : 'ClusterSetIP');
+
+/** Whether a Service can be exported at all. */
+export function exportable(svc: MeshService | undefined): boolean {
+  return svc !== undefined && svc.type !== 'ExternalName';
+}
+
+export function mergeExports(exports: readonly ExportedService[]): ClustersetService | undefined {
+  const sorted = exports
+    .filter((e) => exportable(e.service))
+    .sort((a, b) => a.exportedAt - b.exportedAt || cmp(a.cluster, b.cluster));
+  const oldest = sorted[0];
+  if (!oldest) return undefined;
+  const conflicts: Conflict[] = [];
+  const type = typeOf(oldest);
+  const otherType = sorted.filter((e) => typeOf(e) !== type).map((e) => e.cluster);
+  if (otherType.length > 0) {
+    conflicts.push({
+      reason: 'TypeConflict',
+      message: `type: ${oldest.cluster} exports ${type} (oldest export, used); ${otherType.join(', ')} export${otherType.length > 1 ? '' : 's'} ${type === 'Headless' ? 'ClusterSetIP' : 'Headless'}`,
+      clusters: otherType,
+    });
+  }
+  const ports: (ImportPort & { readonly from: string })[] = [];
+  const lost = new Map<string, { winner: ImportPort & { from: string }; losers: string[] }>();
+  for (const e of sorted) {
+    for (const p of e.service.ports) {
+      const sameName = ports.find((x) => x.name === p.name);
+      const samePort = ports.find((x) => x.port === p.port && x.protocol === p.protocol);
+      if (sameName && sameName.port === p.port && sameName.protocol === p.protocol) continue;
+      const winner = sameName ?? samePort;
+      if (winner) {
+        const entry = lost.get(winner.name) ?? { winner, losers: [] as string[] };
+        entry.losers.push(`${e.cluster} has ${p.name ? `"${p.name}" ` : ''}${p.port}/${p.protocol}`);
+        lost.set(winner.name, entry);
+        continue;
+      }
+      ports.push({ name: p.name, protocol: p.protocol, port: p.port, from: e.cluster });
+    }
+  }
+  for (const [name, { winner, losers }] of lost) {
+    conflicts.push({
+      reason: 'PortConflict',
+      message: `port ${name ? `"${name}"` : '(unnamed)'}: ${winner.from}'s ${winner.port}/${winner.protocol} is used (oldest export); ${losers.join(', ')}`,
+      clusters: losers.map((l) => l.split(' ')[0] ?? ''),
+    });
+  }
+  return {
+    type,
+    ports: ports.map(({ name, protocol, port }) => ({ name, protocol, port })),
+    clusters: sorted.map((e) => e.cluster).sort(cmp),
+    conflicts,
+  };
+}
+
+/** The conditions of a cluster's own ServiceExport, given its Service and the merged view. */
+export function exportConditions(service: MeshService | undefined, merged: ClustersetService | undefined): Condition[] {
+  let valid: Condition;
+  if (!service) {
+    valid = {
+      type: 'Valid',
+      status: 'False',
+      reason: 'NoService',
+      message: 'no Service of this name in this namespace',
+    };
+  } else if (!exportable(service)) {
+    valid = {
+      type: 'Valid',
+      status: 'False',
+      reason: 'InvalidServiceType',
+      message: 'a Service of type ExternalName cannot be exported',
+    };
+  } else {
+    valid = { type: 'Valid', status: 'True', reason: 'Valid', message: 'the Service is exported to the clusterset' };
+  }
+  const conflicts = valid.status === 'True' ? (merged?.conflicts ?? []) : [];
+  const conflict: Condition =
+    conflicts.length === 0
+      ? { type: 'Conflict', status: 'False', reason: 'NoConflicts', message: 'the exports of this Service agree' }
+      : {
+          type: 'Conflict',
+          status: 'True',
+          reason: [...new Set(conflicts.map((c) => c.reason))].join(','),
+          message: conflicts.map((c) => c.message).join('; '),
+        };
+  return [valid, conflict];
+}

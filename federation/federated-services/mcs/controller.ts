@@ -1,0 +1,565 @@
+// The multi-cluster services API in fedmesh: each cluster's leader
+//  - announces its own ServiceExports to the clusterset (announcement.ts) and keeps their Valid and Conflict
+//    conditions;
+//  - gives every namespace of its cluster a ServiceImport for each Service name exported anywhere, with the merged
+//    type and ports (clusterset.ts), a derived Service that holds the clusterset IP (what kube-proxy programs), and
+//    EndpointSlices of the exported Services' endpoints, one source cluster per slice, labelled
+//    multicluster.kubernetes.io/service-name and …/source-cluster, owned by the ServiceImport.
+// The same queue, slice plan and writer as federated Services; only the leader writes.
+import { createHash } from 'node:crypto';
+import { type KubeObject, ResilientInformer } from '../../../core/kube/resilient-informer.js';
+import { isStatus } from '../../../core/kube/rest-client.js';
+import type { MeshEvent, MeshService } from '../../mesh-types.js';
+import { endpointsOfBackends } from '../endpoints.js';
+import { derivedServiceLabel } from '../federated-service.js';
+import { type FederatedServicesMetrics, federatedServicesMetrics } from '../metrics.js';
+import { mcsServiceNameLabel, type OwnerReference, planSlices, serviceNameLabel } from '../slice-plan.js';
+import { type LeaderControllerOptions, WorkQueue } from '../work-queue.js';
+import { WrittenSliceView } from '../written-slices.js';
+import { type Announcement, announcementBody, announcementName, announcementOf, mcsManagedBy } from './announcement.js';
+import {
+  type ClustersetService,
+  type Condition,
+  exportable,
+  exportConditions,
+  type ImportPort,
+  mergeExports,
+} from './clusterset.js';
+import { mcsGroup, mcsVersion, serviceExportPlural, serviceImportPlural } from './crds.js';
+
+export type ServiceImportOptions = LeaderControllerOptions;
+
+const controllerName = 'service-imports';
+export const managedByFedmesh = { 'app.kubernetes.io/managed-by': 'fedmesh' } as const;
+/** On a ServiceImport: the Service that holds its clusterset IP (the name the Gateway API reads too). */
+export const derivedServiceAnnotation = 'multicluster.kubernetes.io/derived-service';
+
+const apiBase = `/apis/${mcsGroup}/${mcsVersion}`;
+const nsPath = (ns: string, plural: string, name?: string) =>
+  `${apiBase}/namespaces/${encodeURIComponent(ns)}/${plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+const servicePath = (ns: string, name?: string) =>
+  `/api/v1/namespaces/${encodeURIComponent(ns)}/services${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+const slicePath = (ns: string, name: string) =>
+  `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/endpointslices/${encodeURIComponent(name)}`;
+
+interface ServiceFacts {
+  readonly uid: string;
+  readonly headless: boolean;
+  readonly clusterIPs: string[];
+  /** uid of its controller owner ('' when none). */
+  readonly ownerUid: string;
+}
+
+interface HeldCondition extends Condition {
+  readonly lastTransitionTime: string;
+}
+
+interface LocalExport {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly exportedAt: number;
+  readonly conditions: readonly HeldCondition[];
+}
+
+interface HeldImport {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly type: string;
+  readonly ports: readonly ImportPort[];
+  readonly ips: readonly string[];
+  readonly clusters: readonly string[];
+  readonly derived: string;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown) => (typeof v === 'string' ? v : '');
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
+function splitKey(key: string): { namespace: string; name: string } {
+  const i = key.indexOf('/');
+  return { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+function exportOf(raw: KubeObject): LocalExport | undefined {
+  const m = raw.metadata as Record<string, unknown> | undefined;
+  if (!isRecord(m) || !str(m.name) || !str(m.namespace)) return undefined;
+  const created = Date.parse(str(m.creationTimestamp));
+  const status = isRecord(raw.status) ? raw.status : {};
+  return {
+    namespace: str(m.namespace),
+    name: str(m.name),
+    uid: str(m.uid),
+    exportedAt: Number.isFinite(created) ? Math.floor(created / 1000) : 0,
+    conditions: list(status.conditions)
+      .filter(isRecord)
+      .map((c) => ({
+        type: c.type === 'Conflict' ? 'Conflict' : 'Valid',
+        status: c.status === 'True' ? 'True' : 'False',
+        reason: str(c.reason),
+        message: str(c.message),
+        lastTransitionTime: str(c.lastTransitionTime),
+      })),
+  };
+}
+
+function importOf(raw: KubeObject): HeldImport | undefined {
+  const m = raw.metadata as Record<string, unknown> | undefined;
+  if (!isRecord(m) || !str(m.name) || !str(m.namespace)) return undefined;
+  const spec = isRecord(raw.spec) ? raw.spec : {};
+  const status = isRecord(raw.status) ? raw.status : {};
+  const annotations = isRecord(m.annotations) ? m.annotations : {};
+  return {
+    namespace: str(m.namespace),
+    name: str(m.name),
+    uid: str(m.uid),
+    resourceVersion: str(m.resourceVersion),
+    type: str(spec.type),
+    ports: list(spec.ports)
+      .filter(isRecord)
+      .map((p) => ({
+        name: str(p.name),
+        protocol: p.protocol === 'UDP' || p.protocol === 'SCTP' ? p.protocol : 'TCP',
+        port: typeof p.port === 'number' ? p.port : 0,
+      })),
+    ips: list(spec.ips).map(str),
+    clusters: list(status.clusters)
+      .filter(isRecord)
+      .map((c) => str(c.cluster)),
+    derived: str(annotations[derivedServiceAnnotation]),
+  };
+}
+
+/** `derived-<hash>`: a Service name that cannot clash with a user's, stable for the namespace and name. */
+export function derivedServiceName(namespace: string, name: string): string {
+  return `derived-${createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 10)}`;
+}
+
+const samePorts = (a: readonly ImportPort[], b: readonly ImportPort[]) =>
+  a.length === b.length &&
+  a.every((p, i) => p.name === b[i]?.name && p.port === b[i]?.port && p.protocol === b[i]?.protocol);
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+export class ServiceImportController {
+  private readonly exports = new Map<string, LocalExport>();
+  private readonly imports = new Map<string, HeldImport>();
+  /** namespace/name → cluster → its announcement, from the mesh (every cluster, this one included). */
+  private readonly announcements = new Map<string, Map<string, Announcement>>();
+  private readonly exportInformer: ResilientInformer<LocalExport>;
+  private readonly importInformer: ResilientInformer<HeldImport>;
+  private readonly written: WrittenSliceView;
+  private readonly queue: WorkQueue;
+  /** Facts about local Services read once (headlessness, clusterIPs), by the mesh's uid. */
+  private readonly serviceFacts = new Map<string, ServiceFacts>();
+  private readonly metrics: FederatedServicesMetrics | undefined;
+  private unsubscribe: () => void = () => {};
+  private ready = false;
+
+  constructor(private readonly opts: ServiceImportOptions) {
+    this.metrics = opts.registry ? federatedServicesMetrics(opts.registry) : undefined;
+    this.metrics?.register(controllerName, { managed: () => this.imports.size, queueDepth: () => this.queue.depth });
+    this.queue = new WorkQueue({
+      sync: (key) => this.sync(key),
+      mayRun: () => this.ready && opts.mayWrite(),
+      concurrency: opts.concurrency ?? 8,
+      onError: (key, attempt, retryInMs, err) => {
+        this.metrics?.syncErrors.inc({ controller: controllerName });
+        opts.log.warn({ service: key, attempt, retryInMs, err: String(err) }, 'ServiceImport sync failed');
+      },
+    });
+    const informer = <T extends { namespace: string; name: string }>(
+      plural: string,
+      convert: (raw: KubeObject) => T | undefined,
+      into: Map<string, T>,
+      query?: Record<string, string>,
+    ) =>
+      new ResilientInformer<T>({
+        client: opts.client,
+        path: `${apiBase}/${plural}`,
+        ...(query ? { query } : {}),
+        convert,
+        handlers: {
+          onList: (items) => {
+            const keys = new Set(into.keys());
+            into.clear();
+            for (const [k, v] of items) {
+              into.set(k, v);
+              keys.add(k);
+            }
+            for (const k of keys) this.queue.add(k);
+          },
+          onUpsert: (k, v) => {
+            into.set(k, v);
+            this.queue.add(k);
+          },
+          onDelete: (k) => {
+            into.delete(k);
+            this.queue.add(k);
+          },
+          onPhase: (phase, failure) => {
+            if (phase === 'failed') {
+              opts.log.warn(
+                { resource: `${plural}.${mcsGroup}`, err: String(failure?.error) },
+                'cannot list or watch (are the multicluster.x-k8s.io CRDs installed?)',
+              );
+            }
+          },
+        },
+      });
+    this.exportInformer = informer(serviceExportPlural, exportOf, this.exports);
+    this.importInformer = informer(serviceImportPlural, importOf, this.imports, {
+      labelSelector: 'app.kubernetes.io/managed-by=fedmesh',
+    });
+    this.written = new WrittenSliceView({
+      client: opts.client,
+      managedBy: mcsManagedBy,
+      groupLabel: mcsServiceNameLabel,
+      alsoSelect: serviceNameLabel,
+      onChange: (key) => this.queue.add(key),
+      log: opts.log,
+      controller: controllerName,
+      ...(this.metrics ? { writes: this.metrics.writes } : {}),
+    });
+  }
+
+  start(): void {
+    const sub = this.opts.cache.subscribe((ev) => this.onMeshEvent(ev), { kinds: ['Service', 'EndpointSlice'] });
+    this.unsubscribe = sub.unsubscribe;
+    for (const o of sub.snapshot?.objects ?? []) this.onMeshEvent({ type: 'added', revision: o.revision, object: o });
+    this.exportInformer.start();
+    this.importInformer.start();
+    this.written.start();
+    void Promise.all([
+      this.opts.meshReady,
+      this.exportInformer.synced,
+      this.importInformer.synced,
+      this.written.synced,
+    ]).then(() => {
+      this.ready = true;
+      this.resume();
+    });
+  }
+
+  resume(): void {
+    for (const k of [
+      ...this.exports.keys(),
+      ...this.imports.keys(),
+      ...this.announcements.keys(),
+      ...this.written.keys(),
+    ]) {
+      this.queue.add(k);
+    }
+    this.queue.kick();
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe();
+    this.queue.stop();
+    await Promise.all([this.exportInformer.stop(), this.importInformer.stop(), this.written.stop()]);
+  }
+
+  private onMeshEvent(ev: MeshEvent): void {
+    if (ev.type === 'cluster') return;
+    const o = ev.object;
+    if (o.kind === 'EndpointSlice') {
+      const a = announcementOf(o);
+      if (a) {
+        const key = keyOf(a.namespace, a.name);
+        let m = this.announcements.get(key);
+        if (ev.type === 'deleted') {
+          m?.delete(a.cluster);
+          if (m?.size === 0) this.announcements.delete(key);
+        } else {
+          if (!m) {
+            m = new Map();
+            this.announcements.set(key, m);
+          }
+          m.set(a.cluster, a);
+        }
+        this.queue.add(key);
+      } else if (o.serviceName && this.announcements.get(keyOf(o.namespace, o.serviceName))?.has(o.cluster)) {
+        this.queue.add(keyOf(o.namespace, o.serviceName));
+      }
+    } else if (o.kind === 'Service') {
+      const key = keyOf(o.namespace, o.name);
+      if (this.announcements.has(key) || this.exports.has(key)) this.queue.add(key);
+      const owner = o.cluster === this.opts.localCluster ? o.labels[derivedServiceLabel] : undefined;
+      if (owner) this.queue.add(keyOf(o.namespace, owner));
+      if (ev.type === 'deleted') this.serviceFacts.delete(o.uid);
+    }
+  }
+
+  private async sync(key: string): Promise<void> {
+    const { namespace, name } = splitKey(key);
+    const local = this.opts.localCluster;
+    const exported = [...(this.announcements.get(key)?.values() ?? [])].flatMap((a) => {
+      const service = this.opts.cache.get('Service', a.cluster, namespace, name);
+      return service ? [{ cluster: a.cluster, exportedAt: a.exportedAt, headless: a.headless, service }] : [];
+    });
+    const merged = mergeExports(exported);
+    await this.syncExport(key, merged);
+    if (merged && this.opts.cache.get('Namespace', local, '', namespace)) {
+      await this.ensureImport(
+        namespace,
+        name,
+        merged,
+        exported.map((e) => e.service),
+      );
+    } else {
+      await this.removeImport(namespace, name);
+    }
+  }
+
+  /** This cluster's own export: its announcement and its conditions. */
+  private async syncExport(key: string, merged: ClustersetService | undefined): Promise<void> {
+    const { namespace, name } = splitKey(key);
+    const local = this.opts.localCluster;
+    const exp = this.exports.get(key);
+    const announced = this.announcements.get(key)?.get(local);
+    const svc = this.opts.cache.get('Service', local, namespace, name);
+    let want: Announcement | undefined;
+    if (exp && exportable(svc) && svc) {
+      const facts = await this.factsOf(svc);
+      if (facts) want = { cluster: local, namespace, name, exportedAt: exp.exportedAt, headless: facts.headless };
+    }
+    if (want && exp && (announced?.exportedAt !== want.exportedAt || announced.headless !== want.headless)) {
+      const owner: OwnerReference = {
+        apiVersion: `${mcsGroup}/${mcsVersion}`,
+        kind: 'ServiceExport',
+        name,
+        uid: exp.uid,
+        controller: true,
+      };
+      await this.opts.client.request(
+        'PATCH',
+        `${slicePath(namespace, announcementName(name))}?fieldManager=fedmesh&force=true`,
+        {
+          body: announcementBody(local, want, owner),
+          contentType: 'application/apply-patch+yaml',
+        },
+      );
+      return; // the conditions follow once the announcement is back through the mesh
+    } else if (!want && announced) {
+      try {
+        await this.opts.client.delete(slicePath(namespace, announcementName(name)));
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
+      }
+    }
+    if (!exp) return;
+    const conditions = exportConditions(svc, merged);
+    const now = `${new Date().toISOString().slice(0, 19)}Z`;
+    const held = new Map(exp.conditions.map((c) => [c.type, c]));
+    const next = conditions.map((c) => {
+      const h = held.get(c.type);
+      return { ...c, lastTransitionTime: h && h.status === c.status ? h.lastTransitionTime : now };
+    });
+    const same = next.every((c) => {
+      const h = held.get(c.type);
+      return h && h.status === c.status && h.reason === c.reason && h.message === c.message;
+    });
+    if (same && held.size === next.length) return;
+    await this.opts.client.request('PATCH', `${nsPath(namespace, serviceExportPlural, name)}/status`, {
+      body: { status: { conditions: next } },
+      contentType: 'application/merge-patch+json',
+    });
+  }
+
+  private async ensureImport(
+    namespace: string,
+    name: string,
+    merged: ClustersetService,
+    backends: readonly MeshService[],
+  ): Promise<void> {
+    const key = keyOf(namespace, name);
+    const derived = derivedServiceName(namespace, name);
+    let imp = this.imports.get(key);
+    if (!imp) {
+      const created = await this.opts.client.create(nsPath(namespace, serviceImportPlural), {
+        apiVersion: `${mcsGroup}/${mcsVersion}`,
+        kind: 'ServiceImport',
+        metadata: { name, namespace, labels: managedByFedmesh, annotations: { [derivedServiceAnnotation]: derived } },
+        spec: { type: merged.type, ports: merged.ports, sessionAffinity: 'None' },
+      });
+      imp = this.remember(created);
+      if (!imp) return;
+    }
+    const owner: OwnerReference = {
+      apiVersion: `${mcsGroup}/${mcsVersion}`,
+      kind: 'ServiceImport',
+      name,
+      uid: imp.uid,
+      controller: true,
+    };
+    const ips = await this.ensureDerivedService(namespace, name, derived, merged, owner);
+    if (ips === undefined) return;
+    if (imp.type !== merged.type || !samePorts(imp.ports, merged.ports) || !sameList(imp.ips, ips)) {
+      const updated = await this.opts.client.request('PUT', nsPath(namespace, serviceImportPlural, name), {
+        body: {
+          apiVersion: `${mcsGroup}/${mcsVersion}`,
+          kind: 'ServiceImport',
+          metadata: {
+            name,
+            namespace,
+            resourceVersion: imp.resourceVersion,
+            labels: managedByFedmesh,
+            annotations: { [derivedServiceAnnotation]: derived },
+          },
+          spec: { type: merged.type, ports: merged.ports, ...(ips.length > 0 ? { ips } : {}), sessionAffinity: 'None' },
+        },
+      });
+      imp = this.remember(updated.body) ?? imp;
+    }
+    if (!sameList(imp.clusters, merged.clusters)) {
+      const updated = await this.opts.client.request(
+        'PATCH',
+        `${nsPath(namespace, serviceImportPlural, name)}/status`,
+        {
+          body: { status: { clusters: merged.clusters.map((cluster) => ({ cluster })) } },
+          contentType: 'application/merge-patch+json',
+        },
+      );
+      this.remember(updated.body);
+    }
+    const endpoints = endpointsOfBackends(
+      merged.ports,
+      [...backends].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0)),
+      (c, ns, n) => this.opts.cache.slicesOfService(c, ns, n),
+    );
+    const plan = planSlices(
+      {
+        localCluster: this.opts.localCluster,
+        namespace,
+        service: derived,
+        clustersetName: name,
+        owner,
+        managedBy: mcsManagedBy,
+      },
+      endpoints,
+      this.written.get(key),
+    );
+    await this.written.apply(namespace, plan);
+  }
+
+  /** The Service kube-proxy programs for the import; returns its cluster IPs ([] when headless). */
+  private async ensureDerivedService(
+    namespace: string,
+    name: string,
+    derived: string,
+    merged: ClustersetService,
+    owner: OwnerReference,
+  ): Promise<string[] | undefined> {
+    const ports = merged.ports.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port, targetPort: p.port }));
+    const headless = merged.type === 'Headless';
+    const current = this.opts.cache.get('Service', this.opts.localCluster, namespace, derived);
+    const facts = current ? await this.factsOf(current) : undefined;
+    if (current && facts && (facts.headless !== headless || facts.ownerUid !== owner.uid)) {
+      // The clusterIP of a Service cannot change: a type change means a new derived Service. One left by an
+      // earlier ServiceImport of the same name (not collected yet) goes too. Its deletion brings us back.
+      await this.deleteService(namespace, derived, facts.uid);
+      return undefined;
+    } else if (current && facts) {
+      const same =
+        current.ports.length === ports.length &&
+        current.ports.every(
+          (p, i) => p.name === ports[i]?.name && p.port === ports[i]?.port && p.protocol === ports[i]?.protocol,
+        );
+      if (!same) await this.opts.client.mergePatch(servicePath(namespace, derived), { spec: { ports } });
+      return facts.clusterIPs;
+    }
+    let created: { spec?: { clusterIPs?: unknown } };
+    try {
+      created = await this.opts.client.create(servicePath(namespace), {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: {
+          name: derived,
+          namespace,
+          labels: { ...managedByFedmesh, [derivedServiceLabel]: name, [mcsServiceNameLabel]: name },
+          ownerReferences: [owner],
+        },
+        spec: { type: 'ClusterIP', ports, ...(headless ? { clusterIP: 'None' } : {}) },
+      });
+    } catch (err) {
+      if (isStatus(err, 409)) return undefined; // the mesh has not seen it yet; its event brings us back
+      throw err;
+    }
+    const ips = list(created.spec?.clusterIPs)
+      .map(str)
+      .filter((ip) => ip && ip !== 'None');
+    return ips;
+  }
+
+  private async removeImport(namespace: string, name: string): Promise<void> {
+    const key = keyOf(namespace, name);
+    await this.written.apply(namespace, { create: [], update: [], delete: this.written.get(key) });
+    const imp = this.imports.get(key);
+    // Garbage collection would remove the derived Service too, but not before a new export could find it.
+    const derived = this.opts.cache.get(
+      'Service',
+      this.opts.localCluster,
+      namespace,
+      derivedServiceName(namespace, name),
+    );
+    const facts = derived ? await this.factsOf(derived) : undefined;
+    if (facts && imp && facts.ownerUid === imp.uid) await this.deleteService(namespace, derived?.name ?? '', facts.uid);
+    if (imp) {
+      try {
+        // Its derived Service goes with it (owner reference).
+        await this.opts.client.delete(nsPath(namespace, serviceImportPlural, name), {
+          preconditions: { uid: imp.uid },
+          propagationPolicy: 'Background',
+        });
+      } catch (err) {
+        if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
+      }
+      this.imports.delete(key);
+    }
+  }
+
+  private remember(raw: unknown): HeldImport | undefined {
+    const imp = isRecord(raw) ? importOf(raw as KubeObject) : undefined;
+    if (imp) this.imports.set(keyOf(imp.namespace, imp.name), imp);
+    return imp;
+  }
+
+  private async deleteService(namespace: string, name: string, uid: string): Promise<void> {
+    try {
+      await this.opts.client.delete(servicePath(namespace, name), { preconditions: { uid } });
+    } catch (err) {
+      if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
+    }
+  }
+
+  /** What the mesh cache's slim copy of a local Service lacks (headless, cluster IPs, owner): read once. */
+  private async factsOf(svc: MeshService): Promise<ServiceFacts | undefined> {
+    const known = this.serviceFacts.get(svc.uid);
+    if (known) return known;
+    let body: {
+      metadata?: { uid?: unknown; ownerReferences?: unknown };
+      spec?: { clusterIP?: unknown; clusterIPs?: unknown };
+    };
+    try {
+      body = await this.opts.client.get(servicePath(svc.namespace, svc.name));
+    } catch (err) {
+      if (isStatus(err, 404)) return undefined;
+      throw err;
+    }
+    const headless = body.spec?.clusterIP === 'None';
+    const controller = list(body.metadata?.ownerReferences).find((o) => isRecord(o) && o.controller === true);
+    const facts: ServiceFacts = {
+      uid: str(body.metadata?.uid),
+      headless,
+      clusterIPs: headless ? [] : list(body.spec?.clusterIPs).map(str).filter(Boolean),
+      ownerUid: isRecord(controller) ? str(controller.uid) : '',
+    };
+    this.serviceFacts.set(svc.uid, facts);
+    return facts;
+  }
+}
