@@ -156,14 +156,19 @@ await feature(
   'fedmesh policy explain',
   () => (pieces.policyExplain() ? '' : 'fedmesh policy explain is not built yet'),
   async () => {
-    run('policy explain -f examples/demo/web-from-west.yaml --kubeconfig .testbed/east.kubeconfig', [
-      'policy',
-      'explain',
-      '-f',
-      'examples/demo/web-from-west.yaml',
-      '--kubeconfig',
-      kubeconfig('east'),
-    ]);
+    run(
+      'policy explain -f examples/demo/web-from-west.yaml --cluster-name east --kubeconfig .testbed/east.kubeconfig',
+      [
+        'policy',
+        'explain',
+        '-f',
+        'examples/demo/web-from-west.yaml',
+        '--cluster-name',
+        'east',
+        '--kubeconfig',
+        kubeconfig('east'),
+      ],
+    );
   },
 );
 

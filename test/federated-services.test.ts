@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { WatchEvent } from '../core/kube/rest-client.js';
+import { webhookConfigurationName } from './testbed/deploy-webhooks.js';
 import { eventually, repoRoot, startTestbed, type Testbed, type TestCluster } from './testbed/harness.js';
 import { freePort, type Started, startDetached, stopProcess } from './testbed/processes.js';
 import { killApiserver, restartApiserver } from './testbed/restart.js';
@@ -326,9 +327,25 @@ describe('a federated Service', () => {
   });
 
   test('what a user must fix shows as Events on the Service', async () => {
-    await east.seed({
-      services: [federated('broken', 'app ==', 'http', 80), federated('grpc', "app == 'api'", 'grpc', 9000)],
-    });
+    // The admission webhook refuses a selector that does not parse…
+    await assert.rejects(
+      east.seed({ services: [federated('broken', 'app ==', 'http', 80)] }),
+      /denied the request[\s\S]*invalid selector at position 6/,
+    );
+    // …but a Service written while no webhook was registered (before fedmesh was installed, or with
+    // failurePolicy Ignore and no replica answering) is still there: the controller says what is wrong in Events.
+    const vwc = JSON.parse(
+      await east.kubectlOk(['get', 'validatingwebhookconfiguration', webhookConfigurationName, '-o', 'json']),
+    ) as { metadata: Record<string, unknown> };
+    await east.kubectlOk(['delete', 'validatingwebhookconfiguration', webhookConfigurationName]);
+    try {
+      await east.seed({
+        services: [federated('broken', 'app ==', 'http', 80), federated('grpc', "app == 'api'", 'grpc', 9000)],
+      });
+    } finally {
+      const { name, labels, annotations } = vwc.metadata;
+      await east.kubectlOk(['create', '-f', '-'], JSON.stringify({ ...vwc, metadata: { name, labels, annotations } }));
+    }
     const reasons = async (name: string) =>
       await east.kubectlOk([
         'get',
