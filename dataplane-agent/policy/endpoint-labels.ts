@@ -1,0 +1,63 @@
+// The labels a policy selector sees on an endpoint (Calico's, so that selectors mean what Calico users expect):
+// the pod's own labels, `fedmesh.io/cluster`, `projectcalico.org/namespace`, and the namespace's labels as
+// `pcns.<key>`. The namespace's labels are known only for local endpoints (the federation API does not publish
+// remote namespaces); `namespaceLabelsKnown` marks the endpoints where they are, and a peer with a
+// namespaceSelector requires it: an unknown namespace never matches (fail closed), even a negative selector.
+
+import { and, compare, has, inSet, not, or, type SelectorNode } from '../../core/selector/ast.js';
+import { CLUSTER_LABEL } from '../../core/selector/cluster-scope.js';
+
+export const NAMESPACE_LABEL = 'projectcalico.org/namespace';
+export const NAMESPACE_LABEL_PREFIX = 'pcns.';
+export const NAMESPACE_LABELS_KNOWN = 'fedmesh.io/namespace-labels-known';
+
+export function endpointLabels(
+  labels: Readonly<Record<string, string>>,
+  cluster: string,
+  namespace: string,
+  namespaceLabels: Readonly<Record<string, string>> | undefined,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(labels)) out.set(k, v);
+  if (namespaceLabels) {
+    for (const [k, v] of Object.entries(namespaceLabels)) out.set(`${NAMESPACE_LABEL_PREFIX}${k}`, v);
+    out.set(NAMESPACE_LABELS_KNOWN, 'true');
+  }
+  // The virtual labels win over a pod label of the same key: a pod cannot claim another cluster or namespace.
+  out.set(NAMESPACE_LABEL, namespace);
+  out.set(CLUSTER_LABEL, cluster);
+  return out;
+}
+
+/** The selector with every label it reads renamed to `pcns.<label>`: a namespaceSelector over endpoint labels. */
+export function onNamespaceLabels(node: SelectorNode): SelectorNode {
+  const p = (label: string) => `${NAMESPACE_LABEL_PREFIX}${label}`;
+  switch (node.kind) {
+    case 'all':
+    case 'global':
+      return node;
+    case 'has':
+      return has(p(node.label));
+    case 'in':
+    case 'notIn':
+      return inSet(node.kind, p(node.label), node.values);
+    case 'not':
+      return not(onNamespaceLabels(node.operand));
+    case 'and':
+      return and(node.operands.map(onNamespaceLabels));
+    case 'or':
+      return or(node.operands.map(onNamespaceLabels));
+    default:
+      return compare(node.kind, p(node.label), node.value);
+  }
+}
+
+/** Endpoints of this namespace (linked by name in every cluster the peer reaches). */
+export function inNamespace(namespace: string): SelectorNode {
+  return compare('eq', NAMESPACE_LABEL, namespace);
+}
+
+/** Endpoints of this cluster: the scope of a peer that does not mention fedmesh.io/cluster. */
+export function inCluster(cluster: string): SelectorNode {
+  return compare('eq', CLUSTER_LABEL, cluster);
+}
