@@ -5,18 +5,25 @@
 
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { isStatus, type KubeRestClient } from '../core/kube/rest-client.js';
 import { type InformerFailure, ResilientInformer } from '../core/kube/resilient-informer.js';
+import { isStatus, type KubeRestClient } from '../core/kube/rest-client.js';
 import { errorMessage } from '../core/log/logger.js';
+import {
+  compileFederatedNetworkPolicy,
+  compileNetworkPolicy,
+  type FederatedNetworkPolicy,
+  formatDiagnostic,
+  type NetworkPolicyObject,
+  type PolicyCompilation,
+} from '../core/policy/index.js';
 import { runToolOk } from './exec.js';
 import { parseIpv4 } from './ipv4.js';
 import { NftDriver } from './nft/driver.js';
 import { computeOverlay, type RemoteNode } from './overlay/calc.js';
 import { OverlayDriver } from './overlay/driver.js';
 import { vtepAddressAnnotation, vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
+import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from './policy/calc.js';
-import { compileFederatedNetworkPolicy, compileNetworkPolicy } from './policy/compile.js';
-import type { DataplanePolicy } from './policy/model.js';
 import { podEndpoint, rccOverlay, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
 
 export interface AgentOptions {
@@ -37,7 +44,14 @@ export const remoteWorkloadsPath = '/apis/federation.fedmesh.io/v1alpha1/remotew
 export const remoteNodesPath = '/apis/federation.fedmesh.io/v1alpha1/remotenodes';
 const rccPath = '/apis/fedmesh.io/v1alpha1/remoteclusterconfigurations';
 
-type SourceName = 'pods' | 'namespaces' | 'networkpolicies' | 'federatednetworkpolicies' | 'remoteworkloads' | 'remotenodes' | 'rccs';
+type SourceName =
+  | 'pods'
+  | 'namespaces'
+  | 'networkpolicies'
+  | 'federatednetworkpolicies'
+  | 'remoteworkloads'
+  | 'remotenodes'
+  | 'rccs';
 
 interface NodeFacts {
   readonly internalIP: string;
@@ -99,7 +113,11 @@ export class Agent {
         help: 'Remote nodes or pod CIDRs left out of the overlay (see the log for why)',
         registers,
       }),
-      remoteNodes: new Gauge({ name: 'fedmesh_agent_overlay_remote_nodes', help: 'Remote nodes tunnelled to', registers }),
+      remoteNodes: new Gauge({
+        name: 'fedmesh_agent_overlay_remote_nodes',
+        help: 'Remote nodes tunnelled to',
+        registers,
+      }),
       sourceSynced: new Gauge({
         name: 'fedmesh_agent_source_synced',
         help: '1 once a watched collection has listed once',
@@ -220,7 +238,7 @@ export class Agent {
     this.watch<Record<string, string>>(
       'namespaces',
       '/api/v1/namespaces',
-      (raw) => ((raw as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ?? {}),
+      (raw) => (raw as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ?? {},
       {
         onList: (items) => {
           for (const n of namespaces) if (!items.has(n)) this.calc.setNamespace(n, undefined);
@@ -244,22 +262,22 @@ export class Agent {
     const policySource = (
       source: SourceName,
       path: string,
-      compile: (raw: unknown, cluster: string) => { policy: DataplanePolicy } | { error: string },
+      kind: 'NetworkPolicy' | 'FederatedNetworkPolicy',
+      compile: (raw: unknown) => PolicyCompilation,
     ) => {
       const keys = new Set<string>();
-      const kind = source === 'networkpolicies' ? 'NetworkPolicy' : 'FederatedNetworkPolicy';
       const set = (key: string, raw: unknown) => {
         keys.add(key);
-        const r = compile(raw, local);
-        if ('error' in r) {
-          // Fail closed: a policy we cannot read selects... we cannot tell whom. Keep the last good version,
-          // and say so; a brand-new broken policy programs nothing.
-          this.policyErrors.set(`${kind}/${key}`, r.error);
-          this.opts.log.error({ policy: `${kind}/${key}`, error: r.error }, 'policy cannot be compiled');
-        } else {
-          this.policyErrors.delete(`${kind}/${key}`);
-          this.calc.upsertPolicy(r.policy);
-        }
+        const [namespace = '', name = ''] = key.split('/');
+        const r = compile(raw);
+        const id = `${kind}/${key}`;
+        if (r.errors.length > 0) {
+          const errors = r.errors.map(formatDiagnostic);
+          this.policyErrors.set(id, errors.join('; '));
+          this.opts.log.error({ policy: id, errors }, 'policy has errors');
+        } else this.policyErrors.delete(id);
+        // Fail closed: a policy that cannot be read at all still selects its namespace and allows nothing.
+        this.calc.upsertPolicy(r.policy ? adaptPolicy(r.policy, local) : denyAllPolicy(kind, namespace, name, local));
         this.policyMetrics();
       };
       const del = (key: string) => {
@@ -277,8 +295,13 @@ export class Agent {
         onDelete: del,
       });
     };
-    policySource('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies', compileNetworkPolicy);
-    policySource('federatednetworkpolicies', fnpPath, compileFederatedNetworkPolicy);
+    const options = { localCluster: local };
+    policySource('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies', 'NetworkPolicy', (raw) =>
+      compileNetworkPolicy(raw as NetworkPolicyObject, options),
+    );
+    policySource('federatednetworkpolicies', fnpPath, 'FederatedNetworkPolicy', (raw) =>
+      compileFederatedNetworkPolicy(raw as FederatedNetworkPolicy, options),
+    );
 
     this.watch<RemoteNode>('remotenodes', remoteNodesPath, (raw) => remoteNodeEntry(raw, local), {
       onList: (items) => {
@@ -360,7 +383,10 @@ export class Agent {
             wrap(() => markSynced());
             return;
           }
-          this.opts.log.warn({ source, verb: failure.verb, err: errorMessage(failure.error) }, 'watch failed; retrying');
+          this.opts.log.warn(
+            { source, verb: failure.verb, err: errorMessage(failure.error) },
+            'watch failed; retrying',
+          );
         },
       },
     }) as unknown as ResilientInformer<unknown>;
@@ -399,7 +425,9 @@ export class Agent {
     try {
       const full = this.nftFullPending || !this.nft.inSync;
       this.nftFullPending = false;
-      const stats = full ? await this.nft.fullSync(this.calc.desired) : await this.nft.apply(this.calc.desired, changes);
+      const stats = full
+        ? await this.nft.fullSync(this.calc.desired)
+        : await this.nft.apply(this.calc.desired, changes);
       if (stats.lines > 0) this.metrics.syncSeconds.observe({ driver: 'nft', kind: stats.kind }, stats.ms / 1000);
       if (full) this.opts.log.info({ lines: stats.lines, ms: Math.round(stats.ms) }, 'nftables programmed in full');
     } catch (err) {
@@ -423,7 +451,8 @@ export class Agent {
         await this.overlay.ensureDevice();
         const r = await this.overlay.apply(plan.state);
         this.metrics.syncSeconds.observe({ driver: 'overlay', kind: 'full' }, (performance.now() - started) / 1000);
-        if (r.added + r.removed > 0) this.opts.log.info({ ...r, remoteNodes: plan.state.neighbors.size }, 'overlay updated');
+        if (r.added + r.removed > 0)
+          this.opts.log.info({ ...r, remoteNodes: plan.state.neighbors.size }, 'overlay updated');
       } catch (err) {
         ok = false;
         this.overlayDirty = true;

@@ -58,7 +58,10 @@ const remoteNodeSchema = {
         addresses: {
           type: 'array',
           maxItems: 32,
-          items: { type: 'object', properties: { type: { type: 'string' }, address: { type: 'string', maxLength: 45 } } },
+          items: {
+            type: 'object',
+            properties: { type: { type: 'string' }, address: { type: 'string', maxLength: 45 } },
+          },
         },
         podCIDRs: { type: 'array', maxItems: 8, items: { type: 'string', maxLength: 49 } },
         vtep: { type: 'object', properties: { address: { type: 'string' }, mac: { type: 'string' } } },
@@ -149,9 +152,7 @@ export function podEndpoint(obj: unknown, localCluster: string): Endpoint | unde
   const namespace = p.metadata?.namespace;
   if (!name || !namespace || p.spec?.hostNetwork) return undefined;
   if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return undefined;
-  const ips = ipv4Only(
-    (p.status?.podIPs ?? []).map((x) => x.ip ?? '').concat(p.status?.podIP ? [p.status.podIP] : []),
-  );
+  const ips = ipv4Only((p.status?.podIPs ?? []).map((x) => x.ip ?? '').concat(p.status?.podIP ? [p.status.podIP] : []));
   const unique = [...new Set(ips)];
   if (unique.length === 0) return undefined;
   const ports: RawPort[] = (p.spec?.containers ?? []).flatMap((c) =>

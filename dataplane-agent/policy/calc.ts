@@ -4,7 +4,7 @@
 // Shape of the ruleset (table inet fedmesh), chosen so that per-endpoint work is data, not rules:
 //  - one set per distinct peer selector (`peer-<hash>`): the IPs of every endpoint, local or remote, it selects;
 //  - one set per named port (`port-<hash>`): `ip . protocol . port` of every endpoint with a port of that name;
-//  - one interval set per ipBlock (`nets-<hash>`, `except-<hash>`);
+//  - one interval set per list of ipBlock exceptions (`nets-<hash>`), the network itself inline in the rule;
 //  - one chain per distinct ordered list of policies (`prof-<hash>`, a "profile"): their rules in order, Allow
 //    returns, Deny drops, the end drops (a selected endpoint is denied what no rule allowed);
 //  - two verdict maps from the IPs of this node's endpoints to their profile (`ingress-eps`, `egress-eps`);
@@ -54,7 +54,7 @@ const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0
 const peerSetName = (canonical: string) => `peer-${hash(canonical)}`;
 const portSetName = (name: string) => `port-${hash(name)}`;
 const netsSetName = (nets: readonly string[]) => `nets-${hash([...nets].sort().join(','))}`;
-const protoName = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp', ICMP: 'icmp' } as const;
+const protoName = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
 const ipSet = 'type ipv4_addr;';
 const intervalSet = 'type ipv4_addr; flags interval; auto-merge;';
 const portSet = 'type ipv4_addr . inet_proto . inet_service;';
@@ -303,7 +303,7 @@ export class PolicyCalculation {
 
   private retainRuleRefs(p: DataplanePolicy): void {
     for (const rule of [...p.ingress, ...p.egress]) {
-      for (const peer of rule.peers) {
+      for (const peer of rule.peers ?? []) {
         if (peer.kind === 'selector') {
           const id = peerSelectorId(peer);
           const entry = this.peers.get(id);
@@ -318,18 +318,15 @@ export class PolicyCalculation {
             const ep = this.endpoints.get(key);
             if (ep) this.peerMembership(id, ep, true);
           }
-        } else {
-          for (const nets of [peer.nets, peer.except]) {
-            if (nets.length === 0) continue;
-            const name = netsSetName(nets);
-            const n = this.netsRefs.get(name) ?? 0;
-            this.netsRefs.set(name, n + 1);
-            if (n === 0) this.createSet(name, intervalSet, nets);
-          }
+        } else if (peer.except.length > 0) {
+          const name = netsSetName(peer.except);
+          const n = this.netsRefs.get(name) ?? 0;
+          this.netsRefs.set(name, n + 1);
+          if (n === 0) this.createSet(name, intervalSet, peer.except);
         }
       }
       for (const port of rule.ports) {
-        if (!('name' in port)) continue;
+        if (port.kind !== 'named') continue;
         const n = this.portNames.get(port.name) ?? 0;
         this.portNames.set(port.name, n + 1);
         if (n > 0) continue;
@@ -347,7 +344,7 @@ export class PolicyCalculation {
 
   private releaseRuleRefs(p: DataplanePolicy): void {
     for (const rule of [...p.ingress, ...p.egress]) {
-      for (const peer of rule.peers) {
+      for (const peer of rule.peers ?? []) {
         if (peer.kind === 'selector') {
           const id = peerSelectorId(peer);
           const entry = this.peers.get(id);
@@ -355,21 +352,18 @@ export class PolicyCalculation {
           this.peers.delete(id);
           this.index.deleteSelector(id);
           this.dropSet(entry.set);
-        } else {
-          for (const nets of [peer.nets, peer.except]) {
-            if (nets.length === 0) continue;
-            const name = netsSetName(nets);
-            const n = (this.netsRefs.get(name) ?? 1) - 1;
-            if (n > 0) this.netsRefs.set(name, n);
-            else {
-              this.netsRefs.delete(name);
-              this.dropSet(name);
-            }
+        } else if (peer.except.length > 0) {
+          const name = netsSetName(peer.except);
+          const n = (this.netsRefs.get(name) ?? 1) - 1;
+          if (n > 0) this.netsRefs.set(name, n);
+          else {
+            this.netsRefs.delete(name);
+            this.dropSet(name);
           }
         }
       }
       for (const port of rule.ports) {
-        if (!('name' in port)) continue;
+        if (port.kind !== 'named') continue;
         const n = (this.portNames.get(port.name) ?? 1) - 1;
         if (n > 0) this.portNames.set(port.name, n);
         else {
@@ -500,25 +494,26 @@ export function renderRule(
   direction: Direction,
   peers: ReadonlyMap<string, { set: string }>,
 ): string[] {
+  if (rule.peers !== null && rule.peers.length === 0) return []; // no peer can match
   const peerField = direction === 'ingress' ? 'ip saddr' : 'ip daddr';
   const verdict = rule.action === 'Allow' ? 'return' : 'drop';
-  const peerMatches = rule.peers.length === 0 ? [''] : rule.peers.map((p) => peerMatch(p, peerField, peers));
+  const peerMatches = rule.peers === null ? [''] : rule.peers.map((p) => peerMatch(p, peerField, peers));
+  const proto = rule.protocol === null ? '' : `meta l4proto ${rule.protocol}`;
   const portMatches: string[] = [];
-  const numeric = new Map<string, string[]>();
+  const ranges: string[] = [];
   for (const port of rule.ports) {
-    if ('name' in port) {
+    if (port.kind === 'named') {
       // The destination's own port of that name: for ingress this node's endpoint, for egress the peer.
-      portMatches.push(`ip daddr . meta l4proto . th dport @${portSetName(port.name)}`);
-      continue;
-    }
-    const list = numeric.get(port.protocol) ?? [];
-    list.push(port.port === port.endPort ? String(port.port) : `${port.port}-${port.endPort}`);
-    numeric.set(port.protocol, list);
+      portMatches.push(`${proto} ip daddr . meta l4proto . th dport @${portSetName(port.name)}`.trim());
+    } else ranges.push(port.from === port.to ? String(port.from) : `${port.from}-${port.to}`);
   }
-  for (const [proto, list] of numeric) {
-    portMatches.push(`meta l4proto ${protoName[proto as 'TCP']} th dport { ${list.join(', ')} }`);
+  if (ranges.length > 0) portMatches.push(`${proto} th dport { ${ranges.join(', ')} }`.trim());
+  if (portMatches.length === 0) {
+    const icmp = rule.icmp
+      ? ` icmp type ${rule.icmp.type}${rule.icmp.code === null ? '' : ` icmp code ${rule.icmp.code}`}`
+      : '';
+    portMatches.push(`${proto}${icmp}`.trim());
   }
-  if (portMatches.length === 0) portMatches.push(rule.protocol ? `meta l4proto ${protoName[rule.protocol]}` : '');
   const out: string[] = [];
   for (const pm of peerMatches) {
     for (const port of portMatches) out.push([pm, port, verdict].filter((s) => s !== '').join(' '));
@@ -527,9 +522,9 @@ export function renderRule(
 }
 
 function peerMatch(peer: RulePeer, field: string, peers: ReadonlyMap<string, { set: string }>): string {
-  if (peer.kind === 'nets') {
-    const inNets = `${field} @${netsSetName(peer.nets)}`;
-    return peer.except.length === 0 ? inNets : `${inNets} ${field} != @${netsSetName(peer.except)}`;
+  if (peer.kind === 'net') {
+    const inNet = `${field} ${peer.cidr}`;
+    return peer.except.length === 0 ? inNet : `${inNet} ${field} != @${netsSetName(peer.except)}`;
   }
   const entry = peers.get(peerSelectorId(peer));
   if (!entry) throw new Error(`peer selector ${canonicalSelector(peer.selector)} has no set`);

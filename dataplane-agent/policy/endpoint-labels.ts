@@ -21,6 +21,8 @@ export function endpointLabels(
   for (const [k, v] of Object.entries(labels)) out.set(k, v);
   if (namespaceLabels) {
     for (const [k, v] of Object.entries(namespaceLabels)) out.set(`${NAMESPACE_LABEL_PREFIX}${k}`, v);
+    // Namespace selectors see the virtual cluster label too.
+    out.set(`${NAMESPACE_LABEL_PREFIX}${CLUSTER_LABEL}`, cluster);
     out.set(NAMESPACE_LABELS_KNOWN, 'true');
   }
   // The virtual labels win over a pod label of the same key: a pod cannot claim another cluster or namespace.
@@ -50,6 +52,11 @@ export function onNamespaceLabels(node: SelectorNode): SelectorNode {
     default:
       return compare(node.kind, p(node.label), node.value);
   }
+}
+
+/** Endpoints whose namespace's labels are known (local ones, once the namespace was listed). */
+export function namespaceLabelsKnown(): SelectorNode {
+  return has(NAMESPACE_LABELS_KNOWN);
 }
 
 /** Endpoints of this namespace (linked by name in every cluster the peer reaches). */

@@ -1,7 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-export type Component = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kubelet-sim' | 'fedmesh-server';
+export type Component =
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kubelet-sim'
+  | 'fedmesh-server'
+  | 'netns-relay'
+  | 'fedmesh-agent';
 
 /** A process the testbed started and must stop. */
 export interface ProcessRecord {
