@@ -36,8 +36,12 @@ export interface NetnsLayout {
 
 /** The underlay's prefix length: every node of every cluster is on one L2 segment (172.18.0.0/16 by default). */
 export const underlayPrefixLength = 16;
-/** The pods' default gateway, answered by proxy ARP on the node's end of the veth (Calico's choice). */
+/** The pods' default gateway: a link-local address no one holds, resolved statically to the node's veth end. */
 const podGateway = '169.254.1.1';
+/** The MAC of every node-side veth end (Calico's choice): the pod's gateway neighbour entry is fixed. */
+const hostVethMac = 'ee:ee:ee:ee:ee:ee';
+/** Pod MTU: room for the 50 bytes of VXLAN encapsulation on a 1500-byte underlay (what a CNI plugin would set). */
+export const podMtu = 1450;
 
 /** `fm<6 hex>-`: the prefix of every namespace of the testbed in `dir`. */
 export function netnsPrefix(dir: string): string {
@@ -132,7 +136,7 @@ export async function createNetns(
       ]),
     );
     await Promise.all(
-      layout.nodes.map(async (n, ni) => {
+      layout.nodes.map(async (n) => {
         const myPods = layout.pods
           .map((p, i) => ({ p, i }))
           .filter(({ p }) => p.cluster === n.cluster && p.node === n.name);
@@ -142,7 +146,7 @@ export async function createNetns(
           `addr add ${n.underlayIP}/${underlayPrefixLength} dev eth0`,
           'link set eth0 up',
           ...myPods.flatMap(({ p, i }) => [
-            `link add p${i} type veth peer name eth0 netns ${p.netns}`,
+            `link add p${i} address ${hostVethMac} type veth peer name eth0 netns ${p.netns}`,
             `link set p${i} up`,
             `route add ${p.ip}/32 dev p${i} scope link`,
           ]),
@@ -152,9 +156,7 @@ export async function createNetns(
           'net.ipv4.ip_forward': '1',
           'net.ipv4.conf.all.rp_filter': '0',
           'net.ipv4.conf.default.rp_filter': '0',
-          ...Object.fromEntries(myPods.map(({ i }) => [`net.ipv4.conf.p${i}.proxy_arp`, '1'])),
         });
-        void ni;
       }),
     );
     await Promise.all(
@@ -162,8 +164,9 @@ export async function createNetns(
         ipBatch(p.netns, [
           'link set lo up',
           `addr add ${p.ip}/32 dev eth0`,
-          'link set eth0 up',
+          `link set eth0 mtu ${podMtu} up`,
           `route add ${podGateway} dev eth0 scope link`,
+          `neigh add ${podGateway} lladdr ${hostVethMac} dev eth0 nud permanent`,
           `route add default via ${podGateway} dev eth0`,
         ]),
       ),
