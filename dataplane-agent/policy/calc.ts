@@ -159,8 +159,10 @@ export class PolicyCalculation {
       for (const sel of delta.gained) this.peerMembership(sel, ep, true);
       for (const sel of delta.lost) this.peerMembership(sel, ep, false);
     }
-    this.portElements(old, false);
-    this.portElements(ep, true);
+    if (!old || !sameIps || JSON.stringify(old.ports) !== JSON.stringify(ep.ports)) {
+      this.portElements(old, false);
+      this.portElements(ep, true);
+    }
     if (this.onThisNode(ep) || (old && this.onThisNode(old))) this.refreshEndpoint(key);
   }
 
