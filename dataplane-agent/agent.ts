@@ -421,13 +421,15 @@ export class Agent {
 
   private async flushOnce(): Promise<boolean> {
     let ok = true;
-    const changes = this.calc.takeChanges();
     try {
       const full = this.nftFullPending || !this.nft.inSync;
       this.nftFullPending = false;
       const stats = full
-        ? await this.nft.fullSync(this.calc.desired)
-        : await this.nft.apply(this.calc.desired, changes);
+        ? await this.nft.fullSync(() => {
+            this.calc.trackChanges(true);
+            return this.calc.desired;
+          })
+        : await this.nft.apply(this.calc.desired, this.calc.takeChanges());
       if (stats.lines > 0) this.metrics.syncSeconds.observe({ driver: 'nft', kind: stats.kind }, stats.ms / 1000);
       if (full) this.opts.log.info({ lines: stats.lines, ms: Math.round(stats.ms) }, 'nftables programmed in full');
     } catch (err) {

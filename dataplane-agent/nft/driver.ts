@@ -60,11 +60,14 @@ export class NftDriver {
     return parseExisting(r.stdout);
   }
 
-  /** Rewrites the whole table to `desired` in one transaction (start, and recovery after a failed delta). */
-  async fullSync(desired: NftState): Promise<NftRunStats> {
+  /**
+   * Rewrites the whole table in one transaction (start, and recovery after a failed delta). `prepare` is called
+   * right before rendering, with no await in between: changes recorded from then on are the next delta's.
+   */
+  async fullSync(prepare: () => NftState): Promise<NftRunStats> {
     const started = performance.now();
     const existing = await this.readExisting();
-    const { text, programmed } = renderFull(desired, existing);
+    const { text, programmed } = renderFull(prepare(), existing);
     await this.run(text);
     this.programmed = programmed;
     this.synced = true;
@@ -76,7 +79,7 @@ export class NftDriver {
    * kernel kept its previous state, as the transaction was refused whole).
    */
   async apply(desired: NftState, changes: NftChanges): Promise<NftRunStats> {
-    if (!this.synced) return this.fullSync(desired);
+    if (!this.synced) throw new NftError('a delta needs a full sync first', '');
     const started = performance.now();
     const { text, commit } = renderDelta(desired, changes, this.programmed);
     if (text === '') return { kind: 'delta', lines: 0, ms: 0 };

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { OverlayState } from './calc.js';
-import { deviceMismatch, diffOverlay } from './driver.js';
+import { deviceMismatch, diffOverlay, type KernelOverlay, nexthopId } from './driver.js';
 
-const state = (n: [string, string][], f: [string, string][], r: [string, string][]): OverlayState => ({
+const state = (n: [string, string][], f: [string, string][], r: [string, string][]): KernelOverlay => ({
   neighbors: new Map(n),
   fdb: new Map(f),
   routes: new Map(r),
+  nexthops: new Map([...new Set(r.map(([, via]) => via))].map((via) => [nexthopId(via), via])),
 });
 
 test('the diff replaces what differs, deletes what is no longer wanted, and leaves what matches alone', () => {
@@ -46,8 +46,12 @@ test('the diff replaces what differs, deletes what is no longer wanted, and leav
     'fdb replace 66:00:00:00:00:02 dev vx dst 172.18.1.2 self permanent',
   ]);
   assert.deepEqual(d.fdbDel, ['fdb del 66:00:00:00:00:09 dev vx dst 172.18.1.9 self']);
-  assert.deepEqual(d.routeAdd, ['route replace 10.245.2.0/24 via 10.245.2.0 dev vx onlink proto 201']);
+  const nh2 = nexthopId('10.245.2.0');
+  assert.equal(nh2, ((10 * 256 + 245) * 256 + 2) * 256);
+  assert.deepEqual(d.nexthopAdd, [`nexthop replace id ${nh2} via 10.245.2.0 dev vx onlink proto 201`]);
+  assert.deepEqual(d.routeAdd, [`route replace 10.245.2.0/24 nhid ${nh2} proto 201`]);
   assert.deepEqual(d.routeDel, ['route del 10.245.9.0/24 dev vx proto 201']);
+  assert.deepEqual(d.nexthopDel, [`nexthop del id ${nexthopId('10.245.9.0')}`]);
   const none = diffOverlay(want, want, 'vx');
   assert.equal(Object.values(none).flat().length, 0, 'an applied state needs no lines: replays are free');
 });

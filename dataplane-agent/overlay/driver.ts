@@ -6,8 +6,17 @@
 import { CommandError, runTool, runToolOk } from '../exec.js';
 import type { OverlayState } from './calc.js';
 
-/** The route protocol number that marks fedmesh's routes (`ip route show proto 201`). */
+/** The protocol number that marks fedmesh's routes and nexthops (`ip route show proto 201`). */
 export const routeProtocol = 201;
+
+/**
+ * Routes go through nexthop objects, one per remote VTEP (id = the VTEP's IPv4 address as a number, so that it is
+ * the same after a restart): 5k onlink gateway routes cost the kernel ~4x more than 5k nexthops plus 5k routes
+ * that name them, measured on these machines. A remote node's pod CIDRs all share its nexthop.
+ */
+export function nexthopId(vtepIP: string): number {
+  return vtepIP.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
+}
 
 export interface VxlanDeviceConfig {
   readonly name: string;
@@ -100,12 +109,20 @@ export class OverlayDriver {
   }
 
   /** What the kernel holds now, of fedmesh's. */
-  async readBack(): Promise<OverlayState> {
+  async readBack(): Promise<KernelOverlay> {
     const name = this.cfg.name;
-    const [neigh, fdbOut, routes] = await Promise.all([
+    const [neigh, fdbOut, routes, nexthops] = await Promise.all([
       ipJson<{ dst: string; lladdr?: string; state?: string[] }>(['neigh', 'show', 'dev', name, 'nud', 'permanent']),
       runToolOk('bridge', ['-j', 'fdb', 'show', 'dev', name]),
-      ipJson<{ dst: string; gateway?: string }>(['route', 'show', 'dev', name, 'proto', String(routeProtocol)]),
+      ipJson<{ dst: string; gateway?: string; nhid?: number }>([
+        'route',
+        'show',
+        'dev',
+        name,
+        'proto',
+        String(routeProtocol),
+      ]),
+      ipJson<{ id: number; gateway?: string; dev?: string }>(['nexthop', 'show', 'proto', String(routeProtocol)]),
     ]);
     const fdbEntries =
       fdbOut.trim() === '' ? [] : (JSON.parse(fdbOut) as { mac: string; dst?: string; state?: string }[]);
@@ -116,7 +133,11 @@ export class OverlayDriver {
           .filter((f) => f.dst && f.state === 'permanent' && f.mac !== '00:00:00:00:00:00')
           .map((f) => [f.mac, f.dst ?? '']),
       ),
-      routes: new Map(routes.filter((r) => r.gateway).map((r) => [r.dst, r.gateway ?? ''])),
+      // A route counts as programmed only through its own nexthop: anything else is replaced.
+      routes: new Map(
+        routes.filter((r) => r.gateway && r.nhid === nexthopId(r.gateway)).map((r) => [r.dst, r.gateway ?? '']),
+      ),
+      nexthops: new Map(nexthops.filter((n) => n.dev === name && n.gateway).map((n) => [n.id, n.gateway ?? ''])),
     };
   }
 
@@ -124,17 +145,18 @@ export class OverlayDriver {
    * Makes the kernel match `desired`: neighbours and FDB entries before the routes that use them, and routes
    * removed before the entries they used. Returns how many entries it added or replaced and removed.
    */
-  async apply(desired: OverlayState, current?: OverlayState): Promise<OverlayApplyResult> {
+  async apply(desired: OverlayState, current?: KernelOverlay): Promise<OverlayApplyResult> {
     const have = current ?? (await this.readBack());
     const d = diffOverlay(have, desired, this.cfg.name);
     if (d.neighAdd.length > 0) await this.ipBatch(d.neighAdd, true);
     if (d.fdbAdd.length > 0) await this.bridgeBatch(d.fdbAdd);
-    if (d.routeDel.length + d.routeAdd.length > 0) await this.ipBatch([...d.routeDel, ...d.routeAdd], true);
+    const ip = [...d.routeDel, ...d.nexthopAdd, ...d.routeAdd, ...d.nexthopDel];
+    if (ip.length > 0) await this.ipBatch(ip, true);
     if (d.fdbDel.length > 0) await this.bridgeBatch(d.fdbDel);
     if (d.neighDel.length > 0) await this.ipBatch(d.neighDel, true);
     return {
-      added: d.neighAdd.length + d.fdbAdd.length + d.routeAdd.length,
-      removed: d.neighDel.length + d.fdbDel.length + d.routeDel.length,
+      added: d.neighAdd.length + d.fdbAdd.length + d.nexthopAdd.length + d.routeAdd.length,
+      removed: d.neighDel.length + d.fdbDel.length + d.nexthopDel.length + d.routeDel.length,
     };
   }
 
@@ -151,7 +173,14 @@ export class OverlayDriver {
   }
 }
 
+/** The overlay as read from the kernel: the state, and the nexthops behind its routes (id -> gateway). */
+export interface KernelOverlay extends OverlayState {
+  readonly nexthops: ReadonlyMap<number, string>;
+}
+
 export interface OverlayDiff {
+  readonly nexthopAdd: string[];
+  readonly nexthopDel: string[];
   readonly neighAdd: string[];
   readonly neighDel: string[];
   readonly fdbAdd: string[];
@@ -161,8 +190,26 @@ export interface OverlayDiff {
 }
 
 /** The batch lines that turn `have` into `want` on device `dev` (pure; `replace` makes every add idempotent). */
-export function diffOverlay(have: OverlayState, want: OverlayState, dev: string): OverlayDiff {
-  const out: OverlayDiff = { neighAdd: [], neighDel: [], fdbAdd: [], fdbDel: [], routeAdd: [], routeDel: [] };
+export function diffOverlay(have: KernelOverlay, want: OverlayState, dev: string): OverlayDiff {
+  const out: OverlayDiff = {
+    nexthopAdd: [],
+    nexthopDel: [],
+    neighAdd: [],
+    neighDel: [],
+    fdbAdd: [],
+    fdbDel: [],
+    routeAdd: [],
+    routeDel: [],
+  };
+  const wantNexthops = new Set([...want.routes.values()].map(nexthopId));
+  for (const via of new Set(want.routes.values())) {
+    const id = nexthopId(via);
+    if (have.nexthops.get(id) !== via) {
+      out.nexthopAdd.push(`nexthop replace id ${id} via ${via} dev ${dev} onlink proto ${routeProtocol}`);
+    }
+  }
+  // Deleting a nexthop deletes the routes through it: only after the routes that stay were moved.
+  for (const id of have.nexthops.keys()) if (!wantNexthops.has(id)) out.nexthopDel.push(`nexthop del id ${id}`);
   for (const [ip, mac] of want.neighbors) {
     if (have.neighbors.get(ip) !== mac) out.neighAdd.push(`neigh replace ${ip} lladdr ${mac} dev ${dev} nud permanent`);
   }
@@ -174,7 +221,7 @@ export function diffOverlay(have: OverlayState, want: OverlayState, dev: string)
     if (!want.fdb.has(mac)) out.fdbDel.push(`fdb del ${mac} dev ${dev} dst ${dst} self`);
   for (const [cidr, via] of want.routes) {
     if (have.routes.get(cidr) !== via) {
-      out.routeAdd.push(`route replace ${cidr} via ${via} dev ${dev} onlink proto ${routeProtocol}`);
+      out.routeAdd.push(`route replace ${cidr} nhid ${nexthopId(via)} proto ${routeProtocol}`);
     }
   }
   for (const cidr of have.routes.keys()) {

@@ -4,7 +4,7 @@ import { compileNetworkPolicy } from '../../core/policy/index.js';
 import { canonicalSelector } from '../../core/selector/canonical.js';
 import { evaluate } from '../../core/selector/evaluate.js';
 import { adaptPolicy } from './adapt.js';
-import { endpointLabels } from './endpoint-labels.js';
+import { endpointLabels, namespaceLabelView } from './endpoint-labels.js';
 
 const compile = (peer: Record<string, unknown>) =>
   adaptPolicy(
@@ -20,7 +20,7 @@ const peerSelector = (peer: Record<string, unknown>) => {
   return p.selector;
 };
 const labels = (cluster: string, namespace: string, ns?: Record<string, string>) =>
-  endpointLabels({ app: 'client' }, cluster, namespace, ns);
+  endpointLabels({ app: 'client' }, cluster, namespace, ns ? namespaceLabelView(ns, cluster) : undefined);
 
 test('a peer without a cluster term selects local endpoints only; In [east] selects east only', () => {
   const local = peerSelector({ podSelector: { matchLabels: { app: 'client' } } });

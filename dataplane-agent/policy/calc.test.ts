@@ -74,7 +74,7 @@ test('a peer set holds exactly the IPs its selector picks across clusters; the p
 test('a relabel changes set elements only, reported element by element', () => {
   const c = world();
   c.upsertPolicy(eastClients);
-  c.takeChanges();
+  c.trackChanges(true);
   c.upsertEndpoint(ep('east', 'other', '10.244.1.2', { app: 'client' }, 'e1'));
   const changes = c.takeChanges();
   assert.equal(changes.chains.size, 0);
@@ -126,7 +126,7 @@ test('until its namespace is known, an endpoint of this node is dropped (fail cl
 test('deleting the policy removes its chain, its sets and the dispatch entry', () => {
   const c = world();
   c.upsertPolicy(eastClients);
-  c.takeChanges();
+  c.trackChanges(true);
   c.deletePolicy(eastClients.key);
   const changes = c.takeChanges();
   assert.equal(c.desired.maps.get(ingressMap)?.elements.size, 0);
@@ -145,7 +145,7 @@ test('deleting the policy removes its chain, its sets and the dispatch entry', (
 test('updating a policy in place keeps shared sets and reconciles them element by element', () => {
   const c = world();
   c.upsertPolicy(eastClients);
-  c.takeChanges();
+  c.trackChanges(true);
   c.upsertPolicy({ ...eastClients, order: 5 });
   const changes = c.takeChanges();
   for (const [name, d] of changes.sets) {

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { canonicalSelector } from '../../core/selector/canonical.js';
 import { SelectorIndex } from '../../core/selector/index.js';
 import { emptyChanges, type NftChain, type NftChanges, type NftMap, type NftSet, type NftState } from '../nft/state.js';
-import { endpointLabels } from './endpoint-labels.js';
+import { endpointLabels, namespaceLabelView } from './endpoint-labels.js';
 import {
   comparePolicies,
   type DataplanePolicy,
@@ -85,6 +85,7 @@ interface ProfileEntry {
 export class PolicyCalculation {
   private readonly index = new SelectorIndex<string, string>();
   private readonly endpoints = new Map<string, Endpoint>();
+  /** Local namespaces -> their labels as endpoints see them (namespaceLabelView). */
   private readonly namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
   private readonly policies = new Map<string, DataplanePolicy>();
   /** Peer selector id (`S:<canonical>`) -> set name and reference count. */
@@ -95,10 +96,15 @@ export class PolicyCalculation {
   private readonly profiles = new Map<string, ProfileEntry>();
   /** This node's endpoints -> their profile chain per direction (undefined: no policy selects it). */
   private readonly endpointProfiles = new Map<string, { ingress?: string; egress?: string; ips: readonly string[] }>();
-  /** Per set, how many endpoints contribute each element (two endpoints may share an IP for a moment). */
-  private readonly counts = new Map<string, Map<string, number>>();
+  /**
+   * Per set, elements that more than one endpoint contributes (two pods may share an IP for a moment), with the
+   * count beyond the first; an element in the set and not here has exactly one contributor.
+   */
+  private readonly extra = new Map<string, Map<string, number>>();
   readonly desired: NftState;
   private changes: NftChanges = emptyChanges();
+  /** Off until the first full sync: a full sync reads `desired`, and recording 100k element changes costs. */
+  private tracking = false;
 
   constructor(
     private readonly localCluster: string,
@@ -124,6 +130,15 @@ export class PolicyCalculation {
     const c = this.changes;
     this.changes = emptyChanges();
     return c;
+  }
+
+  /**
+   * Starts (or stops) recording changes. Call it with true right before rendering a full sync; with false, only
+   * full syncs may program `desired`.
+   */
+  trackChanges(on: boolean): void {
+    this.tracking = on;
+    this.changes = emptyChanges();
   }
 
   get endpointCount(): number {
@@ -179,7 +194,7 @@ export class PolicyCalculation {
 
   /** Labels of a local namespace (undefined: deleted). Its endpoints are re-labelled with `pcns.*`. */
   setNamespace(name: string, labels: Readonly<Record<string, string>> | undefined): void {
-    if (labels) this.namespaceLabels.set(name, labels);
+    if (labels) this.namespaceLabels.set(name, namespaceLabelView(labels, this.localCluster));
     else this.namespaceLabels.delete(name);
     for (const ep of this.endpoints.values()) {
       if (ep.cluster === this.localCluster && ep.namespace === name) this.upsertEndpoint(ep);
@@ -246,29 +261,35 @@ export class PolicyCalculation {
   }
 
   private addElement(set: string, el: string): void {
-    let counts = this.counts.get(set);
-    if (!counts) {
-      counts = new Map();
-      this.counts.set(set, counts);
+    const elements = this.desired.sets.get(set)?.elements;
+    if (!elements) return;
+    if (elements.has(el)) {
+      let extra = this.extra.get(set);
+      if (!extra) {
+        extra = new Map();
+        this.extra.set(set, extra);
+      }
+      extra.set(el, (extra.get(el) ?? 0) + 1);
+      return;
     }
-    const n = counts.get(el) ?? 0;
-    counts.set(el, n + 1);
-    if (n > 0) return;
-    this.desired.sets.get(set)?.elements.add(el);
+    elements.add(el);
+    if (!this.tracking) return;
     const c = this.setChange(set);
     if (!c.removed.delete(el)) c.added.add(el);
   }
 
   private removeElement(set: string, el: string): void {
-    const counts = this.counts.get(set);
-    const n = counts?.get(el) ?? 0;
-    if (n === 0) return;
-    if (n > 1) {
-      counts?.set(el, n - 1);
+    const elements = this.desired.sets.get(set)?.elements;
+    if (!elements?.has(el)) return;
+    const extra = this.extra.get(set);
+    const n = extra?.get(el);
+    if (n !== undefined) {
+      if (n > 1) extra?.set(el, n - 1);
+      else extra?.delete(el);
       return;
     }
-    counts?.delete(el);
-    this.desired.sets.get(set)?.elements.delete(el);
+    elements.delete(el);
+    if (!this.tracking) return;
     const c = this.setChange(set);
     if (!c.added.delete(el)) c.removed.add(el);
   }
@@ -284,21 +305,20 @@ export class PolicyCalculation {
 
   private createSet(name: string, declaration: string, elements: Iterable<string>): void {
     this.desired.sets.set(name, { declaration, elements: new Set() });
-    this.counts.delete(name);
-    this.setChange(name);
+    this.extra.delete(name);
+    if (this.tracking) this.setChange(name);
     for (const el of elements) this.addElement(name, el);
   }
 
   private dropSet(name: string): void {
     // Its elements count as removed, so that a set created again under the same name in this batch (a policy
     // updated in place) is reconciled element by element.
-    for (const el of [...(this.desired.sets.get(name)?.elements ?? [])]) {
+    if (this.tracking) {
       const c = this.setChange(name);
-      if (!c.added.delete(el)) c.removed.add(el);
+      for (const el of this.desired.sets.get(name)?.elements ?? []) if (!c.added.delete(el)) c.removed.add(el);
     }
-    this.setChange(name);
     this.desired.sets.delete(name);
-    this.counts.delete(name);
+    this.extra.delete(name);
   }
 
   // ---- rule references: peer selectors, named ports, nets
@@ -428,6 +448,7 @@ export class PolicyCalculation {
     if (old === verdict) return;
     if (verdict === undefined) m.elements.delete(key);
     else m.elements.set(key, verdict);
+    if (!this.tracking) return;
     let c = this.changes.maps.get(map);
     if (!c) {
       c = new Set();
@@ -454,7 +475,7 @@ export class PolicyCalculation {
     if (!entry || --entry.refs > 0) return;
     this.profiles.delete(name);
     this.desired.chains.delete(name);
-    this.changes.chains.add(name);
+    if (this.tracking) this.changes.chains.add(name);
   }
 
   private renderProfile(name: string, prof: ProfileEntry): void {
@@ -467,7 +488,7 @@ export class PolicyCalculation {
     }
     rules.push('drop');
     this.desired.chains.set(name, { rules });
-    this.changes.chains.add(name);
+    if (this.tracking) this.changes.chains.add(name);
   }
 }
 

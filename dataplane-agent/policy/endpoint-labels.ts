@@ -11,23 +11,31 @@ export const NAMESPACE_LABEL = 'projectcalico.org/namespace';
 export const NAMESPACE_LABEL_PREFIX = 'pcns.';
 export const NAMESPACE_LABELS_KNOWN = 'fedmesh.io/namespace-labels-known';
 
+/**
+ * A plain object (cheaper than a Map for the index to hold 100k of); `namespaceView` is the part built from the
+ * namespace, shared by its endpoints (namespaceLabelView).
+ */
 export function endpointLabels(
   labels: Readonly<Record<string, string>>,
   cluster: string,
   namespace: string,
-  namespaceLabels: Readonly<Record<string, string>> | undefined,
-): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(labels)) out.set(k, v);
-  if (namespaceLabels) {
-    for (const [k, v] of Object.entries(namespaceLabels)) out.set(`${NAMESPACE_LABEL_PREFIX}${k}`, v);
-    // Namespace selectors see the virtual cluster label too.
-    out.set(`${NAMESPACE_LABEL_PREFIX}${CLUSTER_LABEL}`, cluster);
-    out.set(NAMESPACE_LABELS_KNOWN, 'true');
-  }
-  // The virtual labels win over a pod label of the same key: a pod cannot claim another cluster or namespace.
-  out.set(NAMESPACE_LABEL, namespace);
-  out.set(CLUSTER_LABEL, cluster);
+  namespaceView: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  // The virtual labels come last and win over a pod label of the same key: a pod cannot claim another cluster or
+  // namespace, or namespace labels.
+  return { ...labels, ...namespaceView, [NAMESPACE_LABEL]: namespace, [CLUSTER_LABEL]: cluster };
+}
+
+/** The namespace's labels as `pcns.<key>`, with the virtual cluster label and the known-marker. */
+export function namespaceLabelView(
+  namespaceLabels: Readonly<Record<string, string>>,
+  cluster: string,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(namespaceLabels)) out[`${NAMESPACE_LABEL_PREFIX}${k}`] = v;
+  // Namespace selectors see the virtual cluster label too.
+  out[`${NAMESPACE_LABEL_PREFIX}${CLUSTER_LABEL}`] = cluster;
+  out[NAMESPACE_LABELS_KNOWN] = 'true';
   return out;
 }
 
