@@ -210,7 +210,7 @@ describe('overlay', () => {
     assert.ok(await ping(client, server), 'ICMP echo east -> west');
     // The packets went through the tunnel: the east node routes west's pod CIDR via its VXLAN device.
     const routes = await runTool('ip', ['-n', nodeOf(client).netns, 'route', 'show', 'dev', 'fedmesh.vxlan']);
-    assert.match(routes.stdout, /10\.245\.\d+\.0\/24 via 10\.245\.\d+\.0 .*onlink/);
+    assert.match(routes.stdout, /10\.245\.\d+\.0\/24 nhid \d+ via 10\.245\.\d+\.0 proto 201 onlink/);
     // The VTEP is published on the Node for the other clusters.
     const node = await west.client.get<{ metadata: { annotations?: Record<string, string> } }>(
       `/api/v1/nodes/${server.node}`,
