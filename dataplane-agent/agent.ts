@@ -378,8 +378,9 @@ export class Agent {
         onDelete: (k) => wrap(() => h.onDelete(k)),
         onPhase: (phase, failure?: InformerFailure) => {
           if (phase !== 'failed' || !failure) return;
-          // No FederatedNetworkPolicy CRD installed: there are none, which is a complete answer.
-          if (source === 'federatednetworkpolicies' && isStatus(failure.error, 404)) {
+          // A CRD that is not installed (FederatedNetworkPolicy, RemoteClusterConfiguration): there are none, which
+          // is a complete answer. The informer keeps retrying and lists them once the CRD appears.
+          if ((source === 'federatednetworkpolicies' || source === 'rccs') && isStatus(failure.error, 404)) {
             wrap(() => markSynced());
             return;
           }
