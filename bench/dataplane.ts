@@ -25,6 +25,7 @@ import { vtepMac } from '../dataplane-agent/overlay/vtep.js';
 import { adaptPolicy } from '../dataplane-agent/policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from '../dataplane-agent/policy/calc.js';
 import type { DataplanePolicy } from '../dataplane-agent/policy/model.js';
+import { seededRandom } from './seeded-random.js';
 
 const REMOTE_IPS = 100_000;
 const POLICIES = 1_000;
@@ -37,17 +38,7 @@ const CLUSTERS = ['c0', 'c1', 'c2', 'c3', 'c4'];
 const LOCAL_CLUSTER = 'local';
 const NODE = 'node-0';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(20261201);
+const random = seededRandom(20261201);
 const int = (n: number) => Math.floor(random() * n);
 
 const ip = (n: number, base: number) => `10.${base + ((n >> 16) & 255)}.${(n >> 8) & 255}.${n & 255}`;

@@ -171,25 +171,25 @@ before(async () => {
   tb = await startTestbed({ name: 'dataplane', clusters: ['east', 'west'] });
   east = tb.cluster('east');
   west = tb.cluster('west');
-  const namespaces = [{ name: 'demo', labels: { team: 'demo' } }];
-  await east.seed({
-    ...netnsAddressPlan(0),
-    namespaces,
+  // Two nodes per cluster, one pod on each, all in namespace demo.
+  const scenario = (i: number, pods: [name: string, app: string][]) => ({
+    ...netnsAddressPlan(i),
+    namespaces: [{ name: 'demo', labels: { team: 'demo' } }],
     nodes: [{ name: 'node', count: 2 }],
-    pods: [
-      { namespace: 'demo', name: 'client', node: 'node-0', labels: { app: 'client' } },
-      { namespace: 'demo', name: 'other', node: 'node-1', labels: { app: 'other' } },
-    ],
+    pods: pods.map(([name, app], n) => ({ namespace: 'demo', name, node: `node-${n}`, labels: { app } })),
   });
-  await west.seed({
-    ...netnsAddressPlan(1),
-    namespaces,
-    nodes: [{ name: 'node', count: 2 }],
-    pods: [
-      { namespace: 'demo', name: 'server', node: 'node-0', labels: { app: 'server' } },
-      { namespace: 'demo', name: 'peer', node: 'node-1', labels: { app: 'client' } },
-    ],
-  });
+  await east.seed(
+    scenario(0, [
+      ['client', 'client'],
+      ['other', 'other'],
+    ]),
+  );
+  await west.seed(
+    scenario(1, [
+      ['server', 'server'],
+      ['peer', 'client'],
+    ]),
+  );
   for (const c of [east, west]) await apply(c, fnpCrd);
   await deployFedmesh(tb.state, (m) => console.error(`[deploy] ${m}`));
   dp = await startNetnsDataplane(tb.state, (m) => console.error(`[netns] ${m}`));
@@ -266,13 +266,12 @@ describe('policy', () => {
       metadata: { namespace: 'demo', name },
       spec: { selector: "app == 'server'", order, types: ['Ingress'], ingress: [rule] },
     });
-    await apply(
-      west,
-      fnp('deny-unlabelled', 10, {
+    const denyUnlabelled = (order: number) =>
+      fnp('deny-unlabelled', order, {
         action: 'Deny',
         source: { selector: "fedmesh.io/cluster == 'east' && app != 'client'" },
-      }),
-    );
+      });
+    await apply(west, denyUnlabelled(10));
     await apply(west, fnp('allow-east', 20, { action: 'Allow', source: { selector: "fedmesh.io/cluster == 'east'" } }));
     await expectRefused(other, server);
     await expectReach(client, server);
@@ -291,13 +290,7 @@ describe('policy', () => {
       prober.stop();
     }
     // The order decides: with the Deny after the Allow, the Allow wins.
-    await apply(
-      west,
-      fnp('deny-unlabelled', 30, {
-        action: 'Deny',
-        source: { selector: "fedmesh.io/cluster == 'east' && app != 'client'" },
-      }),
-    );
+    await apply(west, denyUnlabelled(30));
     await expectReach(other, server);
     await west.kubectlOk(['delete', 'federatednetworkpolicy', '-n', 'demo', 'deny-unlabelled', 'allow-east']);
   });

@@ -25,20 +25,39 @@ const pods = [
 test('pods on two nodes of a cluster reach each other through their nodes; removal finds every namespace by name', async () => {
   const layout = await createNetns(dir, nodes, pods);
   assert.equal(layout.prefix, netnsPrefix(dir));
-  const ping = await runTool('ip', ['netns', 'exec', layout.pods[0]!.netns, 'ping', '-c', '1', '-W', '2', '10.244.1.1']);
+  const ping = await runTool('ip', [
+    'netns',
+    'exec',
+    layout.pods[0]!.netns,
+    'ping',
+    '-c',
+    '1',
+    '-W',
+    '2',
+    '10.244.1.1',
+  ]);
   assert.equal(ping.code, 0, ping.stdout + ping.stderr);
   const mine = (await listNetns()).filter((n) => n.startsWith(layout.prefix));
   assert.equal(mine.length, 5); // underlay, 2 nodes, 2 pods
   // As after a crash: nothing but the directory is known.
   assert.equal(await removeNetns(dir), 5);
-  assert.deepEqual((await listNetns()).filter((n) => n.startsWith(layout.prefix)), []);
+  assert.deepEqual(
+    (await listNetns()).filter((n) => n.startsWith(layout.prefix)),
+    [],
+  );
 });
 
 test('a layout that fails half-way removes what it made', async () => {
   await assert.rejects(
-    createNetns(dir, nodes, [...pods, { cluster: 'east', namespace: 'd', name: 'c', node: 'node-9', ip: '10.244.9.1' }]),
+    createNetns(dir, nodes, [
+      ...pods,
+      { cluster: 'east', namespace: 'd', name: 'c', node: 'node-9', ip: '10.244.9.1' },
+    ]),
     /node node-9 is not a netns node/,
   );
   await assert.rejects(createNetns(dir, [...nodes, { ...nodes[0]!, underlayIP: '999.0.0.1' }], pods));
-  assert.deepEqual((await listNetns()).filter((n) => n.startsWith(netnsPrefix(dir))), []);
+  assert.deepEqual(
+    (await listNetns()).filter((n) => n.startsWith(netnsPrefix(dir))),
+    [],
+  );
 });
