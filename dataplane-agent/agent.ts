@@ -39,19 +39,19 @@ export interface AgentOptions {
   readonly resyncIntervalMs?: number;
 }
 
-export const fnpPath = '/apis/fedmesh.io/v1alpha1/federatednetworkpolicies';
-export const remoteWorkloadsPath = '/apis/federation.fedmesh.io/v1alpha1/remoteworkloads';
-export const remoteNodesPath = '/apis/federation.fedmesh.io/v1alpha1/remotenodes';
-const rccPath = '/apis/fedmesh.io/v1alpha1/remoteclusterconfigurations';
+/** Every collection the agent lists and watches (its RBAC must grant each: access.test.ts). */
+export const watchedPaths = {
+  pods: '/api/v1/pods',
+  namespaces: '/api/v1/namespaces',
+  networkpolicies: '/apis/networking.k8s.io/v1/networkpolicies',
+  federatednetworkpolicies: '/apis/fedmesh.io/v1alpha1/federatednetworkpolicies',
+  remoteworkloads: '/apis/federation.fedmesh.io/v1alpha1/remoteworkloads',
+  remotenodes: '/apis/federation.fedmesh.io/v1alpha1/remotenodes',
+  rccs: '/apis/fedmesh.io/v1alpha1/remoteclusterconfigurations',
+} as const;
 
-type SourceName =
-  | 'pods'
-  | 'namespaces'
-  | 'networkpolicies'
-  | 'federatednetworkpolicies'
-  | 'remoteworkloads'
-  | 'remotenodes'
-  | 'rccs';
+type SourceName = keyof typeof watchedPaths;
+const sourceCount = Object.keys(watchedPaths).length;
 
 interface NodeFacts {
   readonly internalIP: string;
@@ -128,7 +128,7 @@ export class Agent {
   }
 
   get ready(): boolean {
-    return this.synced.size === 7 && this.nft.inSync;
+    return this.synced.size === sourceCount && this.nft.inSync;
   }
 
   /** Reads the node, sets up the VXLAN device and VTEP annotations, starts the informers. */
@@ -231,13 +231,13 @@ export class Agent {
         onDelete: (key) => upsertEndpoint(prefix + key, undefined),
       });
     };
-    endpointSource('pods', '/api/v1/pods', (raw) => podEndpoint(raw, local));
-    endpointSource('remoteworkloads', remoteWorkloadsPath, (raw) => remoteWorkloadEndpoint(raw, local));
+    endpointSource('pods', watchedPaths.pods, (raw) => podEndpoint(raw, local));
+    endpointSource('remoteworkloads', watchedPaths.remoteworkloads, (raw) => remoteWorkloadEndpoint(raw, local));
 
     const namespaces = new Set<string>();
     this.watch<Record<string, string>>(
       'namespaces',
-      '/api/v1/namespaces',
+      watchedPaths.namespaces,
       (raw) => (raw as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ?? {},
       {
         onList: (items) => {
@@ -296,14 +296,14 @@ export class Agent {
       });
     };
     const options = { localCluster: local };
-    policySource('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies', 'NetworkPolicy', (raw) =>
+    policySource('networkpolicies', watchedPaths.networkpolicies, 'NetworkPolicy', (raw) =>
       compileNetworkPolicy(raw as NetworkPolicyObject, options),
     );
-    policySource('federatednetworkpolicies', fnpPath, 'FederatedNetworkPolicy', (raw) =>
+    policySource('federatednetworkpolicies', watchedPaths.federatednetworkpolicies, 'FederatedNetworkPolicy', (raw) =>
       compileFederatedNetworkPolicy(raw as FederatedNetworkPolicy, options),
     );
 
-    this.watch<RemoteNode>('remotenodes', remoteNodesPath, (raw) => remoteNodeEntry(raw, local), {
+    this.watch<RemoteNode>('remotenodes', watchedPaths.remotenodes, (raw) => remoteNodeEntry(raw, local), {
       onList: (items) => {
         this.remoteNodes.clear();
         for (const [k, n] of items) this.remoteNodes.set(k, n);
@@ -318,7 +318,7 @@ export class Agent {
         this.overlayDirty = true;
       },
     });
-    this.watch<{ cluster: string; enabled: boolean }>('rccs', rccPath, rccOverlay, {
+    this.watch<{ cluster: string; enabled: boolean }>('rccs', watchedPaths.rccs, rccOverlay, {
       onList: (items) => {
         this.overlayClusters.clear();
         for (const r of items.values()) this.overlayClusters.set(r.cluster, r.enabled);
@@ -396,7 +396,7 @@ export class Agent {
 
   /** Runs a flush now, or once more after the running one: changes are coalesced, never queued one by one. */
   scheduleFlush(): void {
-    if (this.stopped || this.synced.size < 7) return;
+    if (this.stopped || this.synced.size < sourceCount) return;
     if (this.flushing) {
       this.flushAgain = true;
       return;
