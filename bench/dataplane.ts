@@ -169,7 +169,9 @@ async function benchPolicy(): Promise<void> {
   console.log(`     of which the calculation: median ${ms(median(calcs))}`);
   console.log(`     the driver alone (read-back + render + nft -f): median ${ms(median(drivers))}`);
   console.log(`   floor (nft -f of the same ruleset):    median ${ms(floorM)} [${floors.map(ms).join(', ')}]`);
-  console.log(`   ratio ${(oursM / floorM).toFixed(2)} (target <= 1.2); the driver alone ${(median(drivers) / floorM).toFixed(2)}`);
+  console.log(
+    `   ratio ${(oursM / floorM).toFixed(2)} (target <= 1.2); the driver alone ${(median(drivers) / floorM).toFixed(2)}`,
+  );
 
   // The table the last round programmed is the floor's; put ours back for the changes.
   resetTable();
