@@ -221,7 +221,7 @@ describe('overlay', () => {
 });
 
 describe('policy', () => {
-  test('a NetworkPolicy admitting east pods labelled app=client: only that pod gets in; relabelling flips within 1 s', async () => {
+  test('a NetworkPolicy admitting east pods labelled app=client: only that pod gets in; relabelling flips within 1 s', async (t) => {
     const client = pod('east', 'client');
     const other = pod('east', 'other');
     const peer = pod('west', 'peer');
@@ -239,6 +239,7 @@ describe('policy', () => {
       await relabel(east, other, 'client');
       const allowedAt = await firstOutcomeAfter(prober, t0, true);
       assert.ok(allowedAt - t0 <= 1000, `allowed ${allowedAt - t0} ms after the relabel`);
+      t.diagnostic(`relabel -> first connection allowed: ${allowedAt - t0} ms`);
       const t1 = Date.now();
       await relabel(east, other, 'other');
       await sleep(1000);
@@ -255,7 +256,7 @@ describe('policy', () => {
     await expectReach(other, server);
   });
 
-  test('FederatedNetworkPolicies with Deny and order: an earlier Deny wins over a later Allow; relabelling flips within 1 s', async () => {
+  test('FederatedNetworkPolicies with Deny and order: an earlier Deny wins over a later Allow; relabelling flips within 1 s', async (t) => {
     const client = pod('east', 'client');
     const other = pod('east', 'other');
     const peer = pod('west', 'peer');
@@ -284,6 +285,7 @@ describe('policy', () => {
       await relabel(east, other, 'client');
       const allowedAt = await firstOutcomeAfter(prober, t0, true);
       assert.ok(allowedAt - t0 <= 1000, `allowed ${allowedAt - t0} ms after the relabel`);
+      t.diagnostic(`relabel -> first connection allowed: ${allowedAt - t0} ms`);
       await relabel(east, other, 'other');
       await firstOutcomeAfter(prober, Date.now() + 1000, false);
     } finally {
