@@ -18,6 +18,14 @@ const commands: Readonly<Record<string, CommandEntry>> = {
     summary: 'the fedmesh server: mesh cache of every remote cluster, aggregated API, admission webhooks',
     load: async () => (await import('./server.js')).serverMain,
   },
+  webhooks: {
+    summary: 'the validating admission webhooks (policies, RemoteClusterConfigurations, federated Services)',
+    load: async () => (await import('./webhooks.js')).webhooksMain,
+  },
+  policy: {
+    summary: 'explain what a NetworkPolicy or FederatedNetworkPolicy selects across the mesh (policy explain)',
+    load: async () => (await import('./policy.js')).policyMain,
+  },
   'remote-access': {
     summary: 'create (or print) the read-only access a cluster grants to the mesh, and the RCC to apply',
     load: async () => (await import('../federation/remote-access-cli.js')).remoteAccessMain,

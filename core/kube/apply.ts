@@ -22,6 +22,7 @@ const plurals: Readonly<Record<string, string>> = {
   CustomResourceDefinition: 'customresourcedefinitions',
   RemoteClusterConfiguration: 'remoteclusterconfigurations',
   APIService: 'apiservices',
+  ValidatingWebhookConfiguration: 'validatingwebhookconfigurations',
 };
 
 /** The REST path of one object. */

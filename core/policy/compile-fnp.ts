@@ -25,8 +25,7 @@ import {
   checkClusterNames,
   checkMainSelectorClusters,
   compileSelectorText,
-  peerClusters,
-  warnEmptyClusters,
+  endpointPeer,
   warnNegativeClusterTerms,
 } from './selectors.js';
 
@@ -219,19 +218,7 @@ function compilePeer(
     );
     return null;
   }
-  const clusters = peerClusters(selector, nsSelector);
-  warnEmptyClusters(clusters, path, d);
-  return {
-    kind: 'endpoints',
-    selector,
-    text: canonicalSelector(selector),
-    namespaces:
-      nsSelector === null
-        ? { kind: 'same', name: namespace }
-        : { kind: 'selector', selector: nsSelector, text: canonicalSelector(nsSelector) },
-    clusters,
-    path,
-  };
+  return endpointPeer(selector, nsSelector, namespace, path, d);
 }
 
 function compileNets(nets: readonly string[], path: string, protocol: Protocol | null, d: Diagnostics): Peer | null {

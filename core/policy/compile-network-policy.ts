@@ -18,9 +18,8 @@ import {
   checkClusterNames,
   checkMainSelectorClusters,
   compileLabelSelectorAt,
+  endpointPeer,
   labelSelectorParts,
-  peerClusters,
-  warnEmptyClusters,
   warnNegativeClusterTerms,
 } from './selectors.js';
 
@@ -162,19 +161,7 @@ function compilePeer(peer: NetworkPolicyPeer, path: string, namespace: string, d
       ? null
       : checkedLabelSelector(namespaceSelector, at(path, 'namespaceSelector'), d);
   if (selector === null || (namespaceSelector != null && nsSelector === null)) return null;
-  const clusters = peerClusters(selector, nsSelector);
-  warnEmptyClusters(clusters, path, d);
-  return {
-    kind: 'endpoints',
-    selector,
-    text: canonicalSelector(selector),
-    namespaces:
-      nsSelector === null
-        ? { kind: 'same', name: namespace }
-        : { kind: 'selector', selector: nsSelector, text: canonicalSelector(nsSelector) },
-    clusters,
-    path,
-  };
+  return endpointPeer(selector, nsSelector, namespace, path, d);
 }
 
 // A peer's LabelSelector (absent: all()), checked for valid cluster names and negative cluster terms.

@@ -18,6 +18,7 @@ export {
   decidingRule,
   type MeshFacts,
   type PolicyEndpoint,
+  peerAdmitsLocation,
   peerSelectsEndpoint,
   policyAppliesTo,
   ruleSelectsEndpoint,

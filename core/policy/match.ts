@@ -38,17 +38,24 @@ export function policyAppliesTo(policy: NormalizedPolicy, endpoint: PolicyEndpoi
 
 /** Whether an endpoint peer selects the endpoint (by cluster, namespace and labels). */
 export function peerSelectsEndpoint(peer: EndpointPeer, endpoint: PolicyEndpoint, mesh: MeshFacts): boolean {
+  return (
+    peerAdmitsLocation(peer, endpoint, mesh) &&
+    matcherFor(peer.selector)(withClusterLabel(endpoint.labels, endpoint.cluster))
+  );
+}
+
+/** The cluster and namespace half of peerSelectsEndpoint (what an index over labels does not decide). */
+export function peerAdmitsLocation(
+  peer: EndpointPeer,
+  endpoint: Pick<PolicyEndpoint, 'cluster' | 'namespace'>,
+  mesh: MeshFacts,
+): boolean {
   const { clusters } = peer;
   if (clusters.kind === 'local' && endpoint.cluster !== mesh.localCluster) return false;
   if (clusters.kind === 'named' && !clusters.names.includes(endpoint.cluster)) return false;
-  if (peer.namespaces.kind === 'same') {
-    if (endpoint.namespace !== peer.namespaces.name) return false;
-  } else {
-    const nsLabels = mesh.namespaceLabels(endpoint.cluster, endpoint.namespace);
-    if (nsLabels === undefined) return false;
-    if (!matcherFor(peer.namespaces.selector)(withClusterLabel(nsLabels, endpoint.cluster))) return false;
-  }
-  return matcherFor(peer.selector)(withClusterLabel(endpoint.labels, endpoint.cluster));
+  if (peer.namespaces.kind === 'same') return endpoint.namespace === peer.namespaces.name;
+  const nsLabels = mesh.namespaceLabels(endpoint.cluster, endpoint.namespace);
+  return nsLabels !== undefined && matcherFor(peer.namespaces.selector)(withClusterLabel(nsLabels, endpoint.cluster));
 }
 
 /**

@@ -3,12 +3,13 @@
 // names are DNS labels, and negative cluster terms get a warning that says what they really select.
 
 import type { SelectorNode } from '../selector/ast.js';
+import { canonicalSelector } from '../selector/canonical.js';
 import { caretUnder } from '../selector/caret.js';
 import { CLUSTER_LABEL, clusterScope, namedClusters } from '../selector/cluster-scope.js';
 import { compileLabelSelector, type LabelSelector, validateLabelSelector } from '../selector/label-selector.js';
 import { checkSelector } from '../selector/parser.js';
 import { at, type Diagnostics, item } from './diagnostics.js';
-import type { PeerClusters } from './model.js';
+import type { EndpointPeer, PeerClusters } from './model.js';
 
 /** A selector expression (FNP), or null after reporting where and why it does not parse. */
 export function compileSelectorText(text: string, path: string, d: Diagnostics): SelectorNode | null {
@@ -151,4 +152,30 @@ export function warnEmptyClusters(clusters: PeerClusters, path: string, d: Diagn
   if (clusters.kind === 'named' && clusters.names.length === 0) {
     d.warn(path, `the ${CLUSTER_LABEL} terms of this peer admit no cluster: the peer can never match`);
   }
+}
+
+/**
+ * An endpoint peer from its compiled selectors: namespaces linked by name unless a namespace selector is given,
+ * its cluster scope, and a warning when its cluster terms admit no cluster.
+ */
+export function endpointPeer(
+  selector: SelectorNode,
+  nsSelector: SelectorNode | null,
+  namespace: string,
+  path: string,
+  d: Diagnostics,
+): EndpointPeer {
+  const clusters = peerClusters(selector, nsSelector);
+  warnEmptyClusters(clusters, path, d);
+  return {
+    kind: 'endpoints',
+    selector,
+    text: canonicalSelector(selector),
+    namespaces:
+      nsSelector === null
+        ? { kind: 'same', name: namespace }
+        : { kind: 'selector', selector: nsSelector, text: canonicalSelector(nsSelector) },
+    clusters,
+    path,
+  };
 }

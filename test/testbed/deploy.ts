@@ -15,6 +15,7 @@ import { rccPath } from '../../federation/rcc-spec.js';
 import { accessKubeconfig, localJoinManifests } from '../../federation/remote-access.js';
 import { grantRemoteAccess } from '../../federation/remote-access-grant.js';
 import { serverAccessManifests, serverServiceAccount, serverTokenSecret } from '../../federation/server-access.js';
+import { deployWebhooks, policyCrds, type WebhookDeployOptions } from './deploy-webhooks.js';
 import { freePort, isRunning, logTail, stopProcess } from './processes.js';
 import { type TestbedState, writeState } from './state.js';
 import { launchProcess, TestbedError } from './up.js';
@@ -23,15 +24,22 @@ const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 const fedmeshBin = join(repoRoot, 'bin', 'fedmesh.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Installs the CRD and waits until the API serves it. */
+/** Installs the CRDs (RemoteClusterConfiguration, FederatedNetworkPolicy) and waits until the API serves them. */
 export async function installCrds(client: KubeRestClient): Promise<void> {
-  await applyManifest(client, rccCrd as unknown as Parameters<typeof applyManifest>[1]);
-  const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${rccCrd.metadata.name}`;
+  await installCrd(client, rccCrd, rccPath);
+  for (const crd of policyCrds) {
+    await installCrd(client, crd, `/apis/${crd.spec.group}/${crd.spec.versions[0].name}/${crd.spec.names.plural}`);
+  }
+}
+
+async function installCrd(client: KubeRestClient, crd: { metadata: { name: string } }, listPath: string) {
+  await applyManifest(client, crd as unknown as Parameters<typeof applyManifest>[1]);
+  const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
   for (let i = 0; i < 120; i++) {
-    const crd = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(path);
-    if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) {
+    const got = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(path);
+    if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) {
       try {
-        await client.get(rccPath);
+        await client.get(listPath);
         return;
       } catch (err) {
         // 429 "storage is (re)initializing" comes for a moment after Established.
@@ -40,7 +48,7 @@ export async function installCrds(client: KubeRestClient): Promise<void> {
     }
     await sleep(250);
   }
-  throw new TestbedError(`the CRD ${rccCrd.metadata.name} did not become established`);
+  throw new TestbedError(`the CRD ${crd.metadata.name} did not become established`);
 }
 
 /**
@@ -141,15 +149,20 @@ async function waitForApiService(
 
 /**
  * `fedmesh testbed deploy`: installs the CRDs in every cluster, joins every pair of clusters, and runs one
- * `fedmesh server` per cluster on the host (logs in .testbed/logs/, stopped by `fedmesh testbed down`).
+ * `fedmesh server` and one `fedmesh webhooks` per cluster on the host (logs in .testbed/logs/, stopped by
+ * `fedmesh testbed down`).
  * Running it again restarts the servers.
  */
-export async function deployFedmesh(state: TestbedState, report: (msg: string) => void): Promise<void> {
+export async function deployFedmesh(
+  state: TestbedState,
+  report: (msg: string) => void,
+  webhookOptions: WebhookDeployOptions = {},
+): Promise<void> {
   const clients = new Map<string, KubeRestClient>();
   try {
     for (const c of state.clusters) clients.set(c.name, await KubeRestClient.fromKubeconfigFile(c.kubeconfig, 8));
     await Promise.all([...clients.values()].map((client) => installCrds(client)));
-    report(`installed the RemoteClusterConfiguration CRD in ${clients.size} clusters`);
+    report(`installed the RemoteClusterConfiguration and FederatedNetworkPolicy CRDs in ${clients.size} clusters`);
     await joinClusters(state, clients, report);
 
     const old = state.processes.filter((p) => p.component === 'fedmesh-server');
@@ -212,6 +225,7 @@ export async function deployFedmesh(state: TestbedState, report: (msg: string) =
       });
       report(`${c.name}: fedmesh server: API on 127.0.0.1:${apiPort}, metrics on 127.0.0.1:${port}`);
     }
+    await deployWebhooks(state, clients, fedmeshBin, version, report, webhookOptions);
     await waitForMeshInSync(state, clients, 120_000);
     await Promise.all(state.clusters.map((c) => waitForApiService(state, clients.get(c.name), c.name, 60_000)));
     report(

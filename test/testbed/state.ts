@@ -7,6 +7,7 @@ export type Component =
   | 'kube-controller-manager'
   | 'kubelet-sim'
   | 'fedmesh-server'
+  | 'fedmesh-webhooks'
   | 'netns-relay'
   | 'fedmesh-agent';
 

@@ -371,6 +371,7 @@ export async function down(opts: { dir: string; report?: (msg: string) => void; 
   const order: Component[] = [
     'fedmesh-agent',
     'netns-relay',
+    'fedmesh-webhooks',
     'fedmesh-server',
     'kubelet-sim',
     'kube-controller-manager',

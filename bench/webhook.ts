@@ -1,0 +1,261 @@
+// bench/webhook: the admission webhook server against its floor, measured in the same run.
+//   npm run build && npm run bench:webhook [-- --seconds 8 --rounds 3 --rate 500 --concurrency 32]
+//   node dist/bench/webhook.js --fuzz 100000        the fuzz run: mutated AdmissionReviews, server in a child process
+//
+// The server runs in a child process (so the client does not share its event loop), as `fedmesh webhooks` would:
+// express on Node's https server, AdmissionReview v1, validating realistic NetworkPolicies (app/tier selectors, a
+// namespace peer, a cluster-scoped peer, named and numbered ports, an ipBlock with except), 200 distinct ones.
+// The floor is the same HTTPS server and express stack reading the same bodies and answering a constant allow.
+// Figures: reviews/s with `concurrency` in flight (closed loop), and p50/p99 latency at a fixed `rate` (open
+// loop). Each is the median of `rounds` rounds, the floor and the real server alternating.
+
+import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import express from 'express';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { runFuzz } from '../webhooks/fuzz-bodies.js';
+import { KEEP_ALIVE_MS, MAX_BODY_BYTES, startWebhookServer } from '../webhooks/server.js';
+import {
+  fixedContext,
+  NP,
+  newAgent,
+  post,
+  realisticNetworkPolicy,
+  review,
+  testCertificates,
+} from '../webhooks/test-support.js';
+
+const { values } = parseArgs({
+  options: {
+    serve: { type: 'string' },
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '32' },
+    fuzz: { type: 'string' },
+  },
+});
+
+// Child: serve `real` or `floor`, print {port, ca} on stdout's IPC, run until killed.
+if (values.serve !== undefined) {
+  const { ca, leaf } = testCertificates();
+  let port: number;
+  if (values.serve === 'real') {
+    const s = await startWebhookServer({
+      host: '127.0.0.1',
+      port: 0,
+      certPem: leaf.certPem,
+      keyPem: leaf.keyPem,
+      context: fixedContext(),
+      log: pino({ enabled: false }),
+      registry: new Registry(),
+    });
+    port = s.port;
+  } else {
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('etag', false);
+    const constant = JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: 'constant', allowed: true },
+    });
+    app.post('/validate/:webhook', express.raw({ type: () => true, limit: MAX_BODY_BYTES }), (_req, res) => {
+      res.type('application/json').send(constant);
+    });
+    const server = createServer(
+      { cert: leaf.certPem, key: leaf.keyPem, minVersion: 'TLSv1.2', keepAliveTimeout: KEEP_ALIVE_MS },
+      app,
+    );
+    server.keepAliveTimeout = KEEP_ALIVE_MS;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  }
+  process.send?.({ port, ca: ca.certPem });
+  process.on('SIGTERM', () => process.exit(0)); // a normal exit, so that --cpu-prof can write its profile
+  await new Promise(() => {});
+}
+
+interface Child {
+  readonly proc: ChildProcess;
+  readonly port: number;
+  readonly ca: string;
+}
+
+async function startChild(mode: 'real' | 'floor'): Promise<Child> {
+  const proc = fork(fileURLToPath(import.meta.url), ['--serve', mode], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const msg = await new Promise<{ port: number; ca: string }>((resolve, reject) => {
+    proc.once('message', (m) => resolve(m as { port: number; ca: string }));
+    proc.once('exit', (code) => reject(new Error(`server child exited ${code}`)));
+  });
+  return { proc, ...msg };
+}
+
+function peakRssMiB(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+}
+
+function rssMiB(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+}
+
+const bodies = Array.from({ length: 200 }, (_, i) => JSON.stringify(review(NP, realisticNetworkPolicy(i), `uid-${i}`)));
+const path = '/validate/networkpolicies';
+
+/** CPU time (user + system) the process has used, in ms. */
+function cpuMs(pid: number | undefined): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+let lastCpuPerReview = 0;
+
+async function throughput(c: Child, seconds: number, concurrency: number): Promise<number> {
+  const cpu0 = cpuMs(c.proc.pid);
+  const agent = newAgent({ certPem: c.ca, keyPem: '' }, concurrency);
+  const end = Date.now() + seconds * 1000;
+  let n = 0;
+  const worker = async (w: number) => {
+    for (let i = w; Date.now() < end; i += concurrency) {
+      const r = await post(agent, c.port, path, bodies[i % bodies.length]!);
+      if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+      n++;
+    }
+  };
+  const t = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
+  const s = (performance.now() - t) / 1000;
+  agent.destroy();
+  lastCpuPerReview = ((cpuMs(c.proc.pid) - cpu0) * 1000) / n;
+  return n / s;
+}
+
+async function latencyAtRate(
+  c: Child,
+  seconds: number,
+  rate: number,
+): Promise<{ p50: number; p99: number; late: number }> {
+  const agent = newAgent({ certPem: c.ca, keyPem: '' }, 64);
+  const total = Math.round(seconds * rate);
+  const times: number[] = [];
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  let late = 0;
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    else if (wait < -5) late++;
+    const t = performance.now();
+    pending.push(
+      post(agent, c.port, path, bodies[i % bodies.length]!).then((r) => {
+        if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+        times.push(performance.now() - t);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!;
+  return { p50: q(0.5), p99: q(0.99), late };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (xs: number[], unit: string, digits = 0) =>
+  `${median(xs).toFixed(digits)} ${unit} (range ${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
+
+function machine(): string {
+  return `${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}, load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
+}
+
+if (values.fuzz !== undefined) {
+  const count = Number(values.fuzz);
+  const child = await startChild('real');
+  const agent = newAgent({ certPem: child.ca, keyPem: '' }, 16);
+  const rss0 = rssMiB(child.proc.pid);
+  const stats = await runFuzz({
+    seed: 2026,
+    count,
+    concurrency: 16,
+    send: (c) => post(agent, child.port, c.path, c.body),
+  });
+  const alive = await post(agent, child.port, path, bodies[0]!);
+  console.log(`machine: ${machine()}`);
+  console.log(`fuzz: ${stats.sent} mutated AdmissionReviews in ${stats.seconds.toFixed(1)} s`);
+  console.log(`  answers by HTTP status: ${JSON.stringify(stats.byStatus)}`);
+  console.log(`  contract violations (5xx, lost requests, uid not echoed): ${stats.violations.length}`);
+  for (const v of stats.violations.slice(0, 10)) console.log(`    ${v}`);
+  console.log(
+    `  server RSS: ${rss0.toFixed(0)} MiB at start, ${rssMiB(child.proc.pid).toFixed(0)} MiB at end, peak ${peakRssMiB(child.proc.pid).toFixed(0)} MiB`,
+  );
+  console.log(`  server still answers: HTTP ${alive.status}; exit code so far: ${child.proc.exitCode ?? 'running'}`);
+  agent.destroy();
+  child.proc.kill();
+  process.exit(stats.violations.length === 0 && alive.status === 200 ? 0 : 1);
+}
+
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const rate = Number(values.rate);
+const concurrency = Number(values.concurrency);
+const [real, floor] = await Promise.all([startChild('real'), startChild('floor')]);
+try {
+  // Warm-up: JIT and TLS sessions.
+  await throughput(real, 1, concurrency);
+  await throughput(floor, 1, concurrency);
+  const rps = { real: [] as number[], floor: [] as number[] };
+  const p50 = { real: [] as number[], floor: [] as number[] };
+  const p99 = { real: [] as number[], floor: [] as number[] };
+  const cpu = { real: [] as number[], floor: [] as number[] };
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, c] of [
+      ['floor', floor],
+      ['real', real],
+    ] as const) {
+      rps[name].push(await throughput(c, seconds, concurrency));
+      cpu[name].push(lastCpuPerReview);
+      const l = await latencyAtRate(c, seconds, rate);
+      p50[name].push(l.p50);
+      p99[name].push(l.p99);
+    }
+  }
+  const ratios = rps.real.map((x, i) => x / rps.floor[i]!);
+  console.log(`machine: ${machine()}`);
+  console.log(
+    `workload: AdmissionReviews of 200 realistic NetworkPolicies (${bodies[0]!.length} bytes each), ${rounds} rounds of ${seconds} s`,
+  );
+  console.log(`throughput, ${concurrency} in flight:`);
+  console.log(`  floor (same HTTPS+express server, constant allow): ${fmt(rps.floor, 'reviews/s')}`);
+  console.log(`  fedmesh webhooks (full validation):              ${fmt(rps.real, 'reviews/s')}`);
+  console.log(`  ratio real/floor: ${fmt(ratios, '', 2)}  (target >= 0.8)`);
+  console.log(
+    `  server CPU per review (robust to a busy machine): floor ${fmt(cpu.floor, 'µs')}, real ${fmt(cpu.real, 'µs')}, ratio floor/real ${fmt(
+      cpu.floor.map((f, i) => f / cpu.real[i]!),
+      '',
+      2,
+    )}`,
+  );
+  console.log(`latency at ${rate} reviews/s (open loop):`);
+  console.log(`  floor: p50 ${fmt(p50.floor, 'ms', 2)}, p99 ${fmt(p99.floor, 'ms', 2)}`);
+  console.log(`  real:  p50 ${fmt(p50.real, 'ms', 2)}, p99 ${fmt(p99.real, 'ms', 2)}  (target p99 < 2 ms)`);
+  console.log(
+    `server peak RSS: real ${peakRssMiB(real.proc.pid).toFixed(0)} MiB, floor ${peakRssMiB(floor.proc.pid).toFixed(0)} MiB`,
+  );
+} finally {
+  real.proc.kill();
+  floor.proc.kill();
+}

@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { KeyPair } from '../core/tls/certificates.js';
+import type { WebhookServer } from './server.js';
+import { KEEP_ALIVE_MS } from './server.js';
+import {
+  FNP,
+  fixedContext,
+  NP,
+  newAgent,
+  post,
+  RCC,
+  realisticNetworkPolicy,
+  review,
+  SERVICE,
+  startTestServer,
+} from './test-support.js';
+
+let server: WebhookServer;
+let ca: KeyPair;
+let agent: ReturnType<typeof newAgent>;
+const json = (s: string) =>
+  JSON.parse(s) as {
+    response?: { uid: string; allowed: boolean; status?: { code: number; message: string }; warnings?: string[] };
+    message?: string;
+    code?: number;
+  };
+
+before(async () => {
+  ({ server, ca } = await startTestServer(
+    fixedContext({
+      secretExists: async (_ns, name) => {
+        if (name === 'explode') throw new Error('boom');
+        return { exists: name !== 'missing' };
+      },
+    }),
+  ));
+  agent = newAgent(ca);
+});
+after(async () => {
+  agent.destroy();
+  await server.close();
+});
+
+describe('webhook server', () => {
+  test('a valid NetworkPolicy is allowed; the uid is echoed', async () => {
+    const r = await post(
+      agent,
+      server.port,
+      '/validate/networkpolicies',
+      review(NP, realisticNetworkPolicy(1), 'abc-123'),
+    );
+    assert.equal(r.status, 200);
+    const body = json(r.body);
+    assert.deepEqual(body.response, { uid: 'abc-123', allowed: true });
+    assert.equal((body as { apiVersion?: string }).apiVersion, 'admission.k8s.io/v1');
+  });
+
+  test('an invalid FNP is denied with field path, position and caret; warnings are one line each', async () => {
+    const fnp = {
+      metadata: { name: 'p', namespace: 'shop' },
+      spec: {
+        ingress: [
+          { action: 'Allow', source: { selector: "fedmesh.io/cluster != 'west'" } },
+          { action: 'Allow', source: { selector: "app == 'web' &&" } },
+        ],
+      },
+    };
+    const body = json(
+      (await post(agent, server.port, '/validate/federatednetworkpolicies', review(FNP, fnp, 'u2'))).body,
+    );
+    assert.equal(body.response?.uid, 'u2');
+    assert.equal(body.response?.allowed, false);
+    assert.equal(body.response?.status?.code, 403);
+    assert.equal(
+      body.response?.status?.message,
+      [
+        'FederatedNetworkPolicy "shop/p" is invalid:',
+        "* spec.ingress[1].source.selector: invalid selector at position 15: expected a label, has(…), all(), global(), '!' or '(', found end of selector",
+        "    app == 'web' &&",
+        '                   ^',
+      ].join('\n'),
+    );
+    assert.equal(body.response?.warnings?.length, 1);
+    assert.doesNotMatch(body.response?.warnings?.[0] ?? '', /\n/);
+    assert.match(
+      body.response?.warnings?.[0] ?? '',
+      /^spec\.ingress\[0\]\.source\.selector: .*every other remote cluster/,
+    );
+  });
+
+  test('a peer naming a cluster no RCC has is allowed with a warning', async () => {
+    const fnp = {
+      metadata: { name: 'p' },
+      spec: { ingress: [{ action: 'Allow', source: { selector: "fedmesh.io/cluster == 'wset'" } }] },
+    };
+    const body = json((await post(agent, server.port, '/validate/federatednetworkpolicies', review(FNP, fnp))).body);
+    assert.equal(body.response?.allowed, true);
+    assert.match(body.response?.warnings?.[0] ?? '', /no RemoteClusterConfiguration "wset" exists/);
+  });
+
+  test('RCC: a missing Secret warns; the local cluster name is refused', async () => {
+    const rcc = (name: string, secret: string) => ({
+      metadata: { name },
+      spec: { clusterAccessSecret: { name: secret, namespace: 'fedmesh-system' } },
+    });
+    const missing = json(
+      (await post(agent, server.port, '/validate/remoteclusterconfigurations', review(RCC, rcc('west', 'missing'))))
+        .body,
+    );
+    assert.equal(missing.response?.allowed, true);
+    assert.match(missing.response?.warnings?.[0] ?? '', /Secret fedmesh-system\/missing does not exist/);
+    const own = json(
+      (await post(agent, server.port, '/validate/remoteclusterconfigurations', review(RCC, rcc('east', 's')))).body,
+    );
+    assert.equal(own.response?.allowed, false);
+    assert.match(
+      own.response?.status?.message ?? '',
+      /metadata\.name: Invalid value: "east": this is the local cluster's own name/,
+    );
+  });
+
+  test('federated Service: spec.selector and unnamed ports are refused; plain Services pass', async () => {
+    const svc = {
+      metadata: { name: 's', annotations: { 'federation.fedmesh.io/serviceSelector': "app == 'web'" } },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80 }] },
+    };
+    const body = json((await post(agent, server.port, '/validate/services', review(SERVICE, svc))).body);
+    assert.equal(body.response?.allowed, false);
+    assert.match(body.response?.status?.message ?? '', /\* spec\.selector: Forbidden/);
+    assert.match(body.response?.status?.message ?? '', /\* spec\.ports\[0\]\.name: Required value/);
+    const plain = json(
+      (
+        await post(
+          agent,
+          server.port,
+          '/validate/services',
+          review(SERVICE, { metadata: { name: 'p' }, spec: { selector: { a: 'b' } } }),
+        )
+      ).body,
+    );
+    assert.equal(plain.response?.allowed, true);
+  });
+
+  test('not JSON, not an AdmissionReview: 400 with a message', async () => {
+    for (const bad of [
+      '',
+      '{',
+      'null',
+      '[]',
+      '{"kind":"Pod"}',
+      JSON.stringify({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: { uid: 'x' } }),
+    ]) {
+      const r = await post(agent, server.port, '/validate/networkpolicies', bad);
+      assert.equal(r.status, 400, bad);
+      assert.match(json(r.body).message ?? '', /not JSON|not an admission\.k8s\.io\/v1 AdmissionReview/, bad);
+    }
+  });
+
+  test('an AdmissionReview with a uid but a malformed request is denied, echoing the uid', async () => {
+    const r = await post(agent, server.port, '/validate/networkpolicies', {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: { uid: 'u-bad', operation: 'EXPLODE' },
+    });
+    assert.equal(r.status, 200);
+    assert.equal(json(r.body).response?.uid, 'u-bad');
+    assert.equal(json(r.body).response?.allowed, false);
+  });
+
+  test('an object of the wrong shape is denied with its field path, never a crash', async () => {
+    const np = { metadata: { name: 'n' }, spec: { ingress: [{ from: 'everyone' }] } };
+    const body = json((await post(agent, server.port, '/validate/networkpolicies', review(NP, np))).body);
+    assert.equal(body.response?.allowed, false);
+    assert.match(body.response?.status?.message ?? '', /\* spec\.ingress\[0\]\.from: Invalid value: must be array/);
+  });
+
+  test('a validator that throws denies (fail closed), and the server goes on', async () => {
+    const rcc = {
+      metadata: { name: 'west' },
+      spec: { clusterAccessSecret: { name: 'explode', namespace: 'fedmesh-system' } },
+    };
+    const body = json(
+      (await post(agent, server.port, '/validate/remoteclusterconfigurations', review(RCC, rcc, 'u-x'))).body,
+    );
+    assert.equal(body.response?.uid, 'u-x');
+    assert.equal(body.response?.allowed, false);
+    assert.match(body.response?.status?.message ?? '', /internal error/);
+    const again = await post(agent, server.port, '/validate/networkpolicies', review(NP, realisticNetworkPolicy(2)));
+    assert.equal(json(again.body).response?.allowed, true);
+  });
+
+  test('a review for another resource than the path is denied (misconfiguration shows)', async () => {
+    const body = json(
+      (await post(agent, server.port, '/validate/services', review(NP, realisticNetworkPolicy(3)))).body,
+    );
+    assert.equal(body.response?.allowed, false);
+    assert.match(body.response?.status?.message ?? '', /validates services, not networkpolicies\.networking\.k8s\.io/);
+  });
+
+  test('DELETE is allowed without looking at the object', async () => {
+    const r = review(FNP, null, 'del');
+    const body = json(
+      (
+        await post(agent, server.port, '/validate/federatednetworkpolicies', {
+          ...r,
+          request: { ...r.request, operation: 'DELETE' },
+        })
+      ).body,
+    );
+    assert.deepEqual(body.response, { uid: 'del', allowed: true });
+  });
+
+  test('too large a body is 413; unknown paths 404; GET 405; never 5xx', async () => {
+    const big = await post(agent, server.port, '/validate/networkpolicies', `"${'x'.repeat(9 * 1024 * 1024)}"`);
+    assert.equal(big.status, 413);
+    assert.equal((await post(agent, server.port, '/nope', '{}')).status, 404);
+    assert.equal((await post(agent, server.port, '/validate/pods', '{}')).status, 404);
+    const get = await fetchStatus(server.port, '/validate/networkpolicies');
+    assert.equal(get, 405);
+  });
+
+  test('keep-alive outlasts kube-apiserver idle connections: the socket is reused after an idle gap', async () => {
+    assert.ok(server.server.keepAliveTimeout >= 90_000, `keepAliveTimeout ${server.server.keepAliveTimeout}`);
+    assert.equal(server.server.keepAliveTimeout, KEEP_ALIVE_MS);
+    const solo = newAgent(ca, 1);
+    try {
+      const first = await post(solo, server.port, '/validate/networkpolicies', review(NP, realisticNetworkPolicy(4)));
+      assert.equal(first.status, 200);
+      // Node's default keep-alive (5 s) would have closed the socket by now.
+      await new Promise((r) => setTimeout(r, 5_500));
+      const second = await post(solo, server.port, '/validate/networkpolicies', review(NP, realisticNetworkPolicy(5)));
+      assert.equal(second.status, 200);
+      assert.equal(second.reusedSocket, true);
+    } finally {
+      solo.destroy();
+    }
+  });
+});
+
+async function fetchStatus(port: number, path: string): Promise<number> {
+  const { request } = await import('node:https');
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'GET', ca: ca.certPem, servername: 'localhost' },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,213 @@
+// The HTTPS server of the admission webhooks: express on Node's https server. It must outlive any input, because
+// it sits in the path of every policy write: a body that is not an AdmissionReview gets 400 with a message, one
+// that is but is malformed is denied with its uid echoed, a validator that throws denies (and is logged), and no
+// input gets a 5xx. Keep-alive outlasts kube-apiserver's 90 s idle connections, so that a review is never sent on
+// a socket the server is closing (such a POST is not retried and would count as a webhook failure).
+
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Logger } from '../core/log/logger.js';
+import { errorMessage } from '../core/log/logger.js';
+import { ADMISSION_API_VERSION, deny, parseAdmissionReview } from './admission-review.js';
+import { reviewRequest, webhookRouteByName } from './review.js';
+import type { ValidationContext } from './validation-context.js';
+
+/** Largest request body: an UPDATE review carries the object twice, and kube-apiserver takes objects of 3 MiB. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Longer than the 90 s kube-apiserver keeps an idle connection, so the client always closes first. */
+export const KEEP_ALIVE_MS = 95_000;
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const MAX_HEADER_BYTES = 16 * 1024;
+
+export interface WebhookServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly context: ValidationContext;
+  readonly log: Logger;
+  readonly registry: Registry;
+}
+
+export interface WebhookServer {
+  readonly port: number;
+  readonly server: Server;
+  /** Serves new connections with this certificate (rotation without a restart). */
+  setCertificate(certPem: string, keyPem: string): void;
+  close(): Promise<void>;
+}
+
+export function webhookMetrics(registry: Registry) {
+  return {
+    reviews: new Counter({
+      name: 'fedmesh_webhook_reviews_total',
+      help: 'AdmissionReviews answered, by webhook path and outcome (allowed, denied, skipped, malformed, error)',
+      labelNames: ['webhook', 'outcome'],
+      registers: [registry],
+    }),
+    rejectedBodies: new Counter({
+      name: 'fedmesh_webhook_bad_requests_total',
+      help: 'Requests answered 4xx because they were not an AdmissionReview (or too large)',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'fedmesh_webhook_review_duration_seconds',
+      help: 'Time from a complete request body to the answer, by webhook path',
+      labelNames: ['webhook'],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1],
+      registers: [registry],
+    }),
+  };
+}
+
+function status(res: Response, code: number, message: string): void {
+  if (res.headersSent) return;
+  res
+    .status(code)
+    .set('X-Content-Type-Options', 'nosniff')
+    .json({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason: reasonOf(code), message });
+}
+
+function reasonOf(code: number): string {
+  return code === 404
+    ? 'NotFound'
+    : code === 405
+      ? 'MethodNotAllowed'
+      : code === 413
+        ? 'RequestEntityTooLarge'
+        : 'BadRequest';
+}
+
+// The uid of something that says it is an AdmissionReview v1, even if the rest is malformed: it gets an answer.
+function claimedUid(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as { apiVersion?: unknown; kind?: unknown; request?: unknown };
+  if (b.apiVersion !== ADMISSION_API_VERSION || b.kind !== 'AdmissionReview') return undefined;
+  const uid = typeof b.request === 'object' && b.request !== null ? (b.request as { uid?: unknown }).uid : undefined;
+  return typeof uid === 'string' && uid.length > 0 && uid.length <= 128 ? uid : undefined;
+}
+
+export function webhookApp(ctx: ValidationContext, log: Logger, metrics: ReturnType<typeof webhookMetrics>) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const raw = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
+
+  app.post('/validate/:webhook', raw, (req: Request, res: Response) => {
+    const started = process.hrtime.bigint();
+    const name = String(req.params.webhook);
+    const route = webhookRouteByName.get(name);
+    if (route === undefined) {
+      metrics.rejectedBodies.inc({ code: '404' });
+      status(
+        res,
+        404,
+        `no webhook at ${req.path}; the paths are /validate/{${[...webhookRouteByName.keys()].join(',')}}`,
+      );
+      return;
+    }
+    let body: unknown;
+    try {
+      const buf = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      body = JSON.parse(buf.toString('utf8'));
+    } catch (err) {
+      metrics.rejectedBodies.inc({ code: '400' });
+      status(res, 400, `the body is not JSON: ${errorMessage(err).slice(0, 200)}`);
+      return;
+    }
+    const parsed = parseAdmissionReview(body);
+    if (!parsed.ok) {
+      const uid = claimedUid(body);
+      if (uid === undefined) {
+        metrics.rejectedBodies.inc({ code: '400' });
+        status(res, 400, parsed.message);
+        return;
+      }
+      metrics.reviews.inc({ webhook: name, outcome: 'malformed' });
+      res.json(deny(uid, `malformed AdmissionReview: ${parsed.message}`));
+      return;
+    }
+    const { request } = parsed;
+    // A child logger only when something is logged: most reviews log nothing.
+    const reqLog = () => log.child({ uid: request.uid, webhook: name, operation: request.operation });
+    reviewRequest(route, request, ctx)
+      .then(({ response, outcome }) => {
+        metrics.reviews.inc({ webhook: name, outcome });
+        metrics.duration.observe({ webhook: name }, Number(process.hrtime.bigint() - started) / 1e9);
+        if (outcome === 'denied') {
+          reqLog().info(
+            { namespace: request.namespace, name: request.name, user: request.userInfo?.username },
+            'denied',
+          );
+        }
+        res.json(response);
+      })
+      .catch((err: unknown) => {
+        metrics.reviews.inc({ webhook: name, outcome: 'error' });
+        reqLog().error({ err: errorMessage(err) }, 'validator failed');
+        if (!res.headersSent) {
+          res.json(
+            deny(request.uid, 'fedmesh could not validate this object: an internal error (logged by fedmesh webhooks)'),
+          );
+        }
+      });
+  });
+
+  app.all('/validate/:webhook', (_req: Request, res: Response) => {
+    metrics.rejectedBodies.inc({ code: '405' });
+    status(res, 405, 'admission reviews are POSTed');
+  });
+  app.use((req: Request, res: Response) => {
+    metrics.rejectedBodies.inc({ code: '404' });
+    status(res, 404, `no webhook at ${req.path.slice(0, 100)}`);
+  });
+  // Body reading errors (too large, aborted, bad encoding): 4xx, never 5xx.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const s = (err as { status?: unknown }).status;
+    const code = typeof s === 'number' && s >= 400 && s < 500 ? s : 400;
+    metrics.rejectedBodies.inc({ code: String(code) });
+    status(
+      res,
+      code,
+      code === 413 ? `the body is larger than ${MAX_BODY_BYTES} bytes` : errorMessage(err).slice(0, 200),
+    );
+  });
+  return app;
+}
+
+export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
+  const metrics = webhookMetrics(o.registry);
+  const app = webhookApp(o.context, o.log, metrics);
+  const server = createServer(
+    {
+      cert: o.certPem,
+      key: o.keyPem,
+      minVersion: 'TLSv1.2',
+      maxHeaderSize: MAX_HEADER_BYTES,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+    },
+    app,
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.maxHeadersCount = 100;
+  server.on('tlsClientError', (err) => o.log.debug({ err: errorMessage(err) }, 'TLS handshake failed'));
+  server.listen(o.port, o.host);
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    server,
+    setCertificate: (certPem, keyPem) => server.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
