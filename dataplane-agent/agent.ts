@@ -203,8 +203,7 @@ export class Agent {
   }
 
   private startInformers(): void {
-    const { client, clusterName } = this.opts;
-    const local = clusterName;
+    const local = this.opts.clusterName;
     const endpoints = new Map<string, Endpoint>();
     const upsertEndpoint = (key: string, ep: Endpoint | undefined) => {
       const old = endpoints.get(key);
@@ -334,7 +333,6 @@ export class Agent {
       },
     });
     for (const i of this.informers) i.start();
-    void client;
   }
 
   private policyMetrics(): void {

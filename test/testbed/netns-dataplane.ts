@@ -157,7 +157,7 @@ export async function startNetnsDataplane(
         { mode: 0o600 },
       );
       const socket = join(socketDir, `${c.name}.sock`);
-      const hostRelay = launchInNetnsHost(state, c.name, [
+      launchHostRelay(state, c.name, [
         process.execPath,
         fedmeshBin,
         'testbed',
@@ -165,7 +165,6 @@ export async function startNetnsDataplane(
         `--listen=unix:${socket}`,
         `--connect=tcp:127.0.0.1:${c.apiPort}`,
       ]);
-      void hostRelay;
       for (const n of layout.nodes.filter((x) => x.cluster === c.name)) {
         launchInNetns(state, n.netns, {
           cluster: c.name,
@@ -208,7 +207,7 @@ export async function startNetnsDataplane(
   }
 }
 
-function launchInNetnsHost(state: TestbedState, cluster: string, argv: string[]): ProcessRecord {
+function launchHostRelay(state: TestbedState, cluster: string, argv: string[]): ProcessRecord {
   const log = join(state.dir, 'logs', `${cluster}-netns-relay-host.log`);
   const s = startDetached(argv, log);
   const rec: ProcessRecord = {
