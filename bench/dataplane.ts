@@ -27,11 +27,13 @@ import { type Endpoint, PolicyCalculation } from '../dataplane-agent/policy/calc
 import type { DataplanePolicy } from '../dataplane-agent/policy/model.js';
 import { seededRandom } from './seeded-random.js';
 
-const REMOTE_IPS = 100_000;
-const POLICIES = 1_000;
+// `--quick`: a tenth of the work, to check that the benchmark runs (its figures are not the targets').
+const QUICK = process.argv.includes('--quick');
+const REMOTE_IPS = QUICK ? 10_000 : 100_000;
+const POLICIES = QUICK ? 100 : 1_000;
 const LOCAL = 50;
-const CHANGES = 1_000;
-const NODES = 5_000;
+const CHANGES = QUICK ? 100 : 1_000;
+const NODES = QUICK ? 500 : 5_000;
 const FULL_ROUNDS = 3;
 const OVERLAY_ROUNDS = 3;
 const CLUSTERS = ['c0', 'c1', 'c2', 'c3', 'c4'];
@@ -48,14 +50,14 @@ const pct = (xs: readonly number[], p: number) =>
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 /**
- * Remote pod i: app a = i mod 1000, 100 pods per app, all in namespace ns(a mod 100) of cluster c(a mod 5), so that
+ * Remote pod i: app a = i mod 1000, 100 pods per app, all in namespace ns(a mod 10) of cluster c(a mod 5), so that
  * policy a (same namespace, admits that cluster) selects them: 1k peer sets of ~100 IPs, every remote IP in one.
  */
 function remoteEndpoint(i: number): Endpoint {
   const app = i % POLICIES;
   return {
     cluster: CLUSTERS[app % CLUSTERS.length]!,
-    namespace: `ns${app % 100}`,
+    namespace: `ns${app % 10}`,
     name: `pod-${i}`,
     nodeName: `n${int(1000)}`,
     ips: [ip(i, 100)],
@@ -74,7 +76,7 @@ function remoteEndpoint(i: number): Endpoint {
 function localEndpoint(i: number): Endpoint {
   return {
     cluster: LOCAL_CLUSTER,
-    namespace: `ns${i % 100}`,
+    namespace: `ns${i % 10}`,
     name: `local-${i}`,
     nodeName: NODE,
     ips: [ip(i, 200)],
@@ -83,12 +85,12 @@ function localEndpoint(i: number): Endpoint {
   };
 }
 
-/** Policy i: in ns(i%100), applies to app(i%50) (some local endpoint), admits app(i) of two clusters, ports. */
+/** Policy i: in ns(i%10), applies to app(i%50) (a local endpoint there), admits app(i) of two clusters, ports. */
 function policy(i: number): DataplanePolicy {
   const clusters = `{'${CLUSTERS[i % 5]}', '${CLUSTERS[(i + 1) % 5]}'}`;
   const c = compileFederatedNetworkPolicy(
     {
-      metadata: { namespace: `ns${i % 100}`, name: `p${i}` },
+      metadata: { namespace: `ns${i % 10}`, name: `p${i}` },
       spec: {
         selector: `app == 'app${i % LOCAL}'`,
         order: i % 7,
@@ -187,7 +189,7 @@ async function benchPolicy(): Promise<void> {
     // To another app of the same namespace and cluster: the IP leaves one policy's sets and joins another's.
     const target = remotes[int(REMOTE_IPS)]!;
     const app = Number(target.labels.app?.slice(3));
-    const next = (app + 100 * (1 + int(9))) % POLICIES;
+    const next = (app + 10 * (1 + int(9))) % POLICIES;
     const moved: Endpoint = { ...target, labels: { ...target.labels, app: `app${next}` } };
     const t = performance.now();
     calc.upsertEndpoint(moved);
@@ -201,6 +203,7 @@ async function benchPolicy(): Promise<void> {
     latencies.push(performance.now() - t - 0);
     remotes[remotes.indexOf(target)] = moved;
     if (stats.kind !== 'delta') throw new Error('a single change must not need a full sync');
+    if ((i + 1) % 100 === 0) console.error(`   … ${i + 1} changes, median so far ${ms(median(latencies))}`);
     // Floor: the same delta again, reverted then reapplied, timed as nft alone.
     if (deltaText) {
       const revert = deltaText
@@ -294,9 +297,15 @@ if (process.argv.includes('--inside')) {
   const ns = `fmbench-${process.pid}`;
   spawnSync('ip', ['netns', 'add', ns], { stdio: 'inherit' });
   try {
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, fileURLToPath(import.meta.url), '--inside'], {
-      stdio: 'inherit',
-    });
+    // The namespace goes with the benchmark even when it is interrupted.
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        spawnSync('ip', ['netns', 'delete', ns]);
+        process.exit(130);
+      });
+    }
+    const args = [fileURLToPath(import.meta.url), '--inside', ...(QUICK ? ['--quick'] : [])];
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...args], { stdio: 'inherit' });
     process.exitCode = r.status ?? 1;
   } finally {
     spawnSync('ip', ['netns', 'delete', ns]);

@@ -148,12 +148,12 @@ export class OverlayDriver {
   async apply(desired: OverlayState, current?: KernelOverlay): Promise<OverlayApplyResult> {
     const have = current ?? (await this.readBack());
     const d = diffOverlay(have, desired, this.cfg.name);
-    if (d.neighAdd.length > 0) await this.ipBatch(d.neighAdd, true);
+    // Two processes for a change that adds and one more for FDB removals: FDB entries first, then in one ip batch
+    // the neighbours, nexthops and routes (in that order), then what goes away, routes before what they used.
     if (d.fdbAdd.length > 0) await this.bridgeBatch(d.fdbAdd);
-    const ip = [...d.routeDel, ...d.nexthopAdd, ...d.routeAdd, ...d.nexthopDel];
+    const ip = [...d.neighAdd, ...d.routeDel, ...d.nexthopAdd, ...d.routeAdd, ...d.nexthopDel, ...d.neighDel];
     if (ip.length > 0) await this.ipBatch(ip, true);
     if (d.fdbDel.length > 0) await this.bridgeBatch(d.fdbDel);
-    if (d.neighDel.length > 0) await this.ipBatch(d.neighDel, true);
     return {
       added: d.neighAdd.length + d.fdbAdd.length + d.nexthopAdd.length + d.routeAdd.length,
       removed: d.neighDel.length + d.fdbDel.length + d.nexthopDel.length + d.routeDel.length,
