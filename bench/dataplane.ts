@@ -5,7 +5,7 @@
 //     1k policies over 50 local endpoints: the policy calculation (selector index, sets, profiles), the rendering
 //     and `nft -f` of one transaction into an empty table, against the floor: `nft -f` of the same final
 //     transaction text alone. Rounds: each starts from an empty table.
-//  2. 1k single-endpoint changes (a remote pod relabelled, which moves its IP between peer sets), each timed from
+//  2. (run last) 1k single-endpoint changes (a remote pod relabelled, which moves its IP between peer sets), each timed from
 //     the event to `nft -f` returning (event -> kernel): median and p99, against the floor of `nft -f` of the
 //     same delta text.
 //  3. The overlay for 5k remote nodes: the calculation, the read-back and the `ip -batch` / `bridge -batch` runs
@@ -125,7 +125,7 @@ function resetTable(): void {
   spawnSync('nft', ['delete', 'table', 'inet', 'fedmesh']);
 }
 
-async function benchPolicy(): Promise<void> {
+async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoint[] }> {
   const remotes = Array.from({ length: REMOTE_IPS }, (_, i) => remoteEndpoint(i));
   const locals = Array.from({ length: LOCAL }, (_, i) => localEndpoint(i));
   const policies = Array.from({ length: POLICIES }, (_, i) => policy(i));
@@ -175,13 +175,18 @@ async function benchPolicy(): Promise<void> {
     `   ratio ${(oursM / floorM).toFixed(2)} (target <= 1.2); the driver alone ${(median(drivers) / floorM).toFixed(2)}`,
   );
 
+  if (!calc) throw new Error('unreachable');
+  return { calc, remotes };
+}
+
+/** Part 2, on the ruleset of part 1. */
+async function benchChanges(calc: PolicyCalculation, remotes: Endpoint[]): Promise<void> {
   // The table the last round programmed is the floor's; put ours back for the changes.
   resetTable();
-  if (!calc || !driver) throw new Error('unreachable');
-  driver = new NftDriver();
+  const driver = new NftDriver();
   await driver.fullSync(() => {
-    calc!.trackChanges(true);
-    return calc!.desired;
+    calc.trackChanges(true);
+    return calc.desired;
   });
   const latencies: number[] = [];
   const deltaFloors: number[] = [];
@@ -203,7 +208,11 @@ async function benchPolicy(): Promise<void> {
     latencies.push(performance.now() - t - 0);
     remotes[remotes.indexOf(target)] = moved;
     if (stats.kind !== 'delta') throw new Error('a single change must not need a full sync');
-    if ((i + 1) % 100 === 0) console.error(`   … ${i + 1} changes, median so far ${ms(median(latencies))}`);
+    if ((i + 1) % 100 === 0) {
+      console.error(
+        `   … ${i + 1} changes: median ${ms(median(latencies))}, p99 ${ms(pct(latencies, 0.99))}; floor median ${ms(median(deltaFloors))}, p99 ${ms(pct(deltaFloors, 0.99))}`,
+      );
+    }
     // Floor: the same delta again, reverted then reapplied, timed as nft alone.
     if (deltaText) {
       const revert = deltaText
@@ -283,8 +292,9 @@ async function benchOverlay(): Promise<void> {
 async function inside(): Promise<void> {
   const cpu = cpus();
   console.log(`machine: ${cpu[0]?.model ?? '?'}, ${cpu.length} cores, Node ${process.version}`);
-  await benchPolicy();
+  const { calc, remotes } = await benchPolicy();
   await benchOverlay();
+  await benchChanges(calc, remotes);
 }
 
 if (process.argv.includes('--inside')) {
