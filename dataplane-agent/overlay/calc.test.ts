@@ -88,3 +88,18 @@ test('a VTEP claimed twice goes to the first node in name order, whatever the in
     assert.equal(plan.state.fdb.get('66:00:00:00:00:01'), '172.18.1.1');
   }
 });
+
+test('nested protected networks protect their whole range, whatever their order', () => {
+  for (const protectedCIDRs of [
+    ['10.245.0.0/24', '10.245.0.0/16'],
+    ['10.245.0.0/16', '10.245.0.0/24'],
+  ]) {
+    const plan = computeOverlay({
+      remoteNodes: [node('west', 'a', 7)],
+      enabledClusters: new Set(['west']),
+      protectedCIDRs,
+    });
+    assert.equal(plan.state.routes.size, 0);
+    assert.match(plan.problems[0] ?? '', /overlaps 10\.245\.0\.0\/16 of this cluster/);
+  }
+});

@@ -4,7 +4,7 @@
 // route via the VTEP IP, onlink. Input written by another cluster is checked here; what fails a check is left out
 // and reported, never programmed.
 
-import { cidrsOverlap, formatCidr, type Ipv4Cidr, normalizeMac, parseIpv4, parseIpv4Cidr } from '../ipv4.js';
+import { formatCidr, type Ipv4Cidr, normalizeMac, parseIpv4, parseIpv4Cidr } from '../ipv4.js';
 
 export interface RemoteNode {
   readonly cluster: string;
@@ -47,10 +47,10 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
   const neighbors = new Map<string, string>();
   const fdb = new Map<string, string>();
   const routes = new Map<string, string>();
-  const taken: { cidr: Ipv4Cidr; owner: string }[] = [];
+  const taken = new TakenRanges();
   for (const text of inputs.protectedCIDRs) {
     const c = parseIpv4Cidr(text);
-    if (c) taken.push({ cidr: c, owner: 'this cluster' });
+    if (c) taken.claim(c, 'this cluster');
   }
   const vtepIPs = new Map<string, string>();
   // Sorted, so that the same conflicting input gives the same winner on every node and after every restart.
@@ -80,12 +80,12 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
         problems.push(`${who}: pod CIDR "${text}" is not an IPv4 network between /${shortestRemotePrefix} and /31`);
         continue;
       }
-      const clash = taken.find((t) => cidrsOverlap(t.cidr, c));
+      const clash = taken.overlapping(c);
       if (clash) {
         problems.push(`${who}: pod CIDR ${text} overlaps ${formatCidr(clash.cidr)} of ${clash.owner}`);
         continue;
       }
-      taken.push({ cidr: c, owner: who });
+      taken.claim(c, who);
       cidrs.push(formatCidr(c));
     }
     if (cidrs.length === 0) continue; // nothing to route to it: no tunnel entries either
@@ -95,6 +95,53 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
     for (const c of cidrs) routes.set(c, n.vtepIP);
   }
   return { state: { neighbors, fdb, routes }, problems };
+}
+
+/**
+ * Address ranges already claimed, sorted and disjoint: O(log n) to check, so that 5k remote nodes cost
+ * milliseconds rather than the seconds of comparing every pair.
+ */
+class TakenRanges {
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly owners: { cidr: Ipv4Cidr; owner: string }[] = [];
+
+  /** The index of the first range that ends after `base`. */
+  private firstEndingAfter(base: number): number {
+    let lo = 0;
+    let hi = this.ends.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ends[mid]! <= base) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** A claimed range that overlaps `c`, if any. */
+  overlapping(c: Ipv4Cidr): { cidr: Ipv4Cidr; owner: string } | undefined {
+    const i = this.firstEndingAfter(c.base);
+    return i < this.starts.length && this.starts[i]! < c.base + 2 ** (32 - c.prefix) ? this.owners[i] : undefined;
+  }
+
+  /** Claims `c`; ranges it overlaps (only this cluster's own networks may) are merged into it. */
+  claim(c: Ipv4Cidr, owner: string): void {
+    let start = c.base;
+    let end = c.base + 2 ** (32 - c.prefix);
+    const i = this.firstEndingAfter(start);
+    let widest = { cidr: c, owner };
+    let n = 0;
+    while (i + n < this.starts.length && this.starts[i + n]! < end) {
+      start = Math.min(start, this.starts[i + n]!);
+      end = Math.max(end, this.ends[i + n]!);
+      // CIDRs nest or are disjoint: the union of overlapping ones is the widest of them.
+      if (this.owners[i + n]!.cidr.prefix < widest.cidr.prefix) widest = this.owners[i + n]!;
+      n++;
+    }
+    this.starts.splice(i, n, start);
+    this.ends.splice(i, n, end);
+    this.owners.splice(i, n, widest);
+  }
 }
 
 function cmp(a: string, b: string): number {
