@@ -292,6 +292,11 @@ async function benchOverlay(): Promise<void> {
 async function inside(): Promise<void> {
   const cpu = cpus();
   console.log(`machine: ${cpu[0]?.model ?? '?'}, ${cpu.length} cores, Node ${process.version}`);
+  // `--overlay`: part 3 alone.
+  if (process.argv.includes('--overlay')) {
+    await benchOverlay();
+    return;
+  }
   const { calc, remotes } = await benchPolicy();
   await benchOverlay();
   await benchChanges(calc, remotes);
@@ -314,7 +319,7 @@ if (process.argv.includes('--inside')) {
         process.exit(130);
       });
     }
-    const args = [fileURLToPath(import.meta.url), '--inside', ...(QUICK ? ['--quick'] : [])];
+    const args = [fileURLToPath(import.meta.url), '--inside', ...process.argv.slice(2)];
     const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...args], { stdio: 'inherit' });
     process.exitCode = r.status ?? 1;
   } finally {
