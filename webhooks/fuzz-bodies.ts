@@ -212,6 +212,8 @@ export async function runFuzz(o: {
   count: number;
   concurrency: number;
   send: (c: FuzzCase) => Promise<{ status: number; body: string }>;
+  /** Called every 10 000 cases with the count so far. */
+  progress?: (done: number) => void;
 }): Promise<FuzzStats> {
   const byStatus: Record<string, number> = {};
   const violations: string[] = [];
@@ -247,6 +249,7 @@ export async function runFuzz(o: {
         violations.push(`case ${i}: 400 for an AdmissionReview with uid ${c.uid}`);
       }
       if (i % 500 === 0) rssMax = Math.max(rssMax, process.memoryUsage().rss);
+      if (i > 0 && i % 10_000 === 0) o.progress?.(i);
     }
   };
   await Promise.all(Array.from({ length: o.concurrency }, worker));

@@ -211,13 +211,18 @@ describe('webhook server', () => {
     assert.deepEqual(body.response, { uid: 'del', allowed: true });
   });
 
-  test('too large a body is 413; unknown paths 404; GET 405; never 5xx', async () => {
+  test('too large a body is 413, too large headers 431; unknown paths 404; GET 405; bad escapes 400; never 5xx', async () => {
     const big = await post(agent, server.port, '/validate/networkpolicies', `"${'x'.repeat(9 * 1024 * 1024)}"`);
     assert.equal(big.status, 413);
     assert.equal((await post(agent, server.port, '/nope', '{}')).status, 404);
     assert.equal((await post(agent, server.port, '/validate/pods', '{}')).status, 404);
     const get = await fetchStatus(server.port, '/validate/networkpolicies');
     assert.equal(get, 405);
+    assert.equal((await post(agent, server.port, '/validate/%E0%A4%A', '{}')).status, 400, 'malformed escape');
+    const headers = await post(newAgent(ca, 1), server.port, '/validate/networkpolicies', '{}', {
+      'X-Big': 'x'.repeat(20_000),
+    });
+    assert.equal(headers.status, 431);
   });
 
   test('keep-alive outlasts kube-apiserver idle connections: the socket is reused after an idle gap', async () => {

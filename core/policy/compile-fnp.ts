@@ -45,7 +45,7 @@ export function compileFederatedNetworkPolicy(fnp: FederatedNetworkPolicy, optio
   }
 
   const order = spec.order ?? UNORDERED;
-  if (typeof order !== 'number' || (!Number.isFinite(order) && order !== UNORDERED)) {
+  if (typeof order !== 'number' || Number.isNaN(order)) {
     d.fail('spec.order', `Invalid value: ${JSON.stringify(order)}: must be a number`);
   }
 
