@@ -292,12 +292,13 @@ async function benchOverlay(): Promise<void> {
 async function inside(): Promise<void> {
   const cpu = cpus();
   console.log(`machine: ${cpu[0]?.model ?? '?'}, ${cpu.length} cores, Node ${process.version}`);
-  // `--overlay`: part 3 alone.
+  // `--overlay`: part 3 alone; `--full`: part 1 alone.
   if (process.argv.includes('--overlay')) {
     await benchOverlay();
     return;
   }
   const { calc, remotes } = await benchPolicy();
+  if (process.argv.includes('--full')) return;
   await benchOverlay();
   await benchChanges(calc, remotes);
 }
