@@ -152,3 +152,37 @@ test('updating a policy in place keeps shared sets and reconciles them element b
     assert.equal(d.added.size + d.removed.size, 0, `${name} did not change`);
   }
 });
+
+test('port lists live in one named set shared by the rules that use them; a single port stays inline', () => {
+  const withPorts = (name: string, ports: (number | string)[]) =>
+    adaptPolicy(
+      compileFederatedNetworkPolicy(
+        {
+          metadata: { namespace: 'demo', name },
+          spec: {
+            selector: "app == 'server'",
+            ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports } }],
+          },
+        },
+        { localCluster: 'west' },
+      ).policy!,
+      'west',
+    );
+  const c = world();
+  c.upsertPolicy(withPorts('a', [80, 443, '8000:8100']));
+  c.upsertPolicy(withPorts('b', [443, '8000:8100', 80]));
+  c.upsertPolicy(withPorts('c', [9999]));
+  const svc = [...c.desired.sets].filter(([n]) => n.startsWith('svc-'));
+  assert.equal(svc.length, 1);
+  assert.deepEqual([...(svc[0]?.[1].elements ?? [])].sort(), ['443', '80', '8000-8100']);
+  const chain = c.desired.chains.get(c.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice(5))!;
+  assert.ok(
+    chain.rules.every((r) => !r.includes('{')),
+    `no anonymous sets: ${chain.rules.join(' | ')}`,
+  );
+  assert.ok(chain.rules.some((r) => r === 'meta l4proto 6 th dport 9999 return'));
+  c.deletePolicy('FederatedNetworkPolicy/demo/a');
+  assert.equal([...c.desired.sets.keys()].filter((n) => n.startsWith('svc-')).length, 1, 'still used by b');
+  c.deletePolicy('FederatedNetworkPolicy/demo/b');
+  assert.equal([...c.desired.sets.keys()].filter((n) => n.startsWith('svc-')).length, 0);
+});

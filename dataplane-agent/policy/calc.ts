@@ -5,6 +5,8 @@
 //  - one set per distinct peer selector (`peer-<hash>`): the IPs of every endpoint, local or remote, it selects;
 //  - one set per named port (`port-<hash>`): `ip . protocol . port` of every endpoint with a port of that name;
 //  - one interval set per list of ipBlock exceptions (`nets-<hash>`), the network itself inline in the rule;
+//  - one interval set per list of port ranges (`svc-<hash>`), shared by every rule with the same list (a single
+//    port stays inline): anonymous sets in rules would cost every later transaction (nft loads them all);
 //  - one chain per distinct ordered list of policies (`prof-<hash>`, a "profile"): their rules in order, Allow
 //    returns, Deny drops, the end drops (a selected endpoint is denied what no rule allowed);
 //  - two verdict maps from the IPs of this node's endpoints to their profile (`ingress-eps`, `egress-eps`);
@@ -54,10 +56,12 @@ const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0
 const peerSetName = (canonical: string) => `peer-${hash(canonical)}`;
 const portSetName = (name: string) => `port-${hash(name)}`;
 const netsSetName = (nets: readonly string[]) => `nets-${hash([...nets].sort().join(','))}`;
+const servicesSetName = (ranges: readonly string[]) => `svc-${hash([...ranges].sort().join(','))}`;
 const protoName = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
 const ipSet = 'type ipv4_addr;';
 const intervalSet = 'type ipv4_addr; flags interval; auto-merge;';
 const portSet = 'type ipv4_addr . inet_proto . inet_service;';
+const serviceSet = 'type inet_service; flags interval; auto-merge;';
 const verdictMap = 'type ipv4_addr : verdict;';
 
 export function endpointKey(cluster: string, namespace: string, name: string): string {
@@ -92,7 +96,8 @@ export class PolicyCalculation {
   private readonly peers = new Map<string, { set: string; refs: number }>();
   /** Named port -> reference count (rules naming it). */
   private readonly portNames = new Map<string, number>();
-  private readonly netsRefs = new Map<string, number>();
+  /** Shared constant sets (`nets-…`, `svc-…`) -> reference count (rules naming them). */
+  private readonly sharedRefs = new Map<string, number>();
   private readonly profiles = new Map<string, ProfileEntry>();
   /** This node's endpoints -> their profile chain per direction (undefined: no policy selects it). */
   private readonly endpointProfiles = new Map<string, { ingress?: string; egress?: string; ips: readonly string[] }>();
@@ -341,12 +346,11 @@ export class PolicyCalculation {
             if (ep) this.peerMembership(id, ep, true);
           }
         } else if (peer.except.length > 0) {
-          const name = netsSetName(peer.except);
-          const n = this.netsRefs.get(name) ?? 0;
-          this.netsRefs.set(name, n + 1);
-          if (n === 0) this.createSet(name, intervalSet, peer.except);
+          this.retainShared(netsSetName(peer.except), intervalSet, peer.except);
         }
       }
+      const services = portRanges(rule);
+      if (services.length > 1) this.retainShared(servicesSetName(services), serviceSet, services);
       for (const port of rule.ports) {
         if (port.kind !== 'named') continue;
         const n = this.portNames.get(port.name) ?? 0;
@@ -364,6 +368,22 @@ export class PolicyCalculation {
     }
   }
 
+  /** A set of constant elements (networks, port ranges) shared by the rules that name the same list. */
+  private retainShared(name: string, declaration: string, elements: readonly string[]): void {
+    const n = this.sharedRefs.get(name) ?? 0;
+    this.sharedRefs.set(name, n + 1);
+    if (n === 0) this.createSet(name, declaration, elements);
+  }
+
+  private releaseShared(name: string): void {
+    const n = (this.sharedRefs.get(name) ?? 1) - 1;
+    if (n > 0) this.sharedRefs.set(name, n);
+    else {
+      this.sharedRefs.delete(name);
+      this.dropSet(name);
+    }
+  }
+
   private releaseRuleRefs(p: DataplanePolicy): void {
     for (const rule of [...p.ingress, ...p.egress]) {
       for (const peer of rule.peers ?? []) {
@@ -375,15 +395,11 @@ export class PolicyCalculation {
           this.index.deleteSelector(id);
           this.dropSet(entry.set);
         } else if (peer.except.length > 0) {
-          const name = netsSetName(peer.except);
-          const n = (this.netsRefs.get(name) ?? 1) - 1;
-          if (n > 0) this.netsRefs.set(name, n);
-          else {
-            this.netsRefs.delete(name);
-            this.dropSet(name);
-          }
+          this.releaseShared(netsSetName(peer.except));
         }
       }
+      const services = portRanges(rule);
+      if (services.length > 1) this.releaseShared(servicesSetName(services));
       for (const port of rule.ports) {
         if (port.kind !== 'named') continue;
         const n = (this.portNames.get(port.name) ?? 1) - 1;
@@ -523,14 +539,15 @@ export function renderRule(
   const peerMatches = rule.peers === null ? [''] : rule.peers.map((p) => peerMatch(p, peerField, peers));
   const proto = rule.protocol === null ? '' : `meta l4proto ${rule.protocol}`;
   const portMatches: string[] = [];
-  const ranges: string[] = [];
   for (const port of rule.ports) {
     if (port.kind === 'named') {
       // The destination's own port of that name: for ingress this node's endpoint, for egress the peer.
       portMatches.push(`${proto} ip daddr . meta l4proto . th dport @${portSetName(port.name)}`.trim());
-    } else ranges.push(port.from === port.to ? String(port.from) : `${port.from}-${port.to}`);
+    }
   }
-  if (ranges.length > 0) portMatches.push(`${proto} th dport { ${ranges.join(', ')} }`.trim());
+  const ranges = portRanges(rule);
+  if (ranges.length === 1) portMatches.push(`${proto} th dport ${ranges[0]}`.trim());
+  else if (ranges.length > 1) portMatches.push(`${proto} th dport @${servicesSetName(ranges)}`.trim());
   if (portMatches.length === 0) {
     const icmp = rule.icmp
       ? ` icmp type ${rule.icmp.type}${rule.icmp.code === null ? '' : ` icmp code ${rule.icmp.code}`}`
@@ -541,6 +558,13 @@ export function renderRule(
   for (const pm of peerMatches) {
     for (const port of portMatches) out.push([pm, port, verdict].filter((s) => s !== '').join(' '));
   }
+  return out;
+}
+
+/** A rule's numeric ports as nft writes them (`80`, `8000-8100`). */
+function portRanges(rule: PolicyRule): string[] {
+  const out: string[] = [];
+  for (const p of rule.ports) if (p.kind === 'range') out.push(p.from === p.to ? String(p.from) : `${p.from}-${p.to}`);
   return out;
 }
 
