@@ -1,11 +1,11 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
+import { bindAddressFlag, clusterNameFlag, logLevelFlag } from '../core/cli/common-flags.js';
 import { formatFlagHelp, parseFlags } from '../core/cli/parse-flags.js';
 import { UsageError } from '../core/cli/usage-error.js';
-import { dns1123LabelError } from '../core/kube/names.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
-import { createLogger, errorMessage, isLogLevel } from '../core/log/logger.js';
-import { parseBindAddress, startHealthServer } from '../core/metrics/health-server.js';
+import { createLogger, errorMessage } from '../core/log/logger.js';
+import { startHealthServer } from '../core/metrics/health-server.js';
 import { Agent } from './agent.js';
 
 const command = 'agent';
@@ -77,16 +77,9 @@ export async function agentMain(argv: string[]): Promise<number> {
   const f = p.flags;
   const nodeName = f['node-name'];
   if (!nodeName) throw new UsageError('--node-name is required', command);
-  const clusterName = f['cluster-name'];
-  if (!clusterName) throw new UsageError('--cluster-name is required', command);
-  const nameError = dns1123LabelError(clusterName);
-  if (nameError)
-    throw new UsageError(`--cluster-name "${clusterName}" is not a DNS-1123 label: it ${nameError}`, command);
-  const level = f['log-level'] ?? 'info';
-  if (!isLogLevel(level))
-    throw new UsageError(`--log-level must be debug, info, warn or error, not "${level}"`, command);
-  const bind = parseBindAddress(f['metrics-bind-address'] ?? '127.0.0.1:9466');
-  if (!bind) throw new UsageError('--metrics-bind-address must be HOST:PORT', command);
+  const clusterName = clusterNameFlag(f['cluster-name'], command);
+  const level = logLevelFlag(f['log-level'], command);
+  const bind = bindAddressFlag('metrics-bind-address', f['metrics-bind-address'], '127.0.0.1:9466', command);
   const device = f['vxlan-device'] ?? 'fedmesh.vxlan';
   // Linux interface names: at most 15 bytes, no '/', whitespace or ':' (ip would refuse it later, less clearly).
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(device)) {
