@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type {
   ClusterStatus,
+  HostEndpoint,
   MeshEndpointSlice,
   MeshObject,
   MeshService,
@@ -194,4 +195,38 @@ test("an EndpointSlice whose service-name label changes leaves its old Service's
   // And back, then to no Service at all.
   assert.deepEqual(ipsOf(p.put(slice('west', 'web', '10.2.0.5'))), [['10.2.0.5']]);
   assert.deepEqual(ipsOf(p.put({ ...slice('west', 'web', '10.2.0.5'), serviceName: '' })), [[]]);
+});
+
+test('a remote node publishes its VTEP from the annotations the agent writes (fedmesh.io/vtep-ip and vtep-mac)', () => {
+  const p = projected();
+  const node = (annotations: Record<string, string>): HostEndpoint => ({
+    kind: 'HostEndpoint',
+    cluster: 'west',
+    namespace: '',
+    name: 'n1',
+    uid: 'uid-west-n1',
+    labels: {},
+    created: 0,
+    revision: 1,
+    addresses: [{ type: 'InternalIP', address: '192.168.0.2' }],
+    podCIDRs: ['10.2.1.0/24'],
+    ready: true,
+    annotations,
+  });
+  const vtepOf = (changes: Change[]) =>
+    changes.flatMap((c) => (c.type === 'upsert' ? [c.object.object as unknown as { spec: { vtep?: unknown } }] : []))[0]
+      ?.spec.vtep;
+  assert.deepEqual(
+    vtepOf(p.put(node({ 'fedmesh.io/vtep-ip': '10.2.1.0', 'fedmesh.io/vtep-mac': '66:01:02:03:04:05' }))),
+    {
+      address: '10.2.1.0',
+      mac: '66:01:02:03:04:05',
+    },
+  );
+  // A cluster migrated from Calico publishes Calico's keys.
+  const calico = {
+    'projectcalico.org/IPv4VXLANTunnelAddr': '10.2.1.1',
+    'projectcalico.org/VXLANTunnelMACAddr': '66:aa:aa:aa:aa:aa',
+  };
+  assert.deepEqual(vtepOf(p.put({ ...node(calico), revision: 2 })), { address: '10.2.1.1', mac: '66:aa:aa:aa:aa:aa' });
 });

@@ -349,7 +349,7 @@ export class Projection {
 /** The node's VXLAN tunnel endpoint from its annotations (fedmesh's, or Calico's for migrated clusters). */
 function vtepOf(n: HostEndpoint): { address: string; mac?: string } | undefined {
   const a = n.annotations;
-  const address = a['fedmesh.io/vtep-address'] ?? a['projectcalico.org/IPv4VXLANTunnelAddr'];
+  const address = a['fedmesh.io/vtep-ip'] ?? a['projectcalico.org/IPv4VXLANTunnelAddr'];
   if (!address) return undefined;
   const mac = a['fedmesh.io/vtep-mac'] ?? a['projectcalico.org/VXLANTunnelMACAddr'];
   return mac ? { address, mac } : { address };

@@ -13,6 +13,7 @@ import { canonicalSelector } from '../core/selector/canonical.js';
 import { labelLookup, type Matcher, matcherFor } from '../core/selector/evaluate.js';
 import { SelectorIndex } from '../core/selector/index.js';
 import { parseSelector } from '../core/selector/parser.js';
+import { seededRandom } from './seeded-random.js';
 
 const ITEMS = 100_000;
 const SELECTORS = 1_000;
@@ -24,19 +25,7 @@ const UPDATE_ROUNDS = 5;
 
 type LabelRecord = Record<string, string>;
 
-/** mulberry32: a small seeded PRNG, so that runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = rng(20240601);
+const random = seededRandom(20240601);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 const int = (n: number) => Math.floor(random() * n);
 

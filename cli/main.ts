@@ -30,6 +30,10 @@ const commands: Readonly<Record<string, CommandEntry>> = {
     summary: 'create (or print) the read-only access a cluster grants to the mesh, and the RCC to apply',
     load: async () => (await import('../federation/remote-access-cli.js')).remoteAccessMain,
   },
+  agent: {
+    summary: 'the node agent: VXLAN overlay to remote clusters and network policy in nftables',
+    load: async () => (await import('../dataplane-agent/cli.js')).agentMain,
+  },
   selector: {
     summary: 'check and evaluate Calico-style selectors',
     load: async () => (await import('../core/selector/cli.js')).selectorMain,

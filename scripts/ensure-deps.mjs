@@ -11,6 +11,8 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const debianPackages = [
   { command: 'ip', pkg: 'iproute2' },
   { command: 'nft', pkg: 'nftables' },
+  // ICMP probes of the dataplane e2e.
+  { command: 'ping', pkg: 'iputils-ping' },
 ];
 
 function run(cmd, args, opts = {}) {

@@ -64,7 +64,9 @@ async function startAlternatingService(o: {
           servername: 'fedmesh-api.fedmesh-system.svc',
           method: req.method,
           path,
-          headers: req.headers,
+          // One header line per value, as the aggregator sent them: req.headers would join the X-Remote-Group
+          // lines into one group "a, b", which the server (rightly) reads as one group.
+          headers: req.headersDistinct,
         },
         (upRes) => {
           res.writeHead(upRes.statusCode ?? 502, upRes.headers);

@@ -5,6 +5,8 @@ import { KubeRestClient } from '../../core/kube/rest-client.js';
 import { BuildError, binaryPath, buildControlPlane } from './build.js';
 import { deployFedmesh } from './deploy.js';
 import { runKubeletSim } from './kubelet-sim.js';
+import { defaultNetnsScenario, startNetnsDataplane } from './netns-dataplane.js';
+import { parseRelayEnd, runRelay } from './relay.js';
 import { ScenarioError } from './scenario.js';
 import { loadScenarioFile, seed } from './seed.js';
 import { readState, testbedDir } from './state.js';
@@ -26,6 +28,11 @@ const flags = {
   up: {
     clusters: { type: 'list', value: 'NAMES', description: 'comma-separated cluster names (default east,west)' },
     'apiserver-arg': { type: 'list', value: 'FLAG', description: 'extra kube-apiserver flag (repeatable)' },
+    netns: {
+      type: 'boolean',
+      description:
+        'also seed two nodes per cluster, deploy fedmesh, and make nodes and pods network namespaces with a fedmesh agent in each node (root; docs/dataplane.md)',
+    },
   },
   seed: {
     cluster: { type: 'string', value: 'NAME', description: 'the testbed cluster to seed' },
@@ -36,6 +43,10 @@ const flags = {
   status: { output: { type: 'string', short: 'o', value: 'FORMAT', description: 'table (default) or json' } },
   down: {},
   'kubelet-sim': { kubeconfig: { type: 'string', value: 'FILE', description: 'kubeconfig of the cluster' } },
+  relay: {
+    listen: { type: 'string', value: 'tcp:HOST:PORT|unix:PATH', description: 'where to accept connections' },
+    connect: { type: 'string', value: 'tcp:HOST:PORT|unix:PATH', description: 'where to relay them' },
+  },
 } as const;
 
 function usage(): string {
@@ -91,6 +102,23 @@ export async function testbedMain(argv: string[]): Promise<number> {
           dir,
           apiserverArgs: p.flags['apiserver-arg'] ?? [],
         });
+        if (p.flags.netns) {
+          for (const [i, c] of state.clusters.entries()) {
+            const client = await KubeRestClient.fromKubeconfigFile(c.kubeconfig, 8);
+            try {
+              await seed(client, defaultNetnsScenario(i));
+            } finally {
+              client.close();
+            }
+          }
+          await deployFedmesh(state, (m) => console.error(`[deploy] ${m}`));
+          const dp = await startNetnsDataplane(state, (m) => console.error(`[netns] ${m}`));
+          for (const pod of dp.layout.pods) {
+            console.log(`  pod ${pod.cluster}/${pod.namespace}/${pod.name} ${pod.ip}: ip netns exec ${pod.netns} …`);
+          }
+          for (const n of dp.layout.nodes)
+            console.log(`  node ${n.cluster}/${n.name} ${n.underlayIP}: ip netns exec ${n.netns} …`);
+        }
         const secs = ((Date.now() - started) / 1000).toFixed(1);
         const rel = (f: string) => relative(process.cwd(), f);
         console.log(`testbed up in ${secs}s with ${state.clusters.length} clusters:`);
@@ -168,6 +196,18 @@ export async function testbedMain(argv: string[]): Promise<number> {
         const p = parseFlags(command, rest, flags.down);
         if (p.help) return help(name);
         await down({ dir, report: (m) => console.log(m) });
+        return 0;
+      }
+      case 'relay': {
+        const p = parseFlags(command, rest, flags.relay);
+        if (p.help) return help(name);
+        const listen = parseRelayEnd(p.flags.listen ?? '');
+        const to = parseRelayEnd(p.flags.connect ?? '');
+        if (!listen || !to) throw new UsageError('--listen and --connect must be tcp:HOST:PORT or unix:PATH', command);
+        const ac = new AbortController();
+        process.once('SIGTERM', () => ac.abort());
+        process.once('SIGINT', () => ac.abort());
+        await runRelay(listen, to, ac.signal);
         return 0;
       }
       case 'kubelet-sim': {

@@ -7,7 +7,9 @@ export type Component =
   | 'kube-controller-manager'
   | 'kubelet-sim'
   | 'fedmesh-server'
-  | 'fedmesh-webhooks';
+  | 'fedmesh-webhooks'
+  | 'netns-relay'
+  | 'fedmesh-agent';
 
 /** A process the testbed started and must stop. */
 export interface ProcessRecord {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { dns1123LabelError } from '../../core/kube/names.js';
 import { isStatus, KubeRestClient } from '../../core/kube/rest-client.js';
 import { binaryPath, buildControlPlane } from './build.js';
+import { removeNetns } from './netns.js';
 import { createClusterPki, frontProxyClientName, kubeconfigYaml } from './pki.js';
 import { freePort, isRunning, logTail, type Started, startDetached, stopProcess } from './processes.js';
 import {
@@ -368,6 +369,8 @@ export async function down(opts: { dir: string; report?: (msg: string) => void; 
   const procs = state ? [...state.processes].reverse() : [];
   // Clients first, then the servers they talk to, etcd last.
   const order: Component[] = [
+    'fedmesh-agent',
+    'netns-relay',
     'fedmesh-webhooks',
     'fedmesh-server',
     'kubelet-sim',
@@ -381,7 +384,10 @@ export async function down(opts: { dir: string; report?: (msg: string) => void; 
     await Promise.all(batch.map((p) => stopProcess(p)));
     stopped += batch.length;
   }
-  for (const entry of ['state.json', 'state.json.tmp', 'pki', 'etcd', ...(opts.keepLogs ? [] : ['logs'])]) {
+  // The network namespaces go by a name derived from the directory: found even without a state file.
+  const namespaces = await removeNetns(opts.dir);
+  if (namespaces > 0) report(`removed ${namespaces} network namespaces`);
+  for (const entry of ['state.json', 'state.json.tmp', 'pki', 'etcd', 'netns', ...(opts.keepLogs ? [] : ['logs'])]) {
     rmSync(join(opts.dir, entry), { recursive: true, force: true });
   }
   for (const c of state?.clusters ?? []) rmSync(c.kubeconfig, { force: true });

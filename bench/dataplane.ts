@@ -1,0 +1,329 @@
+// Benchmark of the dataplane agent's kernel programming. Run as root: `npm run build && npm run bench:dataplane`.
+// Everything happens in a throwaway network namespace (created, then removed), so the host's tables are untouched.
+//
+//  1. Full programming: 100k remote endpoint IPs (5 clusters, 100 namespaces, 1k apps) selected by the peers of
+//     1k policies over 50 local endpoints: the policy calculation (selector index, sets, profiles), the rendering
+//     and `nft -f` of one transaction into an empty table, against the floor: `nft -f` of the same final
+//     transaction text alone. Rounds: each starts from an empty table.
+//  2. (run last) 1k single-endpoint changes (a remote pod relabelled, which moves its IP between peer sets), each timed from
+//     the event to `nft -f` returning (event -> kernel): median and p99, against the floor of `nft -f` of the
+//     same delta text.
+//  3. The overlay for 5k remote nodes: the calculation, the read-back and the `ip -batch` / `bridge -batch` runs
+//     onto a VXLAN device, from empty; the floor is the same batch texts run alone.
+// Fixed counts and a seeded generator: every run does the same work. Figures are medians over the rounds.
+
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { compileFederatedNetworkPolicy } from '../core/policy/index.js';
+import { runToolOk } from '../dataplane-agent/exec.js';
+import { NftDriver } from '../dataplane-agent/nft/driver.js';
+import { emptyProgrammed, renderFull } from '../dataplane-agent/nft/render.js';
+import { computeOverlay, type RemoteNode } from '../dataplane-agent/overlay/calc.js';
+import { diffOverlay, OverlayDriver } from '../dataplane-agent/overlay/driver.js';
+import { vtepMac } from '../dataplane-agent/overlay/vtep.js';
+import { adaptPolicy } from '../dataplane-agent/policy/adapt.js';
+import { type Endpoint, PolicyCalculation } from '../dataplane-agent/policy/calc.js';
+import type { DataplanePolicy } from '../dataplane-agent/policy/model.js';
+import { seededRandom } from './seeded-random.js';
+
+// `--quick`: a tenth of the work, to check that the benchmark runs (its figures are not the targets').
+const QUICK = process.argv.includes('--quick');
+const REMOTE_IPS = QUICK ? 10_000 : 100_000;
+const POLICIES = QUICK ? 100 : 1_000;
+const LOCAL = 50;
+const CHANGES = QUICK ? 100 : 1_000;
+const NODES = QUICK ? 500 : 5_000;
+const FULL_ROUNDS = 3;
+const OVERLAY_ROUNDS = 3;
+const CLUSTERS = ['c0', 'c1', 'c2', 'c3', 'c4'];
+const LOCAL_CLUSTER = 'local';
+const NODE = 'node-0';
+
+const random = seededRandom(20261201);
+const int = (n: number) => Math.floor(random() * n);
+
+const ip = (n: number, base: number) => `10.${base + ((n >> 16) & 255)}.${(n >> 8) & 255}.${n & 255}`;
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const pct = (xs: readonly number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+/**
+ * Remote pod i: app a = i mod 1000, 100 pods per app, all in namespace ns(a mod 10) of cluster c(a mod 5), so that
+ * policy a (same namespace, admits that cluster) selects them: 1k peer sets of ~100 IPs, every remote IP in one.
+ */
+function remoteEndpoint(i: number): Endpoint {
+  const app = i % POLICIES;
+  return {
+    cluster: CLUSTERS[app % CLUSTERS.length]!,
+    namespace: `ns${app % 10}`,
+    name: `pod-${i}`,
+    nodeName: `n${int(1000)}`,
+    ips: [ip(i, 100)],
+    labels: JSON.parse(
+      JSON.stringify({
+        app: `app${app}`,
+        tier: ['web', 'api', 'db'][int(3)],
+        version: `v${int(5)}`,
+        'pod-template-hash': int(1e9).toString(16),
+      }),
+    ) as Record<string, string>,
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+  };
+}
+
+function localEndpoint(i: number): Endpoint {
+  return {
+    cluster: LOCAL_CLUSTER,
+    namespace: `ns${i % 10}`,
+    name: `local-${i}`,
+    nodeName: NODE,
+    ips: [ip(i, 200)],
+    labels: { app: `app${i}` },
+    ports: [],
+  };
+}
+
+/** Policy i: in ns(i%10), applies to app(i%50) (a local endpoint there), admits app(i) of two clusters, ports. */
+function policy(i: number): DataplanePolicy {
+  const clusters = `{'${CLUSTERS[i % 5]}', '${CLUSTERS[(i + 1) % 5]}'}`;
+  const c = compileFederatedNetworkPolicy(
+    {
+      metadata: { namespace: `ns${i % 10}`, name: `p${i}` },
+      spec: {
+        selector: `app == 'app${i % LOCAL}'`,
+        order: i % 7,
+        ingress: [
+          {
+            action: 'Deny',
+            source: { selector: `fedmesh.io/cluster in ${clusters} && app == 'app${i}' && tier == 'db'` },
+          },
+          {
+            action: 'Allow',
+            protocol: 'TCP',
+            source: { selector: `fedmesh.io/cluster in ${clusters} && app == 'app${i}'` },
+            destination: { ports: [80, 443, '8000:8100'] },
+          },
+        ],
+      },
+    },
+    { localCluster: LOCAL_CLUSTER },
+  );
+  if (!c.policy) throw new Error(`policy ${i}: ${JSON.stringify(c.errors)}`);
+  return adaptPolicy(c.policy, LOCAL_CLUSTER);
+}
+
+function nft(text: string): number {
+  const t = performance.now();
+  const r = spawnSync('nft', ['-f', '-'], { input: text });
+  if (r.status !== 0) throw new Error(`nft: ${r.stderr.toString().slice(0, 500)}`);
+  return performance.now() - t;
+}
+
+function resetTable(): void {
+  spawnSync('nft', ['delete', 'table', 'inet', 'fedmesh']);
+}
+
+async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoint[] }> {
+  const remotes = Array.from({ length: REMOTE_IPS }, (_, i) => remoteEndpoint(i));
+  const locals = Array.from({ length: LOCAL }, (_, i) => localEndpoint(i));
+  const policies = Array.from({ length: POLICIES }, (_, i) => policy(i));
+  const ours: number[] = [];
+  const calcs: number[] = [];
+  const drivers: number[] = [];
+  const floors: number[] = [];
+  let calc: PolicyCalculation | undefined;
+  let driver: NftDriver | undefined;
+  let stats = '';
+  for (let round = 0; round < FULL_ROUNDS; round++) {
+    resetTable();
+    const t0 = performance.now();
+    calc = new PolicyCalculation(LOCAL_CLUSTER, NODE);
+    calc.setNodeCIDRs(['10.200.0.0/24']);
+    for (let n = 0; n < 100; n++) calc.setNamespace(`ns${n}`, { team: `t${n % 10}` });
+    for (const p of policies) calc.upsertPolicy(p);
+    for (const e of locals) calc.upsertEndpoint(e);
+    for (const e of remotes) calc.upsertEndpoint(e);
+    const t1 = performance.now();
+    driver = new NftDriver();
+    await driver.fullSync(() => {
+      calc!.trackChanges(true);
+      return calc!.desired;
+    });
+    const t2 = performance.now();
+    ours.push(t2 - t0);
+    calcs.push(t1 - t0);
+    drivers.push(t2 - t1);
+    // The floor: the same final ruleset as one text, loaded into an empty table by nft alone.
+    const text = renderFull(calc.desired, { table: false, sets: new Set(), maps: new Set(), chains: new Set() }).text;
+    resetTable();
+    floors.push(nft(text));
+    const sets = [...calc.desired.sets.values()];
+    stats = `${sets.length} sets with ${sets.reduce((n, s) => n + s.elements.size, 0)} elements, ${calc.desired.chains.size} chains, ${text.split('\n').length} lines`;
+  }
+  const oursM = median(ours);
+  const floorM = median(floors);
+  console.log(
+    `\n1. full programming: ${REMOTE_IPS} remote IPs, ${POLICIES} policies, ${LOCAL} local endpoints (${stats})`,
+  );
+  console.log(`   ours (calculation + render + nft -f): median ${ms(oursM)} [${ours.map(ms).join(', ')}]`);
+  console.log(`     of which the calculation: median ${ms(median(calcs))}`);
+  console.log(`     the driver alone (read-back + render + nft -f): median ${ms(median(drivers))}`);
+  console.log(`   floor (nft -f of the same ruleset):    median ${ms(floorM)} [${floors.map(ms).join(', ')}]`);
+  console.log(
+    `   ratio ${(oursM / floorM).toFixed(2)} (target <= 1.2); the driver alone ${(median(drivers) / floorM).toFixed(2)}`,
+  );
+
+  if (!calc) throw new Error('unreachable');
+  return { calc, remotes };
+}
+
+/** Part 2, on the ruleset of part 1. */
+async function benchChanges(calc: PolicyCalculation, remotes: Endpoint[]): Promise<void> {
+  // The table the last round programmed is the floor's; put ours back for the changes.
+  resetTable();
+  const driver = new NftDriver();
+  await driver.fullSync(() => {
+    calc.trackChanges(true);
+    return calc.desired;
+  });
+  const latencies: number[] = [];
+  const deltaFloors: number[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    // To another app of the same namespace and cluster: the IP leaves one policy's sets and joins another's.
+    const target = remotes[int(REMOTE_IPS)]!;
+    const app = Number(target.labels.app?.slice(3));
+    const next = (app + 10 * (1 + int(9))) % POLICIES;
+    const moved: Endpoint = { ...target, labels: { ...target.labels, app: `app${next}` } };
+    const t = performance.now();
+    calc.upsertEndpoint(moved);
+    const changes = calc.takeChanges();
+    // renderDelta's text for the floor, taken from the same changes (the driver renders its own copy).
+    const { renderDelta } = await import('../dataplane-agent/nft/render.js');
+    const probe = emptyProgrammed();
+    for (const [n, s] of calc.desired.sets) probe.sets.set(n, s.declaration);
+    const deltaText = renderDelta(calc.desired, changes, probe).text;
+    const stats = await driver.apply(calc.desired, changes);
+    latencies.push(performance.now() - t - 0);
+    remotes[remotes.indexOf(target)] = moved;
+    if (stats.kind !== 'delta') throw new Error('a single change must not need a full sync');
+    if ((i + 1) % 100 === 0) {
+      console.error(
+        `   … ${i + 1} changes: median ${ms(median(latencies))}, p99 ${ms(pct(latencies, 0.99))}; floor median ${ms(median(deltaFloors))}, p99 ${ms(pct(deltaFloors, 0.99))}`,
+      );
+    }
+    // Floor: the same delta again, reverted then reapplied, timed as nft alone.
+    if (deltaText) {
+      const revert = deltaText
+        .split('\n')
+        .filter((l) => l.startsWith('add element') || l.startsWith('delete element'))
+        .map((l) => (l.startsWith('add') ? l.replace(/^add/, 'delete') : l.replace(/^delete/, 'add')))
+        .join('\n');
+      nft(`${revert}\n`);
+      deltaFloors.push(nft(deltaText));
+    }
+  }
+  console.log(`\n2. ${CHANGES} single-endpoint changes (a remote pod relabelled), event -> kernel`);
+  console.log(`   ours:  median ${ms(median(latencies))}, p99 ${ms(pct(latencies, 0.99))} (target p99 <= 10 ms)`);
+  console.log(
+    `   floor (nft -f of the same delta): median ${ms(median(deltaFloors))}, p99 ${ms(pct(deltaFloors, 0.99))}`,
+  );
+  resetTable();
+}
+
+async function benchOverlay(): Promise<void> {
+  await runToolOk('ip', ['link', 'add', 'under0', 'type', 'veth', 'peer', 'name', 'under1']);
+  await runToolOk('ip', ['addr', 'add', '172.16.0.1/12', 'dev', 'under0']);
+  await runToolOk('ip', ['link', 'set', 'under0', 'up']);
+  await runToolOk('ip', ['link', 'set', 'under1', 'up']);
+  const nodes: RemoteNode[] = Array.from({ length: NODES }, (_, i) => ({
+    cluster: CLUSTERS[i % 5]!,
+    name: `node-${i}`,
+    nodeIP: `172.17.${i >> 8}.${i & 255}`,
+    podCIDRs: [`10.${64 + (i >> 8)}.${i & 255}.0/24`],
+    vtepIP: `10.${64 + (i >> 8)}.${i & 255}.0`,
+    vtepMAC: vtepMac(CLUSTERS[i % 5]!, `node-${i}`),
+  }));
+  const cfg = {
+    name: 'bench.vxlan',
+    vni: 4097,
+    port: 4789,
+    mtu: 1450,
+    underlayInterface: 'under0',
+    localIP: '172.16.0.1',
+    mac: vtepMac(LOCAL_CLUSTER, NODE),
+    vtepIP: '10.200.0.0',
+  };
+  const ours: number[] = [];
+  const floors: number[] = [];
+  for (let round = 0; round < OVERLAY_ROUNDS; round++) {
+    spawnSync('ip', ['link', 'delete', cfg.name]);
+    const driver = new OverlayDriver(cfg);
+    await driver.ensureDevice();
+    const t0 = performance.now();
+    const plan = computeOverlay({
+      remoteNodes: nodes,
+      enabledClusters: new Set(CLUSTERS),
+      protectedCIDRs: ['10.200.0.0/24'],
+    });
+    await driver.apply(plan.state);
+    ours.push(performance.now() - t0);
+    // Floor: the same lines by ip/bridge alone, onto a fresh device.
+    spawnSync('ip', ['link', 'delete', cfg.name]);
+    await new OverlayDriver(cfg).ensureDevice();
+    const empty = { neighbors: new Map(), fdb: new Map(), routes: new Map(), nexthops: new Map() };
+    const d = diffOverlay(empty, plan.state, cfg.name);
+    const t1 = performance.now();
+    spawnSync('ip', ['-batch', '-'], { input: `${d.neighAdd.join('\n')}\n` });
+    spawnSync('bridge', ['-batch', '-'], { input: `${d.fdbAdd.join('\n')}\n` });
+    spawnSync('ip', ['-batch', '-'], { input: `${[...d.nexthopAdd, ...d.routeAdd].join('\n')}\n` });
+    floors.push(performance.now() - t1);
+  }
+  spawnSync('ip', ['link', 'delete', cfg.name]);
+  console.log(`\n3. overlay for ${NODES} remote nodes (${NODES} neighbours, FDB entries and routes), from empty`);
+  console.log(
+    `   ours (calculation + read-back + batches): median ${ms(median(ours))} [${ours.map(ms).join(', ')}] (target <= 1 s)`,
+  );
+  console.log(`   floor (ip -batch / bridge -batch of the same lines): median ${ms(median(floors))}`);
+  console.log(`   ratio ${(median(ours) / median(floors)).toFixed(2)}`);
+}
+
+async function inside(): Promise<void> {
+  const cpu = cpus();
+  console.log(`machine: ${cpu[0]?.model ?? '?'}, ${cpu.length} cores, Node ${process.version}`);
+  // `--overlay`: part 3 alone; `--full`: part 1 alone.
+  if (process.argv.includes('--overlay')) {
+    await benchOverlay();
+    return;
+  }
+  const { calc, remotes } = await benchPolicy();
+  if (process.argv.includes('--full')) return;
+  await benchOverlay();
+  await benchChanges(calc, remotes);
+}
+
+if (process.argv.includes('--inside')) {
+  await inside();
+} else {
+  if (process.getuid?.() !== 0) {
+    console.error('bench:dataplane needs root (it creates a network namespace)');
+    process.exit(1);
+  }
+  const ns = `fmbench-${process.pid}`;
+  spawnSync('ip', ['netns', 'add', ns], { stdio: 'inherit' });
+  try {
+    // The namespace goes with the benchmark even when it is interrupted.
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        spawnSync('ip', ['netns', 'delete', ns]);
+        process.exit(130);
+      });
+    }
+    const args = [fileURLToPath(import.meta.url), '--inside', ...process.argv.slice(2)];
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...args], { stdio: 'inherit' });
+    process.exitCode = r.status ?? 1;
+  } finally {
+    spawnSync('ip', ['netns', 'delete', ns]);
+  }
+}

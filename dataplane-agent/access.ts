@@ -1,0 +1,48 @@
+// What `fedmesh agent` may do, as the ServiceAccount it runs as, and nothing more:
+//  - list and watch pods, namespaces and NetworkPolicies (local endpoints and policy),
+//    FederatedNetworkPolicies, and RemoteClusterConfigurations (which clusters have overlay routing);
+//  - list and watch remoteworkloads and remotenodes of the federation API (remote endpoints, tunnel map);
+//  - get and patch Nodes: read its own (InternalIP, podCIDRs) and publish its VTEP annotations.
+// The chart carries the same rules (a test compares them).
+
+import type { Manifest } from '../core/kube/apply.js';
+import { serviceAccountTokenSecret } from '../core/kube/service-account-token.js';
+
+export const agentServiceAccount = 'fedmesh-agent';
+/** The long-lived token Secret of the ServiceAccount, for an agent run outside a pod (the testbed's). */
+export const agentTokenSecret = `${agentServiceAccount}-token`;
+const name = 'fedmesh:agent';
+const labels = { 'app.kubernetes.io/part-of': 'fedmesh' };
+
+export function agentClusterRoleRules(): Record<string, string[]>[] {
+  const watch = ['get', 'list', 'watch'];
+  return [
+    { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: watch },
+    { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
+    { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: watch },
+    { apiGroups: ['fedmesh.io'], resources: ['federatednetworkpolicies', 'remoteclusterconfigurations'], verbs: watch },
+    { apiGroups: ['federation.fedmesh.io'], resources: ['remoteworkloads', 'remotenodes'], verbs: watch },
+  ];
+}
+
+export function agentAccessManifests(namespace: string, opts: { tokenSecret?: boolean } = {}): Manifest[] {
+  const out: Manifest[] = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: agentServiceAccount, namespace, labels } },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name, labels },
+      rules: agentClusterRoleRules(),
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name: agentServiceAccount, namespace }],
+    },
+  ];
+  if (opts.tokenSecret) out.push(serviceAccountTokenSecret(namespace, agentServiceAccount, agentTokenSecret, labels));
+  return out;
+}

@@ -1,0 +1,478 @@
+// The agent's runtime: informers feed the pure calculations (policy, overlay); a flush loop hands their changes
+// to the drivers (nft, ip/bridge). Nothing is programmed before every source has listed once: until then the
+// kernel keeps what the last run left (or nothing, on a fresh node). Stopping leaves the kernel as it is, so that
+// policy keeps being enforced and tunnels keep carrying traffic while the agent restarts.
+
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { type InformerFailure, ResilientInformer } from '../core/kube/resilient-informer.js';
+import { isStatus, type KubeRestClient } from '../core/kube/rest-client.js';
+import { errorMessage } from '../core/log/logger.js';
+import {
+  compileFederatedNetworkPolicy,
+  compileNetworkPolicy,
+  type FederatedNetworkPolicy,
+  formatDiagnostic,
+  type NetworkPolicyObject,
+  type PolicyCompilation,
+} from '../core/policy/index.js';
+import { runToolOk } from './exec.js';
+import { parseIpv4 } from './ipv4.js';
+import { NftDriver } from './nft/driver.js';
+import { computeOverlay, type RemoteNode } from './overlay/calc.js';
+import { OverlayDriver } from './overlay/driver.js';
+import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
+import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
+import { type Endpoint, PolicyCalculation } from './policy/calc.js';
+import { podEndpoint, rccOverlay, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
+
+export interface AgentOptions {
+  readonly client: KubeRestClient;
+  readonly nodeName: string;
+  readonly clusterName: string;
+  readonly vxlan: { readonly device: string; readonly vni: number; readonly port: number; readonly mtu: number };
+  /** Default: the interface that holds the node's InternalIP. */
+  readonly underlayInterface?: string;
+  readonly log: Logger;
+  readonly registry: Registry;
+  /** Full resync of both drivers against the kernel (drift defence), default 90 s. */
+  readonly resyncIntervalMs?: number;
+}
+
+/** Every collection the agent lists and watches (its RBAC must grant each: access.test.ts). */
+export const watchedPaths = {
+  pods: '/api/v1/pods',
+  namespaces: '/api/v1/namespaces',
+  networkpolicies: '/apis/networking.k8s.io/v1/networkpolicies',
+  federatednetworkpolicies: '/apis/fedmesh.io/v1alpha1/federatednetworkpolicies',
+  remoteworkloads: '/apis/federation.fedmesh.io/v1alpha1/remoteworkloads',
+  remotenodes: '/apis/federation.fedmesh.io/v1alpha1/remotenodes',
+  rccs: '/apis/fedmesh.io/v1alpha1/remoteclusterconfigurations',
+} as const;
+
+type SourceName = keyof typeof watchedPaths;
+const sourceCount = Object.keys(watchedPaths).length;
+
+interface NodeFacts {
+  readonly internalIP: string;
+  readonly podCIDRs: readonly string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Agent {
+  private readonly calc: PolicyCalculation;
+  private readonly nft = new NftDriver();
+  private overlay: OverlayDriver | undefined;
+  private readonly informers: ResilientInformer<unknown>[] = [];
+  private readonly synced = new Set<SourceName>();
+  private readonly remoteNodes = new Map<string, RemoteNode>();
+  private readonly overlayClusters = new Map<string, boolean>();
+  private readonly policyErrors = new Map<string, string>();
+  private node: NodeFacts | undefined;
+  private overlayDirty = true;
+  private nftFullPending = true;
+  private flushing: Promise<void> | undefined;
+  private flushAgain = false;
+  private stopped = false;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly metrics;
+  /** Settles once the first full sync of both drivers has committed. */
+  readonly programmed: Promise<void>;
+  private resolveProgrammed: () => void = () => {};
+
+  constructor(private readonly opts: AgentOptions) {
+    this.calc = new PolicyCalculation(opts.clusterName, opts.nodeName);
+    this.programmed = new Promise((r) => {
+      this.resolveProgrammed = r;
+    });
+    const registers = [opts.registry];
+    this.metrics = {
+      syncSeconds: new Histogram({
+        name: 'fedmesh_agent_sync_duration_seconds',
+        help: 'Time to program one flush into the kernel, by driver (nft, overlay) and kind (full, delta)',
+        labelNames: ['driver', 'kind'],
+        buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+        registers,
+      }),
+      failures: new Counter({
+        name: 'fedmesh_agent_sync_failures_total',
+        help: 'Flushes the kernel refused, by driver; the agent resyncs in full after one',
+        labelNames: ['driver'],
+        registers,
+      }),
+      endpoints: new Gauge({ name: 'fedmesh_agent_endpoints', help: 'Endpoints (local and remote) known', registers }),
+      policies: new Gauge({ name: 'fedmesh_agent_policies', help: 'Policies compiled', registers }),
+      policyErrors: new Gauge({
+        name: 'fedmesh_agent_policy_errors',
+        help: 'Policies that could not be compiled (they select nothing and allow nothing)',
+        registers,
+      }),
+      overlayProblems: new Gauge({
+        name: 'fedmesh_agent_overlay_problems',
+        help: 'Remote nodes or pod CIDRs left out of the overlay (see the log for why)',
+        registers,
+      }),
+      remoteNodes: new Gauge({
+        name: 'fedmesh_agent_overlay_remote_nodes',
+        help: 'Remote nodes tunnelled to',
+        registers,
+      }),
+      sourceSynced: new Gauge({
+        name: 'fedmesh_agent_source_synced',
+        help: '1 once a watched collection has listed once',
+        labelNames: ['source'],
+        registers,
+      }),
+    };
+  }
+
+  get ready(): boolean {
+    return this.synced.size === sourceCount && this.nft.inSync;
+  }
+
+  /** Reads the node, sets up the VXLAN device and VTEP annotations, starts the informers. */
+  async start(): Promise<void> {
+    const { log } = this.opts;
+    this.node = await this.readNode();
+    this.calc.setNodeCIDRs(this.node.podCIDRs.filter((c) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c)));
+    const underlay = this.opts.underlayInterface ?? (await interfaceWithAddress(this.node.internalIP));
+    const ip = vtepIp(this.node.podCIDRs);
+    if (!ip) throw new Error(`node ${this.opts.nodeName} has no IPv4 pod CIDR: its VXLAN tunnel needs an address`);
+    const mac = vtepMac(this.opts.clusterName, this.opts.nodeName);
+    this.overlay = new OverlayDriver(
+      {
+        name: this.opts.vxlan.device,
+        vni: this.opts.vxlan.vni,
+        port: this.opts.vxlan.port,
+        mtu: this.opts.vxlan.mtu,
+        underlayInterface: underlay,
+        localIP: this.node.internalIP,
+        mac,
+        vtepIP: ip,
+      },
+      (msg, fields) => log.info(fields ?? {}, msg),
+    );
+    await this.overlay.ensureDevice();
+    await this.publishVtep(ip, mac);
+    log.info({ underlay, vtepIP: ip, vtepMAC: mac, device: this.opts.vxlan.device }, 'VXLAN device ready');
+    this.startInformers();
+    const resync = this.opts.resyncIntervalMs ?? 90_000;
+    this.resyncTimer = setInterval(() => {
+      this.nftFullPending = true;
+      this.overlayDirty = true;
+      this.scheduleFlush();
+    }, resync);
+    this.resyncTimer.unref();
+  }
+
+  /** Stops watching. The kernel keeps every rule, set, route and tunnel entry. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.resyncTimer);
+    await Promise.all(this.informers.map((i) => i.stop()));
+    await this.flushing;
+  }
+
+  private async readNode(): Promise<NodeFacts> {
+    const path = `/api/v1/nodes/${encodeURIComponent(this.opts.nodeName)}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const node = await this.opts.client.get<{
+          spec?: { podCIDR?: string; podCIDRs?: string[] };
+          status?: { addresses?: { type: string; address: string }[] };
+        }>(path);
+        const internalIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+        if (!internalIP || parseIpv4(internalIP) === undefined) {
+          throw new Error(`node ${this.opts.nodeName} has no IPv4 InternalIP`);
+        }
+        const podCIDRs = node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : []);
+        return { internalIP, podCIDRs };
+      } catch (err) {
+        if (this.stopped) throw err;
+        this.opts.log.warn({ err: errorMessage(err), attempt }, 'cannot read this node yet; retrying');
+        await sleep(Math.min(500 * 2 ** attempt, 10_000));
+      }
+    }
+  }
+
+  private async publishVtep(ip: string, mac: string): Promise<void> {
+    await this.opts.client.mergePatch(`/api/v1/nodes/${encodeURIComponent(this.opts.nodeName)}`, {
+      metadata: { annotations: { [vtepIpAnnotation]: ip, [vtepMacAnnotation]: mac } },
+    });
+  }
+
+  private startInformers(): void {
+    const local = this.opts.clusterName;
+    const endpoints = new Map<string, Endpoint>();
+    const upsertEndpoint = (key: string, ep: Endpoint | undefined) => {
+      const old = endpoints.get(key);
+      if (old && (!ep || old.cluster !== ep.cluster || old.namespace !== ep.namespace || old.name !== ep.name)) {
+        this.calc.deleteEndpoint(old.cluster, old.namespace, old.name);
+        endpoints.delete(key);
+      }
+      if (ep) {
+        endpoints.set(key, ep);
+        this.calc.upsertEndpoint(ep);
+      }
+      this.metrics.endpoints.set(this.calc.endpointCount);
+    };
+    const endpointSource = (source: SourceName, path: string, convert: (raw: unknown) => Endpoint | undefined) => {
+      const prefix = `${source}:`;
+      this.watch<Endpoint>(source, path, convert, {
+        onList: (items) => {
+          for (const key of [...endpoints.keys()]) {
+            if (key.startsWith(prefix) && !items.has(key.slice(prefix.length))) upsertEndpoint(key, undefined);
+          }
+          for (const [key, ep] of items) upsertEndpoint(prefix + key, ep);
+        },
+        onUpsert: (key, ep) => upsertEndpoint(prefix + key, ep),
+        onDelete: (key) => upsertEndpoint(prefix + key, undefined),
+      });
+    };
+    endpointSource('pods', watchedPaths.pods, (raw) => podEndpoint(raw, local));
+    endpointSource('remoteworkloads', watchedPaths.remoteworkloads, (raw) => remoteWorkloadEndpoint(raw, local));
+
+    const namespaces = new Set<string>();
+    this.watch<Record<string, string>>(
+      'namespaces',
+      watchedPaths.namespaces,
+      (raw) => (raw as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ?? {},
+      {
+        onList: (items) => {
+          for (const n of namespaces) if (!items.has(n)) this.calc.setNamespace(n, undefined);
+          namespaces.clear();
+          for (const [n, labels] of items) {
+            namespaces.add(n);
+            this.calc.setNamespace(n, labels);
+          }
+        },
+        onUpsert: (n, labels) => {
+          namespaces.add(n);
+          this.calc.setNamespace(n, labels);
+        },
+        onDelete: (n) => {
+          namespaces.delete(n);
+          this.calc.setNamespace(n, undefined);
+        },
+      },
+    );
+
+    const policySource = (
+      source: SourceName,
+      path: string,
+      kind: 'NetworkPolicy' | 'FederatedNetworkPolicy',
+      compile: (raw: unknown) => PolicyCompilation,
+    ) => {
+      const keys = new Set<string>();
+      const set = (key: string, raw: unknown) => {
+        keys.add(key);
+        const [namespace = '', name = ''] = key.split('/');
+        const r = compile(raw);
+        const id = `${kind}/${key}`;
+        if (r.errors.length > 0) {
+          const errors = r.errors.map(formatDiagnostic);
+          this.policyErrors.set(id, errors.join('; '));
+          this.opts.log.error({ policy: id, errors }, 'policy has errors');
+        } else this.policyErrors.delete(id);
+        // Fail closed: a policy that cannot be read at all still selects its namespace and allows nothing.
+        this.calc.upsertPolicy(r.policy ? adaptPolicy(r.policy, local) : denyAllPolicy(kind, namespace, name, local));
+        this.policyMetrics();
+      };
+      const del = (key: string) => {
+        keys.delete(key);
+        this.policyErrors.delete(`${kind}/${key}`);
+        this.calc.deletePolicy(`${kind}/${key}`);
+        this.policyMetrics();
+      };
+      this.watch<unknown>(source, path, (raw) => raw, {
+        onList: (items) => {
+          for (const k of [...keys]) if (!items.has(k)) del(k);
+          for (const [k, raw] of items) set(k, raw);
+        },
+        onUpsert: set,
+        onDelete: del,
+      });
+    };
+    const options = { localCluster: local };
+    policySource('networkpolicies', watchedPaths.networkpolicies, 'NetworkPolicy', (raw) =>
+      compileNetworkPolicy(raw as NetworkPolicyObject, options),
+    );
+    policySource('federatednetworkpolicies', watchedPaths.federatednetworkpolicies, 'FederatedNetworkPolicy', (raw) =>
+      compileFederatedNetworkPolicy(raw as FederatedNetworkPolicy, options),
+    );
+
+    this.watch<RemoteNode>('remotenodes', watchedPaths.remotenodes, (raw) => remoteNodeEntry(raw, local), {
+      onList: (items) => {
+        this.remoteNodes.clear();
+        for (const [k, n] of items) this.remoteNodes.set(k, n);
+        this.overlayDirty = true;
+      },
+      onUpsert: (k, n) => {
+        this.remoteNodes.set(k, n);
+        this.overlayDirty = true;
+      },
+      onDelete: (k) => {
+        this.remoteNodes.delete(k);
+        this.overlayDirty = true;
+      },
+    });
+    this.watch<{ cluster: string; enabled: boolean }>('rccs', watchedPaths.rccs, rccOverlay, {
+      onList: (items) => {
+        this.overlayClusters.clear();
+        for (const r of items.values()) this.overlayClusters.set(r.cluster, r.enabled);
+        this.overlayDirty = true;
+      },
+      onUpsert: (_k, r) => {
+        this.overlayClusters.set(r.cluster, r.enabled);
+        this.overlayDirty = true;
+      },
+      onDelete: (k) => {
+        this.overlayClusters.delete(k);
+        this.overlayDirty = true;
+      },
+    });
+    for (const i of this.informers) i.start();
+  }
+
+  private policyMetrics(): void {
+    this.metrics.policies.set(this.calc.policyCount);
+    this.metrics.policyErrors.set(this.policyErrors.size);
+  }
+
+  private watch<T>(
+    source: SourceName,
+    path: string,
+    convert: (raw: unknown) => T | undefined,
+    h: { onList(items: Map<string, T>): void; onUpsert(key: string, item: T): void; onDelete(key: string): void },
+  ): void {
+    const markSynced = () => {
+      if (this.synced.has(source)) return;
+      this.synced.add(source);
+      this.metrics.sourceSynced.set({ source }, 1);
+      this.opts.log.info({ source }, 'source listed');
+    };
+    const wrap = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        // A bug in a calculation must not kill the process and leave the kernel half-programmed: resync.
+        this.opts.log.error({ source, err: errorMessage(err) }, 'event handling failed; resyncing in full');
+        this.nftFullPending = true;
+      }
+      this.scheduleFlush();
+    };
+    const informer = new ResilientInformer<T>({
+      client: this.opts.client,
+      path,
+      convert: (raw) => convert(raw),
+      handlers: {
+        onList: (items) =>
+          wrap(() => {
+            h.onList(items);
+            markSynced();
+          }),
+        onUpsert: (k, item) => wrap(() => h.onUpsert(k, item)),
+        onDelete: (k) => wrap(() => h.onDelete(k)),
+        onPhase: (phase, failure?: InformerFailure) => {
+          if (phase !== 'failed' || !failure) return;
+          // A CRD that is not installed (FederatedNetworkPolicy, RemoteClusterConfiguration): there are none, which
+          // is a complete answer. The informer keeps retrying and lists them once the CRD appears.
+          if ((source === 'federatednetworkpolicies' || source === 'rccs') && isStatus(failure.error, 404)) {
+            wrap(() => markSynced());
+            return;
+          }
+          this.opts.log.warn(
+            { source, verb: failure.verb, err: errorMessage(failure.error) },
+            'watch failed; retrying',
+          );
+        },
+      },
+    }) as unknown as ResilientInformer<unknown>;
+    this.informers.push(informer);
+  }
+
+  /** Runs a flush now, or once more after the running one: changes are coalesced, never queued one by one. */
+  scheduleFlush(): void {
+    if (this.stopped || this.synced.size < sourceCount) return;
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = undefined;
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    let failures = 0;
+    do {
+      this.flushAgain = false;
+      const ok = await this.flushOnce();
+      if (ok) failures = 0;
+      else {
+        failures++;
+        this.flushAgain = true;
+        await sleep(Math.min(100 * 2 ** failures, 10_000));
+      }
+    } while (this.flushAgain && !this.stopped);
+  }
+
+  private async flushOnce(): Promise<boolean> {
+    let ok = true;
+    try {
+      const full = this.nftFullPending || !this.nft.inSync;
+      this.nftFullPending = false;
+      const stats = full
+        ? await this.nft.fullSync(() => {
+            this.calc.trackChanges(true);
+            return this.calc.desired;
+          })
+        : await this.nft.apply(this.calc.desired, this.calc.takeChanges());
+      if (stats.lines > 0) this.metrics.syncSeconds.observe({ driver: 'nft', kind: stats.kind }, stats.ms / 1000);
+      if (full) this.opts.log.info({ lines: stats.lines, ms: Math.round(stats.ms) }, 'nftables programmed in full');
+    } catch (err) {
+      ok = false;
+      this.nftFullPending = true;
+      this.metrics.failures.inc({ driver: 'nft' });
+      this.opts.log.error({ err: errorMessage(err) }, 'nftables transaction failed; the next flush resyncs in full');
+    }
+    if (this.overlayDirty && this.overlay && this.node) {
+      this.overlayDirty = false;
+      const started = performance.now();
+      try {
+        const plan = computeOverlay({
+          remoteNodes: [...this.remoteNodes.values()],
+          enabledClusters: new Set([...this.overlayClusters].filter(([, on]) => on).map(([c]) => c)),
+          protectedCIDRs: [...this.node.podCIDRs, `${this.node.internalIP}/32`],
+        });
+        for (const p of plan.problems) this.opts.log.warn({ problem: p }, 'remote node left out of the overlay');
+        this.metrics.overlayProblems.set(plan.problems.length);
+        this.metrics.remoteNodes.set(plan.state.neighbors.size);
+        await this.overlay.ensureDevice();
+        const r = await this.overlay.apply(plan.state);
+        this.metrics.syncSeconds.observe({ driver: 'overlay', kind: 'full' }, (performance.now() - started) / 1000);
+        if (r.added + r.removed > 0)
+          this.opts.log.info({ ...r, remoteNodes: plan.state.neighbors.size }, 'overlay updated');
+      } catch (err) {
+        ok = false;
+        this.overlayDirty = true;
+        this.metrics.failures.inc({ driver: 'overlay' });
+        this.opts.log.error({ err: errorMessage(err) }, 'overlay update failed; retrying');
+      }
+    }
+    if (ok && this.nft.inSync) this.resolveProgrammed();
+    return ok;
+  }
+}
+
+/** The interface holding `ip` (the node's InternalIP): the VXLAN device's parent. */
+export async function interfaceWithAddress(ip: string): Promise<string> {
+  const out = await runToolOk('ip', ['-j', 'addr', 'show']);
+  const links = JSON.parse(out) as { ifname: string; addr_info?: { local?: string }[] }[];
+  const link = links.find((l) => l.addr_info?.some((a) => a.local === ip));
+  if (!link) {
+    throw new Error(`no interface holds the node's InternalIP ${ip}; give the underlay with --underlay-interface`);
+  }
+  return link.ifname;
+}

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+
+/** A kernel tool (ip, bridge, nft) that exited non-zero: the command, its exit code and what it printed. */
+export class CommandError extends Error {
+  constructor(
+    readonly command: string,
+    readonly code: number | null,
+    readonly stderr: string,
+  ) {
+    super(`${command} exited ${code}: ${stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
+    this.name = 'CommandError';
+  }
+}
+
+export interface ToolResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs one tool with `input` on stdin and collects its output. Never rejects for a non-zero exit (callers decide:
+ * `ip -force -batch` reports a failed line but applies the others); rejects only when the tool cannot start.
+ */
+export function runTool(cmd: string, args: readonly string[], input = ''): Promise<ToolResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...args], { stdio: 'pipe' });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.stdin.on('error', () => {}); // a tool that exits before reading all of stdin reports through its exit code
+    child.on('close', (code) =>
+      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
+    );
+    child.stdin.end(input);
+  });
+}
+
+/** Like runTool, but a non-zero exit is a CommandError; returns stdout. */
+export async function runToolOk(cmd: string, args: readonly string[], input = ''): Promise<string> {
+  const r = await runTool(cmd, args, input);
+  if (r.code !== 0) throw new CommandError(`${cmd} ${args.join(' ')}`, r.code, r.stderr);
+  return r.stdout;
+}

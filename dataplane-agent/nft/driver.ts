@@ -1,0 +1,109 @@
+// The nftables driver: one `nft -f -` text transaction per flush (nft 1.0.6 cannot read JSON from a pipe),
+// terse JSON read-back (`nft -t -j list table`) to learn what a previous run left. Never touches anything outside
+// table inet fedmesh, and never deletes that table: a stopped or restarting agent leaves its rules enforcing.
+
+import { runTool } from '../exec.js';
+import { type Existing, emptyProgrammed, type Programmed, renderDelta, renderFull } from './render.js';
+import { type NftChanges, type NftState, table, tableFamily, tableName } from './state.js';
+
+export class NftError extends Error {
+  constructor(
+    message: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'NftError';
+  }
+}
+
+export interface NftRunStats {
+  readonly kind: 'full' | 'delta';
+  readonly lines: number;
+  readonly ms: number;
+}
+
+/** Parses `nft -t -j list table inet fedmesh` output (names only). */
+export function parseExisting(json: string): Existing {
+  const doc = JSON.parse(json) as { nftables?: Record<string, { name?: string; table?: string }>[] };
+  const sets = new Set<string>();
+  const maps = new Set<string>();
+  const chains = new Set<string>();
+  for (const entry of doc.nftables ?? []) {
+    if (entry.set?.name && entry.set.table === tableName) sets.add(entry.set.name);
+    if (entry.map?.name && entry.map.table === tableName) maps.add(entry.map.name);
+    if (entry.chain?.name && entry.chain.table === tableName) chains.add(entry.chain.name);
+  }
+  return { table: true, sets, maps, chains };
+}
+
+export class NftDriver {
+  private programmed: Programmed = emptyProgrammed();
+  private synced = false;
+
+  /** @param nft the nft binary (a test may point it elsewhere). */
+  constructor(private readonly nft = 'nft') {}
+
+  /** Whether the last full sync succeeded and no delta failed since. */
+  get inSync(): boolean {
+    return this.synced;
+  }
+
+  /** What the kernel holds of fedmesh's table now (terse: names, no elements). */
+  async readExisting(): Promise<Existing> {
+    const r = await runTool(this.nft, ['-t', '-j', 'list', 'table', tableFamily, tableName]);
+    if (r.code !== 0) {
+      if (/No such file or directory/.test(r.stderr)) {
+        return { table: false, sets: new Set(), maps: new Set(), chains: new Set() };
+      }
+      throw new NftError(`nft list table ${table} failed: ${r.stderr.trim()}`, r.stderr);
+    }
+    return parseExisting(r.stdout);
+  }
+
+  /**
+   * Rewrites the whole table in one transaction (start, and recovery after a failed delta). `prepare` is called
+   * right before rendering, with no await in between: changes recorded from then on are the next delta's.
+   */
+  async fullSync(prepare: () => NftState): Promise<NftRunStats> {
+    const started = performance.now();
+    const existing = await this.readExisting();
+    const { text, programmed } = renderFull(prepare(), existing);
+    await this.run(text);
+    this.programmed = programmed;
+    this.synced = true;
+    return { kind: 'full', lines: countLines(text), ms: performance.now() - started };
+  }
+
+  /**
+   * Programs one flush's changes. A failure leaves the driver out of sync: the caller runs fullSync next (the
+   * kernel kept its previous state, as the transaction was refused whole).
+   */
+  async apply(desired: NftState, changes: NftChanges): Promise<NftRunStats> {
+    if (!this.synced) throw new NftError('a delta needs a full sync first', '');
+    const started = performance.now();
+    const { text, commit } = renderDelta(desired, changes, this.programmed);
+    if (text === '') return { kind: 'delta', lines: 0, ms: 0 };
+    try {
+      await this.run(text);
+    } catch (err) {
+      this.synced = false;
+      throw err;
+    }
+    commit();
+    return { kind: 'delta', lines: countLines(text), ms: performance.now() - started };
+  }
+
+  private async run(text: string): Promise<void> {
+    const r = await runTool(this.nft, ['-f', '-'], text);
+    if (r.code !== 0) {
+      const first = r.stderr.trim().split('\n').slice(0, 3).join(' | ');
+      throw new NftError(`nft -f refused the transaction (${countLines(text)} lines): ${first}`, r.stderr);
+    }
+  }
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { emptyProgrammed, renderDelta, renderFull } from './render.js';
+import { emptyChanges, emptyState } from './state.js';
+
+test('a full sync flushes and refills what exists, creates what is missing, deletes leftovers last', () => {
+  const desired = emptyState();
+  desired.sets.set('peer-a', { declaration: 'type ipv4_addr;', elements: new Set(['10.0.0.1']) });
+  desired.maps.set('ingress-eps', {
+    declaration: 'type ipv4_addr : verdict;',
+    elements: new Map([['10.0.0.2', 'jump prof-x']]),
+  });
+  desired.chains.set('forward', {
+    hook: 'type filter hook forward priority filter; policy accept;',
+    rules: ['ip daddr vmap @ingress-eps'],
+  });
+  desired.chains.set('prof-x', { rules: ['ip saddr @peer-a return', 'drop'] });
+  const { text } = renderFull(desired, {
+    table: true,
+    sets: new Set(['peer-a', 'peer-stale']),
+    maps: new Set(['ingress-eps']),
+    chains: new Set(['forward', 'prof-stale']),
+  });
+  const lines = text.trim().split('\n');
+  const at = (s: string) => lines.findIndex((l) => l.startsWith(s));
+  assert.equal(lines[0], 'add table inet fedmesh');
+  assert.ok(at('flush chain inet fedmesh prof-stale') < at('delete chain inet fedmesh prof-stale'));
+  assert.ok(at('add chain inet fedmesh prof-x') < at('add element inet fedmesh ingress-eps'), 'a jump needs its chain');
+  assert.ok(at('add element inet fedmesh ingress-eps') < at('add rule inet fedmesh forward'), 'a rule needs its map');
+  assert.ok(at('flush set inet fedmesh peer-a') >= 0 && at('add set inet fedmesh peer-a') === -1);
+  assert.equal(lines.at(-1), 'delete set inet fedmesh peer-stale');
+});
+
+test('a delta: set elements, then rules, then map elements, then chain and set deletions; commit only on success', () => {
+  const desired = emptyState();
+  desired.sets.set('peer-a', { declaration: 'type ipv4_addr;', elements: new Set(['10.0.0.3']) });
+  desired.maps.set('ingress-eps', { declaration: 'type ipv4_addr : verdict;', elements: new Map() });
+  const programmed = emptyProgrammed();
+  programmed.sets.set('peer-a', 'type ipv4_addr;');
+  programmed.sets.set('peer-old', 'type ipv4_addr;');
+  programmed.maps.set('ingress-eps', new Map([['10.0.0.2', 'jump prof-x']]));
+  programmed.chains.add('prof-x');
+  const changes = emptyChanges();
+  changes.sets.set('peer-a', { added: new Set(['10.0.0.3']), removed: new Set(['10.0.0.1']) });
+  changes.sets.set('peer-old', { added: new Set(), removed: new Set() });
+  changes.maps.set('ingress-eps', new Set(['10.0.0.2']));
+  changes.chains.add('prof-x');
+  const { text, commit } = renderDelta(desired, changes, programmed);
+  assert.deepEqual(text.trim().split('\n'), [
+    'delete element inet fedmesh peer-a { 10.0.0.1 }',
+    'add element inet fedmesh peer-a { 10.0.0.3 }',
+    'delete element inet fedmesh ingress-eps { 10.0.0.2 }',
+    'flush chain inet fedmesh prof-x',
+    'delete chain inet fedmesh prof-x',
+    'delete set inet fedmesh peer-old',
+  ]);
+  assert.ok(programmed.chains.has('prof-x'), 'nothing is recorded before nft succeeded');
+  commit();
+  assert.ok(!programmed.chains.has('prof-x'));
+  assert.ok(!programmed.sets.has('peer-old'));
+  assert.equal(programmed.maps.get('ingress-eps')?.size, 0);
+  assert.equal(renderDelta(desired, emptyChanges(), programmed).text, '');
+});

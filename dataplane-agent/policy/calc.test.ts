@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compileFederatedNetworkPolicy, compileNetworkPolicy } from '../../core/policy/index.js';
+import { adaptPolicy } from './adapt.js';
+import { type Endpoint, egressMap, ingressMap, localEndpointsSet, PolicyCalculation } from './calc.js';
+
+const ep = (cluster: string, name: string, ip: string, labels: Record<string, string>, nodeName = 'n0'): Endpoint => ({
+  cluster,
+  namespace: 'demo',
+  name,
+  nodeName,
+  ips: [ip],
+  labels,
+  ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+});
+
+const eastClients = adaptPolicy(
+  compileNetworkPolicy(
+    {
+      metadata: { namespace: 'demo', name: 'east-clients' },
+      spec: {
+        podSelector: { matchLabels: { app: 'server' } },
+        ingress: [
+          {
+            from: [
+              {
+                podSelector: {
+                  matchLabels: { app: 'client' },
+                  matchExpressions: [{ key: 'fedmesh.io/cluster', operator: 'In', values: ['east'] }],
+                },
+              },
+            ],
+            ports: [{ port: 'http' }],
+          },
+        ],
+      },
+    },
+    { localCluster: 'west' },
+  ).policy!,
+  'west',
+);
+
+function world(): PolicyCalculation {
+  const c = new PolicyCalculation('west', 'n0');
+  c.setNodeCIDRs(['10.245.0.0/24']);
+  c.setNamespace('demo', { team: 'a' });
+  c.upsertEndpoint(ep('west', 'server', '10.245.0.2', { app: 'server' }));
+  c.upsertEndpoint(ep('west', 'peer', '10.245.1.2', { app: 'client' }, 'n1'));
+  c.upsertEndpoint(ep('east', 'client', '10.244.0.2', { app: 'client' }, 'e0'));
+  c.upsertEndpoint(ep('east', 'other', '10.244.1.2', { app: 'other' }, 'e1'));
+  return c;
+}
+
+const peerSets = (c: PolicyCalculation) => [...c.desired.sets].filter(([n]) => n.startsWith('peer-'));
+
+test('a peer set holds exactly the IPs its selector picks across clusters; the policy dispatches its endpoint', () => {
+  const c = world();
+  c.upsertPolicy(eastClients);
+  const sets = peerSets(c);
+  assert.equal(sets.length, 1);
+  assert.deepEqual([...(sets[0]?.[1].elements ?? [])], ['10.244.0.2']);
+  const verdict = c.desired.maps.get(ingressMap)?.elements.get('10.245.0.2');
+  assert.match(verdict ?? '', /^jump prof-/);
+  assert.equal(c.desired.maps.get(egressMap)?.elements.size, 0, 'ingress-only policy: egress not dispatched');
+  const chain = c.desired.chains.get(verdict!.slice(5))!;
+  assert.match(
+    chain.rules[0] ?? '',
+    /^ip saddr @peer-\w+ meta l4proto 6 ip daddr \. meta l4proto \. th dport @port-\w+ return$/,
+  );
+  assert.equal(chain.rules.at(-1), 'drop');
+  assert.deepEqual([...(c.desired.sets.get(localEndpointsSet)?.elements ?? [])], ['10.245.0.2']);
+});
+
+test('a relabel changes set elements only, reported element by element', () => {
+  const c = world();
+  c.upsertPolicy(eastClients);
+  c.trackChanges(true);
+  c.upsertEndpoint(ep('east', 'other', '10.244.1.2', { app: 'client' }, 'e1'));
+  const changes = c.takeChanges();
+  assert.equal(changes.chains.size, 0);
+  assert.equal(changes.maps.size, 0);
+  assert.deepEqual(
+    [...changes.sets].map(([n, d]) => [n.slice(0, 5), [...d.added], [...d.removed]]),
+    [['peer-', ['10.244.1.2'], []]],
+  );
+  c.upsertEndpoint(ep('east', 'other', '10.244.1.9', { app: 'client' }, 'e1'));
+  const moved = [...c.takeChanges().sets].find(([n]) => n.startsWith('peer-'))?.[1];
+  assert.deepEqual([[...(moved?.added ?? [])], [...(moved?.removed ?? [])]], [['10.244.1.9'], ['10.244.1.2']]);
+});
+
+test('policies in order: an earlier Deny comes before a later Allow in the profile', () => {
+  const fnp = (name: string, order: number, action: string) =>
+    adaptPolicy(
+      compileFederatedNetworkPolicy(
+        {
+          metadata: { namespace: 'demo', name },
+          spec: {
+            selector: "app == 'server'",
+            order,
+            ingress: [{ action, source: { selector: "fedmesh.io/cluster == 'east'" } }],
+          },
+        },
+        { localCluster: 'west' },
+      ).policy!,
+      'west',
+    );
+  const c = world();
+  c.upsertPolicy(fnp('allow', 20, 'Allow'));
+  c.upsertPolicy(fnp('deny', 10, 'Deny'));
+  const chain = c.desired.chains.get(c.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice(5))!;
+  assert.deepEqual(
+    chain.rules.map((r) => r.split(' ').at(-1)),
+    ['drop', 'return', 'drop'],
+  );
+});
+
+test('until its namespace is known, an endpoint of this node is dropped (fail closed)', () => {
+  const c = new PolicyCalculation('west', 'n0');
+  c.upsertEndpoint(ep('west', 'server', '10.245.0.2', { app: 'server' }));
+  assert.equal(c.desired.maps.get(ingressMap)?.elements.get('10.245.0.2'), 'drop');
+  assert.equal(c.desired.maps.get(egressMap)?.elements.get('10.245.0.2'), 'drop');
+  c.setNamespace('demo', {});
+  assert.equal(c.desired.maps.get(ingressMap)?.elements.get('10.245.0.2'), undefined, 'no policy: not dispatched');
+});
+
+test('deleting the policy removes its chain, its sets and the dispatch entry', () => {
+  const c = world();
+  c.upsertPolicy(eastClients);
+  c.trackChanges(true);
+  c.deletePolicy(eastClients.key);
+  const changes = c.takeChanges();
+  assert.equal(c.desired.maps.get(ingressMap)?.elements.size, 0);
+  assert.deepEqual([...c.desired.chains.keys()], ['forward']);
+  assert.equal(peerSets(c).length, 0);
+  assert.ok(
+    [...changes.chains].some((n) => n.startsWith('prof-')),
+    'the profile chain is reported for deletion',
+  );
+  assert.ok(
+    [...changes.sets.keys()].some((n) => n.startsWith('peer-')),
+    'the peer set is reported for deletion',
+  );
+});
+
+test('updating a policy in place keeps shared sets and reconciles them element by element', () => {
+  const c = world();
+  c.upsertPolicy(eastClients);
+  c.trackChanges(true);
+  c.upsertPolicy({ ...eastClients, order: 5 });
+  const changes = c.takeChanges();
+  for (const [name, d] of changes.sets) {
+    assert.equal(d.added.size + d.removed.size, 0, `${name} did not change`);
+  }
+});
+
+test('port lists live in one named set shared by the rules that use them; a single port stays inline', () => {
+  const withPorts = (name: string, ports: (number | string)[]) =>
+    adaptPolicy(
+      compileFederatedNetworkPolicy(
+        {
+          metadata: { namespace: 'demo', name },
+          spec: {
+            selector: "app == 'server'",
+            ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports } }],
+          },
+        },
+        { localCluster: 'west' },
+      ).policy!,
+      'west',
+    );
+  const c = world();
+  c.upsertPolicy(withPorts('a', [80, 443, '8000:8100']));
+  c.upsertPolicy(withPorts('b', [443, '8000:8100', 80]));
+  c.upsertPolicy(withPorts('c', [9999]));
+  const svc = [...c.desired.sets].filter(([n]) => n.startsWith('svc-'));
+  assert.equal(svc.length, 1);
+  assert.deepEqual([...(svc[0]?.[1].elements ?? [])].sort(), ['443', '80', '8000-8100']);
+  const chain = c.desired.chains.get(c.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice(5))!;
+  assert.ok(
+    chain.rules.every((r) => !r.includes('{')),
+    `no anonymous sets: ${chain.rules.join(' | ')}`,
+  );
+  assert.ok(chain.rules.some((r) => r === 'meta l4proto 6 th dport 9999 return'));
+  c.deletePolicy('FederatedNetworkPolicy/demo/a');
+  assert.equal([...c.desired.sets.keys()].filter((n) => n.startsWith('svc-')).length, 1, 'still used by b');
+  c.deletePolicy('FederatedNetworkPolicy/demo/b');
+  assert.equal([...c.desired.sets.keys()].filter((n) => n.startsWith('svc-')).length, 0);
+});

@@ -1,0 +1,579 @@
+// The policy calculation: endpoints, namespaces and policies in; the nftables content fedmesh wants out, kept
+// current incrementally, with the names of what changed since the last flush. No I/O.
+//
+// Shape of the ruleset (table inet fedmesh), chosen so that per-endpoint work is data, not rules:
+//  - one set per distinct peer selector (`peer-<hash>`): the IPs of every endpoint, local or remote, it selects;
+//  - one set per named port (`port-<hash>`): `ip . protocol . port` of every endpoint with a port of that name;
+//  - one interval set per list of ipBlock exceptions (`nets-<hash>`), the network itself inline in the rule;
+//  - one interval set per list of port ranges (`svc-<hash>`), shared by every rule with the same list (a single
+//    port stays inline): anonymous sets in rules would cost every later transaction (nft loads them all);
+//  - one chain per distinct ordered list of policies (`prof-<hash>`, a "profile"): their rules in order, Allow
+//    returns, Deny drops, the end drops (a selected endpoint is denied what no rule allowed);
+//  - two verdict maps from the IPs of this node's endpoints to their profile (`ingress-eps`, `egress-eps`);
+//  - the base chain `forward`: established flows pass, then the egress profile of the source, then the ingress
+//    profile of the destination. An address of this node's pod CIDRs that belongs to no known endpoint is dropped,
+//    and so is an endpoint whose namespace is not known yet (fail closed).
+// Membership comes from one SelectorIndex: a label change re-evaluates only the selectors that read that label.
+
+import { createHash } from 'node:crypto';
+import { canonicalSelector } from '../../core/selector/canonical.js';
+import { SelectorIndex } from '../../core/selector/index.js';
+import { emptyChanges, type NftChain, type NftChanges, type NftMap, type NftSet, type NftState } from '../nft/state.js';
+import { endpointLabels, namespaceLabelView } from './endpoint-labels.js';
+import {
+  comparePolicies,
+  type DataplanePolicy,
+  type Direction,
+  directions,
+  type PolicyRule,
+  type RulePeer,
+} from './model.js';
+
+export interface EndpointPort {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+}
+
+/** A pod with an IP, local or remote. */
+export interface Endpoint {
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly nodeName: string;
+  readonly ips: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly ports: readonly EndpointPort[];
+}
+
+export const ingressMap = 'ingress-eps';
+export const egressMap = 'egress-eps';
+export const localEndpointsSet = 'local-eps';
+export const nodeCidrsSet = 'node-cidrs';
+export const forwardChain = 'forward';
+
+const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
+const peerSetName = (canonical: string) => `peer-${hash(canonical)}`;
+const portSetName = (name: string) => `port-${hash(name)}`;
+const netsSetName = (nets: readonly string[]) => `nets-${hash([...nets].sort().join(','))}`;
+const servicesSetName = (ranges: readonly string[]) => `svc-${hash([...ranges].sort().join(','))}`;
+const protoName = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
+const ipSet = 'type ipv4_addr;';
+const intervalSet = 'type ipv4_addr; flags interval; auto-merge;';
+const portSet = 'type ipv4_addr . inet_proto . inet_service;';
+const serviceSet = 'type inet_service; flags interval; auto-merge;';
+const verdictMap = 'type ipv4_addr : verdict;';
+
+export function endpointKey(cluster: string, namespace: string, name: string): string {
+  return `${cluster}/${namespace}/${name}`;
+}
+
+/** The rules of the base chain: established first, fail closed for unknown local addresses, then dispatch. */
+export function forwardRules(): string[] {
+  return [
+    'ct state established,related accept',
+    'ct state invalid drop',
+    `ip saddr @${nodeCidrsSet} ip saddr != @${localEndpointsSet} drop`,
+    `ip daddr @${nodeCidrsSet} ip daddr != @${localEndpointsSet} drop`,
+    `ip saddr vmap @${egressMap}`,
+    `ip daddr vmap @${ingressMap}`,
+  ];
+}
+
+interface ProfileEntry {
+  readonly direction: Direction;
+  readonly policies: readonly string[];
+  refs: number;
+}
+
+export class PolicyCalculation {
+  private readonly index = new SelectorIndex<string, string>();
+  private readonly endpoints = new Map<string, Endpoint>();
+  /** Local namespaces -> their labels as endpoints see them (namespaceLabelView). */
+  private readonly namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
+  private readonly policies = new Map<string, DataplanePolicy>();
+  /** Peer selector id (`S:<canonical>`) -> set name and reference count. */
+  private readonly peers = new Map<string, { set: string; refs: number }>();
+  /** Named port -> reference count (rules naming it). */
+  private readonly portNames = new Map<string, number>();
+  /** Shared constant sets (`nets-…`, `svc-…`) -> reference count (rules naming them). */
+  private readonly sharedRefs = new Map<string, number>();
+  private readonly profiles = new Map<string, ProfileEntry>();
+  /** This node's endpoints -> their profile chain per direction (undefined: no policy selects it). */
+  private readonly endpointProfiles = new Map<string, { ingress?: string; egress?: string; ips: readonly string[] }>();
+  /**
+   * Per set, elements that more than one endpoint contributes (two pods may share an IP for a moment), with the
+   * count beyond the first; an element in the set and not here has exactly one contributor.
+   */
+  private readonly extra = new Map<string, Map<string, number>>();
+  readonly desired: NftState;
+  private changes: NftChanges = emptyChanges();
+  /** Off until the first full sync: a full sync reads `desired`, and recording 100k element changes costs. */
+  private tracking = false;
+
+  constructor(
+    private readonly localCluster: string,
+    private readonly nodeName: string,
+  ) {
+    this.desired = {
+      sets: new Map<string, NftSet>([
+        [localEndpointsSet, { declaration: ipSet, elements: new Set() }],
+        [nodeCidrsSet, { declaration: intervalSet, elements: new Set() }],
+      ]),
+      maps: new Map<string, NftMap>([
+        [ingressMap, { declaration: verdictMap, elements: new Map() }],
+        [egressMap, { declaration: verdictMap, elements: new Map() }],
+      ]),
+      chains: new Map<string, NftChain>([
+        [forwardChain, { hook: 'type filter hook forward priority filter; policy accept;', rules: forwardRules() }],
+      ]),
+    };
+  }
+
+  /** What changed since the last call; the caller programs it (or, after a failure, resyncs everything). */
+  takeChanges(): NftChanges {
+    const c = this.changes;
+    this.changes = emptyChanges();
+    return c;
+  }
+
+  /**
+   * Starts (or stops) recording changes. Call it with true right before rendering a full sync; with false, only
+   * full syncs may program `desired`.
+   */
+  trackChanges(on: boolean): void {
+    this.tracking = on;
+    this.changes = emptyChanges();
+  }
+
+  get endpointCount(): number {
+    return this.endpoints.size;
+  }
+
+  get policyCount(): number {
+    return this.policies.size;
+  }
+
+  // ---- inputs
+
+  setNodeCIDRs(cidrs: readonly string[]): void {
+    const set = this.desired.sets.get(nodeCidrsSet)!;
+    for (const c of [...set.elements]) if (!cidrs.includes(c)) this.removeElement(nodeCidrsSet, c);
+    for (const c of cidrs) if (!set.elements.has(c)) this.addElement(nodeCidrsSet, c);
+  }
+
+  upsertEndpoint(ep: Endpoint): void {
+    const key = endpointKey(ep.cluster, ep.namespace, ep.name);
+    const old = this.endpoints.get(key);
+    this.endpoints.set(key, ep);
+    const labels = endpointLabels(ep.labels, ep.cluster, ep.namespace, this.nsLabelsOf(ep));
+    const sameIps = old !== undefined && sameList(old.ips, ep.ips);
+    if (old && !sameIps) {
+      // The IPs moved: take the old ones out of every set the endpoint is in, put the new ones in below.
+      for (const sel of this.index.selectorsMatching(key)) this.peerMembership(sel, old, false);
+    }
+    const delta = this.index.setItem(key, labels);
+    if (old && !sameIps) {
+      for (const sel of this.index.selectorsMatching(key)) this.peerMembership(sel, ep, true);
+    } else {
+      for (const sel of delta.gained) this.peerMembership(sel, ep, true);
+      for (const sel of delta.lost) this.peerMembership(sel, ep, false);
+    }
+    if (!old || !sameIps || JSON.stringify(old.ports) !== JSON.stringify(ep.ports)) {
+      this.portElements(old, false);
+      this.portElements(ep, true);
+    }
+    if (this.onThisNode(ep) || (old && this.onThisNode(old))) this.refreshEndpoint(key);
+  }
+
+  deleteEndpoint(cluster: string, namespace: string, name: string): void {
+    const key = endpointKey(cluster, namespace, name);
+    const old = this.endpoints.get(key);
+    if (!old) return;
+    const lost = this.index.deleteItem(key).lost;
+    for (const sel of lost) this.peerMembership(sel, old, false);
+    this.portElements(old, false);
+    this.endpoints.delete(key);
+    if (this.onThisNode(old)) this.refreshEndpoint(key);
+  }
+
+  /** Labels of a local namespace (undefined: deleted). Its endpoints are re-labelled with `pcns.*`. */
+  setNamespace(name: string, labels: Readonly<Record<string, string>> | undefined): void {
+    if (labels) this.namespaceLabels.set(name, namespaceLabelView(labels, this.localCluster));
+    else this.namespaceLabels.delete(name);
+    for (const ep of this.endpoints.values()) {
+      if (ep.cluster === this.localCluster && ep.namespace === name) this.upsertEndpoint(ep);
+    }
+  }
+
+  upsertPolicy(p: DataplanePolicy): void {
+    const old = this.policies.get(p.key);
+    this.policies.set(p.key, p);
+    // Retain before release: a peer set both versions use is kept, not dropped and rebuilt.
+    this.retainRuleRefs(p);
+    if (old) this.releaseRuleRefs(old);
+    const delta = this.index.setSelector(policySelectorId(p.key), p.selector);
+    const affected = new Set<string>([...delta.gained, ...delta.lost]);
+    for (const key of this.index.matchingItems(policySelectorId(p.key))) affected.add(key);
+    for (const key of affected) if (this.endpointProfiles.has(key) || this.isOnThisNode(key)) this.refreshEndpoint(key);
+    // Its rules may have changed: every profile that holds it is rendered again.
+    for (const [name, prof] of this.profiles) if (prof.policies.includes(p.key)) this.renderProfile(name, prof);
+  }
+
+  deletePolicy(key: string): void {
+    const old = this.policies.get(key);
+    if (!old) return;
+    const lost = this.index.deleteSelector(policySelectorId(key)).lost;
+    this.policies.delete(key);
+    for (const k of lost) this.refreshEndpoint(k);
+    this.releaseRuleRefs(old);
+  }
+
+  // ---- membership
+
+  private nsLabelsOf(ep: Endpoint): Readonly<Record<string, string>> | undefined {
+    return ep.cluster === this.localCluster ? this.namespaceLabels.get(ep.namespace) : undefined;
+  }
+
+  private onThisNode(ep: Endpoint): boolean {
+    return ep.cluster === this.localCluster && ep.nodeName === this.nodeName;
+  }
+
+  private isOnThisNode(key: string): boolean {
+    const ep = this.endpoints.get(key);
+    return ep !== undefined && this.onThisNode(ep);
+  }
+
+  private peerMembership(selectorId: string, ep: Endpoint, member: boolean): void {
+    const peer = this.peers.get(selectorId);
+    if (!peer) return; // a policy's main selector, not a peer
+    for (const ip of ep.ips) {
+      if (member) this.addElement(peer.set, ip);
+      else this.removeElement(peer.set, ip);
+    }
+  }
+
+  private portElements(ep: Endpoint | undefined, add: boolean): void {
+    if (!ep) return;
+    for (const p of ep.ports) {
+      if (!this.portNames.has(p.name)) continue;
+      for (const ip of ep.ips) {
+        const el = `${ip} . ${protoName[p.protocol]} . ${p.port}`;
+        if (add) this.addElement(portSetName(p.name), el);
+        else this.removeElement(portSetName(p.name), el);
+      }
+    }
+  }
+
+  private addElement(set: string, el: string): void {
+    const elements = this.desired.sets.get(set)?.elements;
+    if (!elements) return;
+    if (elements.has(el)) {
+      let extra = this.extra.get(set);
+      if (!extra) {
+        extra = new Map();
+        this.extra.set(set, extra);
+      }
+      extra.set(el, (extra.get(el) ?? 0) + 1);
+      return;
+    }
+    elements.add(el);
+    if (!this.tracking) return;
+    const c = this.setChange(set);
+    if (!c.removed.delete(el)) c.added.add(el);
+  }
+
+  private removeElement(set: string, el: string): void {
+    const elements = this.desired.sets.get(set)?.elements;
+    if (!elements?.has(el)) return;
+    const extra = this.extra.get(set);
+    const n = extra?.get(el);
+    if (n !== undefined) {
+      if (n > 1) extra?.set(el, n - 1);
+      else extra?.delete(el);
+      return;
+    }
+    elements.delete(el);
+    if (!this.tracking) return;
+    const c = this.setChange(set);
+    if (!c.added.delete(el)) c.removed.add(el);
+  }
+
+  private setChange(set: string): { added: Set<string>; removed: Set<string> } {
+    let c = this.changes.sets.get(set);
+    if (!c) {
+      c = { added: new Set(), removed: new Set() };
+      this.changes.sets.set(set, c);
+    }
+    return c;
+  }
+
+  private createSet(name: string, declaration: string, elements: Iterable<string>): void {
+    this.desired.sets.set(name, { declaration, elements: new Set() });
+    this.extra.delete(name);
+    if (this.tracking) this.setChange(name);
+    for (const el of elements) this.addElement(name, el);
+  }
+
+  private dropSet(name: string): void {
+    // Its elements count as removed, so that a set created again under the same name in this batch (a policy
+    // updated in place) is reconciled element by element.
+    if (this.tracking) {
+      const c = this.setChange(name);
+      for (const el of this.desired.sets.get(name)?.elements ?? []) if (!c.added.delete(el)) c.removed.add(el);
+    }
+    this.desired.sets.delete(name);
+    this.extra.delete(name);
+  }
+
+  // ---- rule references: peer selectors, named ports, nets
+
+  private retainRuleRefs(p: DataplanePolicy): void {
+    for (const rule of [...p.ingress, ...p.egress]) {
+      for (const peer of rule.peers ?? []) {
+        if (peer.kind === 'selector') {
+          const id = peerSelectorId(peer);
+          const entry = this.peers.get(id);
+          if (entry) {
+            entry.refs++;
+            continue;
+          }
+          const set = peerSetName(canonicalSelector(peer.selector));
+          this.peers.set(id, { set, refs: 1 });
+          this.createSet(set, ipSet, []);
+          for (const key of this.index.setSelector(id, peer.selector).gained) {
+            const ep = this.endpoints.get(key);
+            if (ep) this.peerMembership(id, ep, true);
+          }
+        } else if (peer.except.length > 0) {
+          this.retainShared(netsSetName(peer.except), intervalSet, peer.except);
+        }
+      }
+      const services = portRanges(rule);
+      if (services.length > 1) this.retainShared(servicesSetName(services), serviceSet, services);
+      for (const port of rule.ports) {
+        if (port.kind !== 'named') continue;
+        const n = this.portNames.get(port.name) ?? 0;
+        this.portNames.set(port.name, n + 1);
+        if (n > 0) continue;
+        const elements: string[] = [];
+        for (const ep of this.endpoints.values()) {
+          for (const q of ep.ports) {
+            if (q.name === port.name)
+              for (const ip of ep.ips) elements.push(`${ip} . ${protoName[q.protocol]} . ${q.port}`);
+          }
+        }
+        this.createSet(portSetName(port.name), portSet, elements);
+      }
+    }
+  }
+
+  /** A set of constant elements (networks, port ranges) shared by the rules that name the same list. */
+  private retainShared(name: string, declaration: string, elements: readonly string[]): void {
+    const n = this.sharedRefs.get(name) ?? 0;
+    this.sharedRefs.set(name, n + 1);
+    if (n === 0) this.createSet(name, declaration, elements);
+  }
+
+  private releaseShared(name: string): void {
+    const n = (this.sharedRefs.get(name) ?? 1) - 1;
+    if (n > 0) this.sharedRefs.set(name, n);
+    else {
+      this.sharedRefs.delete(name);
+      this.dropSet(name);
+    }
+  }
+
+  private releaseRuleRefs(p: DataplanePolicy): void {
+    for (const rule of [...p.ingress, ...p.egress]) {
+      for (const peer of rule.peers ?? []) {
+        if (peer.kind === 'selector') {
+          const id = peerSelectorId(peer);
+          const entry = this.peers.get(id);
+          if (!entry || --entry.refs > 0) continue;
+          this.peers.delete(id);
+          this.index.deleteSelector(id);
+          this.dropSet(entry.set);
+        } else if (peer.except.length > 0) {
+          this.releaseShared(netsSetName(peer.except));
+        }
+      }
+      const services = portRanges(rule);
+      if (services.length > 1) this.releaseShared(servicesSetName(services));
+      for (const port of rule.ports) {
+        if (port.kind !== 'named') continue;
+        const n = (this.portNames.get(port.name) ?? 1) - 1;
+        if (n > 0) this.portNames.set(port.name, n);
+        else {
+          this.portNames.delete(port.name);
+          this.dropSet(portSetName(port.name));
+        }
+      }
+    }
+  }
+
+  // ---- this node's endpoints and their profiles
+
+  /** Recomputes an endpoint of this node: local-eps membership and the verdict maps for its IPs. */
+  private refreshEndpoint(key: string): void {
+    const ep = this.endpoints.get(key);
+    const before = this.endpointProfiles.get(key);
+    const live = ep !== undefined && this.onThisNode(ep);
+    let after: { ingress?: string; egress?: string; ips: readonly string[] } | undefined;
+    if (live) {
+      const known = this.namespaceLabels.has(ep.namespace);
+      const selecting = this.index
+        .selectorsMatching(key)
+        .filter((s) => s.startsWith('P:'))
+        .map((s) => this.policies.get(s.slice(2)))
+        .filter((p): p is DataplanePolicy => p !== undefined)
+        .sort(comparePolicies);
+      after = { ips: ep.ips };
+      for (const dir of directions) {
+        // Fail closed: until its namespace is known, the namespace selectors of its policies cannot be decided.
+        if (!known) {
+          after[dir] = 'drop';
+          continue;
+        }
+        const list = selecting.filter((p) => p.types.includes(dir)).map((p) => p.key);
+        if (list.length > 0) after[dir] = this.retainProfile(dir, list);
+      }
+    }
+    // Verdict map entries: remove what no longer holds, then set the new ones.
+    for (const dir of directions) {
+      const map = dir === 'ingress' ? ingressMap : egressMap;
+      const oldV = before?.[dir];
+      const newV = after?.[dir];
+      for (const ip of before?.ips ?? []) {
+        if (oldV !== undefined && (newV !== oldV || !after?.ips.includes(ip))) this.setMapElement(map, ip, undefined);
+      }
+      if (newV !== undefined) {
+        for (const ip of after?.ips ?? []) this.setMapElement(map, ip, verdictOf(newV));
+      }
+      if (oldV !== undefined && oldV !== 'drop') this.releaseProfile(oldV);
+    }
+    for (const ip of before?.ips ?? []) this.removeElement(localEndpointsSet, ip);
+    for (const ip of after?.ips ?? []) this.addElement(localEndpointsSet, ip);
+    if (after) this.endpointProfiles.set(key, after);
+    else this.endpointProfiles.delete(key);
+  }
+
+  private setMapElement(map: string, key: string, verdict: string | undefined): void {
+    const m = this.desired.maps.get(map)!;
+    const old = m.elements.get(key);
+    if (old === verdict) return;
+    if (verdict === undefined) m.elements.delete(key);
+    else m.elements.set(key, verdict);
+    if (!this.tracking) return;
+    let c = this.changes.maps.get(map);
+    if (!c) {
+      c = new Set();
+      this.changes.maps.set(map, c);
+    }
+    c.add(key);
+  }
+
+  private retainProfile(direction: Direction, policies: readonly string[]): string {
+    const name = `prof-${hash(`${direction}|${policies.join('\n')}`)}`;
+    const entry = this.profiles.get(name);
+    if (entry) {
+      entry.refs++;
+      return name;
+    }
+    const created: ProfileEntry = { direction, policies, refs: 1 };
+    this.profiles.set(name, created);
+    this.renderProfile(name, created);
+    return name;
+  }
+
+  private releaseProfile(name: string): void {
+    const entry = this.profiles.get(name);
+    if (!entry || --entry.refs > 0) return;
+    this.profiles.delete(name);
+    this.desired.chains.delete(name);
+    if (this.tracking) this.changes.chains.add(name);
+  }
+
+  private renderProfile(name: string, prof: ProfileEntry): void {
+    const rules: string[] = [];
+    for (const key of prof.policies) {
+      const p = this.policies.get(key);
+      if (!p) continue;
+      const list = prof.direction === 'ingress' ? p.ingress : p.egress;
+      for (const rule of list) rules.push(...renderRule(rule, prof.direction, this.peers));
+    }
+    rules.push('drop');
+    this.desired.chains.set(name, { rules });
+    if (this.tracking) this.changes.chains.add(name);
+  }
+}
+
+function verdictOf(profile: string): string {
+  return profile === 'drop' ? 'drop' : `jump ${profile}`;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function policySelectorId(key: string): string {
+  return `P:${key}`;
+}
+
+function peerSelectorId(peer: Extract<RulePeer, { kind: 'selector' }>): string {
+  return `S:${canonicalSelector(peer.selector)}`;
+}
+
+/**
+ * One rule as nft rule bodies: one line per peer alternative and port group (their product is the rule's OR).
+ * In a profile, the endpoint's own address is matched by the dispatch map already; the rule matches the peer.
+ */
+export function renderRule(
+  rule: PolicyRule,
+  direction: Direction,
+  peers: ReadonlyMap<string, { set: string }>,
+): string[] {
+  if (rule.peers !== null && rule.peers.length === 0) return []; // no peer can match
+  const peerField = direction === 'ingress' ? 'ip saddr' : 'ip daddr';
+  const verdict = rule.action === 'Allow' ? 'return' : 'drop';
+  const peerMatches = rule.peers === null ? [''] : rule.peers.map((p) => peerMatch(p, peerField, peers));
+  const proto = rule.protocol === null ? '' : `meta l4proto ${rule.protocol}`;
+  const portMatches: string[] = [];
+  for (const port of rule.ports) {
+    if (port.kind === 'named') {
+      // The destination's own port of that name: for ingress this node's endpoint, for egress the peer.
+      portMatches.push(`${proto} ip daddr . meta l4proto . th dport @${portSetName(port.name)}`.trim());
+    }
+  }
+  const ranges = portRanges(rule);
+  if (ranges.length === 1) portMatches.push(`${proto} th dport ${ranges[0]}`.trim());
+  else if (ranges.length > 1) portMatches.push(`${proto} th dport @${servicesSetName(ranges)}`.trim());
+  if (portMatches.length === 0) {
+    const icmp = rule.icmp
+      ? ` icmp type ${rule.icmp.type}${rule.icmp.code === null ? '' : ` icmp code ${rule.icmp.code}`}`
+      : '';
+    portMatches.push(`${proto}${icmp}`.trim());
+  }
+  const out: string[] = [];
+  for (const pm of peerMatches) {
+    for (const port of portMatches) out.push([pm, port, verdict].filter((s) => s !== '').join(' '));
+  }
+  return out;
+}
+
+/** A rule's numeric ports as nft writes them (`80`, `8000-8100`). */
+function portRanges(rule: PolicyRule): string[] {
+  const out: string[] = [];
+  for (const p of rule.ports) if (p.kind === 'range') out.push(p.from === p.to ? String(p.from) : `${p.from}-${p.to}`);
+  return out;
+}
+
+function peerMatch(peer: RulePeer, field: string, peers: ReadonlyMap<string, { set: string }>): string {
+  if (peer.kind === 'net') {
+    const inNet = `${field} ${peer.cidr}`;
+    return peer.except.length === 0 ? inNet : `${inNet} ${field} != @${netsSetName(peer.except)}`;
+  }
+  const entry = peers.get(peerSelectorId(peer));
+  if (!entry) throw new Error(`peer selector ${canonicalSelector(peer.selector)} has no set`);
+  return `${field} @${entry.set}`;
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { podEndpoint, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
+
+const rwl = (spec: Record<string, unknown>, labels: Record<string, unknown> = { app: 'web' }) => ({
+  metadata: { name: 'east.web-0', namespace: 'shop', labels: { ...labels, 'fedmesh.io/cluster': 'east' } },
+  spec: { cluster: 'east', podName: 'web-0', nodeName: 'n0', ips: ['10.244.0.5'], ...spec },
+});
+
+test('a remote workload becomes an endpoint of its cluster; its cluster label comes from spec.cluster alone', () => {
+  const e = remoteWorkloadEndpoint(rwl({ ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { port: 81 }] }), 'west');
+  assert.deepEqual(e, {
+    cluster: 'east',
+    namespace: 'shop',
+    name: 'web-0',
+    nodeName: 'n0',
+    ips: ['10.244.0.5'],
+    labels: { app: 'web' },
+    ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+  });
+});
+
+test('remote objects of the wrong shape, or claiming the local cluster, are dropped; bad IPs are left out', () => {
+  assert.equal(remoteWorkloadEndpoint(rwl({ cluster: 'west' }), 'west'), undefined, 'claims the local cluster');
+  assert.equal(remoteWorkloadEndpoint(rwl({ ips: 'x' }), 'west'), undefined);
+  assert.equal(remoteWorkloadEndpoint(rwl({}, { app: 7 }), 'west'), undefined, 'a label value that is not a string');
+  assert.equal(remoteWorkloadEndpoint(rwl({ ports: [{ port: 70000 }] }), 'west'), undefined);
+  assert.deepEqual(remoteWorkloadEndpoint(rwl({ ips: ['10.244.0.5', '999.1.1.1', 'fd00::1'] }), 'west')?.ips, [
+    '10.244.0.5',
+  ]);
+  assert.equal(remoteWorkloadEndpoint(null, 'west'), undefined);
+});
+
+test('a remote node is a tunnel entry only with an InternalIP and a VTEP', () => {
+  const rno = (vtep?: unknown) => ({
+    metadata: { name: 'east.n0' },
+    spec: {
+      cluster: 'east',
+      nodeName: 'n0',
+      addresses: [{ type: 'InternalIP', address: '172.18.0.1' }],
+      podCIDRs: ['10.244.0.0/24'],
+      ...(vtep ? { vtep } : {}),
+    },
+  });
+  assert.deepEqual(remoteNodeEntry(rno({ address: '10.244.0.0', mac: '66:00:00:00:00:01' }), 'west'), {
+    cluster: 'east',
+    name: 'n0',
+    nodeIP: '172.18.0.1',
+    podCIDRs: ['10.244.0.0/24'],
+    vtepIP: '10.244.0.0',
+    vtepMAC: '66:00:00:00:00:01',
+  });
+  assert.equal(remoteNodeEntry(rno(), 'west'), undefined);
+});
+
+test('local pods: host-network and finished pods are not endpoints; named container ports are kept', () => {
+  const pod = (spec: Record<string, unknown>, status: Record<string, unknown>) => ({
+    metadata: { name: 'p', namespace: 'd', labels: { app: 'a' } },
+    spec: { nodeName: 'n0', containers: [{ ports: [{ name: 'http', containerPort: 8080 }] }], ...spec },
+    status: { phase: 'Running', podIP: '10.245.0.3', podIPs: [{ ip: '10.245.0.3' }], ...status },
+  });
+  assert.deepEqual(podEndpoint(pod({}, {}), 'west')?.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+  assert.deepEqual(podEndpoint(pod({}, {}), 'west')?.ips, ['10.245.0.3']);
+  assert.equal(podEndpoint(pod({ hostNetwork: true }, {}), 'west'), undefined);
+  assert.equal(podEndpoint(pod({}, { phase: 'Succeeded' }), 'west'), undefined);
+  assert.equal(podEndpoint(pod({}, { podIP: undefined, podIPs: [] }), 'west'), undefined);
+});

@@ -1,0 +1,182 @@
+// The objects the agent watches, shape-checked and reduced to what the calculations read. Remote workloads and
+// nodes are written by other clusters' admins: they are checked against a schema (ajv) and every address is
+// parsed; an object that fails is dropped (treated as absent) and counted, never half-used.
+
+import Ajv from 'ajv';
+import { parseIpv4 } from './ipv4.js';
+import type { RemoteNode } from './overlay/calc.js';
+import type { Endpoint, EndpointPort } from './policy/calc.js';
+
+const ajv = new Ajv.default({ allErrors: false });
+
+const labels = { type: 'object', additionalProperties: { type: 'string', maxLength: 63 }, maxProperties: 256 } as const;
+const name = { type: 'string', minLength: 1, maxLength: 253 } as const;
+const ports = {
+  type: 'array',
+  maxItems: 256,
+  items: {
+    type: 'object',
+    required: ['port'],
+    properties: {
+      name: { type: 'string', maxLength: 15 },
+      port: { type: 'integer', minimum: 1, maximum: 65535 },
+      protocol: { enum: ['TCP', 'UDP', 'SCTP'] },
+    },
+  },
+} as const;
+
+const remoteWorkloadSchema = {
+  type: 'object',
+  required: ['metadata', 'spec'],
+  properties: {
+    metadata: { type: 'object', required: ['name', 'namespace'], properties: { name, namespace: name, labels } },
+    spec: {
+      type: 'object',
+      required: ['cluster', 'podName', 'ips'],
+      properties: {
+        cluster: name,
+        podName: name,
+        nodeName: { type: 'string', maxLength: 253 },
+        ips: { type: 'array', maxItems: 8, items: { type: 'string', maxLength: 45 } },
+        ports,
+      },
+    },
+  },
+} as const;
+
+const remoteNodeSchema = {
+  type: 'object',
+  required: ['metadata', 'spec'],
+  properties: {
+    metadata: { type: 'object', required: ['name'], properties: { name } },
+    spec: {
+      type: 'object',
+      required: ['cluster', 'nodeName'],
+      properties: {
+        cluster: name,
+        nodeName: name,
+        addresses: {
+          type: 'array',
+          maxItems: 32,
+          items: {
+            type: 'object',
+            properties: { type: { type: 'string' }, address: { type: 'string', maxLength: 45 } },
+          },
+        },
+        podCIDRs: { type: 'array', maxItems: 8, items: { type: 'string', maxLength: 49 } },
+        vtep: { type: 'object', properties: { address: { type: 'string' }, mac: { type: 'string' } } },
+      },
+    },
+  },
+} as const;
+
+const validWorkload = ajv.compile(remoteWorkloadSchema);
+const validNode = ajv.compile(remoteNodeSchema);
+
+interface RawWorkload {
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  spec: { cluster: string; podName: string; nodeName?: string; ips: string[]; ports?: RawPort[] };
+}
+interface RawPort {
+  name?: string;
+  port: number;
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+}
+interface RawRemoteNode {
+  metadata: { name: string };
+  spec: {
+    cluster: string;
+    nodeName: string;
+    addresses?: { type?: string; address?: string }[];
+    podCIDRs?: string[];
+    vtep?: { address?: string; mac?: string };
+  };
+}
+
+function namedPorts(list: readonly RawPort[] | undefined): EndpointPort[] {
+  return (list ?? [])
+    .filter((p) => p.name)
+    .map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' }));
+}
+
+const ipv4Only = (ips: readonly string[]) => ips.filter((ip) => parseIpv4(ip) !== undefined);
+
+/** A RemoteWorkload of the federation API, or undefined when it fails the checks or claims the local cluster. */
+export function remoteWorkloadEndpoint(obj: unknown, localCluster: string): Endpoint | undefined {
+  if (!validWorkload(obj)) return undefined;
+  const w = obj as unknown as RawWorkload;
+  if (w.spec.cluster === localCluster) return undefined;
+  const { 'fedmesh.io/cluster': _cluster, ...podLabels } = w.metadata.labels ?? {};
+  return {
+    cluster: w.spec.cluster,
+    namespace: w.metadata.namespace,
+    name: w.spec.podName,
+    nodeName: w.spec.nodeName ?? '',
+    ips: ipv4Only(w.spec.ips),
+    labels: podLabels,
+    ports: namedPorts(w.spec.ports),
+  };
+}
+
+/** A RemoteNode of the federation API as a tunnel entry; undefined without a valid shape or VTEP. */
+export function remoteNodeEntry(obj: unknown, localCluster: string): RemoteNode | undefined {
+  if (!validNode(obj)) return undefined;
+  const n = obj as unknown as RawRemoteNode;
+  if (n.spec.cluster === localCluster) return undefined;
+  const nodeIP = n.spec.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  if (!nodeIP || !n.spec.vtep?.address || !n.spec.vtep.mac) return undefined;
+  return {
+    cluster: n.spec.cluster,
+    name: n.spec.nodeName,
+    nodeIP,
+    podCIDRs: n.spec.podCIDRs ?? [],
+    vtepIP: n.spec.vtep.address,
+    vtepMAC: n.spec.vtep.mac,
+  };
+}
+
+interface RawPod {
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  spec?: {
+    nodeName?: string;
+    hostNetwork?: boolean;
+    containers?: { ports?: { name?: string; containerPort?: number; protocol?: string }[] }[];
+  };
+  status?: { phase?: string; podIP?: string; podIPs?: { ip?: string }[] };
+}
+
+/** A local pod with an IP (not host network, not finished) as an endpoint. */
+export function podEndpoint(obj: unknown, localCluster: string): Endpoint | undefined {
+  const p = obj as RawPod;
+  const name = p.metadata?.name;
+  const namespace = p.metadata?.namespace;
+  if (!name || !namespace || p.spec?.hostNetwork) return undefined;
+  if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return undefined;
+  const ips = ipv4Only((p.status?.podIPs ?? []).map((x) => x.ip ?? '').concat(p.status?.podIP ? [p.status.podIP] : []));
+  const unique = [...new Set(ips)];
+  if (unique.length === 0) return undefined;
+  const ports: RawPort[] = (p.spec?.containers ?? []).flatMap((c) =>
+    (c.ports ?? []).map((q) => ({
+      ...(q.name ? { name: q.name } : {}),
+      port: q.containerPort ?? 0,
+      protocol: (q.protocol ?? 'TCP') as 'TCP',
+    })),
+  );
+  return {
+    cluster: localCluster,
+    namespace,
+    name,
+    nodeName: p.spec?.nodeName ?? '',
+    ips: unique,
+    labels: p.metadata?.labels ?? {},
+    ports: namedPorts(ports.filter((q) => q.port >= 1 && q.port <= 65535)),
+  };
+}
+
+/** overlayRoutingMode of a RemoteClusterConfiguration: the remote cluster's name and whether it is Enabled. */
+export function rccOverlay(obj: unknown): { cluster: string; enabled: boolean } | undefined {
+  const r = obj as { metadata?: { name?: string }; spec?: { overlayRoutingMode?: string } };
+  const cluster = r.metadata?.name;
+  if (!cluster) return undefined;
+  return { cluster, enabled: r.spec?.overlayRoutingMode === 'Enabled' };
+}
