@@ -8,12 +8,12 @@ import yaml from 'js-yaml';
 import { apiServiceName, registrationManifests } from '../../apiserver/index.js';
 import type { Manifest } from '../../core/kube/apply.js';
 import { fnpCrd } from '../../core/policy/fnp-crd.js';
+import { agentClusterRoleRules } from '../../dataplane-agent/access.js';
 import { mcsCrds } from '../../federation/index.js';
 import { rccCrd } from '../../federation/rcc-crd.js';
 import { remoteAccessClusterRole } from '../../federation/remote-access.js';
 import { serverAccessManifests } from '../../federation/server-access.js';
 import { webhookConfigurationManifest, webhooksAccessManifests } from '../../webhooks/index.js';
-import { agentClusterRoleRules } from './pending-sources.js';
 
 /** The chart folder, relative to the repository root. */
 export const chartDir = 'charts/fedmesh';
