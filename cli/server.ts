@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Gauge, Registry } from 'prom-client';
 import { type ApiLimits, loadOrCreateServingCert, servingDnsNames, startFederationApi } from '../apiserver/index.js';
-import { bindAddressFlag, clusterNameFlag, logLevelFlag } from '../core/cli/common-flags.js';
+import { bindAddressFlag, clusterNameFlag, commonFlagSpecs, logLevelFlag } from '../core/cli/common-flags.js';
 import { parseDuration } from '../core/cli/duration.js';
 import { formatFlagHelp, type ParsedFlags, parseFlags } from '../core/cli/parse-flags.js';
 import { UsageError } from '../core/cli/usage-error.js';
@@ -23,22 +23,14 @@ function packageVersion(): string {
 const command = 'server';
 
 const flags = {
-  'cluster-name': {
-    type: 'string',
-    value: 'NAME',
-    description: 'name of the local cluster in the mesh (chart value cluster.name)',
-  },
-  kubeconfig: {
-    type: 'string',
-    value: 'FILE',
-    description: 'kubeconfig of the local cluster (default: in-cluster config)',
-  },
+  'cluster-name': commonFlagSpecs['cluster-name'],
+  kubeconfig: commonFlagSpecs.kubeconfig,
   'metrics-bind-address': {
     type: 'string',
     value: 'HOST:PORT',
     description: '/metrics, /healthz and /readyz over HTTP (default 127.0.0.1:9464; port 0 picks one)',
   },
-  'log-level': { type: 'string', value: 'LEVEL', description: 'debug, info (default), warn or error' },
+  'log-level': commonFlagSpecs['log-level'],
   'api-bind-address': {
     type: 'string',
     value: 'HOST:PORT',

@@ -1,7 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { servingDnsNames } from '../apiserver/index.js';
-import { bindAddressFlag, clusterNameFlag, logLevelFlag } from '../core/cli/common-flags.js';
+import { bindAddressFlag, clusterNameFlag, commonFlagSpecs, logLevelFlag } from '../core/cli/common-flags.js';
 import { parseDuration } from '../core/cli/duration.js';
 import { formatFlagHelp, parseFlags } from '../core/cli/parse-flags.js';
 import { UsageError } from '../core/cli/usage-error.js';
@@ -13,16 +13,8 @@ import { type CertificateSource, defaultWebhookConfigurationName, startWebhooks 
 const command = 'webhooks';
 
 const flags = {
-  'cluster-name': {
-    type: 'string',
-    value: 'NAME',
-    description: 'name of the local cluster in the mesh (chart value cluster.name)',
-  },
-  kubeconfig: {
-    type: 'string',
-    value: 'FILE',
-    description: 'kubeconfig of the local cluster (default: in-cluster config)',
-  },
+  'cluster-name': commonFlagSpecs['cluster-name'],
+  kubeconfig: commonFlagSpecs.kubeconfig,
   'bind-address': {
     type: 'string',
     value: 'HOST:PORT',
@@ -67,7 +59,7 @@ const flags = {
     value: 'HOST:PORT',
     description: '/metrics, /healthz and /readyz over HTTP (default 127.0.0.1:9465; port 0 picks one)',
   },
-  'log-level': { type: 'string', value: 'LEVEL', description: 'debug, info (default), warn or error' },
+  'log-level': commonFlagSpecs['log-level'],
 } as const;
 
 function usage(): string {
