@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { compileFederatedNetworkPolicy } from '../core/policy/index.js';
+import { seededRandom } from '../core/random/seeded-random.js';
 import { runToolOk } from '../dataplane-agent/exec.js';
 import { NftDriver } from '../dataplane-agent/nft/driver.js';
 import { emptyProgrammed, renderFull } from '../dataplane-agent/nft/render.js';
@@ -25,7 +26,6 @@ import { vtepMac } from '../dataplane-agent/overlay/vtep.js';
 import { adaptPolicy } from '../dataplane-agent/policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from '../dataplane-agent/policy/calc.js';
 import type { DataplanePolicy } from '../dataplane-agent/policy/model.js';
-import { seededRandom } from './seeded-random.js';
 
 // `--quick`: a tenth of the work, to check that the benchmark runs (its figures are not the targets').
 const QUICK = process.argv.includes('--quick');

@@ -9,11 +9,11 @@
 // median over the rounds, with the range; absolute figures, the floor and the ratio are printed with the machine.
 
 import { cpus } from 'node:os';
+import { seededRandom } from '../core/random/seeded-random.js';
 import { canonicalSelector } from '../core/selector/canonical.js';
 import { labelLookup, type Matcher, matcherFor } from '../core/selector/evaluate.js';
 import { SelectorIndex } from '../core/selector/index.js';
 import { parseSelector } from '../core/selector/parser.js';
-import { seededRandom } from './seeded-random.js';
 
 const ITEMS = 100_000;
 const SELECTORS = 1_000;

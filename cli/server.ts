@@ -5,14 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Gauge, Registry } from 'prom-client';
 import { type ApiLimits, loadOrCreateServingCert, servingDnsNames, startFederationApi } from '../apiserver/index.js';
+import { bindAddressFlag, clusterNameFlag, commonFlagSpecs, logLevelFlag } from '../core/cli/common-flags.js';
 import { parseDuration } from '../core/cli/duration.js';
 import { formatFlagHelp, type ParsedFlags, parseFlags } from '../core/cli/parse-flags.js';
 import { UsageError } from '../core/cli/usage-error.js';
 import { LeaderElector, leaderElectionTimingProblem } from '../core/kube/leader-election.js';
-import { dns1123LabelError } from '../core/kube/names.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
-import { createLogger, errorMessage, isLogLevel } from '../core/log/logger.js';
-import { parseBindAddress, startHealthServer } from '../core/metrics/health-server.js';
+import { createLogger, errorMessage } from '../core/log/logger.js';
+import { startHealthServer } from '../core/metrics/health-server.js';
 import { FederatedServicesController, ServiceImportController, startFederation } from '../federation/index.js';
 
 function packageVersion(): string {
@@ -23,22 +23,14 @@ function packageVersion(): string {
 const command = 'server';
 
 const flags = {
-  'cluster-name': {
-    type: 'string',
-    value: 'NAME',
-    description: 'name of the local cluster in the mesh (chart value cluster.name)',
-  },
-  kubeconfig: {
-    type: 'string',
-    value: 'FILE',
-    description: 'kubeconfig of the local cluster (default: in-cluster config)',
-  },
+  'cluster-name': commonFlagSpecs['cluster-name'],
+  kubeconfig: commonFlagSpecs.kubeconfig,
   'metrics-bind-address': {
     type: 'string',
     value: 'HOST:PORT',
     description: '/metrics, /healthz and /readyz over HTTP (default 127.0.0.1:9464; port 0 picks one)',
   },
-  'log-level': { type: 'string', value: 'LEVEL', description: 'debug, info (default), warn or error' },
+  'log-level': commonFlagSpecs['log-level'],
   'api-bind-address': {
     type: 'string',
     value: 'HOST:PORT',
@@ -131,19 +123,11 @@ export async function serverMain(argv: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const clusterName = p.flags['cluster-name'];
-  if (!clusterName) throw new UsageError('--cluster-name is required', command);
-  const nameError = dns1123LabelError(clusterName);
-  if (nameError)
-    throw new UsageError(`--cluster-name "${clusterName}" is not a DNS-1123 label: it ${nameError}`, command);
-  const level = p.flags['log-level'] ?? 'info';
-  if (!isLogLevel(level))
-    throw new UsageError(`--log-level must be debug, info, warn or error, not "${level}"`, command);
-  const bind = parseBindAddress(p.flags['metrics-bind-address'] ?? '127.0.0.1:9464');
-  if (!bind) throw new UsageError('--metrics-bind-address must be HOST:PORT', command);
+  const clusterName = clusterNameFlag(p.flags['cluster-name'], command);
+  const level = logLevelFlag(p.flags['log-level'], command);
+  const bind = bindAddressFlag('metrics-bind-address', p.flags['metrics-bind-address'], '127.0.0.1:9464', command);
 
-  const apiBind = parseBindAddress(p.flags['api-bind-address'] ?? '0.0.0.0:8443');
-  if (!apiBind) throw new UsageError('--api-bind-address must be HOST:PORT', command);
+  const apiBind = bindAddressFlag('api-bind-address', p.flags['api-bind-address'], '0.0.0.0:8443', command);
   const [svcNamespace, svcName, ...extra] = (p.flags['api-service'] ?? 'fedmesh-system/fedmesh-api').split('/');
   if (!svcNamespace || !svcName || extra.length > 0)
     throw new UsageError('--api-service must be NAMESPACE/NAME', command);

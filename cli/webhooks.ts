@@ -1,28 +1,20 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { servingDnsNames } from '../apiserver/index.js';
+import { bindAddressFlag, clusterNameFlag, commonFlagSpecs, logLevelFlag } from '../core/cli/common-flags.js';
 import { parseDuration } from '../core/cli/duration.js';
 import { formatFlagHelp, parseFlags } from '../core/cli/parse-flags.js';
 import { UsageError } from '../core/cli/usage-error.js';
-import { dns1123LabelError } from '../core/kube/names.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
-import { createLogger, errorMessage, isLogLevel } from '../core/log/logger.js';
-import { parseBindAddress, startHealthServer } from '../core/metrics/health-server.js';
+import { createLogger, errorMessage } from '../core/log/logger.js';
+import { startHealthServer } from '../core/metrics/health-server.js';
 import { type CertificateSource, defaultWebhookConfigurationName, startWebhooks } from '../webhooks/index.js';
 
 const command = 'webhooks';
 
 const flags = {
-  'cluster-name': {
-    type: 'string',
-    value: 'NAME',
-    description: 'name of the local cluster in the mesh (chart value cluster.name)',
-  },
-  kubeconfig: {
-    type: 'string',
-    value: 'FILE',
-    description: 'kubeconfig of the local cluster (default: in-cluster config)',
-  },
+  'cluster-name': commonFlagSpecs['cluster-name'],
+  kubeconfig: commonFlagSpecs.kubeconfig,
   'bind-address': {
     type: 'string',
     value: 'HOST:PORT',
@@ -67,7 +59,7 @@ const flags = {
     value: 'HOST:PORT',
     description: '/metrics, /healthz and /readyz over HTTP (default 127.0.0.1:9465; port 0 picks one)',
   },
-  'log-level': { type: 'string', value: 'LEVEL', description: 'debug, info (default), warn or error' },
+  'log-level': commonFlagSpecs['log-level'],
 } as const;
 
 function usage(): string {
@@ -98,18 +90,10 @@ export async function webhooksMain(argv: string[]): Promise<number> {
     return 0;
   }
   const f = p.flags;
-  const clusterName = f['cluster-name'];
-  if (!clusterName) throw new UsageError('--cluster-name is required', command);
-  const nameError = dns1123LabelError(clusterName);
-  if (nameError)
-    throw new UsageError(`--cluster-name "${clusterName}" is not a DNS-1123 label: it ${nameError}`, command);
-  const level = f['log-level'] ?? 'info';
-  if (!isLogLevel(level))
-    throw new UsageError(`--log-level must be debug, info, warn or error, not "${level}"`, command);
-  const bind = parseBindAddress(f['bind-address'] ?? '0.0.0.0:9443');
-  if (!bind) throw new UsageError('--bind-address must be HOST:PORT', command);
-  const metricsBind = parseBindAddress(f['metrics-bind-address'] ?? '127.0.0.1:9465');
-  if (!metricsBind) throw new UsageError('--metrics-bind-address must be HOST:PORT', command);
+  const clusterName = clusterNameFlag(f['cluster-name'], command);
+  const level = logLevelFlag(f['log-level'], command);
+  const bind = bindAddressFlag('bind-address', f['bind-address'], '0.0.0.0:9443', command);
+  const metricsBind = bindAddressFlag('metrics-bind-address', f['metrics-bind-address'], '127.0.0.1:9465', command);
   const [namespace, service, ...extra] = (f['webhook-service'] ?? 'fedmesh-system/fedmesh-webhooks').split('/');
   if (!namespace || !service || extra.length > 0)
     throw new UsageError('--webhook-service must be NAMESPACE/NAME', command);

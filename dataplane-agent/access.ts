@@ -5,8 +5,8 @@
 //  - get and patch Nodes: read its own (InternalIP, podCIDRs) and publish its VTEP annotations.
 // The chart carries the same rules (a test compares them).
 
+import { accessManifests } from '../core/kube/access-manifests.js';
 import type { Manifest } from '../core/kube/apply.js';
-import { serviceAccountTokenSecret } from '../core/kube/service-account-token.js';
 
 export const agentServiceAccount = 'fedmesh-agent';
 /** The long-lived token Secret of the ServiceAccount, for an agent run outside a pod (the testbed's). */
@@ -26,23 +26,12 @@ export function agentClusterRoleRules(): Record<string, string[]>[] {
 }
 
 export function agentAccessManifests(namespace: string, opts: { tokenSecret?: boolean } = {}): Manifest[] {
-  const out: Manifest[] = [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: agentServiceAccount, namespace, labels } },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name, labels },
-      rules: agentClusterRoleRules(),
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects: [{ kind: 'ServiceAccount', name: agentServiceAccount, namespace }],
-    },
-  ];
-  if (opts.tokenSecret) out.push(serviceAccountTokenSecret(namespace, agentServiceAccount, agentTokenSecret, labels));
-  return out;
+  return accessManifests({
+    namespace,
+    serviceAccount: agentServiceAccount,
+    roleName: name,
+    labels,
+    clusterRules: agentClusterRoleRules(),
+    ...(opts.tokenSecret ? { tokenSecret: agentTokenSecret } : {}),
+  });
 }

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
+import { clusterNameFlag } from '../core/cli/common-flags.js';
 import { formatFlagHelp, parseFlags } from '../core/cli/parse-flags.js';
 import { UsageError } from '../core/cli/usage-error.js';
-import { dns1123LabelError } from '../core/kube/names.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
 import {
   accessKubeconfig,
@@ -67,12 +67,9 @@ export async function remoteAccessMain(argv: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const name = p.flags['cluster-name'];
+  const name = clusterNameFlag(p.flags['cluster-name'], command);
   const kcFile = p.flags.kubeconfig;
-  if (!name) throw new UsageError('--cluster-name is required', command);
   if (!kcFile) throw new UsageError('--kubeconfig is required', command);
-  const nameError = dns1123LabelError(name);
-  if (nameError) throw new UsageError(`--cluster-name "${name}" is not a DNS-1123 label: it ${nameError}`, command);
   const namespace = p.flags.namespace ?? defaultAccessNamespace;
   const secretNamespace = p.flags['secret-namespace'] ?? defaultAccessNamespace;
   const kc = new KubeConfig();

@@ -10,8 +10,8 @@
 // The aggregated API's own needs (delegated authentication and authorization) come with its registration
 // (apiserver/registration.ts, with `serviceAccount`).
 
+import { accessManifests } from '../core/kube/access-manifests.js';
 import type { Manifest } from '../core/kube/apply.js';
-import { serviceAccountTokenSecret } from '../core/kube/service-account-token.js';
 import { mcsGroup, serviceExportPlural, serviceImportPlural } from './federated-services/mcs/crds.js';
 import { rccGroup, rccPlural } from './rcc-spec.js';
 import { remoteAccessClusterRole } from './remote-access.js';
@@ -23,59 +23,35 @@ const name = 'fedmesh:server';
 const labels = { 'app.kubernetes.io/part-of': 'fedmesh' };
 
 export function serverAccessManifests(namespace: string, opts: { tokenSecret?: boolean } = {}): Manifest[] {
-  const subjects = [{ kind: 'ServiceAccount', name: serverServiceAccount, namespace }];
-  const out: Manifest[] = [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: serverServiceAccount, namespace, labels } },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name, labels },
-      rules: [
-        ...(remoteAccessClusterRole().rules as unknown[]),
-        { apiGroups: [rccGroup], resources: [rccPlural], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [rccGroup], resources: [`${rccPlural}/status`], verbs: ['patch'] },
-        {
-          apiGroups: ['discovery.k8s.io'],
-          resources: ['endpointslices'],
-          verbs: ['create', 'update', 'patch', 'delete'],
-        },
-        { apiGroups: [''], resources: ['services'], verbs: ['get', 'create', 'patch', 'delete'] },
-        { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-        { apiGroups: [mcsGroup], resources: [serviceExportPlural], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [mcsGroup], resources: [`${serviceExportPlural}/status`], verbs: ['patch'] },
-        {
-          apiGroups: [mcsGroup],
-          resources: [serviceImportPlural],
-          verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'],
-        },
-        { apiGroups: [mcsGroup], resources: [`${serviceImportPlural}/status`], verbs: ['patch'] },
-      ],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects,
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: { name, namespace, labels },
-      rules: [
-        { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-      ],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name, namespace, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-      subjects,
-    },
-  ];
-  if (opts.tokenSecret) out.push(serviceAccountTokenSecret(namespace, serverServiceAccount, serverTokenSecret, labels));
-  return out;
+  return accessManifests({
+    namespace,
+    serviceAccount: serverServiceAccount,
+    roleName: name,
+    labels,
+    clusterRules: [
+      ...(remoteAccessClusterRole().rules as unknown[]),
+      { apiGroups: [rccGroup], resources: [rccPlural], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [rccGroup], resources: [`${rccPlural}/status`], verbs: ['patch'] },
+      {
+        apiGroups: ['discovery.k8s.io'],
+        resources: ['endpointslices'],
+        verbs: ['create', 'update', 'patch', 'delete'],
+      },
+      { apiGroups: [''], resources: ['services'], verbs: ['get', 'create', 'patch', 'delete'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+      { apiGroups: [mcsGroup], resources: [serviceExportPlural], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [mcsGroup], resources: [`${serviceExportPlural}/status`], verbs: ['patch'] },
+      {
+        apiGroups: [mcsGroup],
+        resources: [serviceImportPlural],
+        verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'],
+      },
+      { apiGroups: [mcsGroup], resources: [`${serviceImportPlural}/status`], verbs: ['patch'] },
+    ],
+    namespaceRules: [
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+    ],
+    ...(opts.tokenSecret ? { tokenSecret: serverTokenSecret } : {}),
+  });
 }

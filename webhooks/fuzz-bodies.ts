@@ -2,19 +2,8 @@
 // every kind, then wrong shapes at random places, truncated JSON, huge strings, deep nesting, bytes that are not
 // UTF-8, and prototype keys. Deterministic for a seed, so a failure can be replayed.
 
+import { seededRandom } from '../core/random/seeded-random.js';
 import { FNP, NP, RCC, realisticNetworkPolicy, review, SERVICE } from './test-support.js';
-
-/** A small seeded PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FuzzCase {
   readonly path: string;
@@ -140,7 +129,7 @@ export function fuzzCase(seed: number, i: number): FuzzCase {
 }
 
 function mutatedCase(seed: number, i: number): FuzzCase {
-  const r = prng(seed * 1_000_003 + i);
+  const r = seededRandom(seed * 1_000_003 + i);
   const [path, make] = seeds[Math.floor(r() * seeds.length)]!;
   const doc = make() as { request: { uid: string } };
   doc.request.uid = `fuzz-${i}`;

@@ -33,3 +33,18 @@ export function bindAddressFlag(
   if (!bind) throw new UsageError(`--${name} must be HOST:PORT`, command);
   return bind;
 }
+
+/** Flag table entries of the flags above, with the same help in every command that runs in a cluster. */
+export const commonFlagSpecs = {
+  'cluster-name': {
+    type: 'string',
+    value: 'NAME',
+    description: 'name of the local cluster in the mesh (chart value cluster.name)',
+  },
+  kubeconfig: {
+    type: 'string',
+    value: 'FILE',
+    description: 'kubeconfig of the local cluster (default: in-cluster config)',
+  },
+  'log-level': { type: 'string', value: 'LEVEL', description: 'debug, info (default), warn or error' },
+} as const;

@@ -1,4 +1,4 @@
-/** mulberry32: a small seeded PRNG, so that every run of a benchmark does the same work. */
+/** mulberry32: a small seeded PRNG, so that a run (a benchmark, a fuzz case) can be repeated exactly from its seed. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
