@@ -126,8 +126,12 @@ export class ClusterConnection {
           data();
         },
         onPhase: (phase, failure) => {
-          if (phase === 'watching') this.transition(r.resource, { type: 'watching' });
-          else if (phase === 'listing') this.transition(r.resource, { type: 'listing' });
+          if (phase === 'watching') {
+            this.transition(r.resource, { type: 'watching' });
+            // Withdrawn between its list and this watch (the ttl ran out on the old watch failure): the watch
+            // resumes after objects the cache no longer has, so list them again now.
+            if (this.states.get(r.resource)?.withdrawn) this.informers.get(r.resource)?.informer.restart();
+          } else if (phase === 'listing') this.transition(r.resource, { type: 'listing' });
           else if (phase === 'failed' && failure) this.onFailure(r, failure);
         },
         onRelist: (cause) => this.opts.onRestart?.(r.resource, cause),
@@ -151,8 +155,17 @@ export class ClusterConnection {
     if (!prev || this.stopped) return;
     this.states.set(resource, nextResourceState(prev, ev, Date.now()));
     const next = deriveClusterState(undefined, [...this.states.values()]);
-    const failingChanged = (prev.failingSince === null) !== (this.states.get(resource)?.failingSince === null);
-    if (next.state !== this.derived.state || next.message !== this.derived.message || failingChanged) {
+    const now = this.states.get(resource);
+    // The owner's stale policy reads failingSince and withdrawn: it must hear of either changing even when the
+    // cluster's state does not (a withdrawn flag cleared silently left a later failure never withdrawn).
+    const failingChanged = (prev.failingSince === null) !== (now?.failingSince === null);
+    const withdrawnChanged = prev.withdrawn !== now?.withdrawn;
+    if (
+      next.state !== this.derived.state ||
+      next.message !== this.derived.message ||
+      failingChanged ||
+      withdrawnChanged
+    ) {
       this.derived = next;
       this.opts.onState(next);
     }
