@@ -5,7 +5,7 @@
 //   node scripts/test.mjs --unit     unit tests only (no control plane)
 //   node scripts/test.mjs --e2e      end-to-end tests only
 //   node scripts/test.mjs FILE...    only these compiled or source test files
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -31,31 +31,79 @@ function toCompiled(file) {
   return rel.startsWith('dist/') ? join(root, rel) : join(root, 'dist', rel);
 }
 
+function reporterArgs(countFile) {
+  return [
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${join(root, 'scripts', 'count-reporter.mjs')}`,
+    `--test-reporter-destination=${countFile}`,
+  ];
+}
+
+function readCounts(countFile, status, label) {
+  let counts = { passed: 0, failed: 1, skipped: 0 };
+  try {
+    counts = JSON.parse(readFileSync(countFile, 'utf8'));
+  } catch {
+    console.error(`[test] ${label}: the runner wrote no counts (exit ${status})`);
+  }
+  if (status !== 0 && counts.failed === 0) counts.failed = 1;
+  return counts;
+}
+
 function runSuite(name, files, extra) {
   if (files.length === 0) return { passed: 0, failed: 0, skipped: 0 };
   const countFile = join(mkdtempSync(join(tmpdir(), 'fedmesh-test-')), 'counts.json');
   console.error(`\n[test] ${name}: ${files.length} files`);
   const res = spawnSync(
     process.execPath,
-    [
-      '--enable-source-maps',
-      '--test',
-      ...extra,
-      '--test-reporter=spec',
-      '--test-reporter-destination=stdout',
-      `--test-reporter=${join(root, 'scripts', 'count-reporter.mjs')}`,
-      `--test-reporter-destination=${countFile}`,
-      ...files,
-    ],
+    ['--enable-source-maps', '--test', ...extra, ...reporterArgs(countFile), ...files],
     { cwd: root, stdio: 'inherit' },
   );
-  let counts = { passed: 0, failed: 1, skipped: 0 };
-  try {
-    counts = JSON.parse(readFileSync(countFile, 'utf8'));
-  } catch {
-    console.error(`[test] ${name}: the runner wrote no counts (exit ${res.status})`);
+  return readCounts(countFile, res.status, name);
+}
+
+/** One e2e file in its own test runner; its output is printed whole when it ends, so files never interleave. */
+function runE2eFile(file) {
+  const countFile = join(mkdtempSync(join(tmpdir(), 'fedmesh-test-')), 'counts.json');
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--enable-source-maps', '--test', '--test-timeout=600000', ...reporterArgs(countFile), file],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const out = [];
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => out.push(d));
+    child.on('close', (code) => {
+      const seconds = (Date.now() - started) / 1000;
+      const label = relative(join(root, 'dist'), file).replace(/\.js$/, '.ts');
+      process.stdout.write(`\n[test] ===== ${label} (${seconds.toFixed(1)} s) =====\n`);
+      process.stdout.write(Buffer.concat(out));
+      resolve({ label, seconds, counts: readCounts(countFile, code, label) });
+    });
+  });
+}
+
+/** Runs e2e files `jobs` at a time, longest first (by the order given); prints each file's time at the end. */
+async function runE2e(files, jobs) {
+  console.error(`\n[test] e2e: ${files.length} files, ${jobs} at a time`);
+  const queue = [...files];
+  const results = [];
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, files.length) }, async () => {
+      for (let f = queue.shift(); f; f = queue.shift()) results.push(await runE2eFile(f));
+    }),
+  );
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  console.log('\n[test] e2e files by time:');
+  for (const r of results.sort((a, b) => b.seconds - a.seconds)) {
+    console.log(`  ${r.seconds.toFixed(1).padStart(6)} s  ${r.counts.failed > 0 ? 'FAIL' : 'ok  '}  ${r.label}`);
+    counts.passed += r.counts.passed;
+    counts.failed += r.counts.failed;
+    counts.skipped += r.counts.skipped;
   }
-  if (res.status !== 0 && counts.failed === 0) counts.failed = 1;
   return counts;
 }
 
@@ -120,9 +168,8 @@ if (e2e.length > 0) {
     total.failed += 1;
   } else {
     sweepE2eTestbeds();
-    // One e2e file at a time: two at once (each with its own testbed) saved a few minutes, but a file's
-    // aggregated API then went unavailable for moments under the other's load, and the machine has 2 cores.
-    add(runSuite('e2e', e2e, ['--test-concurrency=1', '--test-timeout=600000']));
+    const jobs = Number(process.env.FEDMESH_E2E_JOBS ?? 1);
+    add(await runE2e(e2e, Number.isInteger(jobs) && jobs > 0 ? jobs : 1));
     sweepE2eTestbeds();
   }
 }

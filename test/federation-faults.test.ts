@@ -3,7 +3,7 @@
 // sends garbage, an RCC replaced in one step, a status patched by hand. east runs the federation core in this
 // process (the same code as `fedmesh server`); west is remote.
 import assert from 'node:assert/strict';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
   type ClientHttp2Session,
   connect,
@@ -14,6 +14,7 @@ import {
   type Http2Session,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -46,8 +47,8 @@ let access: GrantedAccess;
 /** Two kubeconfigs for the same ServiceAccount (two tokens): swapping them makes east open new watches. */
 let kubeconfigs: [string, string];
 let kubeconfigInUse = 0;
-/** West's own requests per second without east (kube-controller-manager, the scrapes of this test). */
-let westBaselinePerSecond = 0;
+/** Where each cluster's kube-apiserver writes its audit log: every request of west's remote-access user. */
+let auditDir: string;
 const registry = new Registry();
 const events: MeshEvent[] = [];
 const kinds: MeshKind[] = ['WorkloadEndpoint', 'HostEndpoint', 'Namespace', 'Service'];
@@ -80,18 +81,51 @@ async function waitForState(name: string, pred: (s: Partial<RccStatus>) => boole
   );
 }
 
-/** Every request west has received (refused ones too: the authentication filter sees them all). */
-async function westRequests(): Promise<number> {
-  const text = (await west.client.request<string>('GET', '/metrics', { accept: 'text/plain' })).body;
-  const m = /^apiserver_request_filter_duration_seconds_count\{filter="authentication"\} (\d+)/m.exec(String(text));
-  assert.ok(m, 'west exposes the authentication filter count');
-  return Number(m[1]);
+const remoteAccessUser = `system:serviceaccount:${defaultAccessNamespace}:${remoteAccessName}`;
+
+/**
+ * An audit policy that records every request of the remote-access user, refused ones included (the audit filter
+ * runs before authorization): what east sends west, and nothing of west's own traffic, so no baseline to subtract.
+ */
+function writeAuditPolicy(dir: string): string {
+  const path = join(dir, 'audit-policy.yaml');
+  writeFileSync(
+    path,
+    [
+      'apiVersion: audit.k8s.io/v1',
+      'kind: Policy',
+      'omitStages: [RequestReceived, ResponseStarted]',
+      'rules:',
+      '- level: Metadata',
+      `  users: ["${remoteAccessUser}"]`,
+      '- level: None',
+      '',
+    ].join('\n'),
+  );
+  return path;
 }
 
+/** Requests east's remote-access user sent west that west received in [fromMs, toMs). */
+function westRequestsBetween(fromMs: number, toMs: number): number {
+  const file = join(auditDir, 'west-audit.log');
+  if (!existsSync(file)) return 0;
+  let n = 0;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    const ev = JSON.parse(line) as { user?: { username?: string }; requestReceivedTimestamp?: string };
+    const at = Date.parse(ev.requestReceivedTimestamp ?? '');
+    if (ev.user?.username === remoteAccessUser && at >= fromMs && at < toMs) n++;
+  }
+  return n;
+}
+
+/** East's requests to west over the next `ms` (read once the last ones are surely logged). */
 async function requestsOver(ms: number): Promise<number> {
-  const a = await westRequests();
+  const from = Date.now();
   await new Promise((r) => setTimeout(r, ms));
-  return (await westRequests()) - a;
+  const to = Date.now();
+  await new Promise((r) => setTimeout(r, 1000));
+  return westRequestsBetween(from, to);
 }
 
 async function restartsMetric(cluster: string, resource: string, reason: string): Promise<number> {
@@ -199,7 +233,17 @@ class FaultProxy {
 }
 
 before(async () => {
-  tb = await startTestbed({ name: 'federation-faults', clusters: ['east', 'west'] });
+  auditDir = mkdtempSync(join(tmpdir(), 'fedmesh-faults-audit-'));
+  tb = await startTestbed({
+    name: 'federation-faults',
+    clusters: ['east', 'west'],
+    apiserverArgs: [
+      `--audit-policy-file=${writeAuditPolicy(auditDir)}`,
+      `--audit-log-path=${join(auditDir, '{cluster}-audit.log')}`,
+      '--audit-log-format=json',
+      '--audit-log-mode=blocking',
+    ],
+  });
   east = tb.cluster('east');
   west = tb.cluster('west');
   await installCrds(east.client);
@@ -219,8 +263,6 @@ before(async () => {
     accessKubeconfig({ clusterName: 'west', server: west.server, ...access }),
     accessKubeconfig({ clusterName: 'west', server: west.server, ...second }),
   ];
-  // West on its own, before east connects: the baseline the counts below are measured against.
-  westBaselinePerSecond = (await requestsOver(5000)) / 5;
   for (const m of localJoinManifests({ clusterName: 'west', kubeconfig: kubeconfigs[0] })) {
     await applyManifest(east.client, m);
   }
@@ -238,11 +280,14 @@ before(async () => {
 after(async () => {
   await fed?.stop();
   await tb?.down();
+  if (auditDir) rmSync(auditDir, { recursive: true, force: true });
 });
 
 describe('a remote that refuses our requests', () => {
-  test('list without watch: not InSync within 15 s, the message names the refused watch, few requests; watch granted again: every object back, no churn', async () => {
+  test('list without watch: not InSync within 15 s, the message names the refused watch, few requests; watch granted again: every object back, no churn', async (t) => {
     const from = events.length;
+    // Whatever fails below, the next tests start with the full grant.
+    t.after(() => applyManifest(west.client, remoteAccessClusterRole()));
     await applyManifest(west.client, clusterRoleWith(['list']));
     const t0 = Date.now();
     await swapAccessSecret();
@@ -252,9 +297,9 @@ describe('a remote that refuses our requests', () => {
     assert.match(s.message ?? '', /missing permission: watch pods/);
     assert.equal(s.conditions?.find((c) => c.type === 'Ready')?.reason, 'Forbidden');
 
-    const extra = (await requestsOver(20_000)) - westBaselinePerSecond * 20;
-    console.error(`[faults] list without watch: ${extra.toFixed(0)} requests beyond baseline in 20 s`);
-    assert.ok(extra < 40, `west received ${extra.toFixed(0)} requests beyond its baseline in 20 s`);
+    const sent = await requestsOver(20_000);
+    console.error(`[faults] list without watch: east sent west ${sent} requests in 20 s`);
+    assert.ok(sent < 40, `east sent west ${sent} requests in 20 s`);
     assert.ok((await restartsMetric('west', 'pods', 'Forbidden')) > 0, 'the restarts metric names the reason');
     assert.deepEqual(westCounts(), expectedCounts, 'what the list brought is kept');
 
@@ -268,8 +313,9 @@ describe('a remote that refuses our requests', () => {
     );
   });
 
-  test('binding revoked: not InSync within 15 s with few requests; restored: every object back, no churn', async () => {
+  test('binding revoked: not InSync within 15 s with few requests; restored: every object back, no churn', async (t) => {
     const from = events.length;
+    t.after(() => applyManifest(west.client, binding()));
     const bindingPath = `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${remoteAccessName}`;
     await west.client.delete(bindingPath);
     const t0 = Date.now();
@@ -277,9 +323,9 @@ describe('a remote that refuses our requests', () => {
     const s = await waitForState('west', (x) => x.state === 'ConnectionFailed', 15_000);
     assert.ok(Date.now() - t0 < 15_000);
     assert.match(s.message ?? '', /missing permission: list/);
-    const extra = (await requestsOver(10_000)) - westBaselinePerSecond * 10;
-    console.error(`[faults] binding revoked: ${extra.toFixed(0)} requests beyond baseline in 10 s`);
-    assert.ok(extra < 20, `west received ${extra.toFixed(0)} requests beyond its baseline in 10 s`);
+    const sent = await requestsOver(20_000);
+    console.error(`[faults] binding revoked: east sent west ${sent} requests in 20 s`);
+    assert.ok(sent < 40, `east sent west ${sent} requests in 20 s`);
     assert.deepEqual(westCounts(), expectedCounts, 'Retain keeps the objects while access is revoked');
 
     await applyManifest(west.client, binding());

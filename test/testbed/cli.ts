@@ -27,7 +27,11 @@ const flags = {
   build: {},
   up: {
     clusters: { type: 'list', value: 'NAMES', description: 'comma-separated cluster names (default east,west)' },
-    'apiserver-arg': { type: 'list', value: 'FLAG', description: 'extra kube-apiserver flag (repeatable)' },
+    'apiserver-arg': {
+      type: 'list',
+      value: 'FLAG',
+      description: 'extra kube-apiserver flag (repeatable); {cluster} in it is the cluster name',
+    },
     netns: {
       type: 'boolean',
       description:

@@ -186,7 +186,8 @@ export async function up(opts: UpOptions): Promise<TestbedState> {
         // APIServices and webhooks reach host processes through ExternalName Services to 127.0.0.1.
         '--enable-aggregator-routing=false',
         '--profiling=false',
-        ...(opts.apiserverArgs ?? []),
+        // `{cluster}` in an extra flag is the cluster's name: one audit log per cluster, for instance.
+        ...(opts.apiserverArgs ?? []).map((a) => a.replaceAll('{cluster}', c.rec.name)),
       ]),
     );
     const readyTimeout = opts.readyTimeoutMs ?? 120_000;
