@@ -205,15 +205,17 @@ test('a server that refuses every watch, whatever it answers, sees requests only
       for (let i = 0; i < 500 && s.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       const first = s.requests[0]?.at ?? Date.now();
       await new Promise((r) => setTimeout(r, windowMs));
+      // Retries go on: a third request comes (a stalled machine may take longer than the window to send it).
+      for (let i = 0; i < 1000 && s.requests.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
       await informer.stop();
       s.close();
       const inWindow = s.requests.filter((r) => r.at <= first + windowMs).length;
-      return { name, requests: inWindow, failures: failures.length };
+      return { name, requests: inWindow, total: s.requests.length, failures: failures.length };
     }),
   );
   for (const r of results) {
     assert.ok(r.requests <= 14, `${r.name}: ${r.requests} requests in ${windowMs} ms`);
-    assert.ok(r.requests >= 2, `${r.name}: it keeps trying (${r.requests})`);
+    assert.ok(r.total >= 3, `${r.name}: it keeps trying (${r.total})`);
   }
   const refused = results.filter((r) => !r.name.includes('410'));
   for (const r of refused) assert.ok(r.failures > 0, `${r.name}: reported as a failure`);
