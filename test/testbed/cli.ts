@@ -5,6 +5,7 @@ import { KubeRestClient } from '../../core/kube/rest-client.js';
 import { BuildError, binaryPath, buildControlPlane } from './build.js';
 import { deployFedmesh } from './deploy.js';
 import { runKubeletSim } from './kubelet-sim.js';
+import type { NetnsLayout } from './netns.js';
 import { defaultNetnsScenario, startNetnsDataplane } from './netns-dataplane.js';
 import { parseRelayEnd, runRelay } from './relay.js';
 import { ScenarioError } from './scenario.js';
@@ -19,6 +20,7 @@ const subcommands = {
   up: 'start clusters: etcd, and per cluster kube-apiserver + kube-controller-manager; write kubeconfigs',
   seed: 'create nodes, pods (with status), services, namespaces from a scenario file',
   deploy: 'run a fedmesh server per cluster on the host and join every pair of clusters',
+  netns: 'after deploy: make nodes and their pods network namespaces, with a fedmesh agent in each node (root)',
   status: 'list the processes of the running testbed',
   down: 'stop every process of the testbed and remove its state',
 } as const;
@@ -40,6 +42,13 @@ const flags = {
     concurrency: { type: 'string', value: 'N', description: 'requests in flight (default 48)' },
   },
   deploy: {},
+  netns: {
+    nodes: {
+      type: 'list',
+      value: 'CLUSTER/NODE',
+      description: 'only these nodes and the pods on them (default: every node; an agent per node costs CPU)',
+    },
+  },
   status: { output: { type: 'string', short: 'o', value: 'FORMAT', description: 'table (default) or json' } },
   down: {},
   'kubelet-sim': { kubeconfig: { type: 'string', value: 'FILE', description: 'kubeconfig of the cluster' } },
@@ -113,11 +122,7 @@ export async function testbedMain(argv: string[]): Promise<number> {
           }
           await deployFedmesh(state, (m) => console.error(`[deploy] ${m}`));
           const dp = await startNetnsDataplane(state, (m) => console.error(`[netns] ${m}`));
-          for (const pod of dp.layout.pods) {
-            console.log(`  pod ${pod.cluster}/${pod.namespace}/${pod.name} ${pod.ip}: ip netns exec ${pod.netns} …`);
-          }
-          for (const n of dp.layout.nodes)
-            console.log(`  node ${n.cluster}/${n.name} ${n.underlayIP}: ip netns exec ${n.netns} …`);
+          printNetnsLayout(dp.layout);
         }
         const secs = ((Date.now() - started) / 1000).toFixed(1);
         const rel = (f: string) => relative(process.cwd(), f);
@@ -179,6 +184,19 @@ export async function testbedMain(argv: string[]): Promise<number> {
         await deployFedmesh(state, (m) => console.error(`[deploy] ${m}`));
         return 0;
       }
+      case 'netns': {
+        const p = parseFlags(command, rest, flags.netns);
+        if (p.help) return help(name);
+        const state = readState(dir);
+        if (!state) throw new TestbedError(`no testbed is running in ${dir}: start one with \`fedmesh testbed up\``);
+        const started = Date.now();
+        const dp = await startNetnsDataplane(state, (m) => console.error(`[netns] ${m}`), {
+          ...(p.flags.nodes ? { nodes: p.flags.nodes } : {}),
+        });
+        printNetnsLayout(dp.layout);
+        console.log(`network namespaces and agents ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+        return 0;
+      }
       case 'status': {
         const p = parseFlags(command, rest, flags.status);
         if (p.help) return help(name);
@@ -228,6 +246,15 @@ export async function testbedMain(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+/** One line per pod and node namespace: what to prefix a command with to run it there. */
+function printNetnsLayout(layout: NetnsLayout): void {
+  for (const pod of layout.pods) {
+    console.log(`  pod ${pod.cluster}/${pod.namespace}/${pod.name} ${pod.ip}: ip netns exec ${pod.netns} …`);
+  }
+  for (const n of layout.nodes)
+    console.log(`  node ${n.cluster}/${n.name} ${n.underlayIP}: ip netns exec ${n.netns} …`);
 }
 
 function help(sub: keyof typeof flags): number {
