@@ -1,19 +1,25 @@
 import { relative } from 'node:path';
 import { formatFlagHelp, parseFlags } from '../../core/cli/parse-flags.js';
 import { UsageError } from '../../core/cli/usage-error.js';
-import { KubeRestClient } from '../../core/kube/rest-client.js';
-import { BuildError, binaryPath, buildControlPlane } from './build.js';
-import { deployFedmesh } from './deploy.js';
-import { runKubeletSim } from './kubelet-sim.js';
 import type { NetnsLayout } from './netns.js';
-import { defaultNetnsScenario, startNetnsDataplane } from './netns-dataplane.js';
-import { parseRelayEnd, runRelay } from './relay.js';
-import { ScenarioError } from './scenario.js';
-import { loadScenarioFile, seed } from './seed.js';
 import { readState, testbedDir } from './state.js';
-import { formatStatusTable, testbedStatus } from './status.js';
-import { down, TestbedError, up } from './up.js';
 import { cacheDir } from './versions.js';
+
+// Each subcommand imports what it needs when it runs: the relays and kubelet stand-ins are processes of their own
+// (several per testbed), and loading the Kubernetes client, the chart installer and the dataplane for each of them
+// cost about 1.5 s of CPU apiece on the shared cores.
+const load = {
+  build: () => import('./build.js'),
+  deploy: () => import('./deploy.js'),
+  kubeletSim: () => import('./kubelet-sim.js'),
+  netnsDataplane: () => import('./netns-dataplane.js'),
+  relay: () => import('./relay.js'),
+  restClient: () => import('../../core/kube/rest-client.js'),
+  scenario: () => import('./scenario.js'),
+  seed: () => import('./seed.js'),
+  status: () => import('./status.js'),
+  up: () => import('./up.js'),
+};
 
 const subcommands = {
   build: 'build kube-apiserver, kube-controller-manager, kubectl, etcd and helm into the cache (once)',
@@ -91,6 +97,7 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'build': {
         const p = parseFlags(command, rest, flags.build);
         if (p.help) return help(name);
+        const { buildControlPlane } = await load.build();
         const started = Date.now();
         const { manifest, built } = await buildControlPlane();
         const secs = ((Date.now() - started) / 1000).toFixed(1);
@@ -105,6 +112,7 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'up': {
         const p = parseFlags(command, rest, flags.up);
         if (p.help) return help(name);
+        const [{ up }, { binaryPath }] = await Promise.all([load.up(), load.build()]);
         const started = Date.now();
         const state = await up({
           clusters: p.flags.clusters ?? ['east', 'west'],
@@ -112,6 +120,8 @@ export async function testbedMain(argv: string[]): Promise<number> {
           apiserverArgs: p.flags['apiserver-arg'] ?? [],
         });
         if (p.flags.netns) {
+          const [{ KubeRestClient }, { seed }, { deployFedmesh }, { defaultNetnsScenario, startNetnsDataplane }] =
+            await Promise.all([load.restClient(), load.seed(), load.deploy(), load.netnsDataplane()]);
           for (const [i, c] of state.clusters.entries()) {
             const client = await KubeRestClient.fromKubeconfigFile(c.kubeconfig, 8);
             try {
@@ -147,6 +157,11 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'seed': {
         const p = parseFlags(command, rest, flags.seed);
         if (p.help) return help(name);
+        const [{ KubeRestClient }, { loadScenarioFile, seed }, { TestbedError }] = await Promise.all([
+          load.restClient(),
+          load.seed(),
+          load.up(),
+        ]);
         if (!p.flags.cluster) throw new UsageError('--cluster is required', command);
         if (!p.flags.file) throw new UsageError('--file is required', command);
         const state = readState(dir);
@@ -179,18 +194,21 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'deploy': {
         const p = parseFlags(command, rest, flags.deploy);
         if (p.help) return help(name);
+        const [{ deployFedmesh }, { TestbedError }] = await Promise.all([load.deploy(), load.up()]);
         const state = readState(dir);
         if (!state) throw new TestbedError(`no testbed is running in ${dir}: start one with \`fedmesh testbed up\``);
-        await deployFedmesh(state, (m) => console.error(`[deploy] ${m}`));
+        const started = Date.now();
+        await deployFedmesh(state, progress('deploy', started));
         return 0;
       }
       case 'netns': {
         const p = parseFlags(command, rest, flags.netns);
         if (p.help) return help(name);
+        const [{ startNetnsDataplane }, { TestbedError }] = await Promise.all([load.netnsDataplane(), load.up()]);
         const state = readState(dir);
         if (!state) throw new TestbedError(`no testbed is running in ${dir}: start one with \`fedmesh testbed up\``);
         const started = Date.now();
-        const dp = await startNetnsDataplane(state, (m) => console.error(`[netns] ${m}`), {
+        const dp = await startNetnsDataplane(state, progress('netns', started), {
           ...(p.flags.nodes ? { nodes: p.flags.nodes } : {}),
         });
         printNetnsLayout(dp.layout);
@@ -200,6 +218,7 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'status': {
         const p = parseFlags(command, rest, flags.status);
         if (p.help) return help(name);
+        const { formatStatusTable, testbedStatus } = await load.status();
         const format = p.flags.output ?? 'table';
         if (format !== 'table' && format !== 'json') {
           throw new UsageError(`--output must be table or json, not "${format}"`, command);
@@ -213,12 +232,14 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'down': {
         const p = parseFlags(command, rest, flags.down);
         if (p.help) return help(name);
+        const { down } = await load.up();
         await down({ dir, report: (m) => console.log(m) });
         return 0;
       }
       case 'relay': {
         const p = parseFlags(command, rest, flags.relay);
         if (p.help) return help(name);
+        const { parseRelayEnd, runRelay } = await load.relay();
         const listen = parseRelayEnd(p.flags.listen ?? '');
         const to = parseRelayEnd(p.flags.connect ?? '');
         if (!listen || !to) throw new UsageError('--listen and --connect must be tcp:HOST:PORT or unix:PATH', command);
@@ -231,6 +252,7 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'kubelet-sim': {
         const p = parseFlags(command, rest, flags['kubelet-sim']);
         if (p.help) return help(name);
+        const { runKubeletSim } = await load.kubeletSim();
         if (!p.flags.kubeconfig) throw new UsageError('--kubeconfig is required', command);
         const ac = new AbortController();
         process.once('SIGTERM', () => ac.abort());
@@ -240,12 +262,23 @@ export async function testbedMain(argv: string[]): Promise<number> {
       }
     }
   } catch (err) {
+    // Loaded here too: an error of a module the subcommand never loaded cannot be one of these.
+    const [{ BuildError }, { TestbedError }, { ScenarioError }] = await Promise.all([
+      load.build(),
+      load.up(),
+      load.scenario(),
+    ]);
     if (err instanceof BuildError || err instanceof TestbedError || err instanceof ScenarioError) {
       console.error(`fedmesh ${command}: ${err.message}`);
       return 1;
     }
     throw err;
   }
+}
+
+/** A progress line on stderr with the seconds since the subcommand started: where its time goes. */
+function progress(tag: string, started: number): (msg: string) => void {
+  return (m) => console.error(`[${tag} ${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
 }
 
 /** One line per pod and node namespace: what to prefix a command with to run it there. */
