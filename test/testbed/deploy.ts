@@ -253,8 +253,12 @@ export async function deployFedmesh(
       deployWebhooks(state, clients, fedmeshBin, version, report, opts.webhooks ?? {}),
     ]);
     await Promise.all([
-      waitForMeshInSync(state, clients, 120_000),
-      ...state.clusters.map((c) => waitForApiService(state, clients.get(c.name), c.name, 60_000)),
+      waitForMeshInSync(state, clients, 120_000).then(() => report('every RCC is InSync')),
+      ...state.clusters.map((c) =>
+        waitForApiService(state, clients.get(c.name), c.name, 60_000).then(() =>
+          report(`${c.name}: APIService ${apiServiceName} Available`),
+        ),
+      ),
     ]);
     report(
       `the federation API is available in every cluster: kubectl get ${'federatedendpoints,remoteworkloads,remotenodes'} -A`,

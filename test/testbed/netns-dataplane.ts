@@ -158,6 +158,7 @@ export async function startNetnsDataplane(
   // The clusters are independent: their access objects and processes are set up at once.
   await Promise.all(
     state.clusters.map(async (c) => {
+      const nodes = layout.nodes.filter((x) => x.cluster === c.name);
       const client = await KubeRestClient.fromKubeconfigFile(c.kubeconfig, 4);
       try {
         for (const m of agentAccessManifests(agentNamespace, { tokenSecret: true })) await applyManifest(client, m);
@@ -174,6 +175,8 @@ export async function startNetnsDataplane(
           accessKubeconfig({ clusterName: c.name, server: c.server, ...identity, user: agentServiceAccount }),
           { mode: 0o600 },
         );
+        // A cluster without namespaced nodes (`opts.nodes`) still gets the access and the overlay, but no relay.
+        if (nodes.length === 0) return;
         const socket = join(socketDir, `${c.name}.sock`);
         launchHostRelay(state, c.name, [
           process.execPath,
@@ -183,7 +186,7 @@ export async function startNetnsDataplane(
           `--listen=unix:${socket}`,
           `--connect=tcp:127.0.0.1:${c.apiPort}`,
         ]);
-        for (const n of layout.nodes.filter((x) => x.cluster === c.name)) {
+        for (const n of nodes) {
           launchInNetns(state, n.netns, {
             cluster: c.name,
             component: 'netns-relay',
