@@ -215,9 +215,9 @@ await feature(
 
     const ping = (from, expect, why) =>
       step(
-        `ip netns exec ${from.netns} ping -c 1 -W 2 ${target.ip}   # ${from.id} → east/web-0: ${why}`,
+        `ip netns exec ${from.netns} ping -c 1 -W 1 ${target.ip}   # ${from.id} → east/web-0: ${why}`,
         'ip',
-        ['netns', 'exec', from.netns, 'ping', '-c', '1', '-W', '2', target.ip],
+        ['netns', 'exec', from.netns, 'ping', '-c', '1', '-W', '1', target.ip],
         { expect },
       );
     const hello = (from, expect, why) =>
