@@ -16,6 +16,8 @@ const since = (t0) => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 const shown = [];
 const skipped = [];
 const timings = [];
+/** Extra lines for "keep exploring", from the steps that ran. */
+const explore = [];
 const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))
@@ -199,6 +201,7 @@ await feature(
       netns: m[5],
     }));
     const pod = (id) => pods.find((p) => p.id === id) ?? fail(`fedmesh testbed netns made no namespace for ${id}`);
+    const eastNode = /node east\/east-node-0 \S+: ip netns exec (\S+)/.exec(r.out)?.[1];
     const target = pod('east/web-0');
     const frontend = pod('west/web-0');
     const backend = pod('west/db-0');
@@ -245,6 +248,10 @@ await feature(
     await hello(frontend, 'success', 'a west frontend, TCP 8080: allowed');
     await hello(backend, 'failure', 'a west backend (tier=backend): denied');
     await ping(frontend, 'failure', 'ICMP: the policy allows TCP 8080 only, denied');
+    explore.push(
+      `ip netns exec ${eastNode} nft list table inet fedmesh   # the rules the agent of east-node-0 wrote`,
+      `ip netns exec ${backend.netns} ping -c 1 ${target.ip}   # west/db-0 → east/web-0`,
+    );
   },
 );
 helloServer?.kill();
@@ -261,6 +268,6 @@ Keep exploring (the testbed keeps running):
   kubectl get rwl -A -l fedmesh.io/cluster=west          # by cluster, like any label
   kubectl describe rcc west                              # conditions and what is wrong, if anything
   npx fedmesh selector check "tier = 'frontend'"         # a selector error, with a caret under it
-  npx fedmesh testbed status                             # the processes and their logs
+  npx fedmesh testbed status                             # the processes and their logs${explore.map((l) => `\n  ${l}`).join('')}
   npx fedmesh testbed down                               # stop everything
 `);

@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { formatFlagHelp, parseFlags } from '../../core/cli/parse-flags.js';
 import { UsageError } from '../../core/cli/usage-error.js';
 import type { NetnsLayout } from './netns.js';
-import { readState, testbedDir } from './state.js';
+import { readState, type TestbedState, testbedDir } from './state.js';
 import { cacheDir } from './versions.js';
 
 // Each subcommand imports what it needs when it runs: the relays and kubelet stand-ins are processes of their own
@@ -194,9 +194,8 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'deploy': {
         const p = parseFlags(command, rest, flags.deploy);
         if (p.help) return help(name);
-        const [{ deployFedmesh }, { TestbedError }] = await Promise.all([load.deploy(), load.up()]);
-        const state = readState(dir);
-        if (!state) throw new TestbedError(`no testbed is running in ${dir}: start one with \`fedmesh testbed up\``);
+        const { deployFedmesh } = await load.deploy();
+        const state = await runningState(dir);
         const started = Date.now();
         await deployFedmesh(state, progress('deploy', started));
         return 0;
@@ -204,9 +203,8 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'netns': {
         const p = parseFlags(command, rest, flags.netns);
         if (p.help) return help(name);
-        const [{ startNetnsDataplane }, { TestbedError }] = await Promise.all([load.netnsDataplane(), load.up()]);
-        const state = readState(dir);
-        if (!state) throw new TestbedError(`no testbed is running in ${dir}: start one with \`fedmesh testbed up\``);
+        const { startNetnsDataplane } = await load.netnsDataplane();
+        const state = await runningState(dir);
         const started = Date.now();
         const dp = await startNetnsDataplane(state, progress('netns', started), {
           ...(p.flags.nodes ? { nodes: p.flags.nodes } : {}),
@@ -274,6 +272,14 @@ export async function testbedMain(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+/** The state of the testbed running in `dir`, or an error that says how to start one. */
+async function runningState(dir: string): Promise<TestbedState> {
+  const state = readState(dir);
+  if (state) return state;
+  const { TestbedError } = await load.up();
+  throw new TestbedError(`no testbed is running in ${dir}: start one with \`fedmesh testbed up\``);
 }
 
 /** A progress line on stderr with the seconds since the subcommand started: where its time goes. */
