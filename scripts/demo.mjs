@@ -1,58 +1,78 @@
 #!/usr/bin/env node
 // The README's run command: a local mesh of three real clusters with fedmesh installed from its Helm chart, then
-// each feature shown as a user would type it. A feature's step runs when its piece is in this repository (and, for
-// the packet across the overlay, when the machine allows network namespaces); otherwise the demo says it skipped
-// it and why. Installs what is missing first; leaves the testbed running (stop it: npx fedmesh testbed down).
+// each feature shown as a user would type it, each step with its time. Installs what is missing first; leaves the
+// testbed running (stop it: npx fedmesh testbed down). The packet steps need network namespaces (root and
+// unshare); without them the demo says it skipped them and why.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ensureAll, root } from './ensure-deps.mjs';
 
 const clusters = ['east', 'west', 'north'];
 const fedmesh = join(root, 'bin', 'fedmesh.js');
 const started = Date.now();
-const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+const since = (t0) => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 const shown = [];
 const skipped = [];
+const timings = [];
+/** Extra lines for "keep exploring", from the steps that ran. */
+const explore = [];
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
-/** Runs a command as the user would type it (`title`), output shown; exits the demo when it fails unless allowed. */
-function step(title, cmd, args, { env = {}, mayFail = false, capture = false } = {}) {
+function fail(message) {
+  console.error(`demo: ${message}`);
+  process.exit(1);
+}
+
+/** Runs a program; resolves with its exit code and, when `capture`, its output (else the output is shown live). */
+function exec(cmd, args, { env = {}, capture = false, input } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      cwd: root,
+      stdio: [input === undefined ? 'ignore' : 'pipe', capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'],
+      env: { ...process.env, ...env },
+    });
+    let out = '';
+    child.stdout?.on('data', (d) => (out += d));
+    child.stderr?.on('data', (d) => (out += d));
+    if (input !== undefined) child.stdin.end(input);
+    child.on('error', (err) => resolve({ code: null, out: `${out}${err.message}\n` }));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+/**
+ * One step as the user would type it (`title`): the command line, its output, its time. `expect: 'failure'`
+ * for a step that shows something refused or dropped (the demo stops when it succeeds instead).
+ */
+async function step(title, cmd, args, { env, input, expect = 'success', capture = false } = {}) {
   console.log(`\n$ ${title}`);
   const t0 = Date.now();
-  const r = spawnSync(cmd, args, {
-    cwd: root,
-    stdio: capture ? ['ignore', 'pipe', 'pipe'] : 'inherit',
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-  });
-  if (capture) process.stdout.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
-  const secs = (Date.now() - t0) / 1000;
-  if (secs >= 2) console.log(`# (${secs.toFixed(1)}s)`);
-  if (r.status !== 0 && !mayFail) {
-    console.error(`demo: "${title}" failed (exit ${r.status}); see the output above`);
-    process.exit(1);
+  const r = await exec(cmd, args, { env, input, capture });
+  if (capture) process.stdout.write(r.out);
+  console.log(`# ${since(t0)}`);
+  timings.push(`${since(t0).padStart(6)}  ${title.split('   #')[0]}`);
+  if ((r.code === 0) !== (expect === 'success')) {
+    fail(
+      `"${title}" ${r.code === 0 ? 'succeeded but should have been refused' : `failed (exit ${r.code})`}; see above`,
+    );
   }
   return r;
 }
-const run = (title, args, opts) => step(`fedmesh ${title}`, process.execPath, [fedmesh, ...args], opts);
+const run = (args, opts) => step(`fedmesh ${args.join(' ')}`, process.execPath, [fedmesh, ...args], opts);
 
-/** Whether a piece is built: its command is registered in the CLI, or its folder exists. */
-const cliSource = () => readFileSync(join(root, 'cli', 'main.ts'), 'utf8');
-const pieces = {
-  federatedServices: () => existsSync(join(root, 'federation', 'federated-services')),
-  webhooks: () => /^\s*webhooks: \{/m.test(cliSource()),
-  policyExplain: () => /^\s*policy: \{/m.test(cliSource()),
-  dataplane: () =>
-    /^\s*agent: \{/m.test(cliSource()) &&
-    readFileSync(join(root, 'test', 'testbed', 'cli.ts'), 'utf8').includes('netns'),
-};
 function networkNamespacesAllowed() {
-  return process.getuid?.() === 0 && spawnSync('unshare', ['--net', 'true'], { stdio: 'ignore' }).status === 0;
+  if (process.getuid?.() !== 0) return 'network namespaces need root';
+  if (spawnSync('unshare', ['--net', 'true'], { stdio: 'ignore' }).status !== 0) return 'unshare --net fails here';
+  return '';
 }
 
-/** One feature: runs `body` when `ready()` says why not, else records the skip. */
-async function feature(name, ready, body) {
-  const why = ready();
+/** One feature: runs `body` unless `why` says why it cannot be shown here, which is then reported. */
+async function feature(name, why, body) {
   if (why) {
     console.log(`\n# ${name}: skipped (${why})`);
     skipped.push(`${name}: ${why}`);
@@ -63,188 +83,183 @@ async function feature(name, ready, body) {
   shown.push(name);
 }
 
+const tDeps = Date.now();
 ensureAll();
-run('testbed build   # the control plane, once; a no-op when the cache is warm', ['testbed', 'build']);
-run('testbed down   # a fresh start', ['testbed', 'down']);
-const overlay = pieces.dataplane() && networkNamespacesAllowed();
-const upArgs = ['testbed', 'up', '--clusters', clusters.join(','), ...(overlay ? ['--netns'] : [])];
-const up = run(upArgs.join(' '), upArgs, { capture: overlay });
-// The three seeds run at once (each waits on its own API server); their outputs are shown in order.
+timings.push(`${since(tDeps).padStart(6)}  npm packages and the compiled TypeScript (ensure-deps)`);
+const netnsWhy = networkNamespacesAllowed();
+const testbedDir = join(root, '.testbed');
+console.log(`# load average ${load()}`);
+
+// --- the mesh ----------------------------------------------------------------------------------------------------
+if (existsSync(join(testbedDir, 'state.json'))) {
+  await step('fedmesh testbed down   # the testbed of an earlier run', process.execPath, [fedmesh, 'testbed', 'down']);
+}
+// `up` builds the control plane first when the cache is cold (minutes, once); warm, it only starts the clusters.
+await run(['testbed', 'up', '--clusters', clusters.join(',')]);
+// The three seeds run at once (each talks to its own API server); their outputs are shown in order.
+const tSeed = Date.now();
 const seeds = await Promise.all(
   clusters.map((c) => {
-    const file = join('examples', 'testbed', `${c}.yaml`);
-    return new Promise((resolve) => {
-      const args = ['testbed', 'seed', '--cluster', c, '--file', file];
-      const child = spawn(process.execPath, [fedmesh, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      child.on('close', (code) => resolve({ title: `fedmesh ${args.join(' ')}`, out, code }));
-    });
+    const args = ['testbed', 'seed', '--cluster', c, '--file', join('examples', 'testbed', `${c}.yaml`)];
+    return exec(process.execPath, [fedmesh, ...args], { capture: true }).then((r) => ({ args, ...r }));
   }),
 );
 for (const s of seeds) {
-  console.log(`\n$ ${s.title}\n${s.out.trimEnd()}`);
-  if (s.code !== 0) {
-    console.error(`demo: "${s.title}" failed (exit ${s.code}); see the output above`);
-    process.exit(1);
-  }
+  console.log(`\n$ fedmesh ${s.args.join(' ')}\n${s.out.trimEnd()}`);
+  if (s.code !== 0) fail(`"fedmesh ${s.args.join(' ')}" failed (exit ${s.code}); see above`);
 }
-run('testbed deploy   # per cluster: helm upgrade --install charts/fedmesh, a fedmesh server, every pair joined', [
-  'testbed',
-  'deploy',
-]);
-console.log(`\n# the mesh is up in ${elapsed()}`);
+console.log(`# ${since(tSeed)} (the three at once)`);
+timings.push(`${since(tSeed).padStart(6)}  fedmesh testbed seed (three clusters at once)`);
+await run(['testbed', 'deploy']);
+console.log(`\n# the mesh is up in ${since(started)}`);
 
+// The pods of the packet steps become network namespaces with an agent on their nodes, in the background while
+// the API steps run: east/web-0 (east-node-0) receives; west/web-0 (west-node-0, a frontend) and west/db-0
+// (west-node-1, a backend) send. One agent per node costs CPU, so only these three nodes get one.
+const netnsNodes = ['east/east-node-0', 'west/west-node-0', 'west/west-node-1'];
+const netnsArgs = ['testbed', 'netns', '--nodes', netnsNodes.join(',')];
+const tNetns = Date.now();
+const netns = netnsWhy
+  ? undefined
+  : exec(process.execPath, [fedmesh, ...netnsArgs], { capture: true }).then((r) => ({ ...r, secs: since(tNetns) }));
+
+// --- the federation API ------------------------------------------------------------------------------------------
 const { cacheDir } = await import(join(root, 'dist', 'test', 'testbed', 'versions.js'));
 const kubectlPath = join(cacheDir(), 'bin', 'kubectl');
-const kubeconfig = (c) => join(root, '.testbed', `${c}.kubeconfig`);
 // kubectl keeps discovery per host:port for hours: a fresh cache, so that an earlier testbed on the same port
 // cannot hide the federation API's kinds.
-const kubeCache = join(root, '.testbed', 'kubectl-cache');
+const kubeCache = join(testbedDir, 'kubectl-cache');
 rmSync(kubeCache, { recursive: true, force: true });
-const kubectlEnv = (c) => ({ KUBECONFIG: kubeconfig(c), KUBECACHEDIR: kubeCache });
+const kubectlEnv = (c) => ({ KUBECONFIG: join(testbedDir, `${c}.kubeconfig`), KUBECACHEDIR: kubeCache });
 const kubectl = (c, args, opts = {}) =>
   step(`kubectl --kubeconfig .testbed/${c}.kubeconfig ${args.join(' ')}`, kubectlPath, args, {
     ...opts,
     env: kubectlEnv(c),
   });
 
-kubectl('west', ['get', 'pods', '-n', 'shop', '-o', 'wide']);
-kubectl('east', ['get', 'remoteclusterconfigurations', '-o', 'wide']);
-kubectl('east', ['get', 'remoteworkloads', '-n', 'shop']);
-kubectl('east', ['get', 'remotenodes']);
-kubectl('east', ['get', 'federatedendpoints', '-n', 'shop', '-o', 'wide']);
+await kubectl('west', ['get', 'pods', '-n', 'shop', '-o', 'wide']);
+await kubectl('east', ['get', 'remoteclusterconfigurations', '-o', 'wide']);
+await kubectl('east', ['get', 'remoteworkloads', '-n', 'shop']);
+await kubectl('east', ['get', 'remotenodes']);
+await kubectl('east', ['get', 'federatedendpoints', '-n', 'shop', '-o', 'wide']);
 shown.push('remote clusters, workloads, nodes and federated endpoints through the aggregated API');
 
-await feature(
-  "a federated Service's EndpointSlices filled from three clusters",
-  () => (pieces.federatedServices() ? '' : 'the federated services controller is not built yet'),
-  async () => {
-    const args = ['get', 'endpointslices', '-n', 'shop', '-l', 'kubernetes.io/service-name=web-global'];
-    // The leader writes them moments after the mesh is in sync: poll, bounded.
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      const r = spawnSync(kubectlPath, [...args, '-o', 'name'], {
-        env: { ...process.env, ...kubectlEnv('east') },
-        encoding: 'utf8',
-      });
-      if (r.stdout.trim().split('\n').filter(Boolean).length >= 3) break;
-      spawnSync('sleep', ['0.5']);
-    }
-    kubectl('east', [
-      ...args,
-      '-L',
-      'multicluster.kubernetes.io/source-cluster,endpointslice.kubernetes.io/managed-by',
-    ]);
-  },
-);
+await feature("a federated Service's EndpointSlices filled from three clusters", '', async () => {
+  const args = ['get', 'endpointslices', '-n', 'shop', '-l', 'kubernetes.io/service-name=web-global'];
+  // The leader writes them moments after the mesh is in sync: poll, bounded.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const r = await exec(kubectlPath, [...args, '-o', 'name'], { env: kubectlEnv('east'), capture: true });
+    if (r.out.trim().split('\n').filter(Boolean).length >= 3 || Date.now() > deadline) break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  await kubectl('east', [
+    ...args,
+    '-L',
+    'multicluster.kubernetes.io/source-cluster,endpointslice.kubernetes.io/managed-by',
+  ]);
+});
 
-await feature(
-  'a bad policy refused at admission, with the position of the error',
-  () => (pieces.webhooks() ? '' : 'fedmesh webhooks is not built yet'),
-  async () => {
-    const r = kubectl('east', ['apply', '-f', 'examples/demo/bad-policy.yaml'], { mayFail: true });
-    if (r.status === 0) {
-      console.error('demo: the bad policy was accepted; the webhooks should have refused it');
-      process.exit(1);
-    }
-  },
-);
+await feature('a bad policy refused at admission, with the position of the error', '', async () => {
+  await kubectl('east', ['apply', '-f', 'examples/demo/bad-policy.yaml'], { expect: 'failure' });
+});
 
-await feature(
-  'fedmesh policy explain',
-  () => (pieces.policyExplain() ? '' : 'fedmesh policy explain is not built yet'),
-  async () => {
-    run(
-      'policy explain -f examples/demo/web-from-west.yaml --cluster-name east --kubeconfig .testbed/east.kubeconfig',
-      [
-        'policy',
-        'explain',
-        '-f',
-        'examples/demo/web-from-west.yaml',
-        '--cluster-name',
-        'east',
-        '--kubeconfig',
-        kubeconfig('east'),
-      ],
-    );
-  },
-);
+await feature('fedmesh policy explain: what a remote-aware policy selects across the mesh', '', async () => {
+  await step(
+    'fedmesh policy explain -f examples/demo/web-from-west.yaml --cluster-name east --kubeconfig .testbed/east.kubeconfig',
+    process.execPath,
+    [
+      fedmesh,
+      'policy',
+      'explain',
+      '-f',
+      'examples/demo/web-from-west.yaml',
+      '--cluster-name',
+      'east',
+      '--kubeconfig',
+      join('.testbed', 'east.kubeconfig'),
+    ],
+  );
+});
 
+// --- packets -----------------------------------------------------------------------------------------------------
+let helloServer;
 await feature(
-  'a packet across the VXLAN overlay, allowed and then denied by a remote-aware policy',
-  () => {
-    if (!pieces.dataplane()) return 'fedmesh agent is not built yet';
-    if (!overlay) return 'network namespaces need root and unshare on this machine';
-    return '';
-  },
+  'packets from west to east across the VXLAN overlay, then decided by that remote-aware policy',
+  netnsWhy,
   async () => {
-    // `testbed up --netns` lists the pods it made as network namespaces: "pod CLUSTER/NS/NAME IP: ip netns exec NETNS …".
-    const pods = [...`${up.stdout}`.matchAll(/pod (\S+?)\/(\S+?)\/(\S+) (\S+): ip netns exec (\S+)/g)].map((m) => ({
-      cluster: m[1],
-      namespace: m[2],
-      name: m[3],
+    console.log(`\n$ fedmesh ${netnsArgs.join(' ')}   # started in the background after deploy`);
+    const r = await netns;
+    process.stdout.write(r.out);
+    console.log(`# ${r.secs} after deploy (${since(tNetns)} since; the API steps ran meanwhile)`);
+    timings.push(`${r.secs.padStart(6)}  fedmesh ${netnsArgs.join(' ')} (in the background)`);
+    if (r.code !== 0) fail(`"fedmesh ${netnsArgs.join(' ')}" failed (exit ${r.code}); see above`);
+    // Its output lists the pods it made: "pod CLUSTER/NS/NAME IP: ip netns exec NETNS …".
+    const pods = [...r.out.matchAll(/pod (\S+?)\/(\S+?)\/(\S+) (\S+): ip netns exec (\S+)/g)].map((m) => ({
+      id: `${m[1]}/${m[3]}`,
       ip: m[4],
       netns: m[5],
     }));
-    const from = pods.find((p) => p.cluster === 'west');
-    const to = pods.find((p) => p.cluster === 'east');
-    if (!from || !to) {
-      console.error('demo: testbed up --netns listed no pods in west and east');
-      process.exit(1);
-    }
-    const ping = (expect) =>
-      step(
-        `ip netns exec ${from.netns} ping -c 1 -W 2 ${to.ip}   # ${from.cluster}/${from.name} → ${to.cluster}/${to.name}: ${expect}`,
-        'ip',
-        ['netns', 'exec', from.netns, 'ping', '-c', '1', '-W', '2', to.ip],
-        { mayFail: expect === 'denied' },
-      );
-    ping('allowed');
-    const policy = {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: 'only-from-north', namespace: to.namespace },
-      spec: {
-        podSelector: {},
-        policyTypes: ['Ingress'],
-        ingress: [
-          {
-            from: [
-              { podSelector: { matchExpressions: [{ key: 'fedmesh.io/cluster', operator: 'In', values: ['north'] }] } },
-            ],
-          },
-        ],
-      },
-    };
+    const pod = (id) => pods.find((p) => p.id === id) ?? fail(`fedmesh testbed netns made no namespace for ${id}`);
+    const eastNode = /node east\/east-node-0 \S+: ip netns exec (\S+)/.exec(r.out)?.[1];
+    const target = pod('east/web-0');
+    const frontend = pod('west/web-0');
+    const backend = pod('west/db-0');
+
     console.log(
-      `\n$ kubectl --kubeconfig .testbed/east.kubeconfig apply -f -   # ingress to ${to.namespace} only from cluster north`,
+      `\n$ ip netns exec ${target.netns} node examples/demo/hello-server.mjs 8080 east/web-0 &   # a server in east/web-0`,
     );
-    const applied = spawnSync(kubectlPath, ['apply', '-f', '-'], {
-      input: JSON.stringify(policy),
-      encoding: 'utf8',
-      env: { ...process.env, ...kubectlEnv('east') },
-    });
-    process.stdout.write(`${applied.stdout}${applied.stderr}`);
-    // The agents program nftables within moments; ping until the packet is dropped (bounded).
-    const deadline = Date.now() + 20_000;
-    let denied;
-    do {
-      denied =
-        spawnSync('ip', ['netns', 'exec', from.netns, 'ping', '-c', '1', '-W', '1', to.ip], { stdio: 'ignore' })
-          .status !== 0;
-    } while (!denied && Date.now() < deadline);
-    const r = ping('denied');
-    if (r.status === 0) {
-      console.error('demo: the packet still passes after the policy; see the agent logs in .testbed/logs/');
-      process.exit(1);
+    helloServer = spawn(
+      'ip',
+      ['netns', 'exec', target.netns, process.execPath, 'examples/demo/hello-server.mjs', '8080', 'east/web-0'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise((resolve) => helloServer.stdout.once('data', (d) => resolve(process.stdout.write(d))));
+
+    const ping = (from, expect, why) =>
+      step(
+        `ip netns exec ${from.netns} ping -c 1 -W 1 ${target.ip}   # ${from.id} → east/web-0: ${why}`,
+        'ip',
+        ['netns', 'exec', from.netns, 'ping', '-c', '1', '-W', '1', target.ip],
+        { expect },
+      );
+    const hello = (from, expect, why) =>
+      step(
+        `ip netns exec ${from.netns} node examples/demo/hello.mjs ${target.ip} 8080   # ${from.id} → east/web-0: ${why}`,
+        'ip',
+        ['netns', 'exec', from.netns, process.execPath, 'examples/demo/hello.mjs', target.ip, '8080'],
+        { expect },
+      );
+    await ping(frontend, 'success', 'no policy yet, the overlay carries it');
+    await hello(backend, 'success', 'TCP too; the answer shows the sender’s own pod IP (no NAT)');
+
+    await kubectl('east', ['apply', '-f', 'examples/demo/web-from-west.yaml']);
+    // The agent of east-node-0 programs nftables within moments of the policy: probe until a packet the policy
+    // does not allow (ICMP) is dropped, bounded, and say how long it took.
+    const t0 = Date.now();
+    while (
+      spawnSync('ip', ['netns', 'exec', frontend.netns, 'ping', '-c', '1', '-W', '1', target.ip], { stdio: 'ignore' })
+        .status === 0
+    ) {
+      if (Date.now() - t0 > 20_000) fail('the policy is not in effect after 20 s; see .testbed/logs/*agent*');
+      await new Promise((res) => setTimeout(res, 50));
     }
+    console.log(`# the policy is in effect on east-node-0 within ${since(t0)} (the first dropped ping included)`);
+    await hello(frontend, 'success', 'a west frontend, TCP 8080: allowed');
+    await hello(backend, 'failure', 'a west backend (tier=backend): denied');
+    await ping(frontend, 'failure', 'ICMP: the policy allows TCP 8080 only, denied');
+    explore.push(
+      `ip netns exec ${eastNode} nft list table inet fedmesh   # the rules the agent of east-node-0 wrote`,
+      `ip netns exec ${backend.netns} ping -c 1 ${target.ip}   # west/db-0 → east/web-0`,
+    );
   },
 );
+helloServer?.kill();
 
 console.log(`
-# done in ${elapsed()}: ${shown.length} features shown${skipped.length ? `, ${skipped.length} skipped:\n#   ${skipped.join('\n#   ')}` : ''}
+# done in ${since(started)} (load average now ${load()}): ${shown.length} features shown${skipped.length ? `, ${skipped.length} skipped:\n#   ${skipped.join('\n#   ')}` : ''}
+# where the time went:
+#${timings.join('\n#')}
 
 Keep exploring (the testbed keeps running):
   export KUBECONFIG=.testbed/east.kubeconfig
@@ -252,7 +267,7 @@ Keep exploring (the testbed keeps running):
   kubectl get rwl -A -o wide -w                          # watch remote pods live (Ctrl-C to stop)
   kubectl get rwl -A -l fedmesh.io/cluster=west          # by cluster, like any label
   kubectl describe rcc west                              # conditions and what is wrong, if anything
-  npx fedmesh selector check "tier = 'frontend'"            # a selector error, with a caret under it
-  npx fedmesh testbed status                             # the processes and their logs
+  npx fedmesh selector check "tier = 'frontend'"         # a selector error, with a caret under it
+  npx fedmesh testbed status                             # the processes and their logs${explore.map((l) => `\n  ${l}`).join('')}
   npx fedmesh testbed down                               # stop everything
 `);

@@ -1,7 +1,7 @@
 // Installs what fedmesh's commands need on a fresh machine: npm packages (from the lock file) and the
 // compiled TypeScript, plus the Debian packages the dataplane and tests use. Idempotent and quiet when warm.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,15 +46,44 @@ export function ensureNodeModules() {
   run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts']);
 }
 
+/** Written after each successful compile: a later run with no source newer than it skips tsc. */
+const buildStamp = join(root, 'dist', '.build-stamp');
+
+/** The newest modification time of the compiled sources (the tsconfig's folders) and of what shapes the output. */
+function newestSourceMtime() {
+  const config = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'));
+  let newest = Math.max(...['tsconfig.json', 'package-lock.json'].map((f) => statSync(join(root, f)).mtimeMs));
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  for (const dir of config.include ?? []) if (existsSync(join(root, dir))) walk(join(root, dir));
+  return newest;
+}
+
 export function build() {
+  // The stamp gets the sources' time from before the compile: a file saved while tsc runs is newer, and compiles
+  // next time.
+  const sources = Math.ceil(newestSourceMtime()) / 1000;
   console.error('[deps] compiling TypeScript');
   run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json']);
+  writeFileSync(buildStamp, `${new Date().toISOString()}\n`);
+  utimesSync(buildStamp, sources, sources);
+}
+
+/** Compiles unless dist/ is newer than every source (tsc costs seconds of CPU even when nothing changed). */
+export function buildIfStale() {
+  if (existsSync(buildStamp) && statSync(buildStamp).mtimeMs >= newestSourceMtime()) return;
+  build();
 }
 
 export function ensureAll() {
   ensureNodeModules();
   ensureDebianPackages();
-  build();
+  buildIfStale();
 }
 
 export function gitRoot() {

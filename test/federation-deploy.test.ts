@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rccPath } from '../federation/rcc-spec.js';
-import { type ServerReplica, startServerReplica } from './testbed/deploy.js';
+import { joinClusters, type ServerReplica, startServerReplica } from './testbed/deploy.js';
 import { eventually, repoRoot, startTestbed, type Testbed } from './testbed/harness.js';
 import { isRunning, stopProcess } from './testbed/processes.js';
 import { runCommand } from './testbed/run-command.js';
@@ -62,6 +62,26 @@ describe('fedmesh testbed deploy', () => {
     const all = await tb.cluster('east').kubectlOk(['get', 'fedmesh', '-A']);
     assert.match(all, /remoteclusterconfiguration\.fedmesh\.io\/north\s+InSync/);
     assert.match(r.stderr, /the federation API is available in every cluster/);
+  });
+
+  test('joining again keeps the overlayRoutingMode someone enabled; a new RCC still comes with Disabled', async () => {
+    const overlayMode = async (local: string, remote: string) =>
+      (await tb.cluster(local).kubectlOk(['get', 'rcc', remote, '-o', 'jsonpath={.spec.overlayRoutingMode}'])).trim();
+    const state = readState(tb.dir);
+    assert.ok(state);
+    await tb
+      .cluster('east')
+      .kubectlOk(['patch', 'rcc', 'west', '--type=merge', '-p', '{"spec":{"overlayRoutingMode":"Enabled"}}']);
+    try {
+      const clients = new Map(['east', 'west', 'north'].map((c) => [c, tb.cluster(c).client] as const));
+      await joinClusters(state, clients, () => {});
+      assert.equal(await overlayMode('east', 'west'), 'Enabled', 'the join turned the overlay off again');
+      assert.equal(await overlayMode('east', 'north'), 'Disabled');
+    } finally {
+      await tb
+        .cluster('east')
+        .kubectlOk(['patch', 'rcc', 'west', '--type=merge', '-p', '{"spec":{"overlayRoutingMode":"Disabled"}}']);
+    }
   });
 
   test('each server runs as its ServiceAccount, with only what it needs', async () => {

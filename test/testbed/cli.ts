@@ -1,24 +1,32 @@
 import { relative } from 'node:path';
 import { formatFlagHelp, parseFlags } from '../../core/cli/parse-flags.js';
 import { UsageError } from '../../core/cli/usage-error.js';
-import { KubeRestClient } from '../../core/kube/rest-client.js';
-import { BuildError, binaryPath, buildControlPlane } from './build.js';
-import { deployFedmesh } from './deploy.js';
-import { runKubeletSim } from './kubelet-sim.js';
-import { defaultNetnsScenario, startNetnsDataplane } from './netns-dataplane.js';
-import { parseRelayEnd, runRelay } from './relay.js';
-import { ScenarioError } from './scenario.js';
-import { loadScenarioFile, seed } from './seed.js';
-import { readState, testbedDir } from './state.js';
-import { formatStatusTable, testbedStatus } from './status.js';
-import { down, TestbedError, up } from './up.js';
+import type { NetnsLayout } from './netns.js';
+import { readState, type TestbedState, testbedDir } from './state.js';
 import { cacheDir } from './versions.js';
+
+// Each subcommand imports what it needs when it runs: the relays and kubelet stand-ins are processes of their own
+// (several per testbed), and loading the Kubernetes client, the chart installer and the dataplane for each of them
+// cost about 1.5 s of CPU apiece on the shared cores.
+const load = {
+  build: () => import('./build.js'),
+  deploy: () => import('./deploy.js'),
+  kubeletSim: () => import('./kubelet-sim.js'),
+  netnsDataplane: () => import('./netns-dataplane.js'),
+  relay: () => import('./relay.js'),
+  restClient: () => import('../../core/kube/rest-client.js'),
+  scenario: () => import('./scenario.js'),
+  seed: () => import('./seed.js'),
+  status: () => import('./status.js'),
+  up: () => import('./up.js'),
+};
 
 const subcommands = {
   build: 'build kube-apiserver, kube-controller-manager, kubectl, etcd and helm into the cache (once)',
   up: 'start clusters: etcd, and per cluster kube-apiserver + kube-controller-manager; write kubeconfigs',
   seed: 'create nodes, pods (with status), services, namespaces from a scenario file',
   deploy: 'run a fedmesh server per cluster on the host and join every pair of clusters',
+  netns: 'after deploy: make nodes and their pods network namespaces, with a fedmesh agent in each node (root)',
   status: 'list the processes of the running testbed',
   down: 'stop every process of the testbed and remove its state',
 } as const;
@@ -44,6 +52,13 @@ const flags = {
     concurrency: { type: 'string', value: 'N', description: 'requests in flight (default 48)' },
   },
   deploy: {},
+  netns: {
+    nodes: {
+      type: 'list',
+      value: 'CLUSTER/NODE',
+      description: 'only these nodes and the pods on them (default: every node; an agent per node costs CPU)',
+    },
+  },
   status: { output: { type: 'string', short: 'o', value: 'FORMAT', description: 'table (default) or json' } },
   down: {},
   'kubelet-sim': { kubeconfig: { type: 'string', value: 'FILE', description: 'kubeconfig of the cluster' } },
@@ -86,6 +101,7 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'build': {
         const p = parseFlags(command, rest, flags.build);
         if (p.help) return help(name);
+        const { buildControlPlane } = await load.build();
         const started = Date.now();
         const { manifest, built } = await buildControlPlane();
         const secs = ((Date.now() - started) / 1000).toFixed(1);
@@ -100,6 +116,7 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'up': {
         const p = parseFlags(command, rest, flags.up);
         if (p.help) return help(name);
+        const [{ up }, { binaryPath }] = await Promise.all([load.up(), load.build()]);
         const started = Date.now();
         const state = await up({
           clusters: p.flags.clusters ?? ['east', 'west'],
@@ -107,6 +124,8 @@ export async function testbedMain(argv: string[]): Promise<number> {
           apiserverArgs: p.flags['apiserver-arg'] ?? [],
         });
         if (p.flags.netns) {
+          const [{ KubeRestClient }, { seed }, { deployFedmesh }, { defaultNetnsScenario, startNetnsDataplane }] =
+            await Promise.all([load.restClient(), load.seed(), load.deploy(), load.netnsDataplane()]);
           for (const [i, c] of state.clusters.entries()) {
             const client = await KubeRestClient.fromKubeconfigFile(c.kubeconfig, 8);
             try {
@@ -117,11 +136,7 @@ export async function testbedMain(argv: string[]): Promise<number> {
           }
           await deployFedmesh(state, (m) => console.error(`[deploy] ${m}`));
           const dp = await startNetnsDataplane(state, (m) => console.error(`[netns] ${m}`));
-          for (const pod of dp.layout.pods) {
-            console.log(`  pod ${pod.cluster}/${pod.namespace}/${pod.name} ${pod.ip}: ip netns exec ${pod.netns} …`);
-          }
-          for (const n of dp.layout.nodes)
-            console.log(`  node ${n.cluster}/${n.name} ${n.underlayIP}: ip netns exec ${n.netns} …`);
+          printNetnsLayout(dp.layout);
         }
         const secs = ((Date.now() - started) / 1000).toFixed(1);
         const rel = (f: string) => relative(process.cwd(), f);
@@ -146,6 +161,11 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'seed': {
         const p = parseFlags(command, rest, flags.seed);
         if (p.help) return help(name);
+        const [{ KubeRestClient }, { loadScenarioFile, seed }, { TestbedError }] = await Promise.all([
+          load.restClient(),
+          load.seed(),
+          load.up(),
+        ]);
         if (!p.flags.cluster) throw new UsageError('--cluster is required', command);
         if (!p.flags.file) throw new UsageError('--file is required', command);
         const state = readState(dir);
@@ -178,14 +198,29 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'deploy': {
         const p = parseFlags(command, rest, flags.deploy);
         if (p.help) return help(name);
-        const state = readState(dir);
-        if (!state) throw new TestbedError(`no testbed is running in ${dir}: start one with \`fedmesh testbed up\``);
-        await deployFedmesh(state, (m) => console.error(`[deploy] ${m}`));
+        const { deployFedmesh } = await load.deploy();
+        const state = await runningState(dir);
+        const started = Date.now();
+        await deployFedmesh(state, progress('deploy', started));
+        return 0;
+      }
+      case 'netns': {
+        const p = parseFlags(command, rest, flags.netns);
+        if (p.help) return help(name);
+        const { startNetnsDataplane } = await load.netnsDataplane();
+        const state = await runningState(dir);
+        const started = Date.now();
+        const dp = await startNetnsDataplane(state, progress('netns', started), {
+          ...(p.flags.nodes ? { nodes: p.flags.nodes } : {}),
+        });
+        printNetnsLayout(dp.layout);
+        console.log(`network namespaces and agents ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
         return 0;
       }
       case 'status': {
         const p = parseFlags(command, rest, flags.status);
         if (p.help) return help(name);
+        const { formatStatusTable, testbedStatus } = await load.status();
         const format = p.flags.output ?? 'table';
         if (format !== 'table' && format !== 'json') {
           throw new UsageError(`--output must be table or json, not "${format}"`, command);
@@ -199,12 +234,14 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'down': {
         const p = parseFlags(command, rest, flags.down);
         if (p.help) return help(name);
+        const { down } = await load.up();
         await down({ dir, report: (m) => console.log(m) });
         return 0;
       }
       case 'relay': {
         const p = parseFlags(command, rest, flags.relay);
         if (p.help) return help(name);
+        const { parseRelayEnd, runRelay } = await load.relay();
         const listen = parseRelayEnd(p.flags.listen ?? '');
         const to = parseRelayEnd(p.flags.connect ?? '');
         if (!listen || !to) throw new UsageError('--listen and --connect must be tcp:HOST:PORT or unix:PATH', command);
@@ -217,6 +254,7 @@ export async function testbedMain(argv: string[]): Promise<number> {
       case 'kubelet-sim': {
         const p = parseFlags(command, rest, flags['kubelet-sim']);
         if (p.help) return help(name);
+        const { runKubeletSim } = await load.kubeletSim();
         if (!p.flags.kubeconfig) throw new UsageError('--kubeconfig is required', command);
         const ac = new AbortController();
         process.once('SIGTERM', () => ac.abort());
@@ -226,12 +264,40 @@ export async function testbedMain(argv: string[]): Promise<number> {
       }
     }
   } catch (err) {
+    // Loaded here too: an error of a module the subcommand never loaded cannot be one of these.
+    const [{ BuildError }, { TestbedError }, { ScenarioError }] = await Promise.all([
+      load.build(),
+      load.up(),
+      load.scenario(),
+    ]);
     if (err instanceof BuildError || err instanceof TestbedError || err instanceof ScenarioError) {
       console.error(`fedmesh ${command}: ${err.message}`);
       return 1;
     }
     throw err;
   }
+}
+
+/** The state of the testbed running in `dir`, or an error that says how to start one. */
+async function runningState(dir: string): Promise<TestbedState> {
+  const state = readState(dir);
+  if (state) return state;
+  const { TestbedError } = await load.up();
+  throw new TestbedError(`no testbed is running in ${dir}: start one with \`fedmesh testbed up\``);
+}
+
+/** A progress line on stderr with the seconds since the subcommand started: where its time goes. */
+function progress(tag: string, started: number): (msg: string) => void {
+  return (m) => console.error(`[${tag} ${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
+}
+
+/** One line per pod and node namespace: what to prefix a command with to run it there. */
+function printNetnsLayout(layout: NetnsLayout): void {
+  for (const pod of layout.pods) {
+    console.log(`  pod ${pod.cluster}/${pod.namespace}/${pod.name} ${pod.ip}: ip netns exec ${pod.netns} …`);
+  }
+  for (const n of layout.nodes)
+    console.log(`  node ${n.cluster}/${n.name} ${n.underlayIP}: ip netns exec ${n.netns} …`);
 }
 
 function help(sub: keyof typeof flags): number {

@@ -2,12 +2,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiServiceName, loadOrCreateServingCert, servingDnsNames } from '../../apiserver/index.js';
-import { applyManifest } from '../../core/kube/apply.js';
+import { applyManifest, type Manifest } from '../../core/kube/apply.js';
 import { isStatus, KubeApiError, KubeRestClient } from '../../core/kube/rest-client.js';
 import { readServiceAccountToken, serviceAccountTokenSecret } from '../../core/kube/service-account-token.js';
 import { mcsCrds } from '../../federation/federated-services/mcs/crds.js';
 import { rccCrd } from '../../federation/rcc-crd.js';
-import { rccPath } from '../../federation/rcc-spec.js';
+import { rccKind, rccPath } from '../../federation/rcc-spec.js';
 import { accessKubeconfig, localJoinManifests } from '../../federation/remote-access.js';
 import { grantRemoteAccess } from '../../federation/remote-access-grant.js';
 import { serverServiceAccount, serverTokenSecret } from '../../federation/server-access.js';
@@ -79,18 +79,32 @@ export async function joinClusters(
       access.set(c.name, await grantRemoteAccess(client));
     }),
   );
-  for (const local of state.clusters) {
-    const client = clients.get(local.name);
-    if (!client) throw new Error('unreachable');
-    for (const remote of state.clusters) {
-      if (remote.name === local.name) continue;
-      const a = access.get(remote.name);
-      if (!a) throw new Error('unreachable');
-      const kubeconfig = accessKubeconfig({ clusterName: remote.name, server: remote.server, ...a });
-      for (const m of localJoinManifests({ clusterName: remote.name, kubeconfig })) await applyManifest(client, m);
-    }
-    report(`${local.name}: joined ${state.clusters.length - 1} remote clusters`);
-  }
+  await Promise.all(
+    state.clusters.map(async (local) => {
+      const client = clients.get(local.name);
+      if (!client) throw new Error('unreachable');
+      for (const remote of state.clusters) {
+        if (remote.name === local.name) continue;
+        const a = access.get(remote.name);
+        if (!a) throw new Error('unreachable');
+        const kubeconfig = accessKubeconfig({ clusterName: remote.name, server: remote.server, ...a });
+        for (const m of localJoinManifests({ clusterName: remote.name, kubeconfig })) {
+          await applyManifest(client, m.kind === rccKind ? withoutOverlayMode(m) : m);
+        }
+      }
+      report(`${local.name}: joined ${state.clusters.length - 1} remote clusters`);
+    }),
+  );
+}
+
+/**
+ * The RCC as the join applies it, minus overlayRoutingMode: a forced apply of the field would take it back from
+ * whoever enabled the overlay since (`testbed up --netns`, a user's `kubectl patch`), so deploying again turned
+ * the overlay off. Left out, the CRD's default (Disabled) still fills it in when the RCC is created.
+ */
+function withoutOverlayMode(m: Manifest): Manifest {
+  const { overlayRoutingMode: _, ...spec } = (m.spec ?? {}) as Record<string, unknown>;
+  return { ...m, spec };
 }
 
 function packageVersion(): string {
@@ -124,7 +138,7 @@ export async function waitForMeshInSync(
         throw new TestbedError(`fedmesh server of ${p.cluster} exited. Last lines of its log:\n${logTail(p.log)}`);
     }
     if (Date.now() > deadline) throw new TestbedError(`the mesh is not in sync after ${timeoutMs / 1000}s:\n  ${last}`);
-    await sleep(500);
+    await sleep(200);
   }
 }
 
@@ -196,8 +210,8 @@ export async function deployFedmesh(
       report(`stopped ${old.length} fedmesh servers of an earlier deploy`);
     }
     const version = `v${packageVersion()}`;
-    // Clusters are independent: each one's chart install and server start run side by side.
-    const launched = state.clusters.map(async (c) => {
+    // The clusters are independent, and a cluster's webhooks do not need its server: all of them start at once.
+    const startServer = async (c: TestbedState['clusters'][number]) => {
       const port = await freePort();
       const apiPort = await freePort();
       // The serving certificate is made before the server starts, so that its CA can go in the APIService now.
@@ -243,14 +257,19 @@ export async function deployFedmesh(
         ],
       });
       report(`${c.name}: fedmesh server: API on 127.0.0.1:${apiPort}, metrics on 127.0.0.1:${port}`);
-    });
-    await Promise.all(launched);
-    // The webhooks need nothing of the servers: they start while the mesh syncs.
+    };
     await Promise.all([
+      ...state.clusters.map(startServer),
       deployWebhooks(state, clients, fedmeshBin, version, report, opts.webhooks ?? {}),
-      waitForMeshInSync(state, clients, 120_000),
     ]);
-    await Promise.all(state.clusters.map((c) => waitForApiService(state, clients.get(c.name), c.name, 60_000)));
+    await Promise.all([
+      waitForMeshInSync(state, clients, 120_000).then(() => report('every RCC is InSync')),
+      ...state.clusters.map((c) =>
+        waitForApiService(state, clients.get(c.name), c.name, 60_000).then(() =>
+          report(`${c.name}: APIService ${apiServiceName} Available`),
+        ),
+      ),
+    ]);
     report(
       `the federation API is available in every cluster: kubectl get ${'federatedendpoints,remoteworkloads,remotenodes'} -A`,
     );
