@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createServer, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { createCertificateAuthority, isSignedBy, issueCertificate } from './certificates.js';
+import { createCertificateAuthority, isSignedBy, issueCertificate, serialNumber } from './certificates.js';
 
 test('a CA signs server and client certificates with the asked names and usages', () => {
   const ca = createCertificateAuthority('test-ca');
@@ -63,5 +63,14 @@ test('the certificates work for mutual TLS in Node', async () => {
     assert.equal(body, 'alice');
   } finally {
     srv.close();
+  }
+});
+
+test('serial numbers are positive and minimally encoded: Go refuses a leading zero byte (1 certificate in 128 before)', () => {
+  for (let i = 0; i < 20_000; i++) {
+    const hex = serialNumber();
+    assert.match(hex, /^[0-9a-f]{32}$/);
+    const first = Number.parseInt(hex.slice(0, 2), 16);
+    assert.ok(first >= 0x01 && first <= 0x7f, `serial ${hex}`);
   }
 });

@@ -28,10 +28,14 @@ function newRsaKey(): { privatePem: string; publicKey: forge.pki.rsa.PublicKey; 
   return { privatePem, privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e) };
 }
 
-function serialNumber(): string {
-  // Positive 128-bit serial: clear the top bit so DER does not read it as negative.
+/**
+ * A positive 128-bit serial whose first byte is 0x01-0x7f: the top bit clear so DER does not read it as negative,
+ * and never 0x00, which forge would encode as a non-minimal INTEGER that Go refuses ("x509: malformed serial
+ * number": a kube-apiserver given such a certificate does not start).
+ */
+export function serialNumber(): string {
   const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  bytes[0] = (bytes[0] ?? 0) & 0x7f || 0x01;
   return bytes.toString('hex');
 }
 

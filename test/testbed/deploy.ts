@@ -163,12 +163,13 @@ async function waitForApiService(
     const available = svc.status?.conditions?.find((x) => x.type === 'Available');
     if (available?.status === 'True') return;
     last = `${available?.reason ?? 'no condition'}: ${available?.message ?? ''}`;
-    // The aggregator re-checks an unavailable APIService with a backoff that grows to 30 s, or at once when its
-    // Service or endpoints change. In a cluster the server's pod becoming ready changes the endpoints; the
-    // testbed's ExternalName Service has none, so touching the Service stands in for that event.
+    // The aggregator re-checks an unavailable APIService with a backoff that grows to 30 s, or at once when the
+    // APIService, its Service or its endpoints change. In a cluster the server's pod becoming ready changes the
+    // endpoints; the testbed's ExternalName Service has none, so touching the APIService stands in for that event
+    // (not the Service: every Service change is work for the servers, which watch Services).
     if (Date.now() - nudgedAt >= 1000) {
       nudgedAt = Date.now();
-      await client.mergePatch(`/api/v1/namespaces/${apiService.namespace}/services/${apiService.name}`, {
+      await client.mergePatch(`/apis/apiregistration.k8s.io/v1/apiservices/${apiServiceName}`, {
         metadata: { annotations: { 'testbed.fedmesh.io/backend-checked-at': String(nudgedAt) } },
       });
     }
