@@ -156,6 +156,8 @@ interface Running {
 
 /** When the controller sent its last PUT for a federated Service's slice (bench instrumentation of its client). */
 const putSent = new Map<string, number>();
+/** The controller's requests by method and resource (what the first sync costs the kube-apiserver). */
+const requestCounts = new Map<string, number>();
 
 async function start(kubeconfig: string, logDir: string): Promise<Running> {
   const kc = new KubeConfig();
@@ -170,6 +172,8 @@ async function start(kubeconfig: string, logDir: string): Promise<Running> {
     const body = opts?.body as { metadata?: { labels?: Record<string, string> } } | undefined;
     const svc = body?.metadata?.labels?.['kubernetes.io/service-name'];
     if (method === 'PUT' && svc) putSent.set(svc, now());
+    const kind = `${method} ${path.includes('/endpointslices') ? 'endpointslices' : path.includes('/services') ? 'services' : 'other'}`;
+    requestCounts.set(kind, (requestCounts.get(kind) ?? 0) + 1);
     return request(method, path, opts);
   }) as typeof client.request;
   const controller = new FederatedServicesController({
@@ -232,6 +236,7 @@ try {
   const initialS = (now() - t) / 1000;
   const initialCpu = process.cpuUsage(cpuAtStart);
   const initialCpuS = (initialCpu.user + initialCpu.system) / 1e6;
+  const initialRequests = [...requestCounts].map(([k, n]) => `${k} ${n}`).join(', ');
   const initialWrites = await writes(running.registry);
   console.error(
     `mesh ready ${meshReadyS.toFixed(1)} s; every slice written ${initialS.toFixed(1)} s (${initialWrites} writes)`,
@@ -434,7 +439,7 @@ try {
     `workload: ${services} federated Services in east, ${perService} endpoints each (${half} in west, ${perService - half} in north), ${namespaces} namespaces; ${changes} readiness changes per run, ${runs} runs`,
   );
   console.log(
-    `initial sync: mesh ready ${meshReadyS.toFixed(1)} s, every slice written ${initialS.toFixed(1)} s (${initialWrites} writes; this process's CPU ${initialCpuS.toFixed(1)} s)`,
+    `initial sync: mesh ready ${meshReadyS.toFixed(1)} s, every slice written ${initialS.toFixed(1)} s (${initialWrites} writes; requests: ${initialRequests}; this process's CPU ${initialCpuS.toFixed(1)} s)`,
   );
   console.log(
     `  the writing, from mesh ready: ${(initialS - meshReadyS).toFixed(1)} s; floor, the same ${services * 2} creates by the bench, 16 Services at a time: ${initFloorS.toFixed(1)} s; ratio ${((initialS - meshReadyS) / initFloorS).toFixed(2)}`,
