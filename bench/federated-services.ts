@@ -413,10 +413,16 @@ try {
   await running.controller.stop();
   await running.fed.stop();
 
-  // The floor of the first sync: the same creates (a slice per remote cluster and Service, of the same size) by
-  // the bench itself, as many at once as the controller has (16 Services, their slices in parallel).
-  const initFloorNs = 'bench-init-floor';
-  await east.client.create('/api/v1/namespaces', { metadata: { name: initFloorNs } });
+  // The floor of the first sync: the same creates by the bench itself (a slice per remote cluster and Service, of
+  // the same size, in the same namespaces, owned by the same Services), as many at once as the controller has
+  // (16 Services, their slices in parallel).
+  const fedUids = new Map<string, string>();
+  for (let k = 0; k < namespaces; k++) {
+    const list = await east.client.get<{ items: { metadata: { name: string; uid: string } }[] }>(
+      `/api/v1/namespaces/${ns(k)}/services`,
+    );
+    for (const svc of list.items) fedUids.set(`${ns(k)}/${svc.metadata.name}`, svc.metadata.uid);
+  }
   t = now();
   await inParallel(
     Array.from({ length: services }, (_, i) => i),
@@ -425,9 +431,15 @@ try {
       Promise.all(
         [1, 2].map((c) => {
           const body = floorLocalSlice(c, i, c === 1 ? half : perService - half);
-          return east.client.create(`/apis/discovery.k8s.io/v1/namespaces/${initFloorNs}/endpointslices`, {
+          const owner = { apiVersion: 'v1', kind: 'Service', name: `fed-${i}`, uid: fedUids.get(`${ns(i)}/fed-${i}`) };
+          return east.client.create(`/apis/discovery.k8s.io/v1/namespaces/${ns(i)}/endpointslices`, {
             ...body,
-            metadata: { ...body.metadata, name: `init-${i}-${c}`, namespace: initFloorNs },
+            metadata: {
+              ...body.metadata,
+              name: `init-${i}-${c}`,
+              labels: { ...body.metadata.labels, 'kubernetes.io/service-name': `init-${i}` },
+              ownerReferences: [{ ...owner, controller: true }],
+            },
           });
         }),
       ),
