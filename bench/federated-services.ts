@@ -11,8 +11,9 @@
 //    delivery; they differ only by what the controller does (queue, selection, endpoints, plan, its request).
 //    Controller and floor changes alternate, so they share the machine's load. Added = total − floor, per
 //    percentile; the earlier floor (the change reaching the mesh cache only) is printed too;
-//  - the initial sync (every slice created), and a full resync after a restart (new mesh cache, new controller)
-//    that must write zero slices.
+//  - the initial sync (every slice created), against its floor: the same creates by the bench, in the same
+//    namespaces, owned by the same Services, as many at once; the controller's requests are counted too;
+//  - a full resync after a restart (new mesh cache, new controller) that must write zero slices.
 //   node dist/bench/federated-services.js [--services 1000] [--endpoints 50] [--changes 500] [--runs 3]
 import { createWriteStream } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
