@@ -183,6 +183,7 @@ export async function serverMain(argv: string[]): Promise<number> {
     ...shared,
     client: await KubeRestClient.fromKubeConfig(kc, 8),
     log: log.child({ controller: 'service-imports' }),
+    instance: hostname(),
   });
   imports.start();
   if (election) {

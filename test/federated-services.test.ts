@@ -515,6 +515,134 @@ describe('the multi-cluster services API', () => {
       spec: { ports: northPorts(80).slice(0, 2) },
     });
   });
+
+  test("a headless export, and a user's ServiceImport of the same name: left untouched, and said so", async () => {
+    const mcs = '/apis/multicluster.x-k8s.io/v1alpha1';
+    const webImport = async (cluster: TestCluster) =>
+      await cluster.client.get<{
+        metadata: { resourceVersion: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+        spec: { type: string; ips?: string[]; ports: { name: string; port: number }[] };
+        status?: { clusters?: { cluster: string }[] };
+      }>(`${mcs}/namespaces/${ns}/serviceimports/web`);
+    // A user's own ServiceImport web in east, written before anything exports web.
+    const mine = await east.client.create<{ metadata: { resourceVersion: string } }>(
+      `${mcs}/namespaces/${ns}/serviceimports`,
+      {
+        apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+        kind: 'ServiceImport',
+        metadata: { name: 'web', namespace: ns, labels: { team: 'web' } },
+        spec: { type: 'ClusterSetIP', ports: [{ name: 'mine', port: 1234, protocol: 'TCP' }] },
+      },
+    );
+    // web is headless in east (its pods' own addresses, no cluster IP), and exported from there.
+    await east.client.create(`/api/v1/namespaces/${ns}/services`, {
+      metadata: { name: 'web', namespace: ns },
+      spec: { clusterIP: 'None', selector: { app: 'api' }, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] },
+    });
+    await east.client.create(`${mcs}/namespaces/${ns}/serviceexports`, {
+      apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+      kind: 'ServiceExport',
+      metadata: { name: 'web', namespace: ns },
+    });
+
+    // West imports it as Headless: no clusterset IP, a headless derived Service, east's pod as its endpoint.
+    const podIP = (
+      await east.kubectlOk(['get', 'pods', '-n', ns, '-l', 'app=api', '-o', 'jsonpath={.items[*].status.podIP}'])
+    ).trim();
+    assert.match(podIP, /^\d+\.\d+\.\d+\.\d+$/, 'one api pod in east');
+    const imp = await eventually(async () => {
+      const i = await webImport(west);
+      assert.deepEqual(
+        i.status?.clusters?.map((c) => c.cluster),
+        ['east'],
+      );
+      return i;
+    }, 30_000);
+    assert.equal(imp.spec.type, 'Headless');
+    assert.equal(imp.spec.ips, undefined, 'a headless import has no clusterset IP');
+    assert.deepEqual(
+      imp.spec.ports.map((p) => `${p.name}:${p.port}`),
+      ['http:8080'],
+    );
+    const derived = imp.metadata.annotations?.['multicluster.kubernetes.io/derived-service'] ?? '';
+    assert.equal(
+      (await west.kubectlOk(['get', 'service', derived, '-n', ns, '-o', 'jsonpath={.spec.clusterIP}'])).trim(),
+      'None',
+    );
+    await eventually(async () => {
+      const slices = (
+        await west.client.get<{ items: SliceJson[] }>(
+          `${slicesPath}?labelSelector=${encodeURIComponent(`multicluster.kubernetes.io/service-name=web,kubernetes.io/service-name=${derived}`)}`,
+        )
+      ).items;
+      assert.deepEqual(
+        slices.flatMap((s) =>
+          (s.endpoints ?? []).map(
+            (e) => `${s.metadata.labels?.['multicluster.kubernetes.io/source-cluster']} ${e.addresses[0]}`,
+          ),
+        ),
+        [`east ${podIP}`],
+      );
+    }, 30_000);
+
+    // In east the name is the user's: untouched, and the export says so in its condition and in an Event.
+    const exportConflict = async () =>
+      (
+        await east.client.get<{
+          status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+        }>(`${mcs}/namespaces/${ns}/serviceexports/web`)
+      ).status?.conditions?.find((c) => c.type === 'Conflict');
+    await eventually(async () => {
+      const c = await exportConflict();
+      assert.equal(c?.status, 'True');
+      assert.equal(c?.reason, 'ImportNameTaken');
+      assert.match(c?.message ?? '', /ServiceImport shop\/web in cluster east was not created by fedmesh/);
+    }, 30_000);
+    const events = await eventually(async () => {
+      const list = await east.client.get<{ items: { type: string; message: string }[] }>(
+        `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent('involvedObject.kind=ServiceExport,involvedObject.name=web,reason=ImportNameTaken')}`,
+      );
+      assert.equal(list.items.length, 1);
+      return list.items;
+    }, 30_000);
+    assert.equal(events[0]?.type, 'Warning');
+    assert.match(events[0]?.message ?? '', /delete that ServiceImport/);
+    const still = await webImport(east);
+    assert.equal(
+      still.metadata.resourceVersion,
+      mine.metadata.resourceVersion,
+      "the user's ServiceImport is untouched",
+    );
+    const eastDerived = await east.kubectlOk([
+      'get',
+      'services',
+      '-n',
+      ns,
+      '-l',
+      'fedmesh.io/service-import=web',
+      '-o',
+      'name',
+    ]);
+    assert.equal(eastDerived.trim(), '', 'no derived Service beside a ServiceImport fedmesh does not own');
+
+    // The user's import gone, fedmesh imports web into east too, and the conflict clears.
+    await east.client.delete(`${mcs}/namespaces/${ns}/serviceimports/web`);
+    await eventually(async () => {
+      const i = await webImport(east);
+      assert.equal(i.metadata.labels?.['app.kubernetes.io/managed-by'], 'fedmesh');
+      assert.equal(i.spec.type, 'Headless');
+      assert.equal((await exportConflict())?.reason, 'NoConflicts');
+    }, 30_000);
+
+    await east.client.delete(`${mcs}/namespaces/${ns}/serviceexports/web`);
+    for (const c of [east, west]) {
+      await eventually(async () => {
+        const r = await c.kubectl(['get', 'serviceimports.multicluster.x-k8s.io', 'web', '-n', ns]);
+        assert.match(r.stderr, /NotFound/, c.name);
+      }, 30_000);
+    }
+    await east.client.delete(`/api/v1/namespaces/${ns}/services/web`);
+  });
 });
 
 describe('a remote cluster that goes away', () => {

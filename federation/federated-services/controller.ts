@@ -2,12 +2,11 @@
 // Service equal to what endpoints.ts computes (through the minimal writes slice-plan.ts plans), and reports what
 // a user must fix as Events on the Service. Only the elected leader writes; every replica keeps its view of the
 // written slices current, so that a new leader starts from what is there and writes nothing that is already right.
-import { isStatus, type KubeRestClient } from '../../core/kube/rest-client.js';
 import type { MeshEvent, MeshService } from '../mesh-types.js';
-import { stableUid } from '../stable-uid.js';
-import { federatedEndpoints } from './endpoints.js';
+import { type BackendSelection, endpointsOfSelection, selectBackends } from './endpoints.js';
 import { EventRecorder } from './events.js';
 import { federatedSelectorOf } from './federated-service.js';
+import { LocalServiceUids } from './local-service-uids.js';
 import { type FederatedServicesMetrics, federatedServicesMetrics } from './metrics.js';
 import { serviceWarnings } from './service-warnings.js';
 import { managedByValue, planSlices, serviceNameLabel, serviceOwner, type WrittenSlice } from './slice-plan.js';
@@ -28,28 +27,6 @@ function splitKey(key: string): { namespace: string; name: string } {
   return { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
-/** A Service's real uid: the mesh cache keeps one derived from it, which a candidate can be checked against. */
-export async function realServiceUid(
-  client: KubeRestClient,
-  localCluster: string,
-  svc: MeshService,
-  candidates: Iterable<string>,
-): Promise<string | undefined> {
-  for (const uid of candidates) if (uid && stableUid(localCluster, 'Service', uid) === svc.uid) return uid;
-  let body: { metadata?: { uid?: unknown } };
-  try {
-    body = await client.get(
-      `/api/v1/namespaces/${encodeURIComponent(svc.namespace)}/services/${encodeURIComponent(svc.name)}`,
-    );
-  } catch (err) {
-    if (isStatus(err, 404)) return undefined;
-    throw err;
-  }
-  const uid = typeof body.metadata?.uid === 'string' ? body.metadata.uid : '';
-  // Another uid: the mesh cache has not seen the Service recreated yet; its event brings us back.
-  return uid && stableUid(localCluster, 'Service', uid) === svc.uid ? uid : undefined;
-}
-
 export class FederatedServicesController {
   private readonly written: WrittenSliceView;
   private readonly queue: WorkQueue;
@@ -59,8 +36,12 @@ export class FederatedServicesController {
   /** cluster/namespace/service of a backend → the federated Services that selected it last time. */
   private readonly selectedBy = new Map<string, Set<string>>();
   private readonly selects = new Map<string, readonly string[]>();
-  /** Real uid of a local Service by its mesh (derived) uid. */
-  private readonly realUids = new Map<string, string>();
+  /**
+   * The backends each federated Service selected, kept while no Service of its namespace changes: a change of a
+   * backend's EndpointSlice (the common event) evaluates no selector and lists no Services.
+   */
+  private readonly selections = new Map<string, BackendSelection>();
+  private readonly realUids: LocalServiceUids;
   private readonly metrics: FederatedServicesMetrics | undefined;
   private unsubscribe: () => void = () => {};
   private meshIsReady = false;
@@ -88,6 +69,7 @@ export class FederatedServicesController {
       ...(this.metrics ? { writes: this.metrics.writes } : {}),
     });
     this.events = new EventRecorder(opts.client, opts.log, opts.instance ?? 'fedmesh-server', this.metrics);
+    this.realUids = new LocalServiceUids(opts.client, opts.localCluster);
   }
 
   start(): void {
@@ -133,7 +115,10 @@ export class FederatedServicesController {
     if (o.kind === 'Service') {
       if (o.cluster === this.opts.localCluster) this.trackLocal(o, ev.type === 'deleted');
       // Its labels may have changed: every federated Service of the namespace selects again.
-      for (const key of this.federatedByNamespace.get(o.namespace) ?? []) this.queue.add(key);
+      for (const key of this.federatedByNamespace.get(o.namespace) ?? []) {
+        this.selections.delete(key);
+        this.queue.add(key);
+      }
     } else if (o.kind === 'EndpointSlice' && o.serviceName) {
       for (const k of this.selectedBy.get(`${o.cluster}/${o.namespace}/${o.serviceName}`) ?? []) this.queue.add(k);
     }
@@ -151,8 +136,9 @@ export class FederatedServicesController {
     } else if (names?.delete(key) && names.size === 0) {
       this.federatedByNamespace.delete(svc.namespace);
     }
+    this.selections.delete(key);
     if (deleted) {
-      this.realUids.delete(svc.uid);
+      this.realUids.forget(svc.uid);
       this.events.forget(key);
     }
     this.queue.add(key);
@@ -188,26 +174,32 @@ export class FederatedServicesController {
     await this.written.apply(namespace, plan);
   }
 
-  /** The endpoints of a federated Service, remembering which backends it selected (for slice events). */
+  /** The endpoints of a federated Service; its backends selected again only after a Service changed. */
   private compute(svc: MeshService) {
     const key = keyOf(svc.namespace, svc.name);
-    const result = federatedEndpoints(svc, this.opts.cache.list('Service', { namespace: svc.namespace }), (c, ns, n) =>
-      this.opts.cache.slicesOfService(c, ns, n),
-    );
-    this.forgetSelection(key);
-    if (result.valid) {
-      const backends = result.backends.map((b) => `${b.cluster}/${svc.namespace}/${b.name}`);
-      this.selects.set(key, backends);
-      for (const b of backends) {
-        let s = this.selectedBy.get(b);
-        if (!s) {
-          s = new Set();
-          this.selectedBy.set(b, s);
-        }
-        s.add(key);
-      }
+    let selection = this.selections.get(key);
+    if (!selection) {
+      selection = selectBackends(svc, this.opts.cache.list('Service', { namespace: svc.namespace }));
+      this.remember(key, selection);
     }
-    return result;
+    return endpointsOfSelection(svc, selection, (c, ns, n) => this.opts.cache.slicesOfService(c, ns, n));
+  }
+
+  /** Keeps a selection, and which federated Services each backend's slice events concern. */
+  private remember(key: string, selection: BackendSelection): void {
+    this.forgetSelection(key);
+    this.selections.set(key, selection);
+    if (!selection.valid) return;
+    const backends = selection.backends.map((b) => `${b.cluster}/${b.namespace}/${b.name}`);
+    this.selects.set(key, backends);
+    for (const b of backends) {
+      let s = this.selectedBy.get(b);
+      if (!s) {
+        s = new Set();
+        this.selectedBy.set(b, s);
+      }
+      s.add(key);
+    }
   }
 
   private forgetSelection(key: string): void {
@@ -217,19 +209,14 @@ export class FederatedServicesController {
       if (s?.size === 0) this.selectedBy.delete(b);
     }
     this.selects.delete(key);
+    this.selections.delete(key);
   }
 
-  /** The owner uid: from a slice we wrote when it matches (a restart needs no request), else asked for once. */
-  private async realUidOf(svc: MeshService, held: readonly WrittenSlice[]): Promise<string | undefined> {
-    const known = this.realUids.get(svc.uid);
-    if (known) return known;
-    const uid = await realServiceUid(
-      this.opts.client,
-      this.opts.localCluster,
+  /** The owner uid: from a slice we wrote when it matches (a restart needs no request), else looked up. */
+  private realUidOf(svc: MeshService, held: readonly WrittenSlice[]): Promise<string | undefined> {
+    return this.realUids.of(
       svc,
       held.map((s) => s.ownerUid),
     );
-    if (uid) this.realUids.set(svc.uid, uid);
-    return uid;
   }
 }

@@ -85,17 +85,22 @@ export function federatedEndpoints(
   services: Iterable<MeshService>,
   slicesOf: (cluster: string, namespace: string, service: string) => Iterable<MeshEndpointSlice>,
 ): FederatedEndpointsResult {
+  return endpointsOfSelection(federated, selectBackends(federated, services), slicesOf);
+}
+
+/** The Services a federated Service selects, or why its selector is invalid. */
+export type BackendSelection =
+  | { readonly valid: true; readonly selector: string; readonly backends: readonly MeshService[] }
+  | { readonly valid: false; readonly selector: string; readonly error: string };
+
+/**
+ * The first half of `federatedEndpoints`: which Services of the mesh it selects (sorted by cluster and name). It
+ * changes only with Services, so a controller may keep it while only EndpointSlices change.
+ */
+export function selectBackends(federated: MeshService, services: Iterable<MeshService>): BackendSelection {
   const expr = federatedSelectorOf(federated) ?? '';
   const compiled = compile(expr);
-  if ('error' in compiled) {
-    const { error } = compiled;
-    return {
-      valid: false,
-      selector: expr,
-      error,
-      warnings: [{ reason: 'InvalidServiceSelector', message: `the serviceSelector "${expr}" is invalid: ${error}` }],
-    };
-  }
+  if ('error' in compiled) return { valid: false, selector: expr, error: compiled.error };
   const { matches, canonical } = compiled;
   const backends: MeshService[] = [];
   for (const svc of services) {
@@ -104,12 +109,32 @@ export function federatedEndpoints(
     backends.push(svc);
   }
   backends.sort((a, b) => cmp(a.cluster, b.cluster) || cmp(a.name, b.name));
-  const endpoints = endpointsOfBackends(federated.ports, backends, slicesOf);
+  return { valid: true, selector: canonical, backends };
+}
+
+/** The second half: the endpoints of a selection, from the backends' EndpointSlices as they are now. */
+export function endpointsOfSelection(
+  federated: MeshService,
+  selection: BackendSelection,
+  slicesOf: (cluster: string, namespace: string, service: string) => Iterable<MeshEndpointSlice>,
+): FederatedEndpointsResult {
+  if (!selection.valid) {
+    const { selector, error } = selection;
+    return {
+      valid: false,
+      selector,
+      error,
+      warnings: [
+        { reason: 'InvalidServiceSelector', message: `the serviceSelector "${selector}" is invalid: ${error}` },
+      ],
+    };
+  }
+  const { backends, selector } = selection;
   return {
     valid: true,
-    selector: canonical,
+    selector,
     backends: backends.map((b) => ({ cluster: b.cluster, name: b.name })),
-    endpoints,
+    endpoints: endpointsOfBackends(federated.ports, backends, slicesOf),
     warnings: portWarnings(federated, backends),
   };
 }

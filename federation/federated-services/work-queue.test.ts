@@ -76,3 +76,21 @@ test('a failed sync is retried with backoff, a conflict soon; errors are reporte
     { attempt: 2, retryInMs: 20 },
   ]);
 });
+
+test('a change syncs as soon as the callback that marked it returns, before other I/O; a burst syncs once', async () => {
+  const runs: string[] = [];
+  const q = new WorkQueue({ mayRun: () => true, onError: () => {}, sync: async (k) => void runs.push(k) });
+  let immediate = false;
+  setImmediate(() => {
+    immediate = true;
+  });
+  // One callback (a watch chunk) marks a, b and a again.
+  q.add('a');
+  q.add('b');
+  q.add('a');
+  assert.deepEqual(runs, [], 'not inside the callback');
+  await Promise.resolve();
+  assert.deepEqual(runs, ['a', 'b']);
+  assert.equal(immediate, false, 'before the next turn of the event loop');
+  await q.idle();
+});

@@ -56,11 +56,14 @@ export class WorkQueue {
     this.kick();
   }
 
-  /** Runs what is queued (after the current burst of events, so that a relist's many events sync once). */
+  /**
+   * Runs what is queued once the current callback is done: a relist's or a watch chunk's many events sync once,
+   * and a single change waits behind no other I/O (a microtask, not the next turn of the event loop).
+   */
   kick(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.scheduled = false;
       this.drain();
     });

@@ -117,3 +117,22 @@ test('an announcement is read with the cluster it came from, whatever its labels
   });
   assert.equal(announcementOf({ ...slice, serviceName: 'api' }), undefined, 'a slice of a Service is no announcement');
 });
+
+test("a ServiceImport name held by a user's object: the export stays valid and its Conflict condition says so", () => {
+  const m = mergeExports([exp('west', 10, [port('http', 80)]), exp('north', 20, [port('http', 81)])]);
+  const taken = { cluster: 'west', namespace: 'shop', name: 'api' };
+  const [valid, conflict] = exportConditions(svc('west', [port('http', 80)]), m, taken);
+  assert.equal(valid?.status, 'True');
+  assert.equal(conflict?.status, 'True');
+  assert.equal(conflict?.reason, 'PortConflict,ImportNameTaken');
+  assert.match(
+    conflict?.message ?? '',
+    /north has "http" 81\/TCP; the ServiceImport shop\/api in cluster west was not created by fedmesh/,
+  );
+  assert.match(conflict?.message ?? '', /delete that ServiceImport/);
+  // An invalid export says only why it is invalid.
+  assert.deepEqual(
+    exportConditions(undefined, m, taken).map((c) => `${c.type}=${c.status}/${c.reason}`),
+    ['Valid=False/NoService', 'Conflict=False/NoConflicts'],
+  );
+});

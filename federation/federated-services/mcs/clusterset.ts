@@ -101,8 +101,31 @@ export function mergeExports(exports: readonly ExportedService[]): ClustersetSer
   };
 }
 
+/**
+ * A ServiceImport of the export's name that someone else wrote in this cluster (without fedmesh's managed-by
+ * label): fedmesh leaves it as it is and imports nothing into this cluster under that name.
+ */
+export interface ImportNameTaken {
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** What a user reads in the export's Conflict condition and in the Warning Event when the import name is taken. */
+export function importNameTakenMessage(t: ImportNameTaken): string {
+  return (
+    `the ServiceImport ${t.namespace}/${t.name} in cluster ${t.cluster} was not created by fedmesh (no label ` +
+    `app.kubernetes.io/managed-by=fedmesh): fedmesh leaves it untouched and imports nothing into ${t.cluster} under this name; ` +
+    `delete that ServiceImport (or export the Service under another name) to have fedmesh import it there`
+  );
+}
+
 /** The conditions of a cluster's own ServiceExport, given its Service and the merged view. */
-export function exportConditions(service: MeshService | undefined, merged: ClustersetService | undefined): Condition[] {
+export function exportConditions(
+  service: MeshService | undefined,
+  merged: ClustersetService | undefined,
+  importNameTaken?: ImportNameTaken,
+): Condition[] {
   let valid: Condition;
   if (!service) {
     valid = {
@@ -121,7 +144,11 @@ export function exportConditions(service: MeshService | undefined, merged: Clust
   } else {
     valid = { type: 'Valid', status: 'True', reason: 'Valid', message: 'the Service is exported to the clusterset' };
   }
-  const conflicts = valid.status === 'True' ? (merged?.conflicts ?? []) : [];
+  const conflicts: { readonly reason: string; readonly message: string }[] =
+    valid.status === 'True' ? [...(merged?.conflicts ?? [])] : [];
+  if (valid.status === 'True' && importNameTaken) {
+    conflicts.push({ reason: 'ImportNameTaken', message: importNameTakenMessage(importNameTaken) });
+  }
   const conflict: Condition =
     conflicts.length === 0
       ? { type: 'Conflict', status: 'False', reason: 'NoConflicts', message: 'the exports of this Service agree' }

@@ -11,6 +11,7 @@ import { type KubeObject, ResilientInformer } from '../../../core/kube/resilient
 import { isStatus } from '../../../core/kube/rest-client.js';
 import type { MeshEvent, MeshService } from '../../mesh-types.js';
 import { endpointsOfBackends } from '../endpoints.js';
+import { EventRecorder } from '../events.js';
 import { derivedServiceLabel } from '../federated-service.js';
 import { type FederatedServicesMetrics, federatedServicesMetrics } from '../metrics.js';
 import { mcsServiceNameLabel, type OwnerReference, planSlices, serviceNameLabel } from '../slice-plan.js';
@@ -22,15 +23,21 @@ import {
   type Condition,
   exportable,
   exportConditions,
+  type ImportNameTaken,
   type ImportPort,
+  importNameTakenMessage,
   mergeExports,
 } from './clusterset.js';
 import { mcsGroup, mcsVersion, serviceExportPlural, serviceImportPlural } from './crds.js';
 
-export type ServiceImportOptions = LeaderControllerOptions;
+export interface ServiceImportOptions extends LeaderControllerOptions {
+  /** Who writes the Events (their reportingInstance), e.g. the pod name. */
+  readonly instance?: string;
+}
 
 const controllerName = 'service-imports';
-export const managedByFedmesh = { 'app.kubernetes.io/managed-by': 'fedmesh' } as const;
+const managedByKey = 'app.kubernetes.io/managed-by';
+export const managedByFedmesh = { [managedByKey]: 'fedmesh' } as const;
 /** On a ServiceImport: the Service that holds its clusterset IP (the name the Gateway API reads too). */
 export const derivedServiceAnnotation = 'multicluster.kubernetes.io/derived-service';
 
@@ -63,6 +70,8 @@ interface LocalExport {
 }
 
 interface HeldImport {
+  /** fedmesh wrote it (its managed-by label); any other ServiceImport of a name is a user's, never touched. */
+  readonly managed: boolean;
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
@@ -111,7 +120,9 @@ function importOf(raw: KubeObject): HeldImport | undefined {
   const spec = isRecord(raw.spec) ? raw.spec : {};
   const status = isRecord(raw.status) ? raw.status : {};
   const annotations = isRecord(m.annotations) ? m.annotations : {};
+  const labels = isRecord(m.labels) ? m.labels : {};
   return {
+    managed: labels[managedByKey] === managedByFedmesh[managedByKey],
     namespace: str(m.namespace),
     name: str(m.name),
     uid: str(m.uid),
@@ -154,12 +165,14 @@ export class ServiceImportController {
   /** Facts about local Services read once (headlessness, clusterIPs), by the mesh's uid. */
   private readonly serviceFacts = new Map<string, ServiceFacts>();
   private readonly metrics: FederatedServicesMetrics | undefined;
+  private readonly events: EventRecorder;
   private unsubscribe: () => void = () => {};
   private ready = false;
 
   constructor(private readonly opts: ServiceImportOptions) {
     this.metrics = opts.registry ? federatedServicesMetrics(opts.registry) : undefined;
-    this.metrics?.register(controllerName, { managed: () => this.imports.size, queueDepth: () => this.queue.depth });
+    this.metrics?.register(controllerName, { managed: () => this.managedCount, queueDepth: () => this.queue.depth });
+    this.events = new EventRecorder(opts.client, opts.log, opts.instance ?? 'fedmesh-server', this.metrics);
     this.queue = new WorkQueue({
       sync: (key) => this.sync(key),
       mayRun: () => this.ready && opts.mayWrite(),
@@ -209,9 +222,8 @@ export class ServiceImportController {
         },
       });
     this.exportInformer = informer(serviceExportPlural, exportOf, this.exports);
-    this.importInformer = informer(serviceImportPlural, importOf, this.imports, {
-      labelSelector: 'app.kubernetes.io/managed-by=fedmesh',
-    });
+    // Every ServiceImport, not only fedmesh's: a name a user's import already holds is left alone, and said so.
+    this.importInformer = informer(serviceImportPlural, importOf, this.imports);
     this.written = new WrittenSliceView({
       client: opts.client,
       managedBy: mcsManagedBy,
@@ -256,6 +268,12 @@ export class ServiceImportController {
 
   idle(): Promise<void> {
     return this.queue.idle();
+  }
+
+  private get managedCount(): number {
+    let n = 0;
+    for (const imp of this.imports.values()) if (imp.managed) n++;
+    return n;
   }
 
   async stop(): Promise<void> {
@@ -303,7 +321,11 @@ export class ServiceImportController {
       return service ? [{ cluster: a.cluster, exportedAt: a.exportedAt, headless: a.headless, service }] : [];
     });
     const merged = mergeExports(exported);
-    await this.syncExport(key, merged);
+    const held = this.imports.get(key);
+    const taken: ImportNameTaken | undefined =
+      merged && held && !held.managed ? { cluster: local, namespace, name } : undefined;
+    await this.syncExport(key, merged, taken);
+    if (taken) return; // a user's ServiceImport: not ours to change, nor to delete
     if (merged && this.opts.cache.get('Namespace', local, '', namespace)) {
       await this.ensureImport(
         namespace,
@@ -317,7 +339,11 @@ export class ServiceImportController {
   }
 
   /** This cluster's own export: its announcement and its conditions. */
-  private async syncExport(key: string, merged: ClustersetService | undefined): Promise<void> {
+  private async syncExport(
+    key: string,
+    merged: ClustersetService | undefined,
+    taken: ImportNameTaken | undefined,
+  ): Promise<void> {
     const { namespace, name } = splitKey(key);
     const local = this.opts.localCluster;
     const exp = this.exports.get(key);
@@ -352,8 +378,9 @@ export class ServiceImportController {
         if (!isStatus(err, 404)) throw err;
       }
     }
+    await this.reportTakenName(key, exp, taken);
     if (!exp) return;
-    const conditions = exportConditions(svc, merged);
+    const conditions = exportConditions(svc, merged, taken);
     const now = `${new Date().toISOString().slice(0, 19)}Z`;
     const held = new Map(exp.conditions.map((c) => [c.type, c]));
     const next = conditions.map((c) => {
@@ -371,6 +398,24 @@ export class ServiceImportController {
     });
   }
 
+  /**
+   * A Warning Event while a user's ServiceImport holds the name: on this cluster's ServiceExport when there is one
+   * (its Conflict condition says the same), else on that ServiceImport (which the Event does not change).
+   */
+  private async reportTakenName(key: string, exp: LocalExport | undefined, taken: ImportNameTaken | undefined) {
+    const warnings = taken ? [{ reason: 'ImportNameTaken', message: importNameTakenMessage(taken) }] : [];
+    const held = this.imports.get(key);
+    await this.events.report(`ServiceImport ${key}`, warnings, async () => {
+      const { namespace, name } = splitKey(key);
+      const involved = exp
+        ? { kind: 'ServiceExport', uid: exp.uid }
+        : held
+          ? { kind: 'ServiceImport', uid: held.uid }
+          : undefined;
+      return involved && { apiVersion: `${mcsGroup}/${mcsVersion}`, namespace, name, ...involved };
+    });
+  }
+
   private async ensureImport(
     namespace: string,
     name: string,
@@ -381,12 +426,19 @@ export class ServiceImportController {
     const derived = derivedServiceName(namespace, name);
     let imp = this.imports.get(key);
     if (!imp) {
-      const created = await this.opts.client.create(nsPath(namespace, serviceImportPlural), {
-        apiVersion: `${mcsGroup}/${mcsVersion}`,
-        kind: 'ServiceImport',
-        metadata: { name, namespace, labels: managedByFedmesh, annotations: { [derivedServiceAnnotation]: derived } },
-        spec: { type: merged.type, ports: merged.ports, sessionAffinity: 'None' },
-      });
+      let created: unknown;
+      try {
+        created = await this.opts.client.create(nsPath(namespace, serviceImportPlural), {
+          apiVersion: `${mcsGroup}/${mcsVersion}`,
+          kind: 'ServiceImport',
+          metadata: { name, namespace, labels: managedByFedmesh, annotations: { [derivedServiceAnnotation]: derived } },
+          spec: { type: merged.type, ports: merged.ports, sessionAffinity: 'None' },
+        });
+      } catch (err) {
+        // Created meanwhile (by a user, or ours not seen yet): the informer's event brings us back, and says whose.
+        if (isStatus(err, 409)) return;
+        throw err;
+      }
       imp = this.remember(created);
       if (!imp) return;
     }
@@ -499,7 +551,8 @@ export class ServiceImportController {
   private async removeImport(namespace: string, name: string): Promise<void> {
     const key = keyOf(namespace, name);
     await this.written.apply(namespace, { create: [], update: [], delete: this.written.get(key) });
-    const imp = this.imports.get(key);
+    const held = this.imports.get(key);
+    const imp = held?.managed ? held : undefined;
     // Garbage collection would remove the derived Service too, but not before a new export could find it.
     const derived = this.opts.cache.get(
       'Service',
