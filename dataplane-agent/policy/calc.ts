@@ -1,9 +1,11 @@
 // The policy calculation: endpoints, namespaces and policies in; the nftables content fedmesh wants out, kept
 // current incrementally, with the names of what changed since the last flush. No I/O.
 //
-// Shape of the ruleset (table inet fedmesh), chosen so that per-endpoint work is data, not rules:
-//  - one set per distinct peer selector (`peer-<hash>`): the IPs of every endpoint, local or remote, it selects;
-//  - one set per named port (`port-<hash>`): `ip . protocol . port` of every endpoint with a port of that name;
+// Shape of the ruleset (table inet fedmesh), chosen so that per-endpoint work is data, not rules, and so that the
+// table holds few sets (nft 1.0.6 fetches every set's declaration before each transaction: a delta's cost grows
+// with the number of sets, not with the number of elements):
+//  - one set `peers` of `ip . tag` for every peer selector (its tag) and every endpoint, local or remote, it selects;
+//  - one set `named-ports` of `ip . protocol . port . tag` for every endpoint with a container port of that name;
 //  - one interval set per list of ipBlock exceptions (`nets-<hash>`), the network itself inline in the rule;
 //  - one interval set per list of port ranges (`svc-<hash>`), shared by every rule with the same list (a single
 //    port stays inline): anonymous sets in rules would cost every later transaction (nft loads them all);
@@ -28,6 +30,7 @@ import {
   type PolicyRule,
   type RulePeer,
 } from './model.js';
+import { TagPool, tagExpression, tagText } from './tag-pool.js';
 
 export interface EndpointPort {
   readonly name: string;
@@ -50,17 +53,18 @@ export const ingressMap = 'ingress-eps';
 export const egressMap = 'egress-eps';
 export const localEndpointsSet = 'local-eps';
 export const nodeCidrsSet = 'node-cidrs';
+export const peersSet = 'peers';
+export const namedPortsSet = 'named-ports';
 export const forwardChain = 'forward';
 
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
-const peerSetName = (canonical: string) => `peer-${hash(canonical)}`;
-const portSetName = (name: string) => `port-${hash(name)}`;
 const netsSetName = (nets: readonly string[]) => `nets-${hash([...nets].sort().join(','))}`;
 const servicesSetName = (ranges: readonly string[]) => `svc-${hash([...ranges].sort().join(','))}`;
 const protoName = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
 const ipSet = 'type ipv4_addr;';
 const intervalSet = 'type ipv4_addr; flags interval; auto-merge;';
-const portSet = 'type ipv4_addr . inet_proto . inet_service;';
+const peersDecl = 'type ipv4_addr . mark;';
+const namedPortsDecl = 'type ipv4_addr . inet_proto . inet_service . mark;';
 const serviceSet = 'type inet_service; flags interval; auto-merge;';
 const verdictMap = 'type ipv4_addr : verdict;';
 
@@ -92,10 +96,12 @@ export class PolicyCalculation {
   /** Local namespaces -> their labels as endpoints see them (namespaceLabelView). */
   private readonly namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
   private readonly policies = new Map<string, DataplanePolicy>();
-  /** Peer selector id (`S:<canonical>`) -> set name and reference count. */
-  private readonly peers = new Map<string, { set: string; refs: number }>();
-  /** Named port -> reference count (rules naming it). */
-  private readonly portNames = new Map<string, number>();
+  /** Peer selector id (`S:<canonical>`) -> its tag in `peers` and reference count (rules naming it). */
+  private readonly peers = new Map<string, Tagged>();
+  /** Named port -> its tag in `named-ports` and reference count (rules naming it). */
+  private readonly portNames = new Map<string, Tagged>();
+  private readonly peerTags = new TagPool();
+  private readonly portTags = new TagPool();
   /** Shared constant sets (`nets-…`, `svc-…`) -> reference count (rules naming them). */
   private readonly sharedRefs = new Map<string, number>();
   private readonly profiles = new Map<string, ProfileEntry>();
@@ -119,6 +125,8 @@ export class PolicyCalculation {
       sets: new Map<string, NftSet>([
         [localEndpointsSet, { declaration: ipSet, elements: new Set() }],
         [nodeCidrsSet, { declaration: intervalSet, elements: new Set() }],
+        [peersSet, { declaration: peersDecl, elements: new Set() }],
+        [namedPortsSet, { declaration: namedPortsDecl, elements: new Set() }],
       ]),
       maps: new Map<string, NftMap>([
         [ingressMap, { declaration: verdictMap, elements: new Map() }],
@@ -134,7 +142,13 @@ export class PolicyCalculation {
   takeChanges(): NftChanges {
     const c = this.changes;
     this.changes = emptyChanges();
+    this.recycleTags();
     return c;
+  }
+
+  private recycleTags(): void {
+    this.peerTags.recycle();
+    this.portTags.recycle();
   }
 
   /**
@@ -144,6 +158,7 @@ export class PolicyCalculation {
   trackChanges(on: boolean): void {
     this.tracking = on;
     this.changes = emptyChanges();
+    this.recycleTags();
   }
 
   get endpointCount(): number {
@@ -248,19 +263,23 @@ export class PolicyCalculation {
     const peer = this.peers.get(selectorId);
     if (!peer) return; // a policy's main selector, not a peer
     for (const ip of ep.ips) {
-      if (member) this.addElement(peer.set, ip);
-      else this.removeElement(peer.set, ip);
+      const el = `${ip} . ${peer.text}`;
+      if (member) this.addElement(peersSet, el);
+      else this.removeElement(peersSet, el);
     }
   }
 
-  private portElements(ep: Endpoint | undefined, add: boolean): void {
+  /** The endpoint's elements in `named-ports`: of every port it has, or only of the port name `only`. */
+  private portElements(ep: Endpoint | undefined, add: boolean, only?: string): void {
     if (!ep) return;
     for (const p of ep.ports) {
-      if (!this.portNames.has(p.name)) continue;
+      if (only !== undefined && p.name !== only) continue;
+      const named = this.portNames.get(p.name);
+      if (!named) continue;
       for (const ip of ep.ips) {
-        const el = `${ip} . ${protoName[p.protocol]} . ${p.port}`;
-        if (add) this.addElement(portSetName(p.name), el);
-        else this.removeElement(portSetName(p.name), el);
+        const el = `${ip} . ${protoName[p.protocol]} . ${p.port} . ${named.text}`;
+        if (add) this.addElement(namedPortsSet, el);
+        else this.removeElement(namedPortsSet, el);
       }
     }
   }
@@ -338,9 +357,7 @@ export class PolicyCalculation {
             entry.refs++;
             continue;
           }
-          const set = peerSetName(canonicalSelector(peer.selector));
-          this.peers.set(id, { set, refs: 1 });
-          this.createSet(set, ipSet, []);
+          this.peers.set(id, tagged(this.peerTags.take()));
           for (const key of this.index.setSelector(id, peer.selector).gained) {
             const ep = this.endpoints.get(key);
             if (ep) this.peerMembership(id, ep, true);
@@ -353,17 +370,13 @@ export class PolicyCalculation {
       if (services.length > 1) this.retainShared(servicesSetName(services), serviceSet, services);
       for (const port of rule.ports) {
         if (port.kind !== 'named') continue;
-        const n = this.portNames.get(port.name) ?? 0;
-        this.portNames.set(port.name, n + 1);
-        if (n > 0) continue;
-        const elements: string[] = [];
-        for (const ep of this.endpoints.values()) {
-          for (const q of ep.ports) {
-            if (q.name === port.name)
-              for (const ip of ep.ips) elements.push(`${ip} . ${protoName[q.protocol]} . ${q.port}`);
-          }
+        const named = this.portNames.get(port.name);
+        if (named) {
+          named.refs++;
+          continue;
         }
-        this.createSet(portSetName(port.name), portSet, elements);
+        this.portNames.set(port.name, tagged(this.portTags.take()));
+        for (const ep of this.endpoints.values()) this.portElements(ep, true, port.name);
       }
     }
   }
@@ -391,9 +404,12 @@ export class PolicyCalculation {
           const id = peerSelectorId(peer);
           const entry = this.peers.get(id);
           if (!entry || --entry.refs > 0) continue;
+          for (const key of this.index.deleteSelector(id).lost) {
+            const ep = this.endpoints.get(key);
+            if (ep) this.peerMembership(id, ep, false);
+          }
           this.peers.delete(id);
-          this.index.deleteSelector(id);
-          this.dropSet(entry.set);
+          this.peerTags.release(entry.tag);
         } else if (peer.except.length > 0) {
           this.releaseShared(netsSetName(peer.except));
         }
@@ -402,12 +418,11 @@ export class PolicyCalculation {
       if (services.length > 1) this.releaseShared(servicesSetName(services));
       for (const port of rule.ports) {
         if (port.kind !== 'named') continue;
-        const n = (this.portNames.get(port.name) ?? 1) - 1;
-        if (n > 0) this.portNames.set(port.name, n);
-        else {
-          this.portNames.delete(port.name);
-          this.dropSet(portSetName(port.name));
-        }
+        const named = this.portNames.get(port.name);
+        if (!named || --named.refs > 0) continue;
+        for (const ep of this.endpoints.values()) this.portElements(ep, false, port.name);
+        this.portNames.delete(port.name);
+        this.portTags.release(named.tag);
       }
     }
   }
@@ -500,12 +515,24 @@ export class PolicyCalculation {
       const p = this.policies.get(key);
       if (!p) continue;
       const list = prof.direction === 'ingress' ? p.ingress : p.egress;
-      for (const rule of list) rules.push(...renderRule(rule, prof.direction, this.peers));
+      for (const rule of list) rules.push(...renderRule(rule, prof.direction, this.peers, this.portNames));
     }
     rules.push('drop');
     this.desired.chains.set(name, { rules });
     if (this.tracking) this.changes.chains.add(name);
   }
+}
+
+/** A peer selector or port name with its tag in the shared set, and the rules that name it. */
+interface Tagged {
+  readonly tag: number;
+  /** The tag as elements write it. */
+  readonly text: string;
+  refs: number;
+}
+
+function tagged(tag: number): Tagged {
+  return { tag, text: tagText(tag), refs: 1 };
 }
 
 function verdictOf(profile: string): string {
@@ -531,7 +558,8 @@ function peerSelectorId(peer: Extract<RulePeer, { kind: 'selector' }>): string {
 export function renderRule(
   rule: PolicyRule,
   direction: Direction,
-  peers: ReadonlyMap<string, { set: string }>,
+  peers: ReadonlyMap<string, { readonly tag: number }>,
+  portNames: ReadonlyMap<string, { readonly tag: number }>,
 ): string[] {
   if (rule.peers !== null && rule.peers.length === 0) return []; // no peer can match
   const peerField = direction === 'ingress' ? 'ip saddr' : 'ip daddr';
@@ -542,7 +570,11 @@ export function renderRule(
   for (const port of rule.ports) {
     if (port.kind === 'named') {
       // The destination's own port of that name: for ingress this node's endpoint, for egress the peer.
-      portMatches.push(`${proto} ip daddr . meta l4proto . th dport @${portSetName(port.name)}`.trim());
+      const named = portNames.get(port.name);
+      if (!named) throw new Error(`port name ${port.name} has no tag`);
+      portMatches.push(
+        `${proto} ip daddr . meta l4proto . th dport . ${tagExpression(named.tag)} @${namedPortsSet}`.trim(),
+      );
     }
   }
   const ranges = portRanges(rule);
@@ -568,12 +600,12 @@ function portRanges(rule: PolicyRule): string[] {
   return out;
 }
 
-function peerMatch(peer: RulePeer, field: string, peers: ReadonlyMap<string, { set: string }>): string {
+function peerMatch(peer: RulePeer, field: string, peers: ReadonlyMap<string, { readonly tag: number }>): string {
   if (peer.kind === 'net') {
     const inNet = `${field} ${peer.cidr}`;
     return peer.except.length === 0 ? inNet : `${inNet} ${field} != @${netsSetName(peer.except)}`;
   }
   const entry = peers.get(peerSelectorId(peer));
-  if (!entry) throw new Error(`peer selector ${canonicalSelector(peer.selector)} has no set`);
-  return `${field} @${entry.set}`;
+  if (!entry) throw new Error(`peer selector ${canonicalSelector(peer.selector)} has no tag`);
+  return `${field} . ${tagExpression(entry.tag)} @${peersSet}`;
 }
