@@ -79,7 +79,11 @@ test('the peers set holds exactly the IPs a selector picks across clusters, unde
     chain.rules[0] ?? '',
     /^ip saddr \. \(meta mark & 0x00000000 \| 0x00000001\) @peers meta l4proto 6 ip daddr \. meta l4proto \. th dport \. \(meta mark & 0x00000000 \| 0x00000001\) @named-ports return$/,
   );
-  assert.deepEqual([...c.desired.sets.keys()], ['local-eps', 'node-cidrs', peersSet, namedPortsSet], 'no set per selector');
+  assert.deepEqual(
+    [...c.desired.sets.keys()],
+    ['local-eps', 'node-cidrs', peersSet, namedPortsSet],
+    'no set per selector',
+  );
   assert.equal(chain.rules.at(-1), 'drop');
   assert.deepEqual([...(c.desired.sets.get(localEndpointsSet)?.elements ?? [])], ['10.245.0.2']);
 });

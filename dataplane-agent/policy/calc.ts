@@ -287,7 +287,9 @@ export class PolicyCalculation {
   private addElement(set: string, el: string): void {
     const elements = this.desired.sets.get(set)?.elements;
     if (!elements) return;
-    if (elements.has(el)) {
+    const before = elements.size;
+    elements.add(el); // one lookup: the size says whether it was there
+    if (elements.size === before) {
       let extra = this.extra.get(set);
       if (!extra) {
         extra = new Map();
@@ -296,7 +298,6 @@ export class PolicyCalculation {
       extra.set(el, (extra.get(el) ?? 0) + 1);
       return;
     }
-    elements.add(el);
     if (!this.tracking) return;
     const c = this.setChange(set);
     if (!c.removed.delete(el)) c.added.add(el);
