@@ -5,21 +5,23 @@
 //     1k policies over 50 local endpoints: the policy calculation (selector index, sets, profiles), the rendering
 //     and `nft -f` of one transaction into an empty table, against the floor: `nft -f` of the same final
 //     transaction text alone. Rounds: each starts from an empty table.
-//  2. (run last) 1k single-endpoint changes (a remote pod relabelled, which moves its IP between peer sets), each timed from
+//  2. (run last) 1k single-endpoint changes (a remote pod relabelled: its `ip . tag` elements move between selections), each timed from
 //     the event to `nft -f` returning (event -> kernel): median and p99, against the floor of `nft -f` of the
 //     same delta text.
 //  3. The overlay for 5k remote nodes: the calculation, the read-back and the `ip -batch` / `bridge -batch` runs
 //     onto a VXLAN device, from empty; the floor is the same batch texts run alone.
-// Fixed counts and a seeded generator: every run does the same work. Figures are medians over the rounds.
+// Fixed counts and a seeded generator: every run does the same work. Figures are medians over the rounds, each
+// printed with the load average of the machine at the time (other processes share the cores: under load, wall
+// times stretch; the CPU time of the calculation is printed as well, as it stretches less).
 
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { compileFederatedNetworkPolicy } from '../core/policy/index.js';
 import { seededRandom } from '../core/random/seeded-random.js';
 import { runToolOk } from '../dataplane-agent/exec.js';
 import { NftDriver } from '../dataplane-agent/nft/driver.js';
-import { emptyProgrammed, renderFull } from '../dataplane-agent/nft/render.js';
+import { emptyProgrammed, renderDelta, renderFull } from '../dataplane-agent/nft/render.js';
 import { computeOverlay, type RemoteNode } from '../dataplane-agent/overlay/calc.js';
 import { diffOverlay, OverlayDriver } from '../dataplane-agent/overlay/driver.js';
 import { vtepMac } from '../dataplane-agent/overlay/vtep.js';
@@ -48,6 +50,10 @@ const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.flo
 const pct = (xs: readonly number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+const load = () =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`;
 
 /**
  * Remote pod i: app a = i mod 1000, 100 pods per app, all in namespace ns(a mod 10) of cluster c(a mod 5), so that
@@ -131,6 +137,7 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
   const policies = Array.from({ length: POLICIES }, (_, i) => policy(i));
   const ours: number[] = [];
   const calcs: number[] = [];
+  const calcCpus: number[] = [];
   const drivers: number[] = [];
   const floors: number[] = [];
   let calc: PolicyCalculation | undefined;
@@ -138,6 +145,7 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
   let stats = '';
   for (let round = 0; round < FULL_ROUNDS; round++) {
     resetTable();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     calc = new PolicyCalculation(LOCAL_CLUSTER, NODE);
     calc.setNodeCIDRs(['10.200.0.0/24']);
@@ -146,6 +154,8 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
     for (const e of locals) calc.upsertEndpoint(e);
     for (const e of remotes) calc.upsertEndpoint(e);
     const t1 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
+    calcCpus.push((cpu.user + cpu.system) / 1000);
     driver = new NftDriver();
     await driver.fullSync(() => {
       calc!.trackChanges(true);
@@ -161,6 +171,7 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
     floors.push(nft(text));
     const sets = [...calc.desired.sets.values()];
     stats = `${sets.length} sets with ${sets.reduce((n, s) => n + s.elements.size, 0)} elements, ${calc.desired.chains.size} chains, ${text.split('\n').length} lines`;
+    console.error(`   … round ${round + 1}: ours ${ms(t2 - t0)}, floor ${ms(floors.at(-1) ?? 0)}; ${load()}`);
   }
   const oursM = median(ours);
   const floorM = median(floors);
@@ -168,12 +179,15 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
     `\n1. full programming: ${REMOTE_IPS} remote IPs, ${POLICIES} policies, ${LOCAL} local endpoints (${stats})`,
   );
   console.log(`   ours (calculation + render + nft -f): median ${ms(oursM)} [${ours.map(ms).join(', ')}]`);
-  console.log(`     of which the calculation: median ${ms(median(calcs))}`);
+  console.log(
+    `     of which the calculation: median ${ms(median(calcs))} (CPU time of the process: ${ms(median(calcCpus))})`,
+  );
   console.log(`     the driver alone (read-back + render + nft -f): median ${ms(median(drivers))}`);
   console.log(`   floor (nft -f of the same ruleset):    median ${ms(floorM)} [${floors.map(ms).join(', ')}]`);
   console.log(
     `   ratio ${(oursM / floorM).toFixed(2)} (target <= 1.2); the driver alone ${(median(drivers) / floorM).toFixed(2)}`,
   );
+  console.log(`   ${load()}`);
 
   if (!calc) throw new Error('unreachable');
   return { calc, remotes };
@@ -199,18 +213,17 @@ async function benchChanges(calc: PolicyCalculation, remotes: Endpoint[]): Promi
     const t = performance.now();
     calc.upsertEndpoint(moved);
     const changes = calc.takeChanges();
-    // renderDelta's text for the floor, taken from the same changes (the driver renders its own copy).
-    const { renderDelta } = await import('../dataplane-agent/nft/render.js');
+    const stats = await driver.apply(calc.desired, changes);
+    latencies.push(performance.now() - t);
+    // renderDelta's text for the floor, from the same changes (outside the timed part: the driver rendered its own).
     const probe = emptyProgrammed();
     for (const [n, s] of calc.desired.sets) probe.sets.set(n, s.declaration);
     const deltaText = renderDelta(calc.desired, changes, probe).text;
-    const stats = await driver.apply(calc.desired, changes);
-    latencies.push(performance.now() - t - 0);
     remotes[remotes.indexOf(target)] = moved;
     if (stats.kind !== 'delta') throw new Error('a single change must not need a full sync');
     if ((i + 1) % 100 === 0) {
       console.error(
-        `   … ${i + 1} changes: median ${ms(median(latencies))}, p99 ${ms(pct(latencies, 0.99))}; floor median ${ms(median(deltaFloors))}, p99 ${ms(pct(deltaFloors, 0.99))}`,
+        `   … ${i + 1} changes: median ${ms(median(latencies))}, p99 ${ms(pct(latencies, 0.99))}; floor median ${ms(median(deltaFloors))}, p99 ${ms(pct(deltaFloors, 0.99))}; ${load()}`,
       );
     }
     // Floor: the same delta again, reverted then reapplied, timed as nft alone.
@@ -229,6 +242,7 @@ async function benchChanges(calc: PolicyCalculation, remotes: Endpoint[]): Promi
   console.log(
     `   floor (nft -f of the same delta): median ${ms(median(deltaFloors))}, p99 ${ms(pct(deltaFloors, 0.99))}`,
   );
+  console.log(`   ${load()}`);
   resetTable();
 }
 
@@ -286,12 +300,15 @@ async function benchOverlay(): Promise<void> {
     `   ours (calculation + read-back + batches): median ${ms(median(ours))} [${ours.map(ms).join(', ')}] (target <= 1 s)`,
   );
   console.log(`   floor (ip -batch / bridge -batch of the same lines): median ${ms(median(floors))}`);
-  console.log(`   ratio ${(median(ours) / median(floors)).toFixed(2)}`);
+  console.log(`   ratio ${(median(ours) / median(floors)).toFixed(2)}; ${load()}`);
 }
 
 async function inside(): Promise<void> {
   const cpu = cpus();
-  console.log(`machine: ${cpu[0]?.model ?? '?'}, ${cpu.length} cores, Node ${process.version}`);
+  const nftVersion = spawnSync('nft', ['--version']).stdout?.toString().trim() ?? '?';
+  console.log(
+    `machine: ${cpu[0]?.model ?? '?'}, ${cpu.length} cores, Node ${process.version}, ${nftVersion}; ${load()}`,
+  );
   // `--overlay`: part 3 alone; `--full`: part 1 alone.
   if (process.argv.includes('--overlay')) {
     await benchOverlay();
