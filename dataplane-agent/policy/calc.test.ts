@@ -80,8 +80,8 @@ test('the peers set holds exactly the IPs a selector picks across clusters, unde
     /^ip saddr \. \(meta mark & 0x00000000 \| 0x00000001\) @peers meta l4proto 6 ip daddr \. meta l4proto \. th dport \. \(meta mark & 0x00000000 \| 0x00000001\) @named-ports return$/,
   );
   assert.deepEqual(
-    [...c.desired.sets.keys()],
-    ['local-eps', 'node-cidrs', peersSet, namedPortsSet],
+    [...c.desired.sets.keys()].sort(),
+    [localEndpointsSet, namedPortsSet, 'node-cidrs', peersSet],
     'no set per selector',
   );
   assert.equal(chain.rules.at(-1), 'drop');

@@ -31,6 +31,7 @@ import {
   type RulePeer,
 } from './model.js';
 import { TagPool, tagExpression, tagText } from './tag-pool.js';
+import { element, TaggedMembers } from './tagged-members.js';
 
 export interface EndpointPort {
   readonly name: string;
@@ -91,13 +92,16 @@ interface ProfileEntry {
 }
 
 export class PolicyCalculation {
-  private readonly index = new SelectorIndex<string, string>();
+  /** Selectors are filed under interned objects: an index result leads to its tag with no lookup by name. */
+  private readonly index = new SelectorIndex<SelectorRef, string>();
   private readonly endpoints = new Map<string, Endpoint>();
   /** Local namespaces -> their labels as endpoints see them (namespaceLabelView). */
   private readonly namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
   private readonly policies = new Map<string, DataplanePolicy>();
-  /** Peer selector id (`S:<canonical>`) -> its tag in `peers` and reference count (rules naming it). */
-  private readonly peers = new Map<string, Tagged>();
+  /** Policy key -> the index's id of its own selector. */
+  private readonly policyRefs = new Map<string, PolicyRef>();
+  /** Peer selector (canonical form) -> its tag in `peers` and reference count (rules naming it). */
+  private readonly peers = new Map<string, PeerSelection>();
   /** Named port -> its tag in `named-ports` and reference count (rules naming it). */
   private readonly portNames = new Map<string, Tagged>();
   private readonly peerTags = new TagPool();
@@ -112,6 +116,10 @@ export class PolicyCalculation {
    * count beyond the first; an element in the set and not here has exactly one contributor.
    */
   private readonly extra = new Map<string, Map<string, number>>();
+  /** The elements of `peers`. */
+  private readonly peerMembers = new TaggedMembers();
+  /** The elements of every other set (the same objects as in `desired`). */
+  private readonly plainSets = new Map<string, Set<string>>();
   readonly desired: NftState;
   private changes: NftChanges = emptyChanges();
   /** Off until the first full sync: a full sync reads `desired`, and recording 100k element changes costs. */
@@ -122,12 +130,7 @@ export class PolicyCalculation {
     private readonly nodeName: string,
   ) {
     this.desired = {
-      sets: new Map<string, NftSet>([
-        [localEndpointsSet, { declaration: ipSet, elements: new Set() }],
-        [nodeCidrsSet, { declaration: intervalSet, elements: new Set() }],
-        [peersSet, { declaration: peersDecl, elements: new Set() }],
-        [namedPortsSet, { declaration: namedPortsDecl, elements: new Set() }],
-      ]),
+      sets: new Map<string, NftSet>([[peersSet, { declaration: peersDecl, elements: this.peerMembers }]]),
       maps: new Map<string, NftMap>([
         [ingressMap, { declaration: verdictMap, elements: new Map() }],
         [egressMap, { declaration: verdictMap, elements: new Map() }],
@@ -136,6 +139,9 @@ export class PolicyCalculation {
         [forwardChain, { hook: 'type filter hook forward priority filter; policy accept;', rules: forwardRules() }],
       ]),
     };
+    this.createSet(localEndpointsSet, ipSet, []);
+    this.createSet(nodeCidrsSet, intervalSet, []);
+    this.createSet(namedPortsSet, namedPortsDecl, []);
   }
 
   /** What changed since the last call; the caller programs it (or, after a failure, resyncs everything). */
@@ -172,9 +178,9 @@ export class PolicyCalculation {
   // ---- inputs
 
   setNodeCIDRs(cidrs: readonly string[]): void {
-    const set = this.desired.sets.get(nodeCidrsSet)!;
-    for (const c of [...set.elements]) if (!cidrs.includes(c)) this.removeElement(nodeCidrsSet, c);
-    for (const c of cidrs) if (!set.elements.has(c)) this.addElement(nodeCidrsSet, c);
+    const elements = this.plainSets.get(nodeCidrsSet)!;
+    for (const c of [...elements]) if (!cidrs.includes(c)) this.removeElement(nodeCidrsSet, c);
+    for (const c of cidrs) if (!elements.has(c)) this.addElement(nodeCidrsSet, c);
   }
 
   upsertEndpoint(ep: Endpoint): void {
@@ -227,9 +233,14 @@ export class PolicyCalculation {
     // Retain before release: a peer set both versions use is kept, not dropped and rebuilt.
     this.retainRuleRefs(p);
     if (old) this.releaseRuleRefs(old);
-    const delta = this.index.setSelector(policySelectorId(p.key), p.selector);
+    let ref = this.policyRefs.get(p.key);
+    if (!ref) {
+      ref = { kind: 'policy', key: p.key };
+      this.policyRefs.set(p.key, ref);
+    }
+    const delta = this.index.setSelector(ref, p.selector);
     const affected = new Set<string>([...delta.gained, ...delta.lost]);
-    for (const key of this.index.matchingItems(policySelectorId(p.key))) affected.add(key);
+    for (const key of this.index.matchingItems(ref)) affected.add(key);
     for (const key of affected) if (this.endpointProfiles.has(key) || this.isOnThisNode(key)) this.refreshEndpoint(key);
     // Its rules may have changed: every profile that holds it is rendered again.
     for (const [name, prof] of this.profiles) if (prof.policies.includes(p.key)) this.renderProfile(name, prof);
@@ -238,7 +249,9 @@ export class PolicyCalculation {
   deletePolicy(key: string): void {
     const old = this.policies.get(key);
     if (!old) return;
-    const lost = this.index.deleteSelector(policySelectorId(key)).lost;
+    const ref = this.policyRefs.get(key);
+    const lost = ref ? this.index.deleteSelector(ref).lost : [];
+    this.policyRefs.delete(key);
     this.policies.delete(key);
     for (const k of lost) this.refreshEndpoint(k);
     this.releaseRuleRefs(old);
@@ -259,13 +272,14 @@ export class PolicyCalculation {
     return ep !== undefined && this.onThisNode(ep);
   }
 
-  private peerMembership(selectorId: string, ep: Endpoint, member: boolean): void {
-    const peer = this.peers.get(selectorId);
-    if (!peer) return; // a policy's main selector, not a peer
+  private peerMembership(peer: SelectorRef, ep: Endpoint, member: boolean): void {
+    if (peer.kind !== 'peer') return; // a policy's main selector
     for (const ip of ep.ips) {
-      const el = `${ip} . ${peer.text}`;
-      if (member) this.addElement(peersSet, el);
-      else this.removeElement(peersSet, el);
+      if (member) {
+        if (this.peerMembers.add(peer, ip) && this.tracking) this.recordAdded(peersSet, element(peer, ip));
+      } else if (this.peerMembers.delete(peer, ip) && this.tracking) {
+        this.recordRemoved(peersSet, element(peer, ip));
+      }
     }
   }
 
@@ -285,7 +299,7 @@ export class PolicyCalculation {
   }
 
   private addElement(set: string, el: string): void {
-    const elements = this.desired.sets.get(set)?.elements;
+    const elements = this.plainSets.get(set);
     if (!elements) return;
     const before = elements.size;
     elements.add(el); // one lookup: the size says whether it was there
@@ -298,13 +312,11 @@ export class PolicyCalculation {
       extra.set(el, (extra.get(el) ?? 0) + 1);
       return;
     }
-    if (!this.tracking) return;
-    const c = this.setChange(set);
-    if (!c.removed.delete(el)) c.added.add(el);
+    if (this.tracking) this.recordAdded(set, el);
   }
 
   private removeElement(set: string, el: string): void {
-    const elements = this.desired.sets.get(set)?.elements;
+    const elements = this.plainSets.get(set);
     if (!elements?.has(el)) return;
     const extra = this.extra.get(set);
     const n = extra?.get(el);
@@ -314,7 +326,15 @@ export class PolicyCalculation {
       return;
     }
     elements.delete(el);
-    if (!this.tracking) return;
+    if (this.tracking) this.recordRemoved(set, el);
+  }
+
+  private recordAdded(set: string, el: string): void {
+    const c = this.setChange(set);
+    if (!c.removed.delete(el)) c.added.add(el);
+  }
+
+  private recordRemoved(set: string, el: string): void {
     const c = this.setChange(set);
     if (!c.added.delete(el)) c.removed.add(el);
   }
@@ -329,7 +349,9 @@ export class PolicyCalculation {
   }
 
   private createSet(name: string, declaration: string, elements: Iterable<string>): void {
-    this.desired.sets.set(name, { declaration, elements: new Set() });
+    const created = new Set<string>();
+    this.plainSets.set(name, created);
+    this.desired.sets.set(name, { declaration, elements: created });
     this.extra.delete(name);
     if (this.tracking) this.setChange(name);
     for (const el of elements) this.addElement(name, el);
@@ -340,8 +362,9 @@ export class PolicyCalculation {
     // updated in place) is reconciled element by element.
     if (this.tracking) {
       const c = this.setChange(name);
-      for (const el of this.desired.sets.get(name)?.elements ?? []) if (!c.added.delete(el)) c.removed.add(el);
+      for (const el of this.plainSets.get(name) ?? []) if (!c.added.delete(el)) c.removed.add(el);
     }
+    this.plainSets.delete(name);
     this.desired.sets.delete(name);
     this.extra.delete(name);
   }
@@ -352,16 +375,17 @@ export class PolicyCalculation {
     for (const rule of [...p.ingress, ...p.egress]) {
       for (const peer of rule.peers ?? []) {
         if (peer.kind === 'selector') {
-          const id = peerSelectorId(peer);
+          const id = peerSelectorKey(peer);
           const entry = this.peers.get(id);
           if (entry) {
             entry.refs++;
             continue;
           }
-          this.peers.set(id, tagged(this.peerTags.take()));
-          for (const key of this.index.setSelector(id, peer.selector).gained) {
+          const sel: PeerSelection = { kind: 'peer', ...tagged(this.peerTags.take()) };
+          this.peers.set(id, sel);
+          for (const key of this.index.setSelector(sel, peer.selector).gained) {
             const ep = this.endpoints.get(key);
-            if (ep) this.peerMembership(id, ep, true);
+            if (ep) this.peerMembership(sel, ep, true);
           }
         } else if (peer.except.length > 0) {
           this.retainShared(netsSetName(peer.except), intervalSet, peer.except);
@@ -402,12 +426,12 @@ export class PolicyCalculation {
     for (const rule of [...p.ingress, ...p.egress]) {
       for (const peer of rule.peers ?? []) {
         if (peer.kind === 'selector') {
-          const id = peerSelectorId(peer);
+          const id = peerSelectorKey(peer);
           const entry = this.peers.get(id);
           if (!entry || --entry.refs > 0) continue;
-          for (const key of this.index.deleteSelector(id).lost) {
+          for (const key of this.index.deleteSelector(entry).lost) {
             const ep = this.endpoints.get(key);
-            if (ep) this.peerMembership(id, ep, false);
+            if (ep) this.peerMembership(entry, ep, false);
           }
           this.peers.delete(id);
           this.peerTags.release(entry.tag);
@@ -440,8 +464,7 @@ export class PolicyCalculation {
       const known = this.namespaceLabels.has(ep.namespace);
       const selecting = this.index
         .selectorsMatching(key)
-        .filter((s) => s.startsWith('P:'))
-        .map((s) => this.policies.get(s.slice(2)))
+        .map((s) => (s.kind === 'policy' ? this.policies.get(s.key) : undefined))
         .filter((p): p is DataplanePolicy => p !== undefined)
         .sort(comparePolicies);
       after = { ips: ep.ips };
@@ -532,6 +555,17 @@ interface Tagged {
   refs: number;
 }
 
+interface PolicyRef {
+  readonly kind: 'policy';
+  readonly key: string;
+}
+
+interface PeerSelection extends Tagged {
+  readonly kind: 'peer';
+}
+
+type SelectorRef = PolicyRef | PeerSelection;
+
 function tagged(tag: number): Tagged {
   return { tag, text: tagText(tag), refs: 1 };
 }
@@ -544,12 +578,8 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function policySelectorId(key: string): string {
-  return `P:${key}`;
-}
-
-function peerSelectorId(peer: Extract<RulePeer, { kind: 'selector' }>): string {
-  return `S:${canonicalSelector(peer.selector)}`;
+function peerSelectorKey(peer: Extract<RulePeer, { kind: 'selector' }>): string {
+  return canonicalSelector(peer.selector);
 }
 
 /**
@@ -606,7 +636,7 @@ function peerMatch(peer: RulePeer, field: string, peers: ReadonlyMap<string, { r
     const inNet = `${field} ${peer.cidr}`;
     return peer.except.length === 0 ? inNet : `${inNet} ${field} != @${netsSetName(peer.except)}`;
   }
-  const entry = peers.get(peerSelectorId(peer));
+  const entry = peers.get(peerSelectorKey(peer));
   if (!entry) throw new Error(`peer selector ${canonicalSelector(peer.selector)} has no tag`);
   return `${field} . ${tagExpression(entry.tag)} @${peersSet}`;
 }
