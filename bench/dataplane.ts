@@ -309,14 +309,14 @@ async function inside(): Promise<void> {
   console.log(
     `machine: ${cpu[0]?.model ?? '?'}, ${cpu.length} cores, Node ${process.version}, ${nftVersion}; ${load()}`,
   );
-  // `--overlay`: part 3 alone; `--full`: part 1 alone.
+  // `--overlay`: part 3 alone; `--full`: part 1 alone; `--policy`: parts 1 and 2.
   if (process.argv.includes('--overlay')) {
     await benchOverlay();
     return;
   }
   const { calc, remotes } = await benchPolicy();
   if (process.argv.includes('--full')) return;
-  await benchOverlay();
+  if (!process.argv.includes('--policy')) await benchOverlay();
   await benchChanges(calc, remotes);
 }
 
