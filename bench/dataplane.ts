@@ -5,9 +5,9 @@
 //     1k policies over 50 local endpoints: the policy calculation (selector index, sets, profiles), the rendering
 //     and `nft -f` of one transaction into an empty table, against the floor: `nft -f` of the same final
 //     transaction text alone. Rounds: each starts from an empty table.
-//  2. (run last) 1k single-endpoint changes (a remote pod relabelled: its `ip . tag` elements move between selections), each timed from
-//     the event to `nft -f` returning (event -> kernel): median and p99, against the floor of `nft -f` of the
-//     same delta text.
+//  2. (run last) 1k single-endpoint changes (a remote pod relabelled: its `ip . tag` elements move between
+//     selections), each timed from the event to `nft -f` returning (event -> kernel): median and p99, against the
+//     floor of `nft -f` of the same delta text on the same table.
 //  3. The overlay for 5k remote nodes: the calculation, the read-back and the `ip -batch` / `bridge -batch` runs
 //     onto a VXLAN device, from empty; the floor is the same batch texts run alone.
 // Fixed counts and a seeded generator: every run does the same work. Figures are medians over the rounds, each
