@@ -5,11 +5,13 @@ import { adaptPolicy } from './adapt.js';
 import {
   type Endpoint,
   egressMap,
+  exceptNetsSet,
   ingressMap,
   localEndpointsSet,
   namedPortsSet,
   PolicyCalculation,
   peersSet,
+  portListsSet,
 } from './calc.js';
 
 const ep = (cluster: string, name: string, ip: string, labels: Record<string, string>, nodeName = 'n0'): Endpoint => ({
@@ -81,7 +83,7 @@ test('the peers set holds exactly the IPs a selector picks across clusters, unde
   );
   assert.deepEqual(
     [...c.desired.sets.keys()].sort(),
-    [localEndpointsSet, namedPortsSet, 'node-cidrs', peersSet],
+    [exceptNetsSet, localEndpointsSet, namedPortsSet, 'node-cidrs', peersSet, portListsSet],
     'no set per selector',
   );
   assert.equal(chain.rules.at(-1), 'drop');
@@ -202,7 +204,7 @@ test('updating a policy in place keeps shared sets and reconciles them element b
   }
 });
 
-test('port lists live in one named set shared by the rules that use them; a single port stays inline', () => {
+test('port lists live in one tagged set, an equal list shared under one tag; a single port stays inline', () => {
   const withPorts = (name: string, ports: (number | string)[]) =>
     adaptPolicy(
       compileFederatedNetworkPolicy(
@@ -221,17 +223,50 @@ test('port lists live in one named set shared by the rules that use them; a sing
   c.upsertPolicy(withPorts('a', [80, 443, '8000:8100']));
   c.upsertPolicy(withPorts('b', [443, '8000:8100', 80]));
   c.upsertPolicy(withPorts('c', [9999]));
-  const svc = [...c.desired.sets].filter(([n]) => n.startsWith('svc-'));
-  assert.equal(svc.length, 1);
-  assert.deepEqual([...(svc[0]?.[1].elements ?? [])].sort(), ['443', '80', '8000-8100']);
+  const lists = () => [...(c.desired.sets.get(portListsSet)?.elements ?? [])];
+  assert.deepEqual(lists(), ['80 . 0x00000001', '443 . 0x00000001', '8000-8100 . 0x00000001']);
   const chain = c.desired.chains.get(c.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice(5))!;
   assert.ok(
     chain.rules.every((r) => !r.includes('{')),
     `no anonymous sets: ${chain.rules.join(' | ')}`,
   );
+  assert.deepEqual(
+    chain.rules.filter((r) => r.includes('@port-lists')),
+    [
+      'meta l4proto 6 th dport . (meta mark & 0x00000000 | 0x00000001) @port-lists return',
+      'meta l4proto 6 th dport . (meta mark & 0x00000000 | 0x00000001) @port-lists return',
+    ],
+  );
   assert.ok(chain.rules.some((r) => r === 'meta l4proto 6 th dport 9999 return'));
   c.deletePolicy('FederatedNetworkPolicy/demo/a');
-  assert.equal([...c.desired.sets.keys()].filter((n) => n.startsWith('svc-')).length, 1, 'still used by b');
+  assert.equal(lists().length, 3, 'still used by b');
   c.deletePolicy('FederatedNetworkPolicy/demo/b');
-  assert.equal([...c.desired.sets.keys()].filter((n) => n.startsWith('svc-')).length, 0);
+  assert.deepEqual(lists(), []);
+});
+
+test('ipBlock exceptions live in one tagged set of address ranges; the network stays in the rule', () => {
+  const c = world();
+  c.upsertPolicy(
+    adaptPolicy(
+      compileNetworkPolicy(
+        {
+          metadata: { namespace: 'demo', name: 'nets' },
+          spec: {
+            podSelector: { matchLabels: { app: 'server' } },
+            ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16', '10.1.2.0/24'] } }] }],
+          },
+        },
+        { localCluster: 'west' },
+      ).policy!,
+      'west',
+    ),
+  );
+  assert.deepEqual([...(c.desired.sets.get(exceptNetsSet)?.elements ?? [])], ['10.1.0.0-10.1.255.255 . 0x00000001']);
+  const chain = c.desired.chains.get(c.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice(5))!;
+  assert.deepEqual(chain.rules, [
+    'ip saddr 10.0.0.0/8 ip saddr . (meta mark & 0x00000000 | 0x00000001) != @except-nets return',
+    'drop',
+  ]);
+  c.deletePolicy('NetworkPolicy/demo/nets');
+  assert.equal(c.desired.sets.get(exceptNetsSet)?.elements.size, 0);
 });

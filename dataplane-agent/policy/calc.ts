@@ -6,9 +6,10 @@
 // with the number of sets, not with the number of elements):
 //  - one set `peers` of `ip . tag` for every peer selector (its tag) and every endpoint, local or remote, it selects;
 //  - one set `named-ports` of `ip . protocol . port . tag` for every endpoint with a container port of that name;
-//  - one interval set per list of ipBlock exceptions (`nets-<hash>`), the network itself inline in the rule;
-//  - one interval set per list of port ranges (`svc-<hash>`), shared by every rule with the same list (a single
-//    port stays inline): anonymous sets in rules would cost every later transaction (nft loads them all);
+//  - one interval set `except-nets` of `network range . tag` for every list of ipBlock exceptions (the network
+//    itself inline in the rule), and one `port-lists` of `port range . tag` for every list of ports (a single port
+//    or range stays inline); equal lists share a tag. Anonymous sets in rules would cost every later transaction
+//    (nft loads them all), and nft fetches the elements of interval sets that are not concatenations;
 //  - one chain per distinct ordered list of policies (`prof-<hash>`, a "profile"): their rules in order, Allow
 //    returns, Deny drops, the end drops (a selected endpoint is denied what no rule allowed);
 //  - two verdict maps from the IPs of this node's endpoints to their profile (`ingress-eps`, `egress-eps`);
@@ -30,6 +31,7 @@ import {
   type PolicyRule,
   type RulePeer,
 } from './model.js';
+import { networkRanges, portRanges } from './ranges.js';
 import { TagPool, tagExpression, tagText } from './tag-pool.js';
 import { element, TaggedMembers } from './tagged-members.js';
 
@@ -56,17 +58,18 @@ export const localEndpointsSet = 'local-eps';
 export const nodeCidrsSet = 'node-cidrs';
 export const peersSet = 'peers';
 export const namedPortsSet = 'named-ports';
+export const portListsSet = 'port-lists';
+export const exceptNetsSet = 'except-nets';
 export const forwardChain = 'forward';
 
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
-const netsSetName = (nets: readonly string[]) => `nets-${hash([...nets].sort().join(','))}`;
-const servicesSetName = (ranges: readonly string[]) => `svc-${hash([...ranges].sort().join(','))}`;
 const protoName = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
 const ipSet = 'type ipv4_addr;';
 const intervalSet = 'type ipv4_addr; flags interval; auto-merge;';
 const peersDecl = 'type ipv4_addr . mark;';
 const namedPortsDecl = 'type ipv4_addr . inet_proto . inet_service . mark;';
-const serviceSet = 'type inet_service; flags interval; auto-merge;';
+const portListsDecl = 'type inet_service . mark; flags interval;';
+const exceptNetsDecl = 'type ipv4_addr . mark; flags interval;';
 const verdictMap = 'type ipv4_addr : verdict;';
 
 export function endpointKey(cluster: string, namespace: string, name: string): string {
@@ -106,8 +109,10 @@ export class PolicyCalculation {
   private readonly portNames = new Map<string, Tagged>();
   private readonly peerTags = new TagPool();
   private readonly portTags = new TagPool();
-  /** Shared constant sets (`nets-…`, `svc-…`) -> reference count (rules naming them). */
-  private readonly sharedRefs = new Map<string, number>();
+  /** Lists of ports and of excepted networks (listKey) -> their tag and reference count (rules naming them). */
+  private readonly lists = new Map<string, Tagged>();
+  private readonly listTags = new TagPool();
+  private readonly ruleTags: RuleTags = { peers: this.peers, portNames: this.portNames, lists: this.lists };
   private readonly profiles = new Map<string, ProfileEntry>();
   /** This node's endpoints -> their profile chain per direction (undefined: no policy selects it). */
   private readonly endpointProfiles = new Map<string, { ingress?: string; egress?: string; ips: readonly string[] }>();
@@ -139,9 +144,11 @@ export class PolicyCalculation {
         [forwardChain, { hook: 'type filter hook forward priority filter; policy accept;', rules: forwardRules() }],
       ]),
     };
-    this.createSet(localEndpointsSet, ipSet, []);
-    this.createSet(nodeCidrsSet, intervalSet, []);
-    this.createSet(namedPortsSet, namedPortsDecl, []);
+    this.addPlainSet(localEndpointsSet, ipSet);
+    this.addPlainSet(nodeCidrsSet, intervalSet);
+    this.addPlainSet(namedPortsSet, namedPortsDecl);
+    this.addPlainSet(portListsSet, portListsDecl);
+    this.addPlainSet(exceptNetsSet, exceptNetsDecl);
   }
 
   /** What changed since the last call; the caller programs it (or, after a failure, resyncs everything). */
@@ -155,6 +162,7 @@ export class PolicyCalculation {
   private recycleTags(): void {
     this.peerTags.recycle();
     this.portTags.recycle();
+    this.listTags.recycle();
   }
 
   /**
@@ -230,7 +238,7 @@ export class PolicyCalculation {
   upsertPolicy(p: DataplanePolicy): void {
     const old = this.policies.get(p.key);
     this.policies.set(p.key, p);
-    // Retain before release: a peer set both versions use is kept, not dropped and rebuilt.
+    // Retain before release: a tag both versions use is kept, not freed and its elements rebuilt.
     this.retainRuleRefs(p);
     if (old) this.releaseRuleRefs(old);
     let ref = this.policyRefs.get(p.key);
@@ -348,25 +356,11 @@ export class PolicyCalculation {
     return c;
   }
 
-  private createSet(name: string, declaration: string, elements: Iterable<string>): void {
-    const created = new Set<string>();
-    this.plainSets.set(name, created);
-    this.desired.sets.set(name, { declaration, elements: created });
-    this.extra.delete(name);
-    if (this.tracking) this.setChange(name);
-    for (const el of elements) this.addElement(name, el);
-  }
-
-  private dropSet(name: string): void {
-    // Its elements count as removed, so that a set created again under the same name in this batch (a policy
-    // updated in place) is reconciled element by element.
-    if (this.tracking) {
-      const c = this.setChange(name);
-      for (const el of this.plainSets.get(name) ?? []) if (!c.added.delete(el)) c.removed.add(el);
-    }
-    this.plainSets.delete(name);
-    this.desired.sets.delete(name);
-    this.extra.delete(name);
+  /** One of the fixed sets of plain elements (every set but `peers`). */
+  private addPlainSet(name: string, declaration: string): void {
+    const elements = new Set<string>();
+    this.plainSets.set(name, elements);
+    this.desired.sets.set(name, { declaration, elements });
   }
 
   // ---- rule references: peer selectors, named ports, nets
@@ -387,12 +381,13 @@ export class PolicyCalculation {
             const ep = this.endpoints.get(key);
             if (ep) this.peerMembership(sel, ep, true);
           }
-        } else if (peer.except.length > 0) {
-          this.retainShared(netsSetName(peer.except), intervalSet, peer.except);
+        } else {
+          const except = networkRanges(peer.except);
+          if (except && except.length > 0) this.retainList(exceptNetsSet, except);
         }
       }
-      const services = portRanges(rule);
-      if (services.length > 1) this.retainShared(servicesSetName(services), serviceSet, services);
+      const services = portRanges(rule.ports);
+      if (services.length > 1) this.retainList(portListsSet, services);
       for (const port of rule.ports) {
         if (port.kind !== 'named') continue;
         const named = this.portNames.get(port.name);
@@ -406,20 +401,26 @@ export class PolicyCalculation {
     }
   }
 
-  /** A set of constant elements (networks, port ranges) shared by the rules that name the same list. */
-  private retainShared(name: string, declaration: string, elements: readonly string[]): void {
-    const n = this.sharedRefs.get(name) ?? 0;
-    this.sharedRefs.set(name, n + 1);
-    if (n === 0) this.createSet(name, declaration, elements);
+  /** A list of constant ranges (networks, ports) under one tag, shared by the rules that name an equal list. */
+  private retainList(set: string, ranges: readonly string[]): void {
+    const key = listKey(set, ranges);
+    const entry = this.lists.get(key);
+    if (entry) {
+      entry.refs++;
+      return;
+    }
+    const created = tagged(this.listTags.take());
+    this.lists.set(key, created);
+    for (const r of ranges) this.addElement(set, `${r} . ${created.text}`);
   }
 
-  private releaseShared(name: string): void {
-    const n = (this.sharedRefs.get(name) ?? 1) - 1;
-    if (n > 0) this.sharedRefs.set(name, n);
-    else {
-      this.sharedRefs.delete(name);
-      this.dropSet(name);
-    }
+  private releaseList(set: string, ranges: readonly string[]): void {
+    const key = listKey(set, ranges);
+    const entry = this.lists.get(key);
+    if (!entry || --entry.refs > 0) return;
+    for (const r of ranges) this.removeElement(set, `${r} . ${entry.text}`);
+    this.lists.delete(key);
+    this.listTags.release(entry.tag);
   }
 
   private releaseRuleRefs(p: DataplanePolicy): void {
@@ -435,12 +436,13 @@ export class PolicyCalculation {
           }
           this.peers.delete(id);
           this.peerTags.release(entry.tag);
-        } else if (peer.except.length > 0) {
-          this.releaseShared(netsSetName(peer.except));
+        } else {
+          const except = networkRanges(peer.except);
+          if (except && except.length > 0) this.releaseList(exceptNetsSet, except);
         }
       }
-      const services = portRanges(rule);
-      if (services.length > 1) this.releaseShared(servicesSetName(services));
+      const services = portRanges(rule.ports);
+      if (services.length > 1) this.releaseList(portListsSet, services);
       for (const port of rule.ports) {
         if (port.kind !== 'named') continue;
         const named = this.portNames.get(port.name);
@@ -539,7 +541,7 @@ export class PolicyCalculation {
       const p = this.policies.get(key);
       if (!p) continue;
       const list = prof.direction === 'ingress' ? p.ingress : p.egress;
-      for (const rule of list) rules.push(...renderRule(rule, prof.direction, this.peers, this.portNames));
+      for (const rule of list) rules.push(...renderRule(rule, prof.direction, this.ruleTags));
     }
     rules.push('drop');
     this.desired.chains.set(name, { rules });
@@ -586,31 +588,34 @@ function peerSelectorKey(peer: Extract<RulePeer, { kind: 'selector' }>): string 
  * One rule as nft rule bodies: one line per peer alternative and port group (their product is the rule's OR).
  * In a profile, the endpoint's own address is matched by the dispatch map already; the rule matches the peer.
  */
-export function renderRule(
-  rule: PolicyRule,
-  direction: Direction,
-  peers: ReadonlyMap<string, { readonly tag: number }>,
-  portNames: ReadonlyMap<string, { readonly tag: number }>,
-): string[] {
+export function renderRule(rule: PolicyRule, direction: Direction, tags: RuleTags): string[] {
   if (rule.peers !== null && rule.peers.length === 0) return []; // no peer can match
   const peerField = direction === 'ingress' ? 'ip saddr' : 'ip daddr';
   const verdict = rule.action === 'Allow' ? 'return' : 'drop';
-  const peerMatches = rule.peers === null ? [''] : rule.peers.map((p) => peerMatch(p, peerField, peers));
+  const peerMatches: string[] = [];
+  if (rule.peers === null) peerMatches.push('');
+  for (const p of rule.peers ?? []) {
+    const m = peerMatch(p, peerField, rule.action, tags);
+    if (m !== undefined) peerMatches.push(m);
+  }
   const proto = rule.protocol === null ? '' : `meta l4proto ${rule.protocol}`;
   const portMatches: string[] = [];
   for (const port of rule.ports) {
     if (port.kind === 'named') {
       // The destination's own port of that name: for ingress this node's endpoint, for egress the peer.
-      const named = portNames.get(port.name);
+      const named = tags.portNames.get(port.name);
       if (!named) throw new Error(`port name ${port.name} has no tag`);
       portMatches.push(
         `${proto} ip daddr . meta l4proto . th dport . ${tagExpression(named.tag)} @${namedPortsSet}`.trim(),
       );
     }
   }
-  const ranges = portRanges(rule);
+  const ranges = portRanges(rule.ports);
   if (ranges.length === 1) portMatches.push(`${proto} th dport ${ranges[0]}`.trim());
-  else if (ranges.length > 1) portMatches.push(`${proto} th dport @${servicesSetName(ranges)}`.trim());
+  else if (ranges.length > 1) {
+    const list = listTag(tags, portListsSet, ranges);
+    portMatches.push(`${proto} th dport . ${tagExpression(list)} @${portListsSet}`.trim());
+  }
   if (portMatches.length === 0) {
     const icmp = rule.icmp
       ? ` icmp type ${rule.icmp.type}${rule.icmp.code === null ? '' : ` icmp code ${rule.icmp.code}`}`
@@ -624,19 +629,36 @@ export function renderRule(
   return out;
 }
 
-/** A rule's numeric ports as nft writes them (`80`, `8000-8100`). */
-function portRanges(rule: PolicyRule): string[] {
-  const out: string[] = [];
-  for (const p of rule.ports) if (p.kind === 'range') out.push(p.from === p.to ? String(p.from) : `${p.from}-${p.to}`);
-  return out;
+/** The tags a rule's rendering reads. */
+export interface RuleTags {
+  readonly peers: ReadonlyMap<string, { readonly tag: number }>;
+  readonly portNames: ReadonlyMap<string, { readonly tag: number }>;
+  /** listKey -> tag. */
+  readonly lists: ReadonlyMap<string, { readonly tag: number }>;
 }
 
-function peerMatch(peer: RulePeer, field: string, peers: ReadonlyMap<string, { readonly tag: number }>): string {
+function listKey(set: string, ranges: readonly string[]): string {
+  return `${set}|${ranges.join(',')}`;
+}
+
+function listTag(tags: RuleTags, set: string, ranges: readonly string[]): number {
+  const entry = tags.lists.get(listKey(set, ranges));
+  if (!entry) throw new Error(`${set} list ${ranges.join(',')} has no tag`);
+  return entry.tag;
+}
+
+/** One peer alternative as a match; undefined: it matches nothing. */
+function peerMatch(peer: RulePeer, field: string, action: PolicyRule['action'], tags: RuleTags): string | undefined {
   if (peer.kind === 'net') {
     const inNet = `${field} ${peer.cidr}`;
-    return peer.except.length === 0 ? inNet : `${inNet} ${field} != @${netsSetName(peer.except)}`;
+    if (peer.except.length === 0) return inNet;
+    const except = networkRanges(peer.except);
+    // Exceptions that are no IPv4 networks (never from adapt.ts): fail closed, an Allow admits nothing of this
+    // network and a Deny denies all of it.
+    if (except === undefined) return action === 'Allow' ? undefined : inNet;
+    return `${inNet} ${field} . ${tagExpression(listTag(tags, exceptNetsSet, except))} != @${exceptNetsSet}`;
   }
-  const entry = peers.get(peerSelectorKey(peer));
+  const entry = tags.peers.get(peerSelectorKey(peer));
   if (!entry) throw new Error(`peer selector ${canonicalSelector(peer.selector)} has no tag`);
   return `${field} . ${tagExpression(entry.tag)} @${peersSet}`;
 }
