@@ -11,10 +11,12 @@
 //  3. The overlay for 5k remote nodes: the calculation, the read-back and the `ip -batch` / `bridge -batch` runs
 //     onto a VXLAN device, from empty; the floor is the same batch texts run alone.
 // Fixed counts and a seeded generator: every run does the same work. Figures are medians over the rounds, each
-// printed with the load average of the machine at the time (other processes share the cores: under load, wall
-// times stretch; the CPU time of the calculation is printed as well, as it stretches less).
+// printed with the load average of the machine at the time. Other processes share the cores: under load, wall
+// times stretch, so CPU times are printed as well (ours: this process and its nft children; the floor: nft), which
+// stretch far less, and their ratio.
 
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { compileFederatedNetworkPolicy } from '../core/policy/index.js';
@@ -50,6 +52,20 @@ const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.flo
 const pct = (xs: readonly number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+const tickMs = 1000 / (Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString()) || 100);
+
+/**
+ * CPU time used so far, in ms: by this process (all its threads), and by its children that have exited (nft;
+ * /proc/self/stat counts them in clock ticks, 10 ms: figures are sums over many runs).
+ */
+function cpuTime(): { own: number; children: number } {
+  const u = process.cpuUsage();
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command name: state, ppid, … utime (11), stime (12), cutime (13), cstime (14).
+  return { own: (u.user + u.system) / 1000, children: (Number(fields[13]) + Number(fields[14])) * tickMs };
+}
+
 const load = () =>
   `load average ${loadavg()
     .map((l) => l.toFixed(2))
@@ -138,6 +154,8 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
   const ours: number[] = [];
   const calcs: number[] = [];
   const calcCpus: number[] = [];
+  const oursCpus: number[] = [];
+  const floorCpus: number[] = [];
   const drivers: number[] = [];
   const floors: number[] = [];
   let calc: PolicyCalculation | undefined;
@@ -146,6 +164,7 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
   for (let round = 0; round < FULL_ROUNDS; round++) {
     resetTable();
     const cpu0 = process.cpuUsage();
+    const spent0 = cpuTime();
     const t0 = performance.now();
     calc = new PolicyCalculation(LOCAL_CLUSTER, NODE);
     calc.setNodeCIDRs(['10.200.0.0/24']);
@@ -162,13 +181,17 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
       return calc!.desired;
     });
     const t2 = performance.now();
+    const spent1 = cpuTime();
+    oursCpus.push(spent1.own - spent0.own + spent1.children - spent0.children);
     ours.push(t2 - t0);
     calcs.push(t1 - t0);
     drivers.push(t2 - t1);
     // The floor: the same final ruleset as one text, loaded into an empty table by nft alone.
     const text = renderFull(calc.desired, { table: false, sets: new Set(), maps: new Set(), chains: new Set() }).text;
     resetTable();
+    const spent2 = cpuTime();
     floors.push(nft(text));
+    floorCpus.push(cpuTime().children - spent2.children);
     const sets = [...calc.desired.sets.values()];
     stats = `${sets.length} sets with ${sets.reduce((n, s) => n + s.elements.size, 0)} elements, ${calc.desired.chains.size} chains, ${text.split('\n').length} lines`;
     console.error(`   … round ${round + 1}: ours ${ms(t2 - t0)}, floor ${ms(floors.at(-1) ?? 0)}; ${load()}`);
@@ -187,6 +210,9 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
   console.log(
     `   ratio ${(oursM / floorM).toFixed(2)} (target <= 1.2); the driver alone ${(median(drivers) / floorM).toFixed(2)}`,
   );
+  console.log(
+    `   CPU time: ours ${ms(median(oursCpus))} (this process and nft), floor ${ms(median(floorCpus))} (nft): ratio ${(median(oursCpus) / median(floorCpus)).toFixed(2)}`,
+  );
   console.log(`   ${load()}`);
 
   if (!calc) throw new Error('unreachable');
@@ -204,17 +230,22 @@ async function benchChanges(calc: PolicyCalculation, remotes: Endpoint[]): Promi
   });
   const latencies: number[] = [];
   const deltaFloors: number[] = [];
+  let oursCpu = 0;
+  let floorCpu = 0;
   for (let i = 0; i < CHANGES; i++) {
     // To another app of the same namespace and cluster: the IP leaves one policy's sets and joins another's.
     const target = remotes[int(REMOTE_IPS)]!;
     const app = Number(target.labels.app?.slice(3));
     const next = (app + 10 * (1 + int(9))) % POLICIES;
     const moved: Endpoint = { ...target, labels: { ...target.labels, app: `app${next}` } };
+    const spent0 = cpuTime();
     const t = performance.now();
     calc.upsertEndpoint(moved);
     const changes = calc.takeChanges();
     const stats = await driver.apply(calc.desired, changes);
     latencies.push(performance.now() - t);
+    const spent1 = cpuTime();
+    oursCpu += spent1.own - spent0.own + spent1.children - spent0.children;
     // renderDelta's text for the floor, from the same changes (outside the timed part: the driver rendered its own).
     const probe = emptyProgrammed();
     for (const [n, s] of calc.desired.sets) probe.sets.set(n, s.declaration);
@@ -234,13 +265,18 @@ async function benchChanges(calc: PolicyCalculation, remotes: Endpoint[]): Promi
         .map((l) => (l.startsWith('add') ? l.replace(/^add/, 'delete') : l.replace(/^delete/, 'add')))
         .join('\n');
       nft(`${revert}\n`);
+      const before = cpuTime().children;
       deltaFloors.push(nft(deltaText));
+      floorCpu += cpuTime().children - before;
     }
   }
   console.log(`\n2. ${CHANGES} single-endpoint changes (a remote pod relabelled), event -> kernel`);
   console.log(`   ours:  median ${ms(median(latencies))}, p99 ${ms(pct(latencies, 0.99))} (target p99 <= 10 ms)`);
   console.log(
     `   floor (nft -f of the same delta): median ${ms(median(deltaFloors))}, p99 ${ms(pct(deltaFloors, 0.99))}`,
+  );
+  console.log(
+    `   CPU time per change: ours ${ms(oursCpu / CHANGES)} (this process and nft), floor ${ms(floorCpu / Math.max(1, deltaFloors.length))} (nft)`,
   );
   console.log(`   ${load()}`);
   resetTable();
