@@ -1,7 +1,7 @@
 // Lists of ports and of networks as the disjoint, sorted ranges an nft interval set of concatenations takes: such
 // a set cannot merge overlapping elements itself (no auto-merge), and two equal lists must give the same elements.
 
-import { parseIpv4 } from '../ipv4.js';
+import { formatIpv4, parseIpv4 } from '../ipv4.js';
 import type { RulePort } from './model.js';
 
 type Range = readonly [number, number];
@@ -40,9 +40,7 @@ export function networkRanges(cidrs: readonly string[]): string[] | undefined {
     const base = addr - (addr % size);
     ranges.push([base, base + size - 1]);
   }
-  return mergeRanges(ranges).map(([from, to]) => (from === to ? ipText(from) : `${ipText(from)}-${ipText(to)}`));
-}
-
-function ipText(n: number): string {
-  return [Math.floor(n / 2 ** 24), Math.floor(n / 2 ** 16) % 256, Math.floor(n / 256) % 256, n % 256].join('.');
+  return mergeRanges(ranges).map(([from, to]) =>
+    from === to ? formatIpv4(from) : `${formatIpv4(from)}-${formatIpv4(to)}`,
+  );
 }
