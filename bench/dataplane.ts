@@ -5,21 +5,25 @@
 //     1k policies over 50 local endpoints: the policy calculation (selector index, sets, profiles), the rendering
 //     and `nft -f` of one transaction into an empty table, against the floor: `nft -f` of the same final
 //     transaction text alone. Rounds: each starts from an empty table.
-//  2. (run last) 1k single-endpoint changes (a remote pod relabelled, which moves its IP between peer sets), each timed from
-//     the event to `nft -f` returning (event -> kernel): median and p99, against the floor of `nft -f` of the
-//     same delta text.
+//  2. (run last) 1k single-endpoint changes (a remote pod relabelled: its `ip . tag` elements move between
+//     selections), each timed from the event to `nft -f` returning (event -> kernel): median and p99, against the
+//     floor of `nft -f` of the same delta text on the same table.
 //  3. The overlay for 5k remote nodes: the calculation, the read-back and the `ip -batch` / `bridge -batch` runs
 //     onto a VXLAN device, from empty; the floor is the same batch texts run alone.
-// Fixed counts and a seeded generator: every run does the same work. Figures are medians over the rounds.
+// Fixed counts and a seeded generator: every run does the same work. Figures are medians over the rounds, each
+// printed with the load average of the machine at the time. Other processes share the cores: under load, wall
+// times stretch, so CPU times are printed as well (ours: this process and its nft children; the floor: nft), which
+// stretch far less, and their ratio.
 
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { compileFederatedNetworkPolicy } from '../core/policy/index.js';
 import { seededRandom } from '../core/random/seeded-random.js';
 import { runToolOk } from '../dataplane-agent/exec.js';
 import { NftDriver } from '../dataplane-agent/nft/driver.js';
-import { emptyProgrammed, renderFull } from '../dataplane-agent/nft/render.js';
+import { emptyProgrammed, renderDelta, renderFull } from '../dataplane-agent/nft/render.js';
 import { computeOverlay, type RemoteNode } from '../dataplane-agent/overlay/calc.js';
 import { diffOverlay, OverlayDriver } from '../dataplane-agent/overlay/driver.js';
 import { vtepMac } from '../dataplane-agent/overlay/vtep.js';
@@ -48,6 +52,24 @@ const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.flo
 const pct = (xs: readonly number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+const tickMs = 1000 / (Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString()) || 100);
+
+/**
+ * CPU time used so far, in ms: by this process (all its threads), and by its children that have exited (nft;
+ * /proc/self/stat counts them in clock ticks, 10 ms: figures are sums over many runs).
+ */
+function cpuTime(): { own: number; children: number } {
+  const u = process.cpuUsage();
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command name: state, ppid, … utime (11), stime (12), cutime (13), cstime (14).
+  return { own: (u.user + u.system) / 1000, children: (Number(fields[13]) + Number(fields[14])) * tickMs };
+}
+
+const load = () =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`;
 
 /**
  * Remote pod i: app a = i mod 1000, 100 pods per app, all in namespace ns(a mod 10) of cluster c(a mod 5), so that
@@ -131,6 +153,9 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
   const policies = Array.from({ length: POLICIES }, (_, i) => policy(i));
   const ours: number[] = [];
   const calcs: number[] = [];
+  const calcCpus: number[] = [];
+  const oursCpus: number[] = [];
+  const floorCpus: number[] = [];
   const drivers: number[] = [];
   const floors: number[] = [];
   let calc: PolicyCalculation | undefined;
@@ -138,6 +163,8 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
   let stats = '';
   for (let round = 0; round < FULL_ROUNDS; round++) {
     resetTable();
+    const cpu0 = process.cpuUsage();
+    const spent0 = cpuTime();
     const t0 = performance.now();
     calc = new PolicyCalculation(LOCAL_CLUSTER, NODE);
     calc.setNodeCIDRs(['10.200.0.0/24']);
@@ -146,21 +173,28 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
     for (const e of locals) calc.upsertEndpoint(e);
     for (const e of remotes) calc.upsertEndpoint(e);
     const t1 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
+    calcCpus.push((cpu.user + cpu.system) / 1000);
     driver = new NftDriver();
     await driver.fullSync(() => {
       calc!.trackChanges(true);
       return calc!.desired;
     });
     const t2 = performance.now();
+    const spent1 = cpuTime();
+    oursCpus.push(spent1.own - spent0.own + spent1.children - spent0.children);
     ours.push(t2 - t0);
     calcs.push(t1 - t0);
     drivers.push(t2 - t1);
     // The floor: the same final ruleset as one text, loaded into an empty table by nft alone.
     const text = renderFull(calc.desired, { table: false, sets: new Set(), maps: new Set(), chains: new Set() }).text;
     resetTable();
+    const spent2 = cpuTime();
     floors.push(nft(text));
+    floorCpus.push(cpuTime().children - spent2.children);
     const sets = [...calc.desired.sets.values()];
     stats = `${sets.length} sets with ${sets.reduce((n, s) => n + s.elements.size, 0)} elements, ${calc.desired.chains.size} chains, ${text.split('\n').length} lines`;
+    console.error(`   … round ${round + 1}: ours ${ms(t2 - t0)}, floor ${ms(floors.at(-1) ?? 0)}; ${load()}`);
   }
   const oursM = median(ours);
   const floorM = median(floors);
@@ -168,12 +202,18 @@ async function benchPolicy(): Promise<{ calc: PolicyCalculation; remotes: Endpoi
     `\n1. full programming: ${REMOTE_IPS} remote IPs, ${POLICIES} policies, ${LOCAL} local endpoints (${stats})`,
   );
   console.log(`   ours (calculation + render + nft -f): median ${ms(oursM)} [${ours.map(ms).join(', ')}]`);
-  console.log(`     of which the calculation: median ${ms(median(calcs))}`);
+  console.log(
+    `     of which the calculation: median ${ms(median(calcs))} (CPU time of the process: ${ms(median(calcCpus))})`,
+  );
   console.log(`     the driver alone (read-back + render + nft -f): median ${ms(median(drivers))}`);
   console.log(`   floor (nft -f of the same ruleset):    median ${ms(floorM)} [${floors.map(ms).join(', ')}]`);
   console.log(
     `   ratio ${(oursM / floorM).toFixed(2)} (target <= 1.2); the driver alone ${(median(drivers) / floorM).toFixed(2)}`,
   );
+  console.log(
+    `   CPU time: ours ${ms(median(oursCpus))} (this process and nft), floor ${ms(median(floorCpus))} (nft): ratio ${(median(oursCpus) / median(floorCpus)).toFixed(2)}`,
+  );
+  console.log(`   ${load()}`);
 
   if (!calc) throw new Error('unreachable');
   return { calc, remotes };
@@ -190,27 +230,31 @@ async function benchChanges(calc: PolicyCalculation, remotes: Endpoint[]): Promi
   });
   const latencies: number[] = [];
   const deltaFloors: number[] = [];
+  let oursCpu = 0;
+  let floorCpu = 0;
   for (let i = 0; i < CHANGES; i++) {
     // To another app of the same namespace and cluster: the IP leaves one policy's sets and joins another's.
     const target = remotes[int(REMOTE_IPS)]!;
     const app = Number(target.labels.app?.slice(3));
     const next = (app + 10 * (1 + int(9))) % POLICIES;
     const moved: Endpoint = { ...target, labels: { ...target.labels, app: `app${next}` } };
+    const spent0 = cpuTime();
     const t = performance.now();
     calc.upsertEndpoint(moved);
     const changes = calc.takeChanges();
-    // renderDelta's text for the floor, taken from the same changes (the driver renders its own copy).
-    const { renderDelta } = await import('../dataplane-agent/nft/render.js');
+    const stats = await driver.apply(calc.desired, changes);
+    latencies.push(performance.now() - t);
+    const spent1 = cpuTime();
+    oursCpu += spent1.own - spent0.own + spent1.children - spent0.children;
+    // renderDelta's text for the floor, from the same changes (outside the timed part: the driver rendered its own).
     const probe = emptyProgrammed();
     for (const [n, s] of calc.desired.sets) probe.sets.set(n, s.declaration);
     const deltaText = renderDelta(calc.desired, changes, probe).text;
-    const stats = await driver.apply(calc.desired, changes);
-    latencies.push(performance.now() - t - 0);
     remotes[remotes.indexOf(target)] = moved;
     if (stats.kind !== 'delta') throw new Error('a single change must not need a full sync');
     if ((i + 1) % 100 === 0) {
       console.error(
-        `   … ${i + 1} changes: median ${ms(median(latencies))}, p99 ${ms(pct(latencies, 0.99))}; floor median ${ms(median(deltaFloors))}, p99 ${ms(pct(deltaFloors, 0.99))}`,
+        `   … ${i + 1} changes: median ${ms(median(latencies))}, p99 ${ms(pct(latencies, 0.99))}; floor median ${ms(median(deltaFloors))}, p99 ${ms(pct(deltaFloors, 0.99))}; ${load()}`,
       );
     }
     // Floor: the same delta again, reverted then reapplied, timed as nft alone.
@@ -221,7 +265,9 @@ async function benchChanges(calc: PolicyCalculation, remotes: Endpoint[]): Promi
         .map((l) => (l.startsWith('add') ? l.replace(/^add/, 'delete') : l.replace(/^delete/, 'add')))
         .join('\n');
       nft(`${revert}\n`);
+      const before = cpuTime().children;
       deltaFloors.push(nft(deltaText));
+      floorCpu += cpuTime().children - before;
     }
   }
   console.log(`\n2. ${CHANGES} single-endpoint changes (a remote pod relabelled), event -> kernel`);
@@ -229,6 +275,10 @@ async function benchChanges(calc: PolicyCalculation, remotes: Endpoint[]): Promi
   console.log(
     `   floor (nft -f of the same delta): median ${ms(median(deltaFloors))}, p99 ${ms(pct(deltaFloors, 0.99))}`,
   );
+  console.log(
+    `   CPU time per change: ours ${ms(oursCpu / CHANGES)} (this process and nft), floor ${ms(floorCpu / Math.max(1, deltaFloors.length))} (nft)`,
+  );
+  console.log(`   ${load()}`);
   resetTable();
 }
 
@@ -286,20 +336,23 @@ async function benchOverlay(): Promise<void> {
     `   ours (calculation + read-back + batches): median ${ms(median(ours))} [${ours.map(ms).join(', ')}] (target <= 1 s)`,
   );
   console.log(`   floor (ip -batch / bridge -batch of the same lines): median ${ms(median(floors))}`);
-  console.log(`   ratio ${(median(ours) / median(floors)).toFixed(2)}`);
+  console.log(`   ratio ${(median(ours) / median(floors)).toFixed(2)}; ${load()}`);
 }
 
 async function inside(): Promise<void> {
   const cpu = cpus();
-  console.log(`machine: ${cpu[0]?.model ?? '?'}, ${cpu.length} cores, Node ${process.version}`);
-  // `--overlay`: part 3 alone; `--full`: part 1 alone.
+  const nftVersion = spawnSync('nft', ['--version']).stdout?.toString().trim() ?? '?';
+  console.log(
+    `machine: ${cpu[0]?.model ?? '?'}, ${cpu.length} cores, Node ${process.version}, ${nftVersion}; ${load()}`,
+  );
+  // `--overlay`: part 3 alone; `--full`: part 1 alone; `--policy`: parts 1 and 2.
   if (process.argv.includes('--overlay')) {
     await benchOverlay();
     return;
   }
   const { calc, remotes } = await benchPolicy();
   if (process.argv.includes('--full')) return;
-  await benchOverlay();
+  if (!process.argv.includes('--policy')) await benchOverlay();
   await benchChanges(calc, remotes);
 }
 

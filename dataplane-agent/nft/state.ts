@@ -6,10 +6,15 @@ export const tableFamily = 'inet';
 export const tableName = 'fedmesh';
 export const table = `${tableFamily} ${tableName}`;
 
+/** A set's elements in nft's text form: a Set, or a structure that builds the text when it is enumerated. */
+export interface NftElements extends Iterable<string> {
+  readonly size: number;
+}
+
 export interface NftSet {
   /** The declaration body, e.g. `type ipv4_addr;` or `type ipv4_addr; flags interval; auto-merge;`. */
   readonly declaration: string;
-  readonly elements: Set<string>;
+  readonly elements: NftElements;
 }
 
 export interface NftMap {

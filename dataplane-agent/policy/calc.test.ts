@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileFederatedNetworkPolicy, compileNetworkPolicy } from '../../core/policy/index.js';
 import { adaptPolicy } from './adapt.js';
-import { type Endpoint, egressMap, ingressMap, localEndpointsSet, PolicyCalculation } from './calc.js';
+import {
+  type Endpoint,
+  egressMap,
+  exceptNetsSet,
+  ingressMap,
+  localEndpointsSet,
+  namedPortsSet,
+  PolicyCalculation,
+  peersSet,
+  portListsSet,
+} from './calc.js';
 
 const ep = (cluster: string, name: string, ip: string, labels: Record<string, string>, nodeName = 'n0'): Endpoint => ({
   cluster,
@@ -51,21 +61,30 @@ function world(): PolicyCalculation {
   return c;
 }
 
-const peerSets = (c: PolicyCalculation) => [...c.desired.sets].filter(([n]) => n.startsWith('peer-'));
+const peerElements = (c: PolicyCalculation) => [...(c.desired.sets.get(peersSet)?.elements ?? [])];
+const tagOf = (s: string) => /\| (0x[0-9a-f]{8})\)/.exec(s)?.[1];
 
-test('a peer set holds exactly the IPs its selector picks across clusters; the policy dispatches its endpoint', () => {
+test('the peers set holds exactly the IPs a selector picks across clusters, under its tag; the policy dispatches its endpoint', () => {
   const c = world();
   c.upsertPolicy(eastClients);
-  const sets = peerSets(c);
-  assert.equal(sets.length, 1);
-  assert.deepEqual([...(sets[0]?.[1].elements ?? [])], ['10.244.0.2']);
+  assert.deepEqual(peerElements(c), ['10.244.0.2 . 0x00000001']);
+  assert.deepEqual(
+    [...(c.desired.sets.get(namedPortsSet)?.elements ?? [])].sort(),
+    ['10.244.0.2', '10.244.1.2', '10.245.0.2', '10.245.1.2'].map((ip) => `${ip} . tcp . 8080 . 0x00000001`),
+    'every endpoint with a port named http, under the tag of that name',
+  );
   const verdict = c.desired.maps.get(ingressMap)?.elements.get('10.245.0.2');
   assert.match(verdict ?? '', /^jump prof-/);
   assert.equal(c.desired.maps.get(egressMap)?.elements.size, 0, 'ingress-only policy: egress not dispatched');
   const chain = c.desired.chains.get(verdict!.slice(5))!;
   assert.match(
     chain.rules[0] ?? '',
-    /^ip saddr @peer-\w+ meta l4proto 6 ip daddr \. meta l4proto \. th dport @port-\w+ return$/,
+    /^ip saddr \. \(meta mark & 0x00000000 \| 0x00000001\) @peers meta l4proto 6 ip daddr \. meta l4proto \. th dport \. \(meta mark & 0x00000000 \| 0x00000001\) @named-ports return$/,
+  );
+  assert.deepEqual(
+    [...c.desired.sets.keys()].sort(),
+    [exceptNetsSet, localEndpointsSet, namedPortsSet, 'node-cidrs', peersSet, portListsSet],
+    'no set per selector',
   );
   assert.equal(chain.rules.at(-1), 'drop');
   assert.deepEqual([...(c.desired.sets.get(localEndpointsSet)?.elements ?? [])], ['10.245.0.2']);
@@ -80,12 +99,15 @@ test('a relabel changes set elements only, reported element by element', () => {
   assert.equal(changes.chains.size, 0);
   assert.equal(changes.maps.size, 0);
   assert.deepEqual(
-    [...changes.sets].map(([n, d]) => [n.slice(0, 5), [...d.added], [...d.removed]]),
-    [['peer-', ['10.244.1.2'], []]],
+    [...changes.sets].map(([n, d]) => [n, [...d.added], [...d.removed]]),
+    [['peers', ['10.244.1.2 . 0x00000001'], []]],
   );
   c.upsertEndpoint(ep('east', 'other', '10.244.1.9', { app: 'client' }, 'e1'));
-  const moved = [...c.takeChanges().sets].find(([n]) => n.startsWith('peer-'))?.[1];
-  assert.deepEqual([[...(moved?.added ?? [])], [...(moved?.removed ?? [])]], [['10.244.1.9'], ['10.244.1.2']]);
+  const moved = c.takeChanges().sets.get(peersSet);
+  assert.deepEqual(
+    [[...(moved?.added ?? [])], [...(moved?.removed ?? [])]],
+    [['10.244.1.9 . 0x00000001'], ['10.244.1.2 . 0x00000001']],
+  );
 });
 
 test('policies in order: an earlier Deny comes before a later Allow in the profile', () => {
@@ -123,7 +145,7 @@ test('until its namespace is known, an endpoint of this node is dropped (fail cl
   assert.equal(c.desired.maps.get(ingressMap)?.elements.get('10.245.0.2'), undefined, 'no policy: not dispatched');
 });
 
-test('deleting the policy removes its chain, its sets and the dispatch entry', () => {
+test('deleting the policy removes its chain, its set elements and the dispatch entry', () => {
   const c = world();
   c.upsertPolicy(eastClients);
   c.trackChanges(true);
@@ -131,15 +153,44 @@ test('deleting the policy removes its chain, its sets and the dispatch entry', (
   const changes = c.takeChanges();
   assert.equal(c.desired.maps.get(ingressMap)?.elements.size, 0);
   assert.deepEqual([...c.desired.chains.keys()], ['forward']);
-  assert.equal(peerSets(c).length, 0);
+  assert.equal(peerElements(c).length, 0);
+  assert.equal(c.desired.sets.get(namedPortsSet)?.elements.size, 0, 'no rule names the port any more');
   assert.ok(
     [...changes.chains].some((n) => n.startsWith('prof-')),
     'the profile chain is reported for deletion',
   );
-  assert.ok(
-    [...changes.sets.keys()].some((n) => n.startsWith('peer-')),
-    'the peer set is reported for deletion',
+  assert.deepEqual(
+    [...(changes.sets.get(peersSet)?.removed ?? [])],
+    ['10.244.0.2 . 0x00000001'],
+    'the peer elements are reported as removed',
   );
+});
+
+test('a selector replaced in the same batch gets a new tag: a rule of the old one never matches the new selection', () => {
+  const c = world();
+  c.upsertPolicy(eastClients);
+  c.trackChanges(true);
+  const westClients = adaptPolicy(
+    compileNetworkPolicy(
+      {
+        metadata: { namespace: 'demo', name: 'east-clients' },
+        spec: {
+          podSelector: { matchLabels: { app: 'server' } },
+          ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }] }],
+        },
+      },
+      { localCluster: 'west' },
+    ).policy!,
+    'west',
+  );
+  c.upsertPolicy(westClients);
+  assert.deepEqual(peerElements(c), ['10.245.1.2 . 0x00000002']);
+  const chain = c.desired.chains.get(c.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice(5))!;
+  assert.equal(tagOf(chain.rules[0] ?? ''), '0x00000002');
+  c.takeChanges();
+  c.deletePolicy(westClients.key);
+  c.upsertPolicy(eastClients);
+  assert.deepEqual(peerElements(c), ['10.244.0.2 . 0x00000001'], 'a tag freed by an earlier batch is reused');
 });
 
 test('updating a policy in place keeps shared sets and reconciles them element by element', () => {
@@ -153,7 +204,7 @@ test('updating a policy in place keeps shared sets and reconciles them element b
   }
 });
 
-test('port lists live in one named set shared by the rules that use them; a single port stays inline', () => {
+test('port lists live in one tagged set, an equal list shared under one tag; a single port stays inline', () => {
   const withPorts = (name: string, ports: (number | string)[]) =>
     adaptPolicy(
       compileFederatedNetworkPolicy(
@@ -172,17 +223,50 @@ test('port lists live in one named set shared by the rules that use them; a sing
   c.upsertPolicy(withPorts('a', [80, 443, '8000:8100']));
   c.upsertPolicy(withPorts('b', [443, '8000:8100', 80]));
   c.upsertPolicy(withPorts('c', [9999]));
-  const svc = [...c.desired.sets].filter(([n]) => n.startsWith('svc-'));
-  assert.equal(svc.length, 1);
-  assert.deepEqual([...(svc[0]?.[1].elements ?? [])].sort(), ['443', '80', '8000-8100']);
+  const lists = () => [...(c.desired.sets.get(portListsSet)?.elements ?? [])];
+  assert.deepEqual(lists(), ['80 . 0x00000001', '443 . 0x00000001', '8000-8100 . 0x00000001']);
   const chain = c.desired.chains.get(c.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice(5))!;
   assert.ok(
     chain.rules.every((r) => !r.includes('{')),
     `no anonymous sets: ${chain.rules.join(' | ')}`,
   );
+  assert.deepEqual(
+    chain.rules.filter((r) => r.includes('@port-lists')),
+    [
+      'meta l4proto 6 th dport . (meta mark & 0x00000000 | 0x00000001) @port-lists return',
+      'meta l4proto 6 th dport . (meta mark & 0x00000000 | 0x00000001) @port-lists return',
+    ],
+  );
   assert.ok(chain.rules.some((r) => r === 'meta l4proto 6 th dport 9999 return'));
   c.deletePolicy('FederatedNetworkPolicy/demo/a');
-  assert.equal([...c.desired.sets.keys()].filter((n) => n.startsWith('svc-')).length, 1, 'still used by b');
+  assert.equal(lists().length, 3, 'still used by b');
   c.deletePolicy('FederatedNetworkPolicy/demo/b');
-  assert.equal([...c.desired.sets.keys()].filter((n) => n.startsWith('svc-')).length, 0);
+  assert.deepEqual(lists(), []);
+});
+
+test('ipBlock exceptions live in one tagged set of address ranges; the network stays in the rule', () => {
+  const c = world();
+  c.upsertPolicy(
+    adaptPolicy(
+      compileNetworkPolicy(
+        {
+          metadata: { namespace: 'demo', name: 'nets' },
+          spec: {
+            podSelector: { matchLabels: { app: 'server' } },
+            ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16', '10.1.2.0/24'] } }] }],
+          },
+        },
+        { localCluster: 'west' },
+      ).policy!,
+      'west',
+    ),
+  );
+  assert.deepEqual([...(c.desired.sets.get(exceptNetsSet)?.elements ?? [])], ['10.1.0.0-10.1.255.255 . 0x00000001']);
+  const chain = c.desired.chains.get(c.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice(5))!;
+  assert.deepEqual(chain.rules, [
+    'ip saddr 10.0.0.0/8 ip saddr . (meta mark & 0x00000000 | 0x00000001) != @except-nets return',
+    'drop',
+  ]);
+  c.deletePolicy('NetworkPolicy/demo/nets');
+  assert.equal(c.desired.sets.get(exceptNetsSet)?.elements.size, 0);
 });

@@ -1,12 +1,15 @@
 // The policy calculation: endpoints, namespaces and policies in; the nftables content fedmesh wants out, kept
 // current incrementally, with the names of what changed since the last flush. No I/O.
 //
-// Shape of the ruleset (table inet fedmesh), chosen so that per-endpoint work is data, not rules:
-//  - one set per distinct peer selector (`peer-<hash>`): the IPs of every endpoint, local or remote, it selects;
-//  - one set per named port (`port-<hash>`): `ip . protocol . port` of every endpoint with a port of that name;
-//  - one interval set per list of ipBlock exceptions (`nets-<hash>`), the network itself inline in the rule;
-//  - one interval set per list of port ranges (`svc-<hash>`), shared by every rule with the same list (a single
-//    port stays inline): anonymous sets in rules would cost every later transaction (nft loads them all);
+// Shape of the ruleset (table inet fedmesh), chosen so that per-endpoint work is data, not rules, and so that the
+// table holds few sets (nft 1.0.6 fetches every set's declaration before each transaction: a delta's cost grows
+// with the number of sets, not with the number of elements):
+//  - one set `peers` of `ip . tag` for every peer selector (its tag) and every endpoint, local or remote, it selects;
+//  - one set `named-ports` of `ip . protocol . port . tag` for every endpoint with a container port of that name;
+//  - one interval set `except-nets` of `network range . tag` for every list of ipBlock exceptions (the network
+//    itself inline in the rule), and one `port-lists` of `port range . tag` for every list of ports (a single port
+//    or range stays inline); equal lists share a tag. Anonymous sets in rules would cost every later transaction
+//    (nft loads them all), and nft fetches the elements of interval sets that are not concatenations;
 //  - one chain per distinct ordered list of policies (`prof-<hash>`, a "profile"): their rules in order, Allow
 //    returns, Deny drops, the end drops (a selected endpoint is denied what no rule allowed);
 //  - two verdict maps from the IPs of this node's endpoints to their profile (`ingress-eps`, `egress-eps`);
@@ -28,6 +31,9 @@ import {
   type PolicyRule,
   type RulePeer,
 } from './model.js';
+import { networkRanges, portRanges } from './ranges.js';
+import { TagPool, tagExpression, tagText } from './tag-pool.js';
+import { element, TaggedMembers } from './tagged-members.js';
 
 export interface EndpointPort {
   readonly name: string;
@@ -50,18 +56,20 @@ export const ingressMap = 'ingress-eps';
 export const egressMap = 'egress-eps';
 export const localEndpointsSet = 'local-eps';
 export const nodeCidrsSet = 'node-cidrs';
+export const peersSet = 'peers';
+export const namedPortsSet = 'named-ports';
+export const portListsSet = 'port-lists';
+export const exceptNetsSet = 'except-nets';
 export const forwardChain = 'forward';
 
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
-const peerSetName = (canonical: string) => `peer-${hash(canonical)}`;
-const portSetName = (name: string) => `port-${hash(name)}`;
-const netsSetName = (nets: readonly string[]) => `nets-${hash([...nets].sort().join(','))}`;
-const servicesSetName = (ranges: readonly string[]) => `svc-${hash([...ranges].sort().join(','))}`;
 const protoName = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
 const ipSet = 'type ipv4_addr;';
 const intervalSet = 'type ipv4_addr; flags interval; auto-merge;';
-const portSet = 'type ipv4_addr . inet_proto . inet_service;';
-const serviceSet = 'type inet_service; flags interval; auto-merge;';
+const peersDecl = 'type ipv4_addr . mark;';
+const namedPortsDecl = 'type ipv4_addr . inet_proto . inet_service . mark;';
+const portListsDecl = 'type inet_service . mark; flags interval;';
+const exceptNetsDecl = 'type ipv4_addr . mark; flags interval;';
 const verdictMap = 'type ipv4_addr : verdict;';
 
 export function endpointKey(cluster: string, namespace: string, name: string): string {
@@ -87,17 +95,24 @@ interface ProfileEntry {
 }
 
 export class PolicyCalculation {
-  private readonly index = new SelectorIndex<string, string>();
+  /** Selectors are filed under interned objects: an index result leads to its tag with no lookup by name. */
+  private readonly index = new SelectorIndex<SelectorRef, string>();
   private readonly endpoints = new Map<string, Endpoint>();
   /** Local namespaces -> their labels as endpoints see them (namespaceLabelView). */
   private readonly namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
   private readonly policies = new Map<string, DataplanePolicy>();
-  /** Peer selector id (`S:<canonical>`) -> set name and reference count. */
-  private readonly peers = new Map<string, { set: string; refs: number }>();
-  /** Named port -> reference count (rules naming it). */
-  private readonly portNames = new Map<string, number>();
-  /** Shared constant sets (`nets-…`, `svc-…`) -> reference count (rules naming them). */
-  private readonly sharedRefs = new Map<string, number>();
+  /** Policy key -> the index's id of its own selector. */
+  private readonly policyRefs = new Map<string, PolicyRef>();
+  /** Peer selector (canonical form) -> its tag in `peers` and reference count (rules naming it). */
+  private readonly peers = new Map<string, PeerSelection>();
+  /** Named port -> its tag in `named-ports` and reference count (rules naming it). */
+  private readonly portNames = new Map<string, Tagged>();
+  private readonly peerTags = new TagPool();
+  private readonly portTags = new TagPool();
+  /** Lists of ports and of excepted networks (listKey) -> their tag and reference count (rules naming them). */
+  private readonly lists = new Map<string, Tagged>();
+  private readonly listTags = new TagPool();
+  private readonly ruleTags: RuleTags = { peers: this.peers, portNames: this.portNames, lists: this.lists };
   private readonly profiles = new Map<string, ProfileEntry>();
   /** This node's endpoints -> their profile chain per direction (undefined: no policy selects it). */
   private readonly endpointProfiles = new Map<string, { ingress?: string; egress?: string; ips: readonly string[] }>();
@@ -106,6 +121,10 @@ export class PolicyCalculation {
    * count beyond the first; an element in the set and not here has exactly one contributor.
    */
   private readonly extra = new Map<string, Map<string, number>>();
+  /** The elements of `peers`. */
+  private readonly peerMembers = new TaggedMembers();
+  /** The elements of every other set (the same objects as in `desired`). */
+  private readonly plainSets = new Map<string, Set<string>>();
   readonly desired: NftState;
   private changes: NftChanges = emptyChanges();
   /** Off until the first full sync: a full sync reads `desired`, and recording 100k element changes costs. */
@@ -116,10 +135,7 @@ export class PolicyCalculation {
     private readonly nodeName: string,
   ) {
     this.desired = {
-      sets: new Map<string, NftSet>([
-        [localEndpointsSet, { declaration: ipSet, elements: new Set() }],
-        [nodeCidrsSet, { declaration: intervalSet, elements: new Set() }],
-      ]),
+      sets: new Map<string, NftSet>([[peersSet, { declaration: peersDecl, elements: this.peerMembers }]]),
       maps: new Map<string, NftMap>([
         [ingressMap, { declaration: verdictMap, elements: new Map() }],
         [egressMap, { declaration: verdictMap, elements: new Map() }],
@@ -128,13 +144,25 @@ export class PolicyCalculation {
         [forwardChain, { hook: 'type filter hook forward priority filter; policy accept;', rules: forwardRules() }],
       ]),
     };
+    this.addPlainSet(localEndpointsSet, ipSet);
+    this.addPlainSet(nodeCidrsSet, intervalSet);
+    this.addPlainSet(namedPortsSet, namedPortsDecl);
+    this.addPlainSet(portListsSet, portListsDecl);
+    this.addPlainSet(exceptNetsSet, exceptNetsDecl);
   }
 
   /** What changed since the last call; the caller programs it (or, after a failure, resyncs everything). */
   takeChanges(): NftChanges {
     const c = this.changes;
     this.changes = emptyChanges();
+    this.recycleTags();
     return c;
+  }
+
+  private recycleTags(): void {
+    this.peerTags.recycle();
+    this.portTags.recycle();
+    this.listTags.recycle();
   }
 
   /**
@@ -144,6 +172,7 @@ export class PolicyCalculation {
   trackChanges(on: boolean): void {
     this.tracking = on;
     this.changes = emptyChanges();
+    this.recycleTags();
   }
 
   get endpointCount(): number {
@@ -157,9 +186,9 @@ export class PolicyCalculation {
   // ---- inputs
 
   setNodeCIDRs(cidrs: readonly string[]): void {
-    const set = this.desired.sets.get(nodeCidrsSet)!;
-    for (const c of [...set.elements]) if (!cidrs.includes(c)) this.removeElement(nodeCidrsSet, c);
-    for (const c of cidrs) if (!set.elements.has(c)) this.addElement(nodeCidrsSet, c);
+    const elements = this.plainSets.get(nodeCidrsSet)!;
+    for (const c of [...elements]) if (!cidrs.includes(c)) this.removeElement(nodeCidrsSet, c);
+    for (const c of cidrs) if (!elements.has(c)) this.addElement(nodeCidrsSet, c);
   }
 
   upsertEndpoint(ep: Endpoint): void {
@@ -209,12 +238,17 @@ export class PolicyCalculation {
   upsertPolicy(p: DataplanePolicy): void {
     const old = this.policies.get(p.key);
     this.policies.set(p.key, p);
-    // Retain before release: a peer set both versions use is kept, not dropped and rebuilt.
+    // Retain before release: a tag both versions use is kept, not freed and its elements rebuilt.
     this.retainRuleRefs(p);
     if (old) this.releaseRuleRefs(old);
-    const delta = this.index.setSelector(policySelectorId(p.key), p.selector);
+    let ref = this.policyRefs.get(p.key);
+    if (!ref) {
+      ref = { kind: 'policy', key: p.key };
+      this.policyRefs.set(p.key, ref);
+    }
+    const delta = this.index.setSelector(ref, p.selector);
     const affected = new Set<string>([...delta.gained, ...delta.lost]);
-    for (const key of this.index.matchingItems(policySelectorId(p.key))) affected.add(key);
+    for (const key of this.index.matchingItems(ref)) affected.add(key);
     for (const key of affected) if (this.endpointProfiles.has(key) || this.isOnThisNode(key)) this.refreshEndpoint(key);
     // Its rules may have changed: every profile that holds it is rendered again.
     for (const [name, prof] of this.profiles) if (prof.policies.includes(p.key)) this.renderProfile(name, prof);
@@ -223,7 +257,9 @@ export class PolicyCalculation {
   deletePolicy(key: string): void {
     const old = this.policies.get(key);
     if (!old) return;
-    const lost = this.index.deleteSelector(policySelectorId(key)).lost;
+    const ref = this.policyRefs.get(key);
+    const lost = ref ? this.index.deleteSelector(ref).lost : [];
+    this.policyRefs.delete(key);
     this.policies.delete(key);
     for (const k of lost) this.refreshEndpoint(k);
     this.releaseRuleRefs(old);
@@ -244,31 +280,38 @@ export class PolicyCalculation {
     return ep !== undefined && this.onThisNode(ep);
   }
 
-  private peerMembership(selectorId: string, ep: Endpoint, member: boolean): void {
-    const peer = this.peers.get(selectorId);
-    if (!peer) return; // a policy's main selector, not a peer
+  private peerMembership(peer: SelectorRef, ep: Endpoint, member: boolean): void {
+    if (peer.kind !== 'peer') return; // a policy's main selector
     for (const ip of ep.ips) {
-      if (member) this.addElement(peer.set, ip);
-      else this.removeElement(peer.set, ip);
+      if (member) {
+        if (this.peerMembers.add(peer, ip) && this.tracking) this.recordAdded(peersSet, element(peer, ip));
+      } else if (this.peerMembers.delete(peer, ip) && this.tracking) {
+        this.recordRemoved(peersSet, element(peer, ip));
+      }
     }
   }
 
-  private portElements(ep: Endpoint | undefined, add: boolean): void {
+  /** The endpoint's elements in `named-ports`: of every port it has, or only of the port name `only`. */
+  private portElements(ep: Endpoint | undefined, add: boolean, only?: string): void {
     if (!ep) return;
     for (const p of ep.ports) {
-      if (!this.portNames.has(p.name)) continue;
+      if (only !== undefined && p.name !== only) continue;
+      const named = this.portNames.get(p.name);
+      if (!named) continue;
       for (const ip of ep.ips) {
-        const el = `${ip} . ${protoName[p.protocol]} . ${p.port}`;
-        if (add) this.addElement(portSetName(p.name), el);
-        else this.removeElement(portSetName(p.name), el);
+        const el = `${ip} . ${protoName[p.protocol]} . ${p.port} . ${named.text}`;
+        if (add) this.addElement(namedPortsSet, el);
+        else this.removeElement(namedPortsSet, el);
       }
     }
   }
 
   private addElement(set: string, el: string): void {
-    const elements = this.desired.sets.get(set)?.elements;
+    const elements = this.plainSets.get(set);
     if (!elements) return;
-    if (elements.has(el)) {
+    const before = elements.size;
+    elements.add(el); // one lookup: the size says whether it was there
+    if (elements.size === before) {
       let extra = this.extra.get(set);
       if (!extra) {
         extra = new Map();
@@ -277,14 +320,11 @@ export class PolicyCalculation {
       extra.set(el, (extra.get(el) ?? 0) + 1);
       return;
     }
-    elements.add(el);
-    if (!this.tracking) return;
-    const c = this.setChange(set);
-    if (!c.removed.delete(el)) c.added.add(el);
+    if (this.tracking) this.recordAdded(set, el);
   }
 
   private removeElement(set: string, el: string): void {
-    const elements = this.desired.sets.get(set)?.elements;
+    const elements = this.plainSets.get(set);
     if (!elements?.has(el)) return;
     const extra = this.extra.get(set);
     const n = extra?.get(el);
@@ -294,7 +334,15 @@ export class PolicyCalculation {
       return;
     }
     elements.delete(el);
-    if (!this.tracking) return;
+    if (this.tracking) this.recordRemoved(set, el);
+  }
+
+  private recordAdded(set: string, el: string): void {
+    const c = this.setChange(set);
+    if (!c.removed.delete(el)) c.added.add(el);
+  }
+
+  private recordRemoved(set: string, el: string): void {
     const c = this.setChange(set);
     if (!c.added.delete(el)) c.removed.add(el);
   }
@@ -308,22 +356,11 @@ export class PolicyCalculation {
     return c;
   }
 
-  private createSet(name: string, declaration: string, elements: Iterable<string>): void {
-    this.desired.sets.set(name, { declaration, elements: new Set() });
-    this.extra.delete(name);
-    if (this.tracking) this.setChange(name);
-    for (const el of elements) this.addElement(name, el);
-  }
-
-  private dropSet(name: string): void {
-    // Its elements count as removed, so that a set created again under the same name in this batch (a policy
-    // updated in place) is reconciled element by element.
-    if (this.tracking) {
-      const c = this.setChange(name);
-      for (const el of this.desired.sets.get(name)?.elements ?? []) if (!c.added.delete(el)) c.removed.add(el);
-    }
-    this.desired.sets.delete(name);
-    this.extra.delete(name);
+  /** One of the fixed sets of plain elements (every set but `peers`). */
+  private addPlainSet(name: string, declaration: string): void {
+    const elements = new Set<string>();
+    this.plainSets.set(name, elements);
+    this.desired.sets.set(name, { declaration, elements });
   }
 
   // ---- rule references: peer selectors, named ports, nets
@@ -332,82 +369,87 @@ export class PolicyCalculation {
     for (const rule of [...p.ingress, ...p.egress]) {
       for (const peer of rule.peers ?? []) {
         if (peer.kind === 'selector') {
-          const id = peerSelectorId(peer);
+          const id = peerSelectorKey(peer);
           const entry = this.peers.get(id);
           if (entry) {
             entry.refs++;
             continue;
           }
-          const set = peerSetName(canonicalSelector(peer.selector));
-          this.peers.set(id, { set, refs: 1 });
-          this.createSet(set, ipSet, []);
-          for (const key of this.index.setSelector(id, peer.selector).gained) {
+          const sel: PeerSelection = { kind: 'peer', ...tagged(this.peerTags.take()) };
+          this.peers.set(id, sel);
+          for (const key of this.index.setSelector(sel, peer.selector).gained) {
             const ep = this.endpoints.get(key);
-            if (ep) this.peerMembership(id, ep, true);
+            if (ep) this.peerMembership(sel, ep, true);
           }
-        } else if (peer.except.length > 0) {
-          this.retainShared(netsSetName(peer.except), intervalSet, peer.except);
+        } else {
+          const except = networkRanges(peer.except);
+          if (except && except.length > 0) this.retainList(exceptNetsSet, except);
         }
       }
-      const services = portRanges(rule);
-      if (services.length > 1) this.retainShared(servicesSetName(services), serviceSet, services);
+      const services = portRanges(rule.ports);
+      if (services.length > 1) this.retainList(portListsSet, services);
       for (const port of rule.ports) {
         if (port.kind !== 'named') continue;
-        const n = this.portNames.get(port.name) ?? 0;
-        this.portNames.set(port.name, n + 1);
-        if (n > 0) continue;
-        const elements: string[] = [];
-        for (const ep of this.endpoints.values()) {
-          for (const q of ep.ports) {
-            if (q.name === port.name)
-              for (const ip of ep.ips) elements.push(`${ip} . ${protoName[q.protocol]} . ${q.port}`);
-          }
+        const named = this.portNames.get(port.name);
+        if (named) {
+          named.refs++;
+          continue;
         }
-        this.createSet(portSetName(port.name), portSet, elements);
+        this.portNames.set(port.name, tagged(this.portTags.take()));
+        for (const ep of this.endpoints.values()) this.portElements(ep, true, port.name);
       }
     }
   }
 
-  /** A set of constant elements (networks, port ranges) shared by the rules that name the same list. */
-  private retainShared(name: string, declaration: string, elements: readonly string[]): void {
-    const n = this.sharedRefs.get(name) ?? 0;
-    this.sharedRefs.set(name, n + 1);
-    if (n === 0) this.createSet(name, declaration, elements);
+  /** A list of constant ranges (networks, ports) under one tag, shared by the rules that name an equal list. */
+  private retainList(set: string, ranges: readonly string[]): void {
+    const key = listKey(set, ranges);
+    const entry = this.lists.get(key);
+    if (entry) {
+      entry.refs++;
+      return;
+    }
+    const created = tagged(this.listTags.take());
+    this.lists.set(key, created);
+    for (const r of ranges) this.addElement(set, `${r} . ${created.text}`);
   }
 
-  private releaseShared(name: string): void {
-    const n = (this.sharedRefs.get(name) ?? 1) - 1;
-    if (n > 0) this.sharedRefs.set(name, n);
-    else {
-      this.sharedRefs.delete(name);
-      this.dropSet(name);
-    }
+  private releaseList(set: string, ranges: readonly string[]): void {
+    const key = listKey(set, ranges);
+    const entry = this.lists.get(key);
+    if (!entry || --entry.refs > 0) return;
+    for (const r of ranges) this.removeElement(set, `${r} . ${entry.text}`);
+    this.lists.delete(key);
+    this.listTags.release(entry.tag);
   }
 
   private releaseRuleRefs(p: DataplanePolicy): void {
     for (const rule of [...p.ingress, ...p.egress]) {
       for (const peer of rule.peers ?? []) {
         if (peer.kind === 'selector') {
-          const id = peerSelectorId(peer);
+          const id = peerSelectorKey(peer);
           const entry = this.peers.get(id);
           if (!entry || --entry.refs > 0) continue;
+          for (const key of this.index.deleteSelector(entry).lost) {
+            const ep = this.endpoints.get(key);
+            if (ep) this.peerMembership(entry, ep, false);
+          }
           this.peers.delete(id);
-          this.index.deleteSelector(id);
-          this.dropSet(entry.set);
-        } else if (peer.except.length > 0) {
-          this.releaseShared(netsSetName(peer.except));
+          this.peerTags.release(entry.tag);
+        } else {
+          const except = networkRanges(peer.except);
+          if (except && except.length > 0) this.releaseList(exceptNetsSet, except);
         }
       }
-      const services = portRanges(rule);
-      if (services.length > 1) this.releaseShared(servicesSetName(services));
+      const services = portRanges(rule.ports);
+      if (services.length > 1) this.releaseList(portListsSet, services);
       for (const port of rule.ports) {
         if (port.kind !== 'named') continue;
-        const n = (this.portNames.get(port.name) ?? 1) - 1;
-        if (n > 0) this.portNames.set(port.name, n);
-        else {
-          this.portNames.delete(port.name);
-          this.dropSet(portSetName(port.name));
-        }
+        const named = this.portNames.get(port.name);
+        if (!named || --named.refs > 0) continue;
+        for (const ep of this.endpoints.values()) this.portElements(ep, false, port.name);
+        this.portNames.delete(port.name);
+        this.portTags.release(named.tag);
       }
     }
   }
@@ -424,8 +466,7 @@ export class PolicyCalculation {
       const known = this.namespaceLabels.has(ep.namespace);
       const selecting = this.index
         .selectorsMatching(key)
-        .filter((s) => s.startsWith('P:'))
-        .map((s) => this.policies.get(s.slice(2)))
+        .map((s) => (s.kind === 'policy' ? this.policies.get(s.key) : undefined))
         .filter((p): p is DataplanePolicy => p !== undefined)
         .sort(comparePolicies);
       after = { ips: ep.ips };
@@ -500,12 +541,35 @@ export class PolicyCalculation {
       const p = this.policies.get(key);
       if (!p) continue;
       const list = prof.direction === 'ingress' ? p.ingress : p.egress;
-      for (const rule of list) rules.push(...renderRule(rule, prof.direction, this.peers));
+      for (const rule of list) rules.push(...renderRule(rule, prof.direction, this.ruleTags));
     }
     rules.push('drop');
     this.desired.chains.set(name, { rules });
     if (this.tracking) this.changes.chains.add(name);
   }
+}
+
+/** A peer selector or port name with its tag in the shared set, and the rules that name it. */
+interface Tagged {
+  readonly tag: number;
+  /** The tag as elements write it. */
+  readonly text: string;
+  refs: number;
+}
+
+interface PolicyRef {
+  readonly kind: 'policy';
+  readonly key: string;
+}
+
+interface PeerSelection extends Tagged {
+  readonly kind: 'peer';
+}
+
+type SelectorRef = PolicyRef | PeerSelection;
+
+function tagged(tag: number): Tagged {
+  return { tag, text: tagText(tag), refs: 1 };
 }
 
 function verdictOf(profile: string): string {
@@ -516,38 +580,42 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function policySelectorId(key: string): string {
-  return `P:${key}`;
-}
-
-function peerSelectorId(peer: Extract<RulePeer, { kind: 'selector' }>): string {
-  return `S:${canonicalSelector(peer.selector)}`;
+function peerSelectorKey(peer: Extract<RulePeer, { kind: 'selector' }>): string {
+  return canonicalSelector(peer.selector);
 }
 
 /**
  * One rule as nft rule bodies: one line per peer alternative and port group (their product is the rule's OR).
  * In a profile, the endpoint's own address is matched by the dispatch map already; the rule matches the peer.
  */
-export function renderRule(
-  rule: PolicyRule,
-  direction: Direction,
-  peers: ReadonlyMap<string, { set: string }>,
-): string[] {
+export function renderRule(rule: PolicyRule, direction: Direction, tags: RuleTags): string[] {
   if (rule.peers !== null && rule.peers.length === 0) return []; // no peer can match
   const peerField = direction === 'ingress' ? 'ip saddr' : 'ip daddr';
   const verdict = rule.action === 'Allow' ? 'return' : 'drop';
-  const peerMatches = rule.peers === null ? [''] : rule.peers.map((p) => peerMatch(p, peerField, peers));
+  const peerMatches: string[] = [];
+  if (rule.peers === null) peerMatches.push('');
+  for (const p of rule.peers ?? []) {
+    const m = peerMatch(p, peerField, rule.action, tags);
+    if (m !== undefined) peerMatches.push(m);
+  }
   const proto = rule.protocol === null ? '' : `meta l4proto ${rule.protocol}`;
   const portMatches: string[] = [];
   for (const port of rule.ports) {
     if (port.kind === 'named') {
       // The destination's own port of that name: for ingress this node's endpoint, for egress the peer.
-      portMatches.push(`${proto} ip daddr . meta l4proto . th dport @${portSetName(port.name)}`.trim());
+      const named = tags.portNames.get(port.name);
+      if (!named) throw new Error(`port name ${port.name} has no tag`);
+      portMatches.push(
+        `${proto} ip daddr . meta l4proto . th dport . ${tagExpression(named.tag)} @${namedPortsSet}`.trim(),
+      );
     }
   }
-  const ranges = portRanges(rule);
+  const ranges = portRanges(rule.ports);
   if (ranges.length === 1) portMatches.push(`${proto} th dport ${ranges[0]}`.trim());
-  else if (ranges.length > 1) portMatches.push(`${proto} th dport @${servicesSetName(ranges)}`.trim());
+  else if (ranges.length > 1) {
+    const list = listTag(tags, portListsSet, ranges);
+    portMatches.push(`${proto} th dport . ${tagExpression(list)} @${portListsSet}`.trim());
+  }
   if (portMatches.length === 0) {
     const icmp = rule.icmp
       ? ` icmp type ${rule.icmp.type}${rule.icmp.code === null ? '' : ` icmp code ${rule.icmp.code}`}`
@@ -561,19 +629,36 @@ export function renderRule(
   return out;
 }
 
-/** A rule's numeric ports as nft writes them (`80`, `8000-8100`). */
-function portRanges(rule: PolicyRule): string[] {
-  const out: string[] = [];
-  for (const p of rule.ports) if (p.kind === 'range') out.push(p.from === p.to ? String(p.from) : `${p.from}-${p.to}`);
-  return out;
+/** The tags a rule's rendering reads. */
+export interface RuleTags {
+  readonly peers: ReadonlyMap<string, { readonly tag: number }>;
+  readonly portNames: ReadonlyMap<string, { readonly tag: number }>;
+  /** listKey -> tag. */
+  readonly lists: ReadonlyMap<string, { readonly tag: number }>;
 }
 
-function peerMatch(peer: RulePeer, field: string, peers: ReadonlyMap<string, { set: string }>): string {
+function listKey(set: string, ranges: readonly string[]): string {
+  return `${set}|${ranges.join(',')}`;
+}
+
+function listTag(tags: RuleTags, set: string, ranges: readonly string[]): number {
+  const entry = tags.lists.get(listKey(set, ranges));
+  if (!entry) throw new Error(`${set} list ${ranges.join(',')} has no tag`);
+  return entry.tag;
+}
+
+/** One peer alternative as a match; undefined: it matches nothing. */
+function peerMatch(peer: RulePeer, field: string, action: PolicyRule['action'], tags: RuleTags): string | undefined {
   if (peer.kind === 'net') {
     const inNet = `${field} ${peer.cidr}`;
-    return peer.except.length === 0 ? inNet : `${inNet} ${field} != @${netsSetName(peer.except)}`;
+    if (peer.except.length === 0) return inNet;
+    const except = networkRanges(peer.except);
+    // Exceptions that are no IPv4 networks (never from adapt.ts): fail closed, an Allow admits nothing of this
+    // network and a Deny denies all of it.
+    if (except === undefined) return action === 'Allow' ? undefined : inNet;
+    return `${inNet} ${field} . ${tagExpression(listTag(tags, exceptNetsSet, except))} != @${exceptNetsSet}`;
   }
-  const entry = peers.get(peerSelectorId(peer));
-  if (!entry) throw new Error(`peer selector ${canonicalSelector(peer.selector)} has no set`);
-  return `${field} @${entry.set}`;
+  const entry = tags.peers.get(peerSelectorKey(peer));
+  if (!entry) throw new Error(`peer selector ${canonicalSelector(peer.selector)} has no tag`);
+  return `${field} . ${tagExpression(entry.tag)} @${peersSet}`;
 }
