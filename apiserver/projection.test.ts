@@ -197,6 +197,17 @@ test("an EndpointSlice whose service-name label changes leaves its old Service's
   assert.deepEqual(ipsOf(p.put({ ...slice('west', 'web', '10.2.0.5'), serviceName: '' })), [[]]);
 });
 
+test('a slice no federated Service reads re-renders nothing (the slices fedmesh writes for a federated Service itself)', () => {
+  const p = projected();
+  p.put(svc('west', 'web'));
+  p.put(svc('west', 'db'));
+  p.put(webGlobal());
+  const feps = (cs: Change[]) => upserts(cs).filter((o) => o.resource === 'federatedendpoints');
+  assert.equal(feps(p.put(slice('west', 'web', '10.2.0.5'))).length, 1, 'a backend slice: its reader re-renders');
+  assert.deepEqual(feps(p.put(slice('west', 'db', '10.2.0.6'))), [], 'a slice of a Service nothing selects');
+  assert.deepEqual(feps(p.put(slice('east', 'web-global', '10.2.0.5'))), [], 'the federated Service’s own slice');
+});
+
 test('a remote node publishes its VTEP from the annotations the agent writes (fedmesh.io/vtep-ip and vtep-mac)', () => {
   const p = projected();
   const node = (annotations: Record<string, string>): HostEndpoint => ({

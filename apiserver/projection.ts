@@ -20,8 +20,9 @@ export type MeshIndexes = Pick<MeshCacheReader, 'list' | 'slicesOfService'>;
 
 /**
  * Turns the mesh cache into the served objects: remote pods → RemoteWorkloads, remote nodes → RemoteNodes,
- * local federated Services → FederatedEndpoints (recomputed when a Service or EndpointSlice of their namespace
- * changes, or a cluster's staleness does). Services and EndpointSlices are read from the cache's own indexes,
+ * local federated Services → FederatedEndpoints (recomputed when a Service of their namespace changes, a slice of
+ * one of their backends does, or a cluster's staleness does). Services and EndpointSlices are read from the cache's
+ * own indexes,
  * which the cache keeps exact as objects change (a slice moved to another Service by its label leaves nothing
  * behind); events come after the cache has applied them. No I/O. A FederatedEndpoint is rendered from
  * federatedEndpoints(), the same computation the EndpointSlices of the Service are written from.
@@ -34,6 +35,14 @@ export class Projection {
   private readonly created = new Map<string, string>();
   /** The FederatedEndpoints served now (namespace/name): a Service that stops being federated must delete its own. */
   private readonly federated = new Set<string>();
+  /**
+   * Which FederatedEndpoints read the slices of a backend Service (cluster/namespace/name → namespace/name of
+   * each), and the backend each slice counted for last: a slice event re-renders only those, not the whole
+   * namespace (the slices fedmesh writes itself, or those of unselected Services, then cost nothing).
+   */
+  private readonly readersOfBackend = new Map<string, Set<string>>();
+  private readonly backendsOfFederated = new Map<string, readonly string[]>();
+  private readonly backendOfSlice = new Map<string, string>();
 
   constructor(
     readonly localCluster: string,
@@ -54,7 +63,7 @@ export class Projection {
       case 'Service':
         return this.applyService(o, deleted);
       case 'EndpointSlice':
-        return this.applySlice(o);
+        return this.applySlice(o, deleted);
       case 'Namespace':
         return [];
     }
@@ -69,6 +78,11 @@ export class Projection {
       // Federated endpoints are computed once per namespace below.
       if (o.kind === 'Service' || o.kind === 'EndpointSlice') {
         namespaces.add(o.namespace);
+        if (o.kind === 'EndpointSlice' && o.serviceName)
+          this.backendOfSlice.set(
+            `${o.cluster}/${o.namespace}/${o.name}`,
+            `${o.cluster}/${o.namespace}/${o.serviceName}`,
+          );
       } else {
         out.push(...this.apply({ type: 'added', revision: o.revision, object: o }));
       }
@@ -239,9 +253,44 @@ export class Projection {
     return this.recomputeNamespace(s.namespace, deleted && s.cluster === this.localCluster ? s : undefined);
   }
 
-  /** Even a slice without a Service now: it may have left one (its service-name label changed or went). */
-  private applySlice(sl: MeshEndpointSlice): Change[] {
-    return this.recomputeNamespace(sl.namespace);
+  /**
+   * The FederatedEndpoints that read the slice's Service now or read the one it counted for before (its
+   * service-name label changed or went), re-rendered.
+   */
+  private applySlice(sl: MeshEndpointSlice, deleted: boolean): Change[] {
+    const sliceKey = `${sl.cluster}/${sl.namespace}/${sl.name}`;
+    const before = this.backendOfSlice.get(sliceKey);
+    const now = sl.serviceName ? `${sl.cluster}/${sl.namespace}/${sl.serviceName}` : undefined;
+    if (deleted || now === undefined) this.backendOfSlice.delete(sliceKey);
+    else this.backendOfSlice.set(sliceKey, now);
+    const readers = new Set<string>();
+    for (const backend of [before, now]) {
+      if (backend === undefined) continue;
+      for (const r of this.readersOfBackend.get(backend) ?? []) readers.add(r);
+    }
+    if (readers.size === 0) return [];
+    const inNamespace = this.mesh.list('Service', { namespace: sl.namespace });
+    const out: Change[] = [];
+    for (const svc of inNamespace) {
+      if (svc.cluster === this.localCluster && readers.has(`${svc.namespace}/${svc.name}`))
+        out.push(this.federatedChange(svc, inNamespace));
+    }
+    return out;
+  }
+
+  private setBackends(federatedKey: string, backends: readonly string[]): void {
+    for (const b of this.backendsOfFederated.get(federatedKey) ?? []) {
+      const readers = this.readersOfBackend.get(b);
+      readers?.delete(federatedKey);
+      if (readers?.size === 0) this.readersOfBackend.delete(b);
+    }
+    if (backends.length === 0) this.backendsOfFederated.delete(federatedKey);
+    else this.backendsOfFederated.set(federatedKey, backends);
+    for (const b of backends) {
+      const readers = this.readersOfBackend.get(b) ?? new Set<string>();
+      readers.add(federatedKey);
+      this.readersOfBackend.set(b, readers);
+    }
   }
 
   /** Re-renders every FederatedEndpoint of a namespace (a namespace holds few federated Services). */
@@ -251,6 +300,7 @@ export class Projection {
       out.push({ type: 'delete', resource: 'federatedendpoints', key: `${namespace}/${deletedLocal.name}` });
       this.federated.delete(`${namespace}/${deletedLocal.name}`);
       this.created.delete(`fep:${namespace}/${deletedLocal.name}`);
+      this.setBackends(`${namespace}/${deletedLocal.name}`, []);
     }
     const inNamespace = this.mesh.list('Service', { namespace });
     for (const svc of inNamespace) {
@@ -260,6 +310,7 @@ export class Projection {
         // No longer (or never) federated: make sure no FederatedEndpoint is left behind.
         if (this.federated.delete(key)) {
           this.created.delete(`fep:${key}`);
+          this.setBackends(key, []);
           out.push({ type: 'delete', resource: 'federatedendpoints', key });
         }
         continue;
@@ -273,6 +324,7 @@ export class Projection {
   private federatedChange(svc: MeshService, inNamespace: readonly MeshService[]): Change {
     const key = `${svc.namespace}/${svc.name}`;
     const result = federatedEndpoints(svc, inNamespace, (c, ns, name) => this.mesh.slicesOfService(c, ns, name));
+    this.setBackends(key, result.valid ? result.backends.map((b) => `${b.cluster}/${svc.namespace}/${b.name}`) : []);
     const labels = { ...svc.labels };
     const metadata = {
       name: svc.name,
