@@ -6,7 +6,7 @@ import type { SelectorNode } from '../selector/ast.js';
 import { canonicalSelector } from '../selector/canonical.js';
 import { caretUnder } from '../selector/caret.js';
 import { CLUSTER_LABEL, clusterScope, namedClusters } from '../selector/cluster-scope.js';
-import { compileLabelSelector, type LabelSelector, validateLabelSelector } from '../selector/label-selector.js';
+import { compileLabelSelector, InvalidLabelSelectorError, type LabelSelector } from '../selector/label-selector.js';
 import { checkSelector } from '../selector/parser.js';
 import { at, type Diagnostics, item } from './diagnostics.js';
 import type { EndpointPeer, PeerClusters } from './model.js';
@@ -22,13 +22,18 @@ export function compileSelectorText(text: string, path: string, d: Diagnostics):
 
 /** A Kubernetes LabelSelector, or null after reporting each problem with Kubernetes' wording. */
 export function compileLabelSelectorAt(selector: LabelSelector, path: string, d: Diagnostics): SelectorNode | null {
-  const errors = validateLabelSelector(selector, path);
-  for (const e of errors) {
-    // validateLabelSelector words errors as `<path>: <message>`; paths hold no ': '.
-    const cut = e.indexOf(': ');
-    d.fail(e.slice(0, cut), e.slice(cut + 2));
+  // compileLabelSelector validates (once) and throws the problems; validating here first would do it twice.
+  try {
+    return compileLabelSelector(selector, path);
+  } catch (err) {
+    if (!(err instanceof InvalidLabelSelectorError)) throw err;
+    for (const e of err.errors) {
+      // Kubernetes' validation words errors as `<path>: <message>`; paths hold no ': '.
+      const cut = e.indexOf(': ');
+      d.fail(e.slice(0, cut), e.slice(cut + 2));
+    }
+    return null;
   }
-  return errors.length === 0 ? compileLabelSelector(selector) : null;
 }
 
 /**
