@@ -5,7 +5,7 @@
 import type { SelectorNode } from '../selector/ast.js';
 import { canonicalSelector } from '../selector/canonical.js';
 import { caretUnder } from '../selector/caret.js';
-import { CLUSTER_LABEL, clusterScope, namedClusters } from '../selector/cluster-scope.js';
+import { CLUSTER_LABEL, clusterScope, mentionsClusterLabel, namedClusters } from '../selector/cluster-scope.js';
 import { compileLabelSelector, InvalidLabelSelectorError, type LabelSelector } from '../selector/label-selector.js';
 import { checkSelector } from '../selector/parser.js';
 import { at, type Diagnostics, item } from './diagnostics.js';
@@ -64,6 +64,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Errors for cluster names that no cluster can have (cluster names are DNS-1123 labels). */
 export function checkClusterNames(node: SelectorNode, path: string, d: Diagnostics): void {
+  if (!mentionsClusterLabel(node)) return; // most selectors: no list to build
   for (const name of namedClusters(node)) {
     if (name.length > 63 || !DNS_LABEL.test(name)) {
       d.error(
@@ -81,6 +82,7 @@ export function checkMainSelectorClusters(
   localCluster: string,
   d: Diagnostics,
 ): void {
+  if (!mentionsClusterLabel(node)) return;
   const others = namedClusters(node).filter((n) => n !== localCluster);
   if (others.length === 0) return;
   d.error(
