@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { type Agent, createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import express from 'express';
@@ -77,6 +78,14 @@ if (values.serve !== undefined) {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
   }
+  // GC pauses of this server since the last ask: they explain tail latency (the same observer in floor and real).
+  const gcPauses: number[] = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPauses.push(e.duration);
+  }).observe({ entryTypes: ['gc'] });
+  process.on('message', (m) => {
+    if (m === 'gc-pauses') process.send?.({ gcPauses: gcPauses.splice(0) });
+  });
   process.send?.({ port, ca: ca.certPem });
   process.on('SIGTERM', () => process.exit(0)); // a normal exit, so that --cpu-prof can write its profile
   await new Promise(() => {});
@@ -148,6 +157,10 @@ interface OpenLoop {
   readonly late: number;
   /** Timed requests that opened a new connection (a TLS handshake) instead of reusing a kept-alive one. */
   readonly handshakes: number;
+  /** The server's GC pauses during the timed part, in ms. */
+  readonly gcPauses: readonly number[];
+  /** The client's GC pauses during the timed part, in ms. */
+  readonly clientGc: readonly number[];
 }
 
 // Open loop: requests are due every 1/rate s whatever the answers do, each sent on a kept-alive connection (as
@@ -157,11 +170,31 @@ interface OpenLoop {
 async function latencyAtRate(c: Child, seconds: number, rate: number): Promise<OpenLoop> {
   const agent = newAgent({ certPem: c.ca, keyPem: '' }, 64);
   await openLoop(agent, c.port, 1, rate);
+  await serverGcPauses(c);
+  clientGcPauses.length = 0;
   const timed = await openLoop(agent, c.port, seconds, rate);
+  const gcPauses = await serverGcPauses(c);
+  const clientGc = clientGcPauses.splice(0);
   agent.destroy();
   const times = timed.times.sort((a, b) => a - b);
   const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!;
-  return { p50: q(0.5), p99: q(0.99), late: timed.late, handshakes: timed.handshakes };
+  return { p50: q(0.5), p99: q(0.99), late: timed.late, handshakes: timed.handshakes, gcPauses, clientGc };
+}
+
+// The client's own GC pauses: one during the timed part delays the answers it is reading, so they are counted too.
+const clientGcPauses: number[] = [];
+if (values.serve === undefined) {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) clientGcPauses.push(e.duration);
+  }).observe({ entryTypes: ['gc'] });
+}
+
+async function serverGcPauses(c: Child): Promise<number[]> {
+  const answer = new Promise<number[]>((resolve) =>
+    c.proc.once('message', (m) => resolve((m as { gcPauses: number[] }).gcPauses)),
+  );
+  c.proc.send('gc-pauses');
+  return answer;
 }
 
 async function openLoop(agent: Agent, port: number, seconds: number, rate: number) {
@@ -240,6 +273,9 @@ try {
   const cpu = { real: [] as number[], floor: [] as number[] };
   const late = { real: [] as number[], floor: [] as number[] };
   const handshakes = { real: [] as number[], floor: [] as number[] };
+  const gcPauses = { real: [] as number[], floor: [] as number[] };
+  const longestGc = { real: [] as number[], floor: [] as number[] };
+  const clientGc = { real: [] as number[], floor: [] as number[] };
   for (let r = 0; r < rounds; r++) {
     for (const [name, c] of [
       ['floor', floor],
@@ -252,6 +288,9 @@ try {
       p99[name].push(l.p99);
       late[name].push(l.late);
       handshakes[name].push(l.handshakes);
+      gcPauses[name].push(l.gcPauses.length);
+      longestGc[name].push(Math.max(0, ...l.gcPauses));
+      clientGc[name].push(l.clientGc.reduce((a, b) => a + b, 0));
     }
   }
   const ratios = rps.real.map((x, i) => x / rps.floor[i]!);
@@ -277,6 +316,9 @@ try {
   console.log(`  real:  p50 ${fmt(p50.real, 'ms', 2)}, p99 ${fmt(p99.real, 'ms', 2)}  (target p99 < 2 ms)`);
   console.log(
     `  timed reviews that opened a connection: floor ${fmt(handshakes.floor, '')}, real ${fmt(handshakes.real, '')}; sent > 1 ms late by the client: floor ${fmt(late.floor, '')}, real ${fmt(late.real, '')}`,
+  );
+  console.log(
+    `  server GC pauses in the timed part: floor ${fmt(gcPauses.floor, '')}, longest ${fmt(longestGc.floor, 'ms', 1)}; real ${fmt(gcPauses.real, '')}, longest ${fmt(longestGc.real, 'ms', 1)}; client GC in the timed part: with floor ${fmt(clientGc.floor, 'ms', 1)}, with real ${fmt(clientGc.real, 'ms', 1)} in all`,
   );
   console.log(
     `server peak RSS: real ${peakRssMiB(real.proc.pid).toFixed(0)} MiB, floor ${peakRssMiB(floor.proc.pid).toFixed(0)} MiB`,
