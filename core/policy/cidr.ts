@@ -27,15 +27,14 @@ export function parseCidr(text: string): CidrParse {
     return { ok: false, reason: `the prefix length must be a number from 0 to ${bits}` };
   }
   const prefix = Number(prefixText);
-  const network = mask(bytes, prefix);
-  const hadHostBits = !sameBytes(network, bytes);
-  return { ok: true, cidr: { family: bytes.length === 4 ? 4 : 6, bytes: network, prefix, hadHostBits } };
+  const hadHostBits = clearHostBits(bytes, prefix); // `bytes` is this parse's own array
+  return { ok: true, cidr: { family: bytes.length === 4 ? 4 : 6, bytes, prefix, hadHostBits } };
 }
 
 /** Whether `inner` lies inside `outer` (same family, at least as long a prefix, same network bits). */
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   if (outer.family !== inner.family || inner.prefix < outer.prefix) return false;
-  return sameBytes(mask(inner.bytes, outer.prefix), outer.bytes);
+  return samePrefix(inner.bytes, outer.bytes, outer.prefix);
 }
 
 export function formatCidr(c: Cidr): string {
@@ -47,23 +46,38 @@ export function formatCidr(c: Cidr): string {
 export function addressInCidr(address: string, cidr: Cidr): boolean {
   const bytes = address.includes(':') ? parseIPv6(address) : parseIPv4(address);
   if (bytes === null || bytes.length !== cidr.bytes.length) return false;
-  return sameBytes(mask(bytes, cidr.prefix), cidr.bytes);
+  return samePrefix(bytes, cidr.bytes, cidr.prefix);
 }
 
-// Loops rather than regexes, spreads and callbacks: every ipBlock of every admission review passes here.
-function mask(bytes: Uint8Array, prefix: number): Uint8Array {
-  const out = new Uint8Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) {
-    const keep = prefix - i * 8;
-    out[i] = keep >= 8 ? bytes[i]! : keep <= 0 ? 0 : bytes[i]! & ((0xff << (8 - keep)) & 0xff);
+// Loops over the bytes rather than regexes, spreads, callbacks and copies: every ipBlock of every admission review
+// passes here.
+
+/** The bits of byte `i` that lie inside a prefix of `prefix` bits. */
+function prefixMask(i: number, prefix: number): number {
+  const keep = prefix - i * 8;
+  return keep >= 8 ? 0xff : keep <= 0 ? 0 : (0xff << (8 - keep)) & 0xff;
+}
+
+/** Whether two addresses of one family agree on their first `prefix` bits. */
+function samePrefix(a: Uint8Array, b: Uint8Array, prefix: number): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const m = prefixMask(i, prefix);
+    if ((a[i]! & m) !== (b[i]! & m)) return false;
   }
-  return out;
+  return true;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Clears the bits after the prefix, in place; whether any was set. */
+function clearHostBits(bytes: Uint8Array, prefix: number): boolean {
+  let had = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const m = prefixMask(i, prefix);
+    if ((bytes[i]! & ~m) !== 0) {
+      had = true;
+      bytes[i] = bytes[i]! & m;
+    }
+  }
+  return had;
 }
 
 const DOT = 0x2e;

@@ -144,10 +144,14 @@ function walkPositive(node: SelectorNode, positive: boolean, visit: (t: ClusterT
  * fedmesh.io/cluster; bounded by the names either one requires (both must hold); otherwise any cluster.
  */
 export function peerClusters(selector: SelectorNode, namespaceSelector: SelectorNode | null): PeerClusters {
-  const scopes = [clusterScope(selector), ...(namespaceSelector === null ? [] : [clusterScope(namespaceSelector)])];
-  if (scopes.every((s) => s.kind === 'unmentioned')) return { kind: 'local' };
+  // Most peers never mention the label: answered by a walk, without building scopes.
+  const inSelector = mentionsClusterLabel(selector);
+  const inNamespaces = namespaceSelector !== null && mentionsClusterLabel(namespaceSelector);
+  if (!inSelector && !inNamespaces) return { kind: 'local' };
   let names: string[] | null = null;
-  for (const s of scopes) {
+  for (const node of [inSelector ? selector : null, inNamespaces ? namespaceSelector : null]) {
+    if (node === null) continue;
+    const s = clusterScope(node);
     if (s.kind !== 'clusters') continue;
     names = names === null ? [...s.names] : names.filter((n) => s.names.includes(n));
   }
