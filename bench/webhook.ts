@@ -226,10 +226,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (xs: number[], unit: string, digits = 0) =>
   `${median(xs).toFixed(digits)} ${unit} (range ${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
 
+const loadText = (l: number[]) => l.map((x) => x.toFixed(1)).join(' ');
+const loadAtStart = loadavg();
+
+// The load at the start and at the end: the machine is shared, and the figures mean little when it was busy.
 function machine(): string {
-  return `${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}, load ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`;
+  return `${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}, load average (1, 5, 15 min) at start ${loadText(loadAtStart)}, at end ${loadText(loadavg())}`;
 }
 
 if (values.fuzz !== undefined) {
