@@ -11,9 +11,10 @@
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:https';
+import { type Agent, createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import express from 'express';
@@ -77,6 +78,14 @@ if (values.serve !== undefined) {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
   }
+  // GC pauses of this server since the last ask: they explain tail latency (the same observer in floor and real).
+  const gcPauses: number[] = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPauses.push(e.duration);
+  }).observe({ entryTypes: ['gc'] });
+  process.on('message', (m) => {
+    if (m === 'gc-pauses') process.send?.({ gcPauses: gcPauses.splice(0) });
+  });
   process.send?.({ port, ca: ca.certPem });
   process.on('SIGTERM', () => process.exit(0)); // a normal exit, so that --cpu-prof can write its profile
   await new Promise(() => {});
@@ -141,45 +150,88 @@ async function throughput(c: Child, seconds: number, concurrency: number): Promi
   return n / s;
 }
 
-async function latencyAtRate(
-  c: Child,
-  seconds: number,
-  rate: number,
-): Promise<{ p50: number; p99: number; late: number }> {
+interface OpenLoop {
+  readonly p50: number;
+  readonly p99: number;
+  /** Requests sent more than 1 ms after their due time (the client could not keep the schedule). */
+  readonly late: number;
+  /** Timed requests that opened a new connection (a TLS handshake) instead of reusing a kept-alive one. */
+  readonly handshakes: number;
+  /** The server's GC pauses during the timed part, in ms. */
+  readonly gcPauses: readonly number[];
+  /** The client's GC pauses during the timed part, in ms. */
+  readonly clientGc: readonly number[];
+}
+
+// Open loop: requests are due every 1/rate s whatever the answers do, each sent on a kept-alive connection (as
+// kube-apiserver keeps its connections to a webhook). The first second runs the same schedule untimed, so that the
+// pool holds as many connections as the schedule needs: a request that had to open one would time a TLS handshake,
+// which kube-apiserver pays once per connection, not per review.
+async function latencyAtRate(c: Child, seconds: number, rate: number): Promise<OpenLoop> {
   const agent = newAgent({ certPem: c.ca, keyPem: '' }, 64);
+  await openLoop(agent, c.port, 1, rate);
+  await serverGcPauses(c);
+  clientGcPauses.length = 0;
+  const timed = await openLoop(agent, c.port, seconds, rate);
+  const gcPauses = await serverGcPauses(c);
+  const clientGc = clientGcPauses.splice(0);
+  agent.destroy();
+  const times = timed.times.sort((a, b) => a - b);
+  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!;
+  return { p50: q(0.5), p99: q(0.99), late: timed.late, handshakes: timed.handshakes, gcPauses, clientGc };
+}
+
+// The client's own GC pauses: one during the timed part delays the answers it is reading, so they are counted too.
+const clientGcPauses: number[] = [];
+if (values.serve === undefined) {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) clientGcPauses.push(e.duration);
+  }).observe({ entryTypes: ['gc'] });
+}
+
+async function serverGcPauses(c: Child): Promise<number[]> {
+  const answer = new Promise<number[]>((resolve) =>
+    c.proc.once('message', (m) => resolve((m as { gcPauses: number[] }).gcPauses)),
+  );
+  c.proc.send('gc-pauses');
+  return answer;
+}
+
+async function openLoop(agent: Agent, port: number, seconds: number, rate: number) {
   const total = Math.round(seconds * rate);
   const times: number[] = [];
-  const start = performance.now();
   const pending: Promise<void>[] = [];
   let late = 0;
+  let handshakes = 0;
+  const start = performance.now();
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    else if (wait < -5) late++;
+    else if (wait < -1) late++;
     const t = performance.now();
     pending.push(
-      post(agent, c.port, path, bodies[i % bodies.length]!).then((r) => {
+      post(agent, port, path, bodies[i % bodies.length]!).then((r) => {
         if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
         times.push(performance.now() - t);
+        if (!r.reusedSocket) handshakes++;
       }),
     );
   }
   await Promise.all(pending);
-  agent.destroy();
-  times.sort((a, b) => a - b);
-  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!;
-  return { p50: q(0.5), p99: q(0.99), late };
+  return { times, late, handshakes };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (xs: number[], unit: string, digits = 0) =>
   `${median(xs).toFixed(digits)} ${unit} (range ${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
 
+const loadText = (l: number[]) => l.map((x) => x.toFixed(1)).join(' ');
+const loadAtStart = loadavg();
+
+// The load at the start and at the end: the machine is shared, and the figures mean little when it was busy.
 function machine(): string {
-  return `${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}, load ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`;
+  return `${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}, load average (1, 5, 15 min) at start ${loadText(loadAtStart)}, at end ${loadText(loadavg())}`;
 }
 
 if (values.fuzz !== undefined) {
@@ -221,6 +273,11 @@ try {
   const p50 = { real: [] as number[], floor: [] as number[] };
   const p99 = { real: [] as number[], floor: [] as number[] };
   const cpu = { real: [] as number[], floor: [] as number[] };
+  const late = { real: [] as number[], floor: [] as number[] };
+  const handshakes = { real: [] as number[], floor: [] as number[] };
+  const gcPauses = { real: [] as number[], floor: [] as number[] };
+  const longestGc = { real: [] as number[], floor: [] as number[] };
+  const clientGc = { real: [] as number[], floor: [] as number[] };
   for (let r = 0; r < rounds; r++) {
     for (const [name, c] of [
       ['floor', floor],
@@ -231,6 +288,11 @@ try {
       const l = await latencyAtRate(c, seconds, rate);
       p50[name].push(l.p50);
       p99[name].push(l.p99);
+      late[name].push(l.late);
+      handshakes[name].push(l.handshakes);
+      gcPauses[name].push(l.gcPauses.length);
+      longestGc[name].push(Math.max(0, ...l.gcPauses));
+      clientGc[name].push(l.clientGc.reduce((a, b) => a + b, 0));
     }
   }
   const ratios = rps.real.map((x, i) => x / rps.floor[i]!);
@@ -249,9 +311,17 @@ try {
       2,
     )}`,
   );
-  console.log(`latency at ${rate} reviews/s (open loop):`);
+  console.log(
+    `latency at ${rate} reviews/s (open loop, ${Math.round(seconds * rate)} timed reviews a round after 1 s untimed on the same connections):`,
+  );
   console.log(`  floor: p50 ${fmt(p50.floor, 'ms', 2)}, p99 ${fmt(p99.floor, 'ms', 2)}`);
   console.log(`  real:  p50 ${fmt(p50.real, 'ms', 2)}, p99 ${fmt(p99.real, 'ms', 2)}  (target p99 < 2 ms)`);
+  console.log(
+    `  timed reviews that opened a connection: floor ${fmt(handshakes.floor, '')}, real ${fmt(handshakes.real, '')}; sent > 1 ms late by the client: floor ${fmt(late.floor, '')}, real ${fmt(late.real, '')}`,
+  );
+  console.log(
+    `  server GC pauses in the timed part: floor ${fmt(gcPauses.floor, '')}, longest ${fmt(longestGc.floor, 'ms', 1)}; real ${fmt(gcPauses.real, '')}, longest ${fmt(longestGc.real, 'ms', 1)}; client GC in the timed part: with floor ${fmt(clientGc.floor, 'ms', 1)}, with real ${fmt(clientGc.real, 'ms', 1)} in all`,
+  );
   console.log(
     `server peak RSS: real ${peakRssMiB(real.proc.pid).toFixed(0)} MiB, floor ${peakRssMiB(floor.proc.pid).toFixed(0)} MiB`,
   );

@@ -11,7 +11,6 @@ import {
   type NetworkPolicyObject,
   type NormalizedPolicy,
 } from '../core/policy/index.js';
-import type { SelectorNode } from '../core/selector/ast.js';
 import { CLUSTER_LABEL, namedClusters } from '../core/selector/cluster-scope.js';
 import { objectShapes, shapeErrors } from './object-schemas.js';
 import type { ValidationContext, Verdict } from './validation-context.js';
@@ -45,19 +44,22 @@ function verdict(
 export function unknownClusterWarnings(policy: NormalizedPolicy, ctx: ValidationContext): string[] {
   const known = ctx.knownClusters();
   if (known === undefined) return [];
-  const out: string[] = [];
-  for (const rule of [...policy.ingress, ...policy.egress]) {
-    for (const peer of rule.peers ?? []) {
-      if (peer.kind !== 'endpoints') continue;
-      const selectors: SelectorNode[] = [peer.selector];
-      if (peer.namespaces.kind === 'selector') selectors.push(peer.namespaces.selector);
-      for (const name of new Set(selectors.flatMap(namedClusters))) {
-        if (name === ctx.localCluster || known.has(name)) continue;
-        out.push(
-          `${peer.path}: ${CLUSTER_LABEL} names "${name}", but no RemoteClusterConfiguration "${name}" exists: this peer selects nothing there until that cluster joins the mesh (check the spelling; kubectl get rcc)`,
-        );
+  const out = new Set<string>();
+  for (const rules of [policy.ingress, policy.egress]) {
+    for (const rule of rules) {
+      for (const peer of rule.peers ?? []) {
+        // A peer that selects local endpoints only never mentions the cluster label: no walk needed (most peers).
+        if (peer.kind !== 'endpoints' || peer.clusters.kind === 'local') continue;
+        const names = namedClusters(peer.selector);
+        if (peer.namespaces.kind === 'selector') names.push(...namedClusters(peer.namespaces.selector));
+        for (const name of names) {
+          if (name === ctx.localCluster || known.has(name)) continue;
+          out.add(
+            `${peer.path}: ${CLUSTER_LABEL} names "${name}", but no RemoteClusterConfiguration "${name}" exists: this peer selects nothing there until that cluster joins the mesh (check the spelling; kubectl get rcc)`,
+          );
+        }
       }
     }
   }
-  return [...new Set(out)];
+  return [...out];
 }

@@ -75,12 +75,18 @@ export function compileNetworkPolicy(np: NetworkPolicyObject, options: CompileOp
     checkClusterNames(main, 'spec.podSelector', d);
   }
 
-  const ingress = (spec.ingress ?? []).flatMap((r, i) =>
-    compileRule(r.from, r.ports, item('spec.ingress', i), 'from', namespace, d),
-  );
-  const egress = (spec.egress ?? []).flatMap((r, i) =>
-    compileRule(r.to, r.ports, item('spec.egress', i), 'to', namespace, d),
-  );
+  const ingress: PolicyRule[] = [];
+  const ingressIn = spec.ingress ?? [];
+  for (let i = 0; i < ingressIn.length; i++) {
+    const r = ingressIn[i]!;
+    ingress.push(...compileRule(r.from, r.ports, item('spec.ingress', i), 'from', namespace, d));
+  }
+  const egress: PolicyRule[] = [];
+  const egressIn = spec.egress ?? [];
+  for (let i = 0; i < egressIn.length; i++) {
+    const r = egressIn[i]!;
+    egress.push(...compileRule(r.to, r.ports, item('spec.egress', i), 'to', namespace, d));
+  }
 
   // Kubernetes' default: Ingress always, Egress when there are egress rules.
   const declared = spec.policyTypes ?? [];
@@ -112,34 +118,40 @@ function compileRule(
   namespace: string,
   d: Diagnostics,
 ): PolicyRule[] {
-  const peers: Peer[] | null =
-    (peersIn ?? []).length === 0
-      ? null
-      : (peersIn ?? []).flatMap((p, i) => compilePeer(p, item(at(path, peersField), i), namespace, d) ?? []);
+  // Plain loops: this runs for every rule of every admission review.
+  const peerList = peersIn ?? [];
+  let peers: Peer[] | null = null;
+  if (peerList.length > 0) {
+    peers = [];
+    const peersPath = at(path, peersField);
+    for (let i = 0; i < peerList.length; i++) {
+      const peer = compilePeer(peerList[i]!, item(peersPath, i), namespace, d);
+      if (peer !== null) peers.push(peer);
+    }
+  }
 
   const ports = portsIn ?? [];
   if (ports.length === 0) return [{ action: 'Allow', protocol: null, ports: [], icmp: null, peers, path }];
 
   // One rule per protocol, in order of first appearance; a protocol entry without a port opens all its ports.
   const byProtocol = new Map<Protocol, PortMatch[] | 'all'>();
-  ports.forEach((p, i) => {
-    const portPath = item(at(path, 'ports'), i);
+  const portsPath = at(path, 'ports');
+  for (let i = 0; i < ports.length; i++) {
+    const p = ports[i]!;
+    const portPath = item(portsPath, i);
     const protocol = parseProtocol(p.protocol ?? 'TCP', at(portPath, 'protocol'), d);
-    if (protocol === null) return;
+    if (protocol === null) continue;
     const match = parseNetworkPolicyPort(p.port, p.endPort, portPath, d);
     const seen = byProtocol.get(protocol);
     if (match === null || p.port === undefined || p.port === null) byProtocol.set(protocol, 'all');
     else if (seen === undefined) byProtocol.set(protocol, [match]);
     else if (seen !== 'all') seen.push(match);
-  });
-  return [...byProtocol].map(([protocol, list]) => ({
-    action: 'Allow',
-    protocol,
-    ports: list === 'all' ? [] : list,
-    icmp: null,
-    peers,
-    path,
-  }));
+  }
+  const rules: PolicyRule[] = [];
+  for (const [protocol, list] of byProtocol) {
+    rules.push({ action: 'Allow', protocol, ports: list === 'all' ? [] : list, icmp: null, peers, path });
+  }
+  return rules;
 }
 
 function compilePeer(peer: NetworkPolicyPeer, path: string, namespace: string, d: Diagnostics): Peer | null {

@@ -5,8 +5,8 @@
 import type { SelectorNode } from '../selector/ast.js';
 import { canonicalSelector } from '../selector/canonical.js';
 import { caretUnder } from '../selector/caret.js';
-import { CLUSTER_LABEL, clusterScope, namedClusters } from '../selector/cluster-scope.js';
-import { compileLabelSelector, type LabelSelector, validateLabelSelector } from '../selector/label-selector.js';
+import { CLUSTER_LABEL, clusterScope, mentionsClusterLabel, namedClusters } from '../selector/cluster-scope.js';
+import { compileLabelSelector, InvalidLabelSelectorError, type LabelSelector } from '../selector/label-selector.js';
 import { checkSelector } from '../selector/parser.js';
 import { at, type Diagnostics, item } from './diagnostics.js';
 import type { EndpointPeer, PeerClusters } from './model.js';
@@ -22,13 +22,18 @@ export function compileSelectorText(text: string, path: string, d: Diagnostics):
 
 /** A Kubernetes LabelSelector, or null after reporting each problem with Kubernetes' wording. */
 export function compileLabelSelectorAt(selector: LabelSelector, path: string, d: Diagnostics): SelectorNode | null {
-  const errors = validateLabelSelector(selector, path);
-  for (const e of errors) {
-    // validateLabelSelector words errors as `<path>: <message>`; paths hold no ': '.
-    const cut = e.indexOf(': ');
-    d.fail(e.slice(0, cut), e.slice(cut + 2));
+  // compileLabelSelector validates (once) and throws the problems; validating here first would do it twice.
+  try {
+    return compileLabelSelector(selector, path);
+  } catch (err) {
+    if (!(err instanceof InvalidLabelSelectorError)) throw err;
+    for (const e of err.errors) {
+      // Kubernetes' validation words errors as `<path>: <message>`; paths hold no ': '.
+      const cut = e.indexOf(': ');
+      d.fail(e.slice(0, cut), e.slice(cut + 2));
+    }
+    return null;
   }
-  return errors.length === 0 ? compileLabelSelector(selector) : null;
 }
 
 /**
@@ -59,6 +64,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Errors for cluster names that no cluster can have (cluster names are DNS-1123 labels). */
 export function checkClusterNames(node: SelectorNode, path: string, d: Diagnostics): void {
+  if (!mentionsClusterLabel(node)) return; // most selectors: no list to build
   for (const name of namedClusters(node)) {
     if (name.length > 63 || !DNS_LABEL.test(name)) {
       d.error(
@@ -76,6 +82,7 @@ export function checkMainSelectorClusters(
   localCluster: string,
   d: Diagnostics,
 ): void {
+  if (!mentionsClusterLabel(node)) return;
   const others = namedClusters(node).filter((n) => n !== localCluster);
   if (others.length === 0) return;
   d.error(
@@ -137,10 +144,14 @@ function walkPositive(node: SelectorNode, positive: boolean, visit: (t: ClusterT
  * fedmesh.io/cluster; bounded by the names either one requires (both must hold); otherwise any cluster.
  */
 export function peerClusters(selector: SelectorNode, namespaceSelector: SelectorNode | null): PeerClusters {
-  const scopes = [clusterScope(selector), ...(namespaceSelector === null ? [] : [clusterScope(namespaceSelector)])];
-  if (scopes.every((s) => s.kind === 'unmentioned')) return { kind: 'local' };
+  // Most peers never mention the label: answered by a walk, without building scopes.
+  const inSelector = mentionsClusterLabel(selector);
+  const inNamespaces = namespaceSelector !== null && mentionsClusterLabel(namespaceSelector);
+  if (!inSelector && !inNamespaces) return { kind: 'local' };
   let names: string[] | null = null;
-  for (const s of scopes) {
+  for (const node of [inSelector ? selector : null, inNamespaces ? namespaceSelector : null]) {
+    if (node === null) continue;
+    const s = clusterScope(node);
     if (s.kind !== 'clusters') continue;
     names = names === null ? [...s.names] : names.filter((n) => s.names.includes(n));
   }
