@@ -53,6 +53,26 @@ async function settle(conn: ClusterConnection, until: (s: DerivedState) => boole
   return conn.state;
 }
 
+/** A connection whose pod watch replays `lines`, until it is InSync or has failed; then stopped. */
+async function replayPodWatch(
+  lines: string[],
+  cache: MeshCache,
+): Promise<{ state: DerivedState; conn: ClusterConnection }> {
+  const conn = new ClusterConnection({
+    cluster: 'west',
+    client: remote((path) => (path.startsWith(watchedResources[0]?.path ?? '') ? lines : [])),
+    cache,
+    log: quietLog,
+    onState: () => {},
+    probeIntervalMs: 0,
+    backoff: { initialMs: 10_000, maxMs: 10_000, jitter: 0 },
+  });
+  conn.start();
+  const state = await settle(conn, (d) => d.state === 'InSync' || d.state === 'ConnectionFailed');
+  await conn.stop();
+  return { state, conn };
+}
+
 test('a refused watch of one resource: the cluster is ConnectionFailed and its message names the watch', async () => {
   const cache = new MeshCache();
   const restarts: string[] = [];
@@ -108,18 +128,7 @@ test('fuzz: whatever a remote writes on its watches, the connection never throws
   );
   await fc.assert(
     fc.asyncProperty(fc.array(line, { maxLength: 6 }), async (lines) => {
-      const conn = new ClusterConnection({
-        cluster: 'west',
-        client: remote((path) => (path.startsWith(watchedResources[0]?.path ?? '') ? lines : [])),
-        cache: new MeshCache(),
-        log: quietLog,
-        onState: () => {},
-        probeIntervalMs: 0,
-        backoff: { initialMs: 10_000, maxMs: 10_000, jitter: 0 },
-      });
-      conn.start();
-      const s = await settle(conn, (d) => d.state === 'InSync' || d.state === 'ConnectionFailed');
-      await conn.stop();
+      const { state: s } = await replayPodWatch(lines, new MeshCache());
       assert.ok(s.state === 'InSync' || s.state === 'ConnectionFailed', s.state);
       if (s.state === 'ConnectionFailed') {
         assert.ok(['BadResponse', 'ServerError', 'Error'].includes(s.reason), s.reason);
@@ -295,18 +304,7 @@ test('fuzz: malformed objects on a watch never fail the connection, and nothing 
   await fc.assert(
     fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 8 }), async (lines) => {
       const cache = new MeshCache();
-      const conn = new ClusterConnection({
-        cluster: 'west',
-        client: remote((path) => (path.startsWith('/api/v1/pods') ? lines : [])),
-        cache,
-        log: quietLog,
-        onState: () => {},
-        probeIntervalMs: 0,
-        backoff: { initialMs: 10_000, maxMs: 10_000, jitter: 0 },
-      });
-      conn.start();
-      const s = await settle(conn, (d) => d.state === 'InSync' || d.state === 'ConnectionFailed');
-      await conn.stop();
+      const { state: s, conn } = await replayPodWatch(lines, cache);
       assert.equal(s.state, 'InSync', s.message);
       for (const e of cache.list('WorkloadEndpoint')) {
         assert.ok(e.ips.length > 0 && e.ips.every((ip) => typeof ip === 'string' && /^[0-9a-f.:]+$/i.test(ip)));

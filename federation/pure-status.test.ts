@@ -79,17 +79,19 @@ test('stale policy: Retain keeps, Withdraw waits for the ttl', () => {
   assert.deepEqual(staleDecision({ mode: 'Withdraw', ttlMs: 1000 }, 9000, 10_000), { action: 'withdraw' });
 });
 
+const inSyncWest: ClusterStatus = {
+  cluster: 'west',
+  local: false,
+  state: 'InSync',
+  reason: 'InSync',
+  message: 'ok',
+  staleSince: null,
+  withdrawn: false,
+  lastSyncTime: '2026-01-01T00:00:00.000Z',
+};
+
 test('RCC status: conditions keep their transition time while unchanged, so an unchanged status is not rewritten', () => {
-  const cluster: ClusterStatus = {
-    cluster: 'west',
-    local: false,
-    state: 'InSync',
-    reason: 'InSync',
-    message: 'ok',
-    staleSince: null,
-    withdrawn: false,
-    lastSyncTime: '2026-01-01T00:00:00.000Z',
-  };
+  const cluster = inSyncWest;
   const counts = { WorkloadEndpoint: 3, HostEndpoint: 1, Namespace: 2, Service: 1, EndpointSlice: 0 };
   const a = buildRccStatus(undefined, cluster, counts, 1, 'T1');
   const b = buildRccStatus(a, cluster, counts, 1, 'T2');
@@ -124,16 +126,7 @@ test('RCC status: conditions keep their transition time while unchanged, so an u
 });
 
 test('refused objects: counted, the first ten named by kind, namespace and name, valid against the CRD; absent when none', () => {
-  const cluster: ClusterStatus = {
-    cluster: 'west',
-    local: false,
-    state: 'InSync',
-    reason: 'InSync',
-    message: 'ok',
-    staleSince: null,
-    withdrawn: false,
-    lastSyncTime: null,
-  };
+  const cluster = inSyncWest;
   const counts = { WorkloadEndpoint: 1, HostEndpoint: 0, Namespace: 0, Service: 0, EndpointSlice: 0 };
   const refused = Array.from({ length: 12 }, (_, i) => ({
     kind: 'Pod' as const,
