@@ -3,6 +3,7 @@
 import type { Registry } from 'prom-client';
 import type { KubeRestClient } from '../core/kube/rest-client.js';
 import type { Logger } from '../core/log/logger.js';
+import { HealthChecks } from '../core/metrics/health-checks.js';
 import type { MeshCacheReader } from '../federation/index.js';
 import { Delegation } from './auth/delegation.js';
 import { AuthenticationConfigSource } from './authentication-config.js';
@@ -88,14 +89,14 @@ export async function startFederationApi(o: FederationApiOptions): Promise<Feder
     authentication: () => auth.current(),
     reviewToken: (t) => delegation.reviewToken(t),
     authorize: (u, info) => delegation.authorize(u, info),
-    readiness: () => {
-      const a = auth.loaded();
-      return [
-        { name: 'ping', ok: true },
-        { name: 'authentication-config', ok: a.ok, message: a.message },
-        { name: 'mesh-cache-synced', ok: o.meshReady(), message: 'the mesh cache has not completed its first sync' },
-      ];
-    },
+    health: new HealthChecks()
+      .addReadiness('authentication-config', () => {
+        const a = auth.loaded();
+        return a.ok ? undefined : a.message;
+      })
+      .addReadiness('mesh-cache-synced', () =>
+        o.meshReady() ? undefined : 'the mesh cache has not completed its first sync',
+      ),
     openapi: buildOpenApi(o.version),
     version: { gitVersion: o.version, major, minor },
     log,

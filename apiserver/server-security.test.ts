@@ -6,6 +6,7 @@ import { request } from 'node:https';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { createLogger } from '../core/log/logger.js';
+import { HealthChecks } from '../core/metrics/health-checks.js';
 import type { KeyPair } from '../core/tls/certificates.js';
 import type { WorkloadEndpoint } from '../federation/index.js';
 import type { Decision } from './auth/delegation.js';
@@ -63,7 +64,7 @@ async function start(
     handlerContext: { store: store ?? storeWith(3), snapshots: new SnapshotKeeper(), warnings: () => [] },
     authentication: () => authCfg,
     reviewToken: async (t) => (t === 'valid' ? { username: 'tok-user', groups: [], extra: {} } : undefined),
-    readiness: () => [{ name: 'ping', ok: true }],
+    health: new HealthChecks(),
     openapi: buildOpenApi('v0.1.0'),
     version: { gitVersion: 'v0.1.0', major: '0', minor: '1' },
     log: createLogger('test', 'error'),
@@ -206,13 +207,10 @@ test('internal details never reach unauthenticated callers: TokenReview failure 
         'POST https://10.96.0.1:443/apis/authentication.k8s.io/v1/tokenreviews: 403 system:serviceaccount:fedmesh-system:fedmesh-server',
       );
     },
-    readiness: () => [
-      {
-        name: 'authentication-config',
-        ok: false,
-        message: 'cannot read kube-system/...: connect ECONNREFUSED 10.96.0.1:443',
-      },
-    ],
+    health: new HealthChecks().addReadiness(
+      'authentication-config',
+      () => 'cannot read kube-system/...: connect ECONNREFUSED 10.96.0.1:443',
+    ),
   });
   try {
     const r = await call(h.server.port, `${base}/remoteworkloads`, {

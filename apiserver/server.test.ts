@@ -5,6 +5,7 @@ import { request } from 'node:https';
 import { after, before, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { createLogger } from '../core/log/logger.js';
+import { HealthChecks } from '../core/metrics/health-checks.js';
 import { createCertificateAuthority, issueCertificate, type KeyPair } from '../core/tls/certificates.js';
 import type { WorkloadEndpoint } from '../federation/index.js';
 import { createApiServerMetrics } from './metrics.js';
@@ -49,7 +50,7 @@ before(async () => {
     authentication: () => authCfg,
     reviewToken: async (t) => (t === 'valid' ? { username: 'tok-user', groups: [], extra: {} } : undefined),
     authorize: async (u) => ({ allowed: u.username !== 'nobody', reason: u.username === 'nobody' ? 'no RBAC' : '' }),
-    readiness: () => [{ name: 'mesh-cache-synced', ok: true }],
+    health: new HealthChecks().addReadiness('mesh-cache-synced', () => undefined),
     openapi: buildOpenApi('v0.1.0'),
     version: { gitVersion: 'v0.1.0', major: '0', minor: '1' },
     log: createLogger('test', 'error'),

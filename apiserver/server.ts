@@ -4,7 +4,10 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
+import { requestUrl, withoutTrailingSlashes } from '../core/http/request-path.js';
 import type { Logger } from '../core/log/logger.js';
+import { type HealthChecks, renderHealth } from '../core/metrics/health-checks.js';
+import { sendHealth } from '../core/metrics/health-server.js';
 import { type AuthenticationConfig, authenticate, clearIdentityHeaders } from './auth/authenticator.js';
 import { alwaysAllowPaths, type Decision } from './auth/delegation.js';
 import type { UserInfo } from './auth/user-info.js';
@@ -41,12 +44,6 @@ import {
   type WatchLimits,
 } from './watch-limits.js';
 
-export interface ReadinessCheck {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly message?: string;
-}
-
 export interface ApiServerOptions {
   readonly host: string;
   readonly port: number;
@@ -57,7 +54,8 @@ export interface ApiServerOptions {
   readonly authentication: () => AuthenticationConfig;
   readonly reviewToken: (token: string) => Promise<UserInfo | undefined>;
   readonly authorize: (user: UserInfo, info: RequestInfo) => Promise<Decision>;
-  readonly readiness: () => readonly ReadinessCheck[];
+  /** What /healthz, /livez and /readyz run (probes need no credentials). */
+  readonly health: HealthChecks;
   readonly openapi: OpenApiDocs;
   readonly version: { gitVersion: string; major: string; minor: string };
   readonly log: Logger;
@@ -100,48 +98,6 @@ function sendText(
 ): void {
   res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...extra });
   res.end(body);
-}
-
-/** /healthz, /livez, /readyz with Go's `?verbose` and `?exclude=` (HLTH-01). */
-function health(res: ServerResponse, url: URL, checks: readonly ReadinessCheck[], log: Logger): void {
-  const excluded = new Set(url.searchParams.getAll('exclude'));
-  const wanted = url.pathname.split('/')[2];
-  const relevant = checks.filter((c) => !excluded.has(c.name) && (wanted === undefined || c.name === wanted));
-  if (wanted !== undefined && relevant.length === 0) throw pathNotFound();
-  const ok = relevant.every((c) => c.ok);
-  for (const c of relevant) if (!c.ok) log.info({ check: c.name, why: c.message ?? '' }, 'health check failed');
-  if (!url.searchParams.has('verbose') && ok) {
-    sendText(res, 200, 'text/plain; charset=utf-8', 'ok');
-    return;
-  }
-  // As Go's healthz: anyone may ask, so why a check fails goes to the log, never into the answer.
-  const lines = relevant.map((c) => (c.ok ? `[+]${c.name} ok` : `[-]${c.name} failed: reason withheld`));
-  const base = url.pathname.split('/')[1] ?? 'healthz';
-  lines.push(`${base} check ${ok ? 'passed' : 'failed'}`);
-  sendText(res, ok ? 200 : 500, 'text/plain; charset=utf-8', `${lines.join('\n')}\n`);
-}
-
-/**
- * The request target as a URL, or undefined when it is not a path (`*`, absolute form). As Go's ParseRequestURI,
- * everything after the first `/` is path: `//x/apis` names no host, and `//` is a path, not an exception.
- */
-export function requestUrl(target: string): URL | undefined {
-  if (!target.startsWith('/')) return undefined;
-  try {
-    return new URL(`https://fedmesh.invalid${target}`);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The path without trailing slashes, by a backward scan: `/\/+$/` retries from every slash of a run, so a path of
- * thousands of slashes before one letter (even under /healthz, which needs no credentials) blocked the process.
- */
-function withoutTrailingSlashes(path: string): string {
-  let end = path.length;
-  while (end > 0 && path[end - 1] === '/') end -= 1;
-  return path.slice(0, end) || '/';
 }
 
 export async function startApiServer(o: ApiServerOptions): Promise<RunningApiServer> {
@@ -300,8 +256,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(info.verb, url.pathname, '');
     const p = withoutTrailingSlashes(url.pathname);
     if (isHealth) {
-      const checks = p.startsWith('/readyz') ? o.readiness() : [{ name: 'ping', ok: true }];
-      health(res, url, checks, log);
+      const answer = renderHealth(p, url.searchParams, o.health);
+      if (!answer) throw pathNotFound();
+      sendHealth(res, answer, log);
     } else if (p === '/apis') {
       const fmt = chooseDiscoveryFormat(parseAccept(req.headers.accept));
       if (fmt === 'aggregated-v2') {

@@ -25,6 +25,7 @@ import { jsonOf, ServedStore } from '../apiserver/served-store.js';
 import { startApiServer } from '../apiserver/server.js';
 import { defaultWatchLimits } from '../apiserver/watch-limits.js';
 import { createLogger } from '../core/log/logger.js';
+import { HealthChecks } from '../core/metrics/health-checks.js';
 import { createCertificateAuthority, issueCertificate } from '../core/tls/certificates.js';
 import type { WorkloadEndpoint } from '../federation/index.js';
 
@@ -95,7 +96,7 @@ async function serve(kind: string, pki: Pki): Promise<void> {
       authentication: () => auth,
       reviewToken: async () => undefined,
       authorize: async () => ({ allowed: true, reason: '' }),
-      readiness: () => [],
+      health: new HealthChecks(),
       openapi: buildOpenApi('v0'),
       version: { gitVersion: 'v0', major: '0', minor: '0' },
       log: createLogger('bench', 'error'),

@@ -12,6 +12,7 @@ import { UsageError } from '../core/cli/usage-error.js';
 import { LeaderElector, leaderElectionTimingProblem } from '../core/kube/leader-election.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
 import { createLogger, errorMessage } from '../core/log/logger.js';
+import { HealthChecks } from '../core/metrics/health-checks.js';
 import { startHealthServer } from '../core/metrics/health-server.js';
 import { FederatedServicesController, ServiceImportController, startFederation } from '../federation/index.js';
 
@@ -212,7 +213,10 @@ export async function serverMain(argv: string[]): Promise<number> {
   const health = await startHealthServer({
     ...bind,
     registry,
-    ready: () => ({ ok: federation.isReady(), detail: federation.isReady() ? 'ok' : 'mesh cache not synced yet' }),
+    log,
+    checks: new HealthChecks().addReadiness('mesh-cache-synced', () =>
+      federation.isReady() ? undefined : 'the mesh cache has not completed its first sync',
+    ),
   });
   const api = await startFederationApi({
     cache: federation.cache,

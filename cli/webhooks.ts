@@ -7,6 +7,7 @@ import { formatFlagHelp, parseFlags } from '../core/cli/parse-flags.js';
 import { UsageError } from '../core/cli/usage-error.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
 import { createLogger, errorMessage } from '../core/log/logger.js';
+import { HealthChecks } from '../core/metrics/health-checks.js';
 import { startHealthServer } from '../core/metrics/health-server.js';
 import { type CertificateSource, defaultWebhookConfigurationName, startWebhooks } from '../webhooks/index.js';
 
@@ -154,10 +155,10 @@ export async function webhooksMain(argv: string[]): Promise<number> {
   const health = await startHealthServer({
     ...metricsBind,
     registry,
-    ready: () => ({
-      ok: webhooks.isReady(),
-      detail: webhooks.isReady() ? 'ok' : 'RemoteClusterConfigurations not listed yet',
-    }),
+    log,
+    checks: new HealthChecks().addReadiness('rcc-informer-synced', () =>
+      webhooks.isReady() ? undefined : 'RemoteClusterConfigurations not listed yet',
+    ),
   });
   log.info(
     { port: webhooks.server.port, metricsPort: health.port, certificates: certificates.kind },

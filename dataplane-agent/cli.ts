@@ -5,6 +5,7 @@ import { formatFlagHelp, parseFlags } from '../core/cli/parse-flags.js';
 import { UsageError } from '../core/cli/usage-error.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
 import { createLogger, errorMessage } from '../core/log/logger.js';
+import { HealthChecks } from '../core/metrics/health-checks.js';
 import { startHealthServer } from '../core/metrics/health-server.js';
 import { Agent } from './agent.js';
 
@@ -118,7 +119,10 @@ export async function agentMain(argv: string[]): Promise<number> {
   const health = await startHealthServer({
     ...bind,
     registry,
-    ready: () => ({ ok: agent.ready, detail: agent.ready ? 'ok' : 'not every source listed and programmed yet' }),
+    log,
+    checks: new HealthChecks().addReadiness('dataplane-programmed', () =>
+      agent.ready ? undefined : 'not every source listed and programmed yet',
+    ),
   });
   const stop = new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);

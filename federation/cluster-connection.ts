@@ -1,6 +1,6 @@
 import type { BackoffPolicy } from '../core/kube/backoff.js';
 import type { Gate } from '../core/kube/gate.js';
-import { type InformerFailure, ResilientInformer } from '../core/kube/resilient-informer.js';
+import { type InformerFailure, objectKey, ResilientInformer } from '../core/kube/resilient-informer.js';
 import { KubeApiError, type KubeRestClient } from '../core/kube/rest-client.js';
 import type { Logger } from '../core/log/logger.js';
 import {
@@ -14,6 +14,7 @@ import {
 import { classifyFailure, restartReason } from './connection-error.js';
 import type { MeshCacheWriter } from './mesh-cache.js';
 import type { MeshObject } from './mesh-types.js';
+import { checkRemoteObject, type SourceKind, shownName } from './remote-object-schemas.js';
 import { type WatchedResource, watchedResources } from './watched-resources.js';
 
 export interface ClusterConnectionOptions {
@@ -27,12 +28,71 @@ export interface ClusterConnectionOptions {
   readonly onData?: () => void;
   /** Called each time a list or watch of `resource` ends early and is tried again (for the restarts metric). */
   readonly onRestart?: (resource: string, reason: string) => void;
+  /** Called for every object refused by its schema (remote-object-schemas.ts), for the metric and the status. */
+  readonly onRefused?: (resource: string, refused: RefusedObject) => void;
   /** Liveness probe period; two failed probes in a row restart every informer. */
   readonly probeIntervalMs?: number;
   readonly resources?: readonly WatchedResource[];
   readonly listGate?: Gate;
   /** Waits between retries; default client-go's. */
   readonly backoff?: BackoffPolicy;
+}
+
+/** An object left out of the cache because it does not have the shape we need: which, where, why; never a value. */
+export interface RefusedObject {
+  readonly kind: SourceKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly field: string;
+  readonly problem: string;
+}
+
+/** Map keys of refused objects are cut to this length: a hostile name must not be kept whole. */
+const refusedKeyLength = 600;
+
+/**
+ * The objects of one resource that were refused. Per object, not per list: one malformed object must not keep the
+ * rest of its collection (or its cluster) out of the mesh, and it is treated as absent until a good version comes.
+ * A full list replaces the set (what it refused, nothing older); a watch event for an object updates its entry.
+ */
+class RefusedSet {
+  private current = new Map<string, RefusedObject>();
+  private listing: Map<string, RefusedObject> | undefined;
+
+  listStarted(): void {
+    this.listing = new Map();
+  }
+  listEnded(completed: boolean): void {
+    if (completed && this.listing) this.current = this.listing;
+    this.listing = undefined;
+  }
+  /** Records the outcome of checking one object; true when it was refused and had not been (or elsewhere). */
+  record(key: string, refused: RefusedObject | undefined): boolean {
+    const k = key.slice(0, refusedKeyLength);
+    const target = this.listing ?? this.current;
+    if (!refused) {
+      target.delete(k);
+      return false;
+    }
+    const before = this.current.get(k);
+    target.set(k, refused);
+    return before?.field !== refused.field || before.problem !== refused.problem;
+  }
+  private loggedAt = Number.NEGATIVE_INFINITY;
+  mayLog(now: number): boolean {
+    if (now - this.loggedAt < 10_000) return false;
+    this.loggedAt = now;
+    return true;
+  }
+  gone(key: string): void {
+    this.current.delete(key.slice(0, refusedKeyLength));
+  }
+  values(): Iterable<RefusedObject> {
+    return this.current.values();
+  }
+  get size(): number {
+    return this.current.size;
+  }
 }
 
 /**
@@ -45,6 +105,7 @@ export class ClusterConnection {
     string,
     { readonly resource: WatchedResource; readonly informer: ResilientInformer<MeshObject> }
   >();
+  private readonly refused = new Map<string, RefusedSet>();
   private readonly states = new Map<string, ResourceState>();
   private derived: DerivedState = {
     state: 'Connecting',
@@ -60,6 +121,7 @@ export class ClusterConnection {
     const resources = opts.resources ?? watchedResources;
     for (const r of resources) {
       this.states.set(r.resource, initialResourceState(r.resource));
+      this.refused.set(r.resource, new RefusedSet());
       this.informers.set(r.resource, { resource: r, informer: this.informerFor(r) });
     }
   }
@@ -71,6 +133,13 @@ export class ClusterConnection {
   /** Each resource's machine, as it stands. */
   resources(): ResourceState[] {
     return [...this.states.values()];
+  }
+
+  /** Objects refused by their schema and left out of the cache, as the last list and the watches since saw them. */
+  refusedObjects(): RefusedObject[] {
+    const all: RefusedObject[] = [];
+    for (const set of this.refused.values()) all.push(...set.values());
+    return all;
   }
 
   start(): void {
@@ -102,15 +171,37 @@ export class ClusterConnection {
   private informerFor(r: WatchedResource): ResilientInformer<MeshObject> {
     const { cluster, cache } = this.opts;
     const data = () => this.opts.onData?.();
+    const refused = this.refused.get(r.resource) ?? new RefusedSet();
     return new ResilientInformer<MeshObject>({
       client: this.opts.client,
       path: r.path,
-      convert: (raw) => r.convert(cluster, raw),
+      convert: (raw) => {
+        const problem = checkRemoteObject(r.sourceKind, raw);
+        const refusal = problem && {
+          kind: r.sourceKind,
+          namespace: raw.metadata?.namespace === undefined ? '' : shownName(raw.metadata.namespace),
+          name: shownName(raw.metadata?.name),
+          ...problem,
+        };
+        // Logged when new, at most once per resource every 10 s: a hostile list must not flood the log.
+        if (refused.record(objectKey(raw), refusal) && refusal && refused.mayLog(Date.now())) {
+          this.opts.log.warn(
+            { resource: r.resource, namespace: refusal.namespace, name: refusal.name, field: refusal.field },
+            `refused a ${r.sourceKind}: ${refusal.field} ${refusal.problem}`,
+          );
+        }
+        if (refusal) {
+          this.opts.onRefused?.(r.resource, refusal);
+          return undefined;
+        }
+        return r.convert(cluster, raw);
+      },
       ...(this.opts.listGate ? { listGate: this.opts.listGate } : {}),
       ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
       handlers: {
         onList: (items) => {
           if (this.stopped) return;
+          refused.listEnded(true);
           cache.replaceAll(cluster, r.kind, items);
           this.transition(r.resource, { type: 'listed' });
           data();
@@ -120,8 +211,9 @@ export class ClusterConnection {
           cache.upsert(cluster, r.kind, key, item);
           data();
         },
-        onDelete: (key) => {
+        onDelete: (key, dropped) => {
           if (this.stopped) return;
+          if (!dropped) refused.gone(key);
           cache.remove(cluster, r.kind, key);
           data();
         },
@@ -131,8 +223,13 @@ export class ClusterConnection {
             // Withdrawn between its list and this watch (the ttl ran out on the old watch failure): the watch
             // resumes after objects the cache no longer has, so list them again now.
             if (this.states.get(r.resource)?.withdrawn) this.informers.get(r.resource)?.informer.restart();
-          } else if (phase === 'listing') this.transition(r.resource, { type: 'listing' });
-          else if (phase === 'failed' && failure) this.onFailure(r, failure);
+          } else if (phase === 'listing') {
+            refused.listStarted();
+            this.transition(r.resource, { type: 'listing' });
+          } else if (phase === 'failed' && failure) {
+            refused.listEnded(false);
+            this.onFailure(r, failure);
+          }
         },
         onRelist: (cause) => this.opts.onRestart?.(r.resource, cause),
       },

@@ -18,6 +18,8 @@ export interface FederationMetrics {
   setConnectionStatus(cluster: string, state: ClusterState): void;
   /** A list or watch of `resource` in `cluster` ended early and will be tried again, for `reason`. */
   watchRestarted(cluster: string, resource: string, reason: string): void;
+  /** An object of `resource` from `cluster` was refused by its schema and left out. */
+  objectRefused(cluster: string, resource: string): void;
   forgetCluster(cluster: string): void;
 }
 
@@ -34,6 +36,13 @@ export function createFederationMetrics(registry: Registry, cache: MeshCacheRead
     labelNames: ['cluster', 'resource', 'reason'] as const,
     registers: [registry],
   });
+  const refused = new Counter({
+    name: 'fedmesh_remote_objects_refused_total',
+    help: 'Objects read from a cluster that did not have the shape fedmesh needs (a field of the wrong type, size or syntax) and were left out, by resource; the RCC status names them',
+    labelNames: ['cluster', 'resource'] as const,
+    registers: [registry],
+  });
+  const refusedResources = new Map<string, Set<string>>();
   /** The label sets each cluster's counters have, so that a deleted RCC leaves no series behind. */
   const restartLabels = new Map<string, Map<string, { resource: string; reason: string }>>();
   new Gauge({
@@ -65,8 +74,16 @@ export function createFederationMetrics(registry: Registry, cache: MeshCacheRead
       seen.set(`${resource}\n${reason}`, { resource, reason });
       restartLabels.set(cluster, seen);
     },
+    objectRefused: (cluster, resource) => {
+      refused.inc({ cluster, resource });
+      const seen = refusedResources.get(cluster) ?? new Set<string>();
+      seen.add(resource);
+      refusedResources.set(cluster, seen);
+    },
     forgetCluster: (cluster) => {
       status.remove({ cluster });
+      for (const resource of refusedResources.get(cluster) ?? []) refused.remove({ cluster, resource });
+      refusedResources.delete(cluster);
       for (const l of restartLabels.get(cluster)?.values() ?? []) restarts.remove({ cluster, ...l });
       restartLabels.delete(cluster);
     },

@@ -5,6 +5,7 @@ import { deriveClusterState, type ResourceState } from './cluster-state.js';
 import { classifyFailure } from './connection-error.js';
 import type { ClusterStatus } from './mesh-types.js';
 import { buildRccStatus, sameRccStatus } from './rcc-status.js';
+import { checkRcc } from './rcc-validation.js';
 import { staleDecision } from './stale-policy.js';
 
 const pods = { verb: 'list', resource: 'pods', group: '' } as const;
@@ -78,17 +79,19 @@ test('stale policy: Retain keeps, Withdraw waits for the ttl', () => {
   assert.deepEqual(staleDecision({ mode: 'Withdraw', ttlMs: 1000 }, 9000, 10_000), { action: 'withdraw' });
 });
 
+const inSyncWest: ClusterStatus = {
+  cluster: 'west',
+  local: false,
+  state: 'InSync',
+  reason: 'InSync',
+  message: 'ok',
+  staleSince: null,
+  withdrawn: false,
+  lastSyncTime: '2026-01-01T00:00:00.000Z',
+};
+
 test('RCC status: conditions keep their transition time while unchanged, so an unchanged status is not rewritten', () => {
-  const cluster: ClusterStatus = {
-    cluster: 'west',
-    local: false,
-    state: 'InSync',
-    reason: 'InSync',
-    message: 'ok',
-    staleSince: null,
-    withdrawn: false,
-    lastSyncTime: '2026-01-01T00:00:00.000Z',
-  };
+  const cluster = inSyncWest;
   const counts = { WorkloadEndpoint: 3, HostEndpoint: 1, Namespace: 2, Service: 1, EndpointSlice: 0 };
   const a = buildRccStatus(undefined, cluster, counts, 1, 'T1');
   const b = buildRccStatus(a, cluster, counts, 1, 'T2');
@@ -120,4 +123,32 @@ test('RCC status: conditions keep their transition time while unchanged, so an u
   const synced = stale.conditions.find((c) => c.type === 'Synced');
   assert.deepEqual([ready?.status, ready?.reason, ready?.lastTransitionTime], ['False', 'Unreachable', 'T3']);
   assert.deepEqual([synced?.reason, stale.staleSince], ['Stale', 'S']);
+});
+
+test('refused objects: counted, the first ten named by kind, namespace and name, valid against the CRD; absent when none', () => {
+  const cluster = inSyncWest;
+  const counts = { WorkloadEndpoint: 1, HostEndpoint: 0, Namespace: 0, Service: 0, EndpointSlice: 0 };
+  const refused = Array.from({ length: 12 }, (_, i) => ({
+    kind: 'Pod' as const,
+    namespace: 'shop',
+    name: `p${String(11 - i).padStart(2, '0')}`,
+    field: 'status.podIPs[0].ip',
+    problem: 'must be string',
+  }));
+  const s = buildRccStatus(undefined, cluster, counts, 1, 'T1', refused);
+  assert.equal(s.refusedObjects?.count, 12);
+  assert.deepEqual(
+    s.refusedObjects?.objects.map((o) => o.name),
+    ['p00', 'p01', 'p02', 'p03', 'p04', 'p05', 'p06', 'p07', 'p08', 'p09'],
+  );
+  assert.equal(s.state, 'InSync', 'refusals do not change the state');
+  const rcc = { apiVersion: 'fedmesh.io/v1alpha1', kind: 'RemoteClusterConfiguration', metadata: { name: 'west' } };
+  const checked = checkRcc({
+    ...rcc,
+    spec: { clusterAccessSecret: { name: 'west', namespace: 'fedmesh-system' } },
+    status: s,
+  });
+  assert.ok('rcc' in checked && checked.statusProblem === undefined, JSON.stringify(checked));
+  assert.ok(!sameRccStatus(s, buildRccStatus(s, cluster, counts, 1, 'T2')), 'clearing them is a change');
+  assert.equal(buildRccStatus(s, cluster, counts, 1, 'T2').refusedObjects, undefined);
 });

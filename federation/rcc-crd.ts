@@ -140,6 +140,30 @@ export const rccCrd = {
                   lastSyncTime: { type: 'string', format: 'date-time', nullable: true },
                   staleSince: { type: 'string', format: 'date-time', nullable: true },
                   observedGeneration: { type: 'integer', format: 'int64' },
+                  refusedObjects: {
+                    type: 'object',
+                    nullable: true,
+                    description:
+                      'Objects of the remote cluster left out because a field fedmesh uses has the wrong type, size or syntax: how many, and the first few with the field and the rule (never the value).',
+                    properties: {
+                      count,
+                      objects: {
+                        type: 'array',
+                        maxItems: 10,
+                        items: {
+                          type: 'object',
+                          required: ['kind', 'name', 'field', 'problem'],
+                          properties: {
+                            kind: { type: 'string', maxLength: 63 },
+                            namespace: { type: 'string', maxLength: 253 },
+                            name: { type: 'string', maxLength: 253 },
+                            field: { type: 'string', maxLength: 1024 },
+                            problem: { type: 'string', maxLength: 256 },
+                          },
+                        },
+                      },
+                    },
+                  },
                 },
               },
             },

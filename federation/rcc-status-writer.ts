@@ -1,6 +1,7 @@
 import { isStatus, type KubeRestClient } from '../core/kube/rest-client.js';
 import { SerialWriter } from '../core/kube/serial-writer.js';
 import type { Logger } from '../core/log/logger.js';
+import type { RefusedObject } from './cluster-connection.js';
 import type { KindCounts } from './mesh-cache.js';
 import type { ClusterStatus } from './mesh-types.js';
 import { rccPath } from './rcc-spec.js';
@@ -11,7 +12,9 @@ export interface RccStatusWriterOptions {
   readonly client: KubeRestClient;
   readonly log: Logger;
   /** What to write: the cluster's status and counts as the cache holds them now (undefined: nothing yet). */
-  readonly current: () => { readonly cluster: ClusterStatus; readonly counts: KindCounts } | undefined;
+  readonly current: () =>
+    | { readonly cluster: ClusterStatus; readonly counts: KindCounts; readonly refused?: readonly RefusedObject[] }
+    | undefined;
   /** Whether this process writes status now (the leader; see RemoteClusterDeps.mayWriteStatus). */
   readonly mayWrite: () => boolean;
   /** Minimum time between two writes that only change counts. */
@@ -74,11 +77,25 @@ export class RccStatusWriter {
   private async writeOnce(): Promise<void> {
     const now = this.opts.current();
     if (!now || this.stopped || !this.opts.mayWrite()) return;
-    const body = buildRccStatus(this.written, now.cluster, now.counts, this.generation, new Date().toISOString());
+    const body = buildRccStatus(
+      this.written,
+      now.cluster,
+      now.counts,
+      this.generation,
+      new Date().toISOString(),
+      now.refused,
+    );
     if (sameRccStatus(this.written, body)) return;
     this.lastWriteAt = Date.now();
     // A merge patch keeps fields it does not name: clear the optional ones explicitly.
-    const patch = { status: { ...body, lastSyncTime: body.lastSyncTime ?? null, staleSince: body.staleSince ?? null } };
+    const patch = {
+      status: {
+        ...body,
+        lastSyncTime: body.lastSyncTime ?? null,
+        staleSince: body.staleSince ?? null,
+        refusedObjects: body.refusedObjects ?? null,
+      },
+    };
     try {
       await this.opts.client.mergePatch(`${rccPath}/${encodeURIComponent(this.opts.name)}/status`, patch);
       this.written = body;

@@ -1,4 +1,5 @@
 import { structurallyEqual } from '../core/json/structural-equal.js';
+import type { RefusedObject } from './cluster-connection.js';
 import type { KindCounts } from './mesh-cache.js';
 import type { ClusterState, ClusterStatus } from './mesh-types.js';
 
@@ -28,6 +29,24 @@ export interface RccStatus {
   readonly lastSyncTime?: string;
   readonly staleSince?: string;
   readonly observedGeneration?: number;
+  /** Objects left out because they do not have the shape fedmesh needs; absent when there are none. */
+  readonly refusedObjects?: RefusedObjects;
+}
+
+/** How many objects are refused, and the first few of them (by kind, namespace, name). */
+export interface RefusedObjects {
+  readonly count: number;
+  readonly objects: readonly RefusedObject[];
+}
+
+/** The most refused objects a status names (the count says how many there are). */
+export const refusedObjectsShown = 10;
+
+function refusedObjectsOf(refused: readonly RefusedObject[]): RefusedObjects | undefined {
+  if (refused.length === 0) return undefined;
+  const key = (r: RefusedObject) => `${r.kind}\n${r.namespace}\n${r.name}\n${r.field}`;
+  const objects = [...refused].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return { count: refused.length, objects: objects.slice(0, refusedObjectsShown) };
 }
 
 export function statusCounts(c: KindCounts): RccStatusCounts {
@@ -86,7 +105,9 @@ export function buildRccStatus(
   counts: KindCounts,
   generation: number | undefined,
   now: string,
+  refused: readonly RefusedObject[] = [],
 ): RccStatus {
+  const refusedObjects = refusedObjectsOf(refused);
   const conditions = conditionsFor(cluster).map((c) => {
     const old = prev?.conditions?.find((p) => p.type === c.type);
     const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now;
@@ -100,6 +121,7 @@ export function buildRccStatus(
     ...(cluster.lastSyncTime ? { lastSyncTime: cluster.lastSyncTime } : {}),
     ...(cluster.staleSince ? { staleSince: cluster.staleSince } : {}),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
+    ...(refusedObjects ? { refusedObjects } : {}),
   };
 }
 

@@ -104,7 +104,9 @@ export class RemoteCluster {
       ...(deps.statusIntervalMs === undefined ? {} : { intervalMs: deps.statusIntervalMs }),
       current: () => {
         const cluster = deps.cache.clusterStatus(name);
-        return cluster ? { cluster, counts: deps.cache.counts(name) } : undefined;
+        return cluster
+          ? { cluster, counts: deps.cache.counts(name), refused: this.connection?.refusedObjects() ?? [] }
+          : undefined;
       },
     });
   }
@@ -258,6 +260,10 @@ export class RemoteCluster {
           if (this.connection === conn) this.status.schedule(false);
         },
         onRestart: (resource, reason) => this.deps.metrics?.watchRestarted(this.name, resource, reason),
+        onRefused: (resource) => {
+          this.deps.metrics?.objectRefused(this.name, resource);
+          if (this.connection === conn) this.status.schedule(false);
+        },
         ...(this.deps.probeIntervalMs === undefined ? {} : { probeIntervalMs: this.deps.probeIntervalMs }),
         ...(this.deps.listGate ? { listGate: this.deps.listGate } : {}),
         ...(this.deps.remoteBackoff ? { backoff: this.deps.remoteBackoff } : {}),

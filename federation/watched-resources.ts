@@ -1,11 +1,14 @@
 import type { V1EndpointSlice, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { KubeObject } from '../core/kube/resilient-informer.js';
 import type { MeshKind, MeshObject } from './mesh-types.js';
+import type { SourceKind } from './remote-object-schemas.js';
 import { slimEndpointSlice, slimNamespace, slimNode, slimPod, slimService } from './slim.js';
 
 /** One collection fedmesh lists and watches in every cluster, and how its objects become slim ones. */
 export interface WatchedResource {
   readonly kind: MeshKind;
+  /** The kind of the objects read, as Kubernetes names it (schema and status use it). */
+  readonly sourceKind: SourceKind;
   /** Plural resource name and API group ('' = core), as RBAC names them. */
   readonly resource: string;
   readonly group: string;
@@ -21,6 +24,7 @@ export interface WatchedResource {
 export const watchedResources: readonly WatchedResource[] = [
   {
     kind: 'WorkloadEndpoint',
+    sourceKind: 'Pod',
     resource: 'pods',
     group: '',
     path: '/api/v1/pods',
@@ -28,6 +32,7 @@ export const watchedResources: readonly WatchedResource[] = [
   },
   {
     kind: 'HostEndpoint',
+    sourceKind: 'Node',
     resource: 'nodes',
     group: '',
     path: '/api/v1/nodes',
@@ -35,6 +40,7 @@ export const watchedResources: readonly WatchedResource[] = [
   },
   {
     kind: 'Namespace',
+    sourceKind: 'Namespace',
     resource: 'namespaces',
     group: '',
     path: '/api/v1/namespaces',
@@ -42,6 +48,7 @@ export const watchedResources: readonly WatchedResource[] = [
   },
   {
     kind: 'Service',
+    sourceKind: 'Service',
     resource: 'services',
     group: '',
     path: '/api/v1/services',
@@ -49,6 +56,7 @@ export const watchedResources: readonly WatchedResource[] = [
   },
   {
     kind: 'EndpointSlice',
+    sourceKind: 'EndpointSlice',
     resource: 'endpointslices',
     group: 'discovery.k8s.io',
     path: '/apis/discovery.k8s.io/v1/endpointslices',

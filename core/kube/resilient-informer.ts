@@ -26,7 +26,8 @@ export interface InformerHandlers<T> {
   /** A full list completed: every current item (after conversion), by key. */
   onList(items: Map<string, T>): void;
   onUpsert(key: string, item: T): void;
-  onDelete(key: string): void;
+  /** The object is gone; or, with `dropped`, it is still there but its conversion dropped it. */
+  onDelete(key: string, dropped?: boolean): void;
   /**
    * `listing` before a list; `watching` once a watch is accepted (2xx), so that a refused watch never counts as
    * running; `failed` with what failed, before the wait.
@@ -62,10 +63,14 @@ export interface KubeObject {
   readonly [field: string]: unknown;
 }
 
-/** `namespace/name`, or `name` for a cluster-scoped object. */
+/**
+ * `namespace/name`, or `name` for a cluster-scoped object. A name or namespace that is not a string counts as
+ * empty: such an object is refused by its consumer's schema, and its key must still be a string.
+ */
 export function objectKey(obj: KubeObject): string {
   const m = obj.metadata ?? {};
-  return m.namespace ? `${m.namespace}/${m.name ?? ''}` : (m.name ?? '');
+  const name = typeof m.name === 'string' ? m.name : '';
+  return typeof m.namespace === 'string' && m.namespace ? `${m.namespace}/${name}` : name;
 }
 
 /** A watch that ended with an ERROR event or a 410: the resource version is gone, relist. */
@@ -315,7 +320,7 @@ export class ResilientInformer<T> {
         if (ev.type === 'DELETED') h.onDelete(key);
         else {
           const item = this.opts.convert(obj);
-          if (item === undefined) h.onDelete(key);
+          if (item === undefined) h.onDelete(key, true);
           else h.onUpsert(key, item);
         }
       }

@@ -2,8 +2,10 @@ import Ajv from 'ajv';
 import type { WatchEvent } from './rest-client.js';
 
 /**
- * The envelope of one watch line (`{"type": …, "object": {…}}`), as kube-apiserver's watch encoder writes it.
- * Only the envelope is checked here: what an object must hold is its consumer's schema to say.
+ * The envelope of one watch line (`{"type": …, "object": {…}}`), as kube-apiserver's watch encoder writes it, and
+ * the object's resourceVersion (where a watch resumes: a bad one is the stream's problem). Everything else,
+ * name and namespace included, is its consumer's schema to check, one object at a time: a malformed object is
+ * refused alone, it does not end the stream that carries it.
  */
 const watchEventSchema = {
   type: 'object',
@@ -15,11 +17,7 @@ const watchEventSchema = {
       properties: {
         metadata: {
           type: 'object',
-          properties: {
-            name: { type: 'string' },
-            namespace: { type: 'string' },
-            resourceVersion: { type: 'string' },
-          },
+          properties: { resourceVersion: { type: 'string' } },
         },
       },
     },

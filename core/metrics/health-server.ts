@@ -1,7 +1,10 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { requestUrl, withoutTrailingSlashes } from '../http/request-path.js';
+import type { Logger } from '../log/logger.js';
+import { type HealthAnswer, type HealthChecks, healthHeaders, renderHealth } from './health-checks.js';
 
 export interface HealthServer {
   readonly port: number;
@@ -18,39 +21,40 @@ export function parseBindAddress(text: string): { host: string; port: number } |
 }
 
 /**
- * Plain HTTP: /metrics (Prometheus text), /healthz (the process runs), /readyz (its caches are ready). Nobody is
- * authenticated here, so `ready().detail` must be a fixed description (what is not ready yet), never an error text
- * from elsewhere (hosts, paths, accounts): those go to the log.
+ * Plain HTTP: /metrics (Prometheus text) and the health paths of health-checks.ts (/healthz, /livez, /readyz,
+ * `?verbose`, `?exclude=`, per-check paths), rendered as the aggregated API server renders them. Nobody is
+ * authenticated here: why a check fails goes to the log, never into the answer.
  */
 export async function startHealthServer(opts: {
   host: string;
   port: number;
   registry: Registry;
-  ready: () => { ok: boolean; detail: string };
+  checks: HealthChecks;
+  log: Logger;
 }): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') {
+    const url = requestUrl(req.url ?? '/');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405).end();
       return;
     }
+    const path = url ? withoutTrailingSlashes(url.pathname) : '';
     if (path === '/metrics') {
       opts.registry
         .metrics()
         .then((text) => res.writeHead(200, { 'Content-Type': opts.registry.contentType }).end(text))
-        .catch((err: unknown) => res.writeHead(500).end(String(err)));
+        .catch((err: unknown) => {
+          opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'metrics could not be rendered');
+          res.writeHead(500).end();
+        });
       return;
     }
-    if (path === '/healthz' || path === '/livez') {
-      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+    const answer = url && renderHealth(path, url.searchParams, opts.checks);
+    if (!answer) {
+      res.writeHead(404).end();
       return;
     }
-    if (path === '/readyz') {
-      const r = opts.ready();
-      res.writeHead(r.ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(r.detail);
-      return;
-    }
-    res.writeHead(404).end();
+    sendHealth(res, answer, opts.log);
   });
   server.listen(opts.port, opts.host);
   await once(server, 'listening');
@@ -58,4 +62,11 @@ export async function startHealthServer(opts: {
     port: (server.address() as AddressInfo).port,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Writes a health answer; the reasons of failed checks go to the log. */
+export function sendHealth(res: ServerResponse, answer: HealthAnswer, log: Logger): void {
+  for (const f of answer.failed) log.info({ check: f.name, why: f.reason }, 'health check failed');
+  res.writeHead(answer.status, { ...healthHeaders, 'Content-Length': Buffer.byteLength(answer.body) });
+  res.end(answer.body);
 }
