@@ -187,6 +187,8 @@ await feature('fedmesh policy explain: what a remote-aware policy selects across
 
 // --- packets -----------------------------------------------------------------------------------------------------
 let helloServer;
+// Outside the testbed's processes: stopped here, also when a step fails and the demo exits early.
+process.on('exit', () => helloServer?.kill());
 await feature(
   'packets from west to east across the VXLAN overlay, then decided by that remote-aware policy',
   netnsWhy,
