@@ -65,6 +65,24 @@ async function step(title, cmd, args, { env, input, expect = 'success', capture 
 }
 const run = (args, opts) => step(`fedmesh ${args.join(' ')}`, process.execPath, [fedmesh, ...args], opts);
 
+/** Starts `fedmesh ARGS` now, its output kept for showBackground: for a step that need not wait its turn. */
+function inBackground(args) {
+  const t0 = Date.now();
+  const done = exec(process.execPath, [fedmesh, ...args], { capture: true }).then((r) => ({ ...r, secs: since(t0) }));
+  return { title: `fedmesh ${args.join(' ')}`, t0, done };
+}
+
+/** Shows a background step in its turn: the command, its output, its own time and when it started. */
+async function showBackground(bg) {
+  console.log(`\n$ ${bg.title}   # started in the background once the mesh was up`);
+  const r = await bg.done;
+  process.stdout.write(r.out);
+  console.log(`# ${r.secs} (started ${since(bg.t0)} ago; the steps above ran meanwhile)`);
+  timings.push(`${r.secs.padStart(6)}  ${bg.title} (in the background)`);
+  if (r.code !== 0) fail(`"${bg.title}" failed (exit ${r.code}); see above`);
+  return r;
+}
+
 function networkNamespacesAllowed() {
   if (process.getuid?.() !== 0) return 'network namespaces need root';
   if (spawnSync('unshare', ['--net', 'true'], { stdio: 'ignore' }).status !== 0) return 'unshare --net fails here';
@@ -96,32 +114,43 @@ if (existsSync(join(testbedDir, 'state.json'))) {
 }
 // `up` builds the control plane first when the cache is cold (minutes, once); warm, it only starts the clusters.
 await run(['testbed', 'up', '--clusters', clusters.join(',')]);
-// The three seeds run at once (each talks to its own API server); their outputs are shown in order.
+// Seeding and deploying are independent (fedmesh watches what the seeds create, whenever it comes), so the three
+// seeds and the deploy run at once; their outputs are shown in order, each with its time.
 const tSeed = Date.now();
+const captured = (args) =>
+  exec(process.execPath, [fedmesh, ...args], { capture: true }).then((r) => ({ args, ...r, secs: since(tSeed) }));
+const deploying = captured(['testbed', 'deploy']);
 const seeds = await Promise.all(
-  clusters.map((c) => {
-    const args = ['testbed', 'seed', '--cluster', c, '--file', join('examples', 'testbed', `${c}.yaml`)];
-    return exec(process.execPath, [fedmesh, ...args], { capture: true }).then((r) => ({ args, ...r }));
-  }),
+  clusters.map((c) =>
+    captured(['testbed', 'seed', '--cluster', c, '--file', join('examples', 'testbed', `${c}.yaml`)]),
+  ),
 );
-for (const s of seeds) {
-  console.log(`\n$ fedmesh ${s.args.join(' ')}\n${s.out.trimEnd()}`);
-  if (s.code !== 0) fail(`"fedmesh ${s.args.join(' ')}" failed (exit ${s.code}); see above`);
+for (const s of [...seeds, await deploying]) {
+  const title = `fedmesh ${s.args.join(' ')}`;
+  console.log(`\n$ ${title}${s === seeds[0] ? '   # the three seeds and the deploy at once' : ''}\n${s.out.trimEnd()}`);
+  console.log(`# ${s.secs}`);
+  timings.push(`${s.secs.padStart(6)}  ${title} (at once with the others)`);
+  if (s.code !== 0) fail(`"${title}" failed (exit ${s.code}); see above`);
 }
-console.log(`# ${since(tSeed)} (the three at once)`);
-timings.push(`${since(tSeed).padStart(6)}  fedmesh testbed seed (three clusters at once)`);
-await run(['testbed', 'deploy']);
 console.log(`\n# the mesh is up in ${since(started)}`);
 
 // The pods of the packet steps become network namespaces with an agent on their nodes, in the background while
 // the API steps run: east/web-0 (east-node-0) receives; west/web-0 (west-node-0, a frontend) and west/db-0
 // (west-node-1, a backend) send. One agent per node costs CPU, so only these three nodes get one.
 const netnsNodes = ['east/east-node-0', 'west/west-node-0', 'west/west-node-1'];
-const netnsArgs = ['testbed', 'netns', '--nodes', netnsNodes.join(',')];
-const tNetns = Date.now();
-const netns = netnsWhy
-  ? undefined
-  : exec(process.execPath, [fedmesh, ...netnsArgs], { capture: true }).then((r) => ({ ...r, secs: since(tNetns) }));
+const netns = netnsWhy ? undefined : inBackground(['testbed', 'netns', '--nodes', netnsNodes.join(',')]);
+// `policy explain` only reads (the file, and the pods of the mesh, which no later step changes before it is shown):
+// it runs in the background too.
+const explain = inBackground([
+  'policy',
+  'explain',
+  '-f',
+  'examples/demo/web-from-west.yaml',
+  '--cluster-name',
+  'east',
+  '--kubeconfig',
+  join('.testbed', 'east.kubeconfig'),
+]);
 
 // --- the federation API ------------------------------------------------------------------------------------------
 const { cacheDir } = await import(join(root, 'dist', 'test', 'testbed', 'versions.js'));
@@ -165,35 +194,18 @@ await feature('a bad policy refused at admission, with the position of the error
 });
 
 await feature('fedmesh policy explain: what a remote-aware policy selects across the mesh', '', async () => {
-  await step(
-    'fedmesh policy explain -f examples/demo/web-from-west.yaml --cluster-name east --kubeconfig .testbed/east.kubeconfig',
-    process.execPath,
-    [
-      fedmesh,
-      'policy',
-      'explain',
-      '-f',
-      'examples/demo/web-from-west.yaml',
-      '--cluster-name',
-      'east',
-      '--kubeconfig',
-      join('.testbed', 'east.kubeconfig'),
-    ],
-  );
+  await showBackground(explain);
 });
 
 // --- packets -----------------------------------------------------------------------------------------------------
 let helloServer;
+// Outside the testbed's processes: stopped here, also when a step fails and the demo exits early.
+process.on('exit', () => helloServer?.kill());
 await feature(
   'packets from west to east across the VXLAN overlay, then decided by that remote-aware policy',
   netnsWhy,
   async () => {
-    console.log(`\n$ fedmesh ${netnsArgs.join(' ')}   # started in the background after deploy`);
-    const r = await netns;
-    process.stdout.write(r.out);
-    console.log(`# ${r.secs} after deploy (${since(tNetns)} since; the API steps ran meanwhile)`);
-    timings.push(`${r.secs.padStart(6)}  fedmesh ${netnsArgs.join(' ')} (in the background)`);
-    if (r.code !== 0) fail(`"fedmesh ${netnsArgs.join(' ')}" failed (exit ${r.code}); see above`);
+    const r = await showBackground(netns);
     // Its output lists the pods it made: "pod CLUSTER/NS/NAME IP: ip netns exec NETNS …".
     const pods = [...r.out.matchAll(/pod (\S+?)\/(\S+?)\/(\S+) (\S+): ip netns exec (\S+)/g)].map((m) => ({
       id: `${m[1]}/${m[3]}`,

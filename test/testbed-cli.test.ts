@@ -52,7 +52,7 @@ describe('usage errors', () => {
   test('an unknown subcommand exits 2 and lists the subcommands', async () => {
     const r = await cli(['frobnicate']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /unknown subcommand "frobnicate" \(one of: build, up, seed, deploy, status, down\)/);
+    assert.match(r.stderr, /unknown subcommand "frobnicate" \(one of: build, up, seed, deploy, netns, status, down\)/);
   });
 
   test('an unknown flag exits 2 and names it', async () => {
