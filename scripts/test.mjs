@@ -5,6 +5,7 @@
 //   node scripts/test.mjs --unit     unit tests only (no control plane)
 //   node scripts/test.mjs --e2e      end-to-end tests only
 //   node scripts/test.mjs FILE...    only these compiled or source test files
+//   FEDMESH_E2E_JOBS=1 ...           e2e files one by one (default: two at a time)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -169,7 +170,9 @@ if (e2e.length > 0) {
     total.failed += 1;
   } else {
     sweepE2eTestbeds();
-    const jobs = Number(process.env.FEDMESH_E2E_JOBS ?? 1);
+    // Two files at a time (each has its own testbed): most of an e2e file's time is waiting for clusters, so two
+    // overlap well on 2 cores. FEDMESH_E2E_JOBS=1 runs them one by one (a slow or busy machine).
+    const jobs = Number(process.env.FEDMESH_E2E_JOBS ?? 2);
     add(await runE2e(e2e, Number.isInteger(jobs) && jobs > 0 ? jobs : 1));
     sweepE2eTestbeds();
   }
