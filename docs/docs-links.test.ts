@@ -78,7 +78,7 @@ test('the link checker finds broken and outside links, and ignores code', () => 
     ['docs/x.md', 'img.png', 'https://example.com', '#top'],
   );
   assert.equal(linkProblem('README.md', 'https://example.com'), 'points outside the repository');
-  assert.equal(linkProblem('README.md', '../shared/DESIGN.md'), 'points outside the repository');
+  assert.equal(linkProblem('README.md', '../elsewhere/NOTES.md'), 'points outside the repository');
   assert.equal(linkProblem('docs/architecture.md', '../README.md'), undefined);
   assert.equal(linkProblem('README.md', 'docs/missing.md'), 'no such file docs/missing.md');
   assert.equal(linkProblem('README.md', '#layout'), undefined);

@@ -1,5 +1,5 @@
 // The federation API through the real aggregation layer of a real kube-apiserver, with the real kubectl
-// (checklist IDs from ../shared/reference/apiserver-webhooks.md in the test names).
+// (the checklist IDs in the test names are explained in docs/api-server-checklist.md).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
