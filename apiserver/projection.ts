@@ -15,6 +15,9 @@ import {
 import { groupVersion, resources } from './resources.js';
 import type { Change, ServedObject } from './served-store.js';
 
+/** An object of one cluster: cluster/namespace/name. */
+const clusterKey = (cluster: string, namespace: string, name: string): string => `${cluster}/${namespace}/${name}`;
+
 /** What the projection reads of the mesh cache: its Services by namespace and its EndpointSlices by Service. */
 export type MeshIndexes = Pick<MeshCacheReader, 'list' | 'slicesOfService'>;
 
@@ -80,8 +83,8 @@ export class Projection {
         namespaces.add(o.namespace);
         if (o.kind === 'EndpointSlice' && o.serviceName)
           this.backendOfSlice.set(
-            `${o.cluster}/${o.namespace}/${o.name}`,
-            `${o.cluster}/${o.namespace}/${o.serviceName}`,
+            clusterKey(o.cluster, o.namespace, o.name),
+            clusterKey(o.cluster, o.namespace, o.serviceName),
           );
       } else {
         out.push(...this.apply({ type: 'added', revision: o.revision, object: o }));
@@ -258,9 +261,9 @@ export class Projection {
    * service-name label changed or went), re-rendered.
    */
   private applySlice(sl: MeshEndpointSlice, deleted: boolean): Change[] {
-    const sliceKey = `${sl.cluster}/${sl.namespace}/${sl.name}`;
+    const sliceKey = clusterKey(sl.cluster, sl.namespace, sl.name);
     const before = this.backendOfSlice.get(sliceKey);
-    const now = sl.serviceName ? `${sl.cluster}/${sl.namespace}/${sl.serviceName}` : undefined;
+    const now = sl.serviceName ? clusterKey(sl.cluster, sl.namespace, sl.serviceName) : undefined;
     if (deleted || now === undefined) this.backendOfSlice.delete(sliceKey);
     else this.backendOfSlice.set(sliceKey, now);
     const readers = new Set<string>();
@@ -324,7 +327,7 @@ export class Projection {
   private federatedChange(svc: MeshService, inNamespace: readonly MeshService[]): Change {
     const key = `${svc.namespace}/${svc.name}`;
     const result = federatedEndpoints(svc, inNamespace, (c, ns, name) => this.mesh.slicesOfService(c, ns, name));
-    this.setBackends(key, result.valid ? result.backends.map((b) => `${b.cluster}/${svc.namespace}/${b.name}`) : []);
+    this.setBackends(key, result.valid ? result.backends.map((b) => clusterKey(b.cluster, svc.namespace, b.name)) : []);
     const labels = { ...svc.labels };
     const metadata = {
       name: svc.name,
