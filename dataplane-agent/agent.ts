@@ -172,6 +172,7 @@ export class Agent {
     clearInterval(this.resyncTimer);
     await Promise.all(this.informers.map((i) => i.stop()));
     await this.flushing;
+    await this.nft.close();
   }
 
   private async readNode(): Promise<NodeFacts> {

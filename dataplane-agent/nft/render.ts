@@ -95,14 +95,15 @@ export function renderFull(desired: NftState, existing: Existing): { text: strin
 }
 
 /**
- * The transaction for one flush's changes, and the programmed state after it commits (applied by the caller only
- * when nft succeeded). Returns an empty text when nothing needs the kernel.
+ * The transaction for one flush's changes (as text, and as its single-line commands), and the programmed state
+ * after it commits (applied by the caller only when nft succeeded). Returns an empty text when nothing needs the
+ * kernel.
  */
 export function renderDelta(
   desired: NftState,
   changes: NftChanges,
   programmed: Programmed,
-): { text: string; commit: () => void } {
+): { text: string; lines: readonly string[]; commit: () => void } {
   const decl: string[] = [];
   const elements: string[] = [];
   const rules: string[] = [];
@@ -159,6 +160,7 @@ export function renderDelta(
   const lines = [...decl, ...elements, ...rules, ...mapLines, ...removedChains, ...deletions];
   return {
     text: lines.length === 0 ? '' : `${lines.join('\n')}\n`,
+    lines,
     commit: () => {
       for (const c of commits) c();
     },

@@ -1,0 +1,127 @@
+// The nftables driver and its long-lived `nft -i` session against the real nft and kernel, in a network namespace
+// of the test's own (created and removed here): transactions commit whole or not at all, small deltas go through
+// the session and large ones through `nft -f`, and interactive nft leaves nothing on disk.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { NftDriver, SESSION_MAX_BYTES } from '../dataplane-agent/nft/driver.js';
+import { NftSession } from '../dataplane-agent/nft/session.js';
+import { emptyChanges, emptyState, type NftState } from '../dataplane-agent/nft/state.js';
+
+const ns = `fm-nft-${process.pid}`;
+const dir = mkdtempSync(join(tmpdir(), 'fedmesh-nft-kernel-'));
+/** nft inside the test's namespace: what the driver and the session run. */
+const nft = join(dir, 'nft');
+
+before(() => {
+  const r = spawnSync('ip', ['netns', 'add', ns]);
+  assert.equal(r.status, 0, `ip netns add: ${r.stderr}`);
+  writeFileSync(nft, `#!/bin/sh\nexec ip netns exec ${ns} nft "$@"\n`);
+  chmodSync(nft, 0o755);
+});
+after(() => {
+  spawnSync('ip', ['netns', 'delete', ns]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function nftIn(...args: string[]): string {
+  const r = spawnSync(nft, args);
+  assert.equal(r.status, 0, `nft ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.toString();
+}
+
+/** The elements of a set in the kernel, as nft prints them (`10.0.0.1 . 0x00000001`). */
+function elementsOf(set: string): string[] {
+  const doc = JSON.parse(nftIn('-j', 'list', 'set', 'inet', 'fedmesh', set)) as {
+    nftables: { set?: { elem?: ({ concat: (string | number)[] } | string)[] } }[];
+  };
+  const elem = doc.nftables.find((e) => e.set)?.set?.elem ?? [];
+  const text = (part: string | number) => (typeof part === 'number' ? `0x${part.toString(16).padStart(8, '0')}` : part);
+  return elem.map((e) => (typeof e === 'string' ? e : e.concat.map(text).join(' . '))).sort();
+}
+
+test('a session transaction commits whole, a refused one applies nothing, and the process stays', async () => {
+  nftIn('add', 'table', 'inet', 'fm-session');
+  const s = new NftSession({ nft });
+  try {
+    await s.run(['add set inet fm-session s { type ipv4_addr; }', 'add element inet fm-session s { 10.0.0.1 }']);
+    const pid = s.pid;
+    await assert.rejects(
+      s.run(['add element inet fm-session s { 10.0.0.2 }', 'add element inet fm-session nope { 10.0.0.3 }']),
+      /nft refused the transaction: Error: No such file or directory/,
+    );
+    await s.run(['add element inet fm-session s { 10.0.0.4 }']);
+    assert.equal(s.pid, pid);
+    const listed = nftIn('list', 'set', 'inet', 'fm-session', 's');
+    assert.match(listed, /10\.0\.0\.1/);
+    assert.match(listed, /10\.0\.0\.4/);
+    assert.doesNotMatch(listed, /10\.0\.0\.2/, 'the refused transaction left its first command out too');
+  } finally {
+    await s.close();
+    nftIn('delete', 'table', 'inet', 'fm-session');
+  }
+});
+
+test('interactive nft writes no history file, whatever HOME says', async () => {
+  const home = mkdtempSync(join(dir, 'home-'));
+  const saved = process.env.HOME;
+  process.env.HOME = home;
+  const s = new NftSession({ nft });
+  try {
+    await s.run(['add table inet fm-history']);
+    await s.run(['delete table inet fm-history']);
+  } finally {
+    await s.close(); // nft writes its history when it exits
+    process.env.HOME = saved;
+  }
+  assert.deepEqual(readdirSync(home), []);
+  assert.equal(existsSync(join(home, '.nft.history')), false);
+});
+
+function stateWith(elements: Iterable<string>): NftState {
+  const state = emptyState();
+  state.sets.set('peers', { declaration: 'type ipv4_addr . mark;', elements: new Set(elements) });
+  return state;
+}
+
+const el = (i: number, tag: number) =>
+  `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} . 0x${tag.toString(16).padStart(8, '0')}`;
+
+test('the driver sends small deltas through the session and large ones through nft -f; the kernel matches', async () => {
+  const driver = new NftDriver(nft);
+  try {
+    const initial = Array.from({ length: 1000 }, (_, i) => el(i, 1));
+    const full = await driver.fullSync(() => stateWith(initial));
+    assert.equal(full.via, 'file');
+    assert.deepEqual(elementsOf('peers'), [...initial].sort());
+
+    // One endpoint relabelled: its element moves from one tag to another.
+    const small = emptyChanges();
+    small.sets.set('peers', { added: new Set([el(5, 2)]), removed: new Set([el(5, 1)]) });
+    const afterSmall = initial.filter((e) => e !== el(5, 1)).concat(el(5, 2));
+    const s1 = await driver.apply(stateWith(afterSmall), small);
+    assert.equal(s1.via, 'session');
+    assert.deepEqual(elementsOf('peers'), [...afterSmall].sort());
+
+    // Thousands of endpoints at once: more than the session takes.
+    const added = Array.from({ length: 2000 }, (_, i) => el(5000 + i, 3));
+    const big = emptyChanges();
+    big.sets.set('peers', { added: new Set(added), removed: new Set() });
+    const s2 = await driver.apply(stateWith([...afterSmall, ...added]), big);
+    assert.equal(s2.via, 'file');
+    assert.ok(added.join(', ').length > SESSION_MAX_BYTES);
+    assert.deepEqual(elementsOf('peers'), [...afterSmall, ...added].sort());
+
+    // A delta the kernel refuses (an element that is not there): nothing applied, the driver asks for a full sync.
+    const bad = emptyChanges();
+    bad.sets.set('peers', { added: new Set([el(9, 4)]), removed: new Set([el(7777, 9)]) });
+    await assert.rejects(driver.apply(stateWith([]), bad), /nft refused the transaction/);
+    assert.equal(driver.inSync, false);
+    assert.equal(elementsOf('peers').includes(el(9, 4)), false);
+  } finally {
+    await driver.close();
+  }
+});
