@@ -42,6 +42,12 @@ const flags = {
     value: 'URL',
     description: "the remote API server's URL as the local cluster reaches it (default: the kubeconfig's)",
   },
+  'overlay-routing-mode': {
+    type: 'string',
+    value: 'MODE',
+    description:
+      "Enabled or Disabled: sets spec.overlayRoutingMode in the printed RCC (default: left out, so that applying the output again keeps the RCC's setting; a new RCC gets Disabled)",
+  },
   'dry-run': { type: 'boolean', description: 'print what would be created in the remote cluster, create nothing' },
 } as const;
 
@@ -58,6 +64,11 @@ function usage(): string {
   ].join('\n');
 }
 
+function overlayModeFlag(value: string | undefined): 'Enabled' | 'Disabled' | undefined {
+  if (value === undefined || value === 'Enabled' || value === 'Disabled') return value;
+  throw new UsageError(`--overlay-routing-mode must be Enabled or Disabled, not "${value}"`, command);
+}
+
 const toYaml = (docs: readonly unknown[]) =>
   docs.map((d) => yaml.dump(d, { lineWidth: -1, noRefs: true })).join('---\n');
 
@@ -72,6 +83,7 @@ export async function remoteAccessMain(argv: string[]): Promise<number> {
   if (!kcFile) throw new UsageError('--kubeconfig is required', command);
   const namespace = p.flags.namespace ?? defaultAccessNamespace;
   const secretNamespace = p.flags['secret-namespace'] ?? defaultAccessNamespace;
+  const overlayRoutingMode = overlayModeFlag(p.flags['overlay-routing-mode']);
   const kc = new KubeConfig();
   try {
     kc.loadFromString(readFileSync(kcFile, 'utf8'));
@@ -94,7 +106,9 @@ export async function remoteAccessMain(argv: string[]): Promise<number> {
     console.log('# In the remote cluster (dry run: nothing was created):');
     console.log(toYaml(remoteAccessManifests(namespace)));
     console.log('---\n# Then, in the local cluster (the kubeconfig below holds placeholders):');
-    console.log(toYaml(localJoinManifests({ clusterName: name, kubeconfig: placeholder, secretNamespace })));
+    console.log(
+      toYaml(localJoinManifests({ clusterName: name, kubeconfig: placeholder, secretNamespace, overlayRoutingMode })),
+    );
     return 0;
   }
   const client = await KubeRestClient.fromKubeConfig(kc, 4);
@@ -105,7 +119,7 @@ export async function remoteAccessMain(argv: string[]): Promise<number> {
       `granted read-only access in ${server} (serviceaccount ${namespace}/fedmesh-remote-access); apply the output in the local cluster`,
     );
     console.log(`# Apply in the local cluster: joins remote cluster "${name}"`);
-    console.log(toYaml(localJoinManifests({ clusterName: name, kubeconfig, secretNamespace })));
+    console.log(toYaml(localJoinManifests({ clusterName: name, kubeconfig, secretNamespace, overlayRoutingMode })));
     return 0;
   } catch (err) {
     console.error(`fedmesh ${command}: ${(err as Error).message}`);

@@ -73,12 +73,17 @@ export function accessSecretName(clusterName: string): string {
   return `remote-cluster-${clusterName}`;
 }
 
-/** What the local cluster applies to join the remote one: the Secret's namespace, the Secret with the kubeconfig, and the RCC. */
+/**
+ * What the local cluster applies to join the remote one: the Secret's namespace, the Secret with the kubeconfig, and
+ * the RCC. The RCC names overlayRoutingMode only when asked: applying the join again (a rotated token, say) must not
+ * turn off an overlay someone enabled since, and a new RCC gets the CRD's default (Disabled) anyway.
+ */
 export function localJoinManifests(opts: {
   clusterName: string;
   kubeconfig: string;
   secretNamespace?: string;
   staleEndpoints?: { mode: 'Retain' | 'Withdraw'; ttl?: string };
+  overlayRoutingMode?: 'Enabled' | 'Disabled';
 }): Manifest[] {
   const namespace = opts.secretNamespace ?? defaultAccessNamespace;
   const name = accessSecretName(opts.clusterName);
@@ -97,7 +102,7 @@ export function localJoinManifests(opts: {
       metadata: { name: opts.clusterName },
       spec: {
         clusterAccessSecret: { name, namespace },
-        overlayRoutingMode: 'Disabled',
+        ...(opts.overlayRoutingMode ? { overlayRoutingMode: opts.overlayRoutingMode } : {}),
         ...(opts.staleEndpoints ? { staleEndpoints: opts.staleEndpoints } : {}),
       },
     },

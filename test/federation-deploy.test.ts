@@ -214,6 +214,43 @@ describe('fedmesh remote-access', () => {
     await east.client.get(`${rccPath}/north`);
   });
 
+  test('applying its output again keeps an overlay enabled since; the flag sets the mode', async () => {
+    const east = tb.cluster('east');
+    const mode = async () =>
+      (await east.kubectlOk(['get', 'rcc', 'north', '-o', 'jsonpath={.spec.overlayRoutingMode}'])).trim();
+    assert.equal(await mode(), 'Disabled', 'a new RCC gets the default');
+    await east.kubectlOk(['patch', 'rcc', 'north', '--type=merge', '-p', '{"spec":{"overlayRoutingMode":"Enabled"}}']);
+    const north = tb.cluster('north').kubeconfig;
+    const again = await fedmesh(['remote-access', '--cluster-name', 'north', '--kubeconfig', north]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stdout, /overlayRoutingMode/);
+    await east.kubectlOk(['apply', '-f', '-'], again.stdout);
+    assert.equal(await mode(), 'Enabled', 'the re-applied join left the overlay on');
+    const off = await fedmesh([
+      'remote-access',
+      '--cluster-name',
+      'north',
+      '--kubeconfig',
+      north,
+      '--overlay-routing-mode',
+      'Disabled',
+    ]);
+    assert.equal(off.code, 0, off.stderr);
+    await east.kubectlOk(['apply', '-f', '-'], off.stdout);
+    assert.equal(await mode(), 'Disabled');
+    const bad = await fedmesh([
+      'remote-access',
+      '--cluster-name',
+      'north',
+      '--kubeconfig',
+      north,
+      '--overlay-routing-mode',
+      'on',
+    ]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--overlay-routing-mode must be Enabled or Disabled, not "on"/);
+  });
+
   test('testbed down stops the servers', async () => {
     const recs = servers();
     assert.equal(recs.length, 3);

@@ -2,12 +2,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiServiceName, loadOrCreateServingCert, servingDnsNames } from '../../apiserver/index.js';
-import { applyManifest, type Manifest } from '../../core/kube/apply.js';
+import { applyManifest } from '../../core/kube/apply.js';
 import { isStatus, KubeApiError, KubeRestClient } from '../../core/kube/rest-client.js';
 import { readServiceAccountToken, serviceAccountTokenSecret } from '../../core/kube/service-account-token.js';
 import { mcsCrds } from '../../federation/federated-services/mcs/crds.js';
 import { rccCrd } from '../../federation/rcc-crd.js';
-import { rccKind, rccPath } from '../../federation/rcc-spec.js';
+import { rccPath } from '../../federation/rcc-spec.js';
 import { accessKubeconfig, localJoinManifests } from '../../federation/remote-access.js';
 import { grantRemoteAccess } from '../../federation/remote-access-grant.js';
 import { serverServiceAccount, serverTokenSecret } from '../../federation/server-access.js';
@@ -89,22 +89,12 @@ export async function joinClusters(
         if (!a) throw new Error('unreachable');
         const kubeconfig = accessKubeconfig({ clusterName: remote.name, server: remote.server, ...a });
         for (const m of localJoinManifests({ clusterName: remote.name, kubeconfig })) {
-          await applyManifest(client, m.kind === rccKind ? withoutOverlayMode(m) : m);
+          await applyManifest(client, m);
         }
       }
       report(`${local.name}: joined ${state.clusters.length - 1} remote clusters`);
     }),
   );
-}
-
-/**
- * The RCC as the join applies it, minus overlayRoutingMode: a forced apply of the field would take it back from
- * whoever enabled the overlay since (`testbed up --netns`, a user's `kubectl patch`), so deploying again turned
- * the overlay off. Left out, the CRD's default (Disabled) still fills it in when the RCC is created.
- */
-function withoutOverlayMode(m: Manifest): Manifest {
-  const { overlayRoutingMode: _, ...spec } = (m.spec ?? {}) as Record<string, unknown>;
-  return { ...m, spec };
 }
 
 function packageVersion(): string {
