@@ -38,6 +38,7 @@ test('commands become one line, and a line that nft would read differently is re
   );
   assert.throws(() => toLine(['add rule a\nflush ruleset']), /not a single-line nft command/);
   assert.throws(() => toLine(['add rule a \\']), /not a single-line nft command/);
+  assert.throws(() => toLine(['add rule a # note', 'add rule b']), /not a single-line nft command/);
 });
 
 test('an answered transaction resolves; a refused one rejects with what nft said, and the session goes on', async () => {

@@ -128,7 +128,8 @@ export class NftSession {
     child.stdout.resume(); // nothing is expected there; never let a full pipe stall nft
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => this.onStderr(chunk));
-    child.stdin.on('error', () => {}); // reported through 'exit'
+    // Pipe errors end the process or come with its end: reported through 'exit', never thrown.
+    for (const stream of [child.stdin, child.stdout, child.stderr]) stream.on('error', () => {});
     child.on('error', (err) => this.processGone(child, `nft could not be started: ${err.message}`));
     child.on('exit', (code, signal) =>
       this.processGone(child, `nft exited (${signal ?? `code ${code}`}) during a transaction`),
@@ -174,12 +175,15 @@ export class NftSession {
 }
 
 /**
- * One line holding every command: nft -i runs a line as one transaction. The renderer writes one command per line
- * and none ends in a backslash (nft would read on to the next line) or holds a newline.
+ * One line holding every command: nft -i runs a line as one transaction. The renderer writes one command per line;
+ * none may hold a newline, end in a backslash (nft would read on to the next line) or hold a `#` (nft would take
+ * the rest of the line, every later command included, for a comment).
  */
 export function toLine(commands: readonly string[]): string {
   for (const c of commands) {
-    if (c.includes('\n') || c.endsWith('\\')) throw new Error(`not a single-line nft command: ${c.slice(0, 80)}`);
+    if (c.includes('\n') || c.endsWith('\\') || c.includes('#')) {
+      throw new Error(`not a single-line nft command: ${c.slice(0, 80)}`);
+    }
   }
   return commands.join('; ');
 }
