@@ -62,7 +62,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Agent {
   private readonly calc: PolicyCalculation;
-  private readonly nft = new NftDriver();
+  private readonly nft: NftDriver;
   private overlay: OverlayDriver | undefined;
   private readonly informers: ResilientInformer<unknown>[] = [];
   private readonly synced = new Set<SourceName>();
@@ -118,6 +118,11 @@ export class Agent {
         help: 'Remote nodes tunnelled to',
         registers,
       }),
+      nftSession: new Gauge({
+        name: 'fedmesh_agent_nft_session_enabled',
+        help: '1 while small nft deltas go through the long-lived nft -i process, 0 once it was turned off for failing',
+        registers,
+      }),
       sourceSynced: new Gauge({
         name: 'fedmesh_agent_source_synced',
         help: '1 once a watched collection has listed once',
@@ -125,6 +130,13 @@ export class Agent {
         registers,
       }),
     };
+    this.metrics.nftSession.set(1);
+    this.nft = new NftDriver('nft', {
+      onSessionOff: (reason) => {
+        this.metrics.nftSession.set(0);
+        this.opts.log.error({ reason }, 'nft session turned off');
+      },
+    });
   }
 
   get ready(): boolean {

@@ -47,14 +47,38 @@ export function parseExisting(json: string): Existing {
   return { table: true, sets, maps, chains };
 }
 
+export interface NftDriverOptions {
+  /** How long the session waits for nft to answer a transaction. */
+  readonly sessionTimeoutMs?: number;
+  /** Called once if the session is turned off (see SESSION_MAX_BROKEN), with the reason. */
+  readonly onSessionOff?: (reason: string) => void;
+}
+
+/**
+ * After this many transactions in a row that the session could not get answered (nft exited or hung: not a refusal,
+ * which shows the session works), small deltas go through `nft -f` too: slower, but a session that keeps failing
+ * would otherwise cost a timeout and a full resync for every change.
+ */
+export const SESSION_MAX_BROKEN = 3;
+
 export class NftDriver {
   private programmed: Programmed = emptyProgrammed();
   private synced = false;
   private readonly session: NftSession;
+  private brokenInARow = 0;
+  private sessionOn = true;
 
   /** @param nft the nft binary (a test may point it elsewhere). */
-  constructor(private readonly nft = 'nft') {
-    this.session = new NftSession({ nft });
+  constructor(
+    private readonly nft = 'nft',
+    private readonly opts: NftDriverOptions = {},
+  ) {
+    this.session = new NftSession({ nft, timeoutMs: opts.sessionTimeoutMs });
+  }
+
+  /** Whether small deltas still go through the long-lived session. */
+  get sessionEnabled(): boolean {
+    return this.sessionOn;
   }
 
   /** Ends the long-lived nft process (the kernel keeps everything programmed). */
@@ -102,7 +126,7 @@ export class NftDriver {
     const started = performance.now();
     const { text, lines, commit } = renderDelta(desired, changes, this.programmed);
     if (text === '') return { kind: 'delta', lines: 0, ms: 0, via: 'none' };
-    const via = text.length <= SESSION_MAX_BYTES ? 'session' : 'file';
+    const via = this.sessionOn && text.length <= SESSION_MAX_BYTES ? 'session' : 'file';
     try {
       if (via === 'session') await this.runInSession(lines);
       else await this.run(text);
@@ -117,8 +141,18 @@ export class NftDriver {
   private async runInSession(lines: readonly string[]): Promise<void> {
     try {
       await this.session.run(lines);
+      this.brokenInARow = 0;
     } catch (err) {
-      throw err instanceof NftSessionError ? new NftError(err.message, err.stderr) : err;
+      if (!(err instanceof NftSessionError)) throw err;
+      this.brokenInARow = err.kind === 'broken' ? this.brokenInARow + 1 : 0;
+      if (this.brokenInARow >= SESSION_MAX_BROKEN && this.sessionOn) {
+        this.sessionOn = false;
+        void this.session.close();
+        this.opts.onSessionOff?.(
+          `${SESSION_MAX_BROKEN} transactions in a row got no answer from nft -i (last: ${err.message}); small deltas go through nft -f from now on`,
+        );
+      }
+      throw new NftError(err.message, err.stderr);
     }
   }
 

@@ -17,6 +17,8 @@ export class NftSessionError extends Error {
     message: string,
     /** What nft printed about the transaction (first few KiB): its own error message. */
     readonly stderr: string,
+    /** refused: nft answered that the transaction is wrong; broken: no answer (the process failed or hung). */
+    readonly kind: 'refused' | 'broken',
   ) {
     super(message);
     this.name = 'NftSessionError';
@@ -108,7 +110,9 @@ export class NftSession {
     this.tail = '';
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.fail(new NftSessionError(`nft did not answer a transaction within ${this.timeoutMs} ms`, this.head));
+        this.fail(
+          new NftSessionError(`nft did not answer a transaction within ${this.timeoutMs} ms`, this.head, 'broken'),
+        );
         if (this.child === child) this.child = undefined;
         child.kill('SIGKILL');
       }, this.timeoutMs);
@@ -152,13 +156,13 @@ export class NftSession {
     const before = (markerAt === -1 ? this.head : this.head.slice(0, errorAt === -1 ? markerAt : errorAt)).trim();
     this.settle();
     if (before === '') p.resolve();
-    else p.reject(new NftSessionError(`nft refused the transaction: ${firstLines(before)}`, before));
+    else p.reject(new NftSessionError(`nft refused the transaction: ${firstLines(before)}`, before, 'refused'));
   }
 
   private processGone(child: ChildProcessWithoutNullStreams, message: string): void {
     if (this.child !== child) return; // a replaced process: its end concerns no transaction
     this.child = undefined;
-    this.fail(new NftSessionError(message, this.head));
+    this.fail(new NftSessionError(message, this.head, 'broken'));
   }
 
   private fail(err: Error): void {
