@@ -240,7 +240,7 @@ export class SelectorIndex<S, I> {
     const matched = this.matchedSelectors(slot);
     const data = this.rows.data;
     const base = this.rows.base(slot);
-    for (const column of this.columns.active) this.columns.values[column]!.moveItem(data[base + column]!, ABSENT);
+    for (const column of this.columns.active) this.columns.values[column]!.moveItem(slot, data[base + column]!, ABSENT);
     this.idsBySlot[slot] = undefined;
     this.labelsBySlot[slot] = undefined;
     this.freeSlots.push(slot);
@@ -302,7 +302,7 @@ export class SelectorIndex<S, I> {
       const now = value === undefined ? ABSENT : ids.idOf(value);
       data[base + column] = now;
       byColumn[column]![slot] = now;
-      ids.moveItem(was, now);
+      ids.moveItem(slot, was, now);
       changedColumns[count] = column;
       changedFrom[count++] = was;
     }
@@ -326,18 +326,16 @@ export class SelectorIndex<S, I> {
       for (let slot = 0; slot < limit; slot++) consider(slot);
       return matched;
     }
-    // Down the filing column: only the items holding one of its values (any value, for a label key).
-    const ids = this.rows.byColumn[key.column]!;
     if (key.kind === 'label') {
+      // Down the filing column: the items holding any value.
+      const ids = this.rows.byColumn[key.column]!;
       for (let slot = 0; slot < limit; slot++) if (ids[slot] !== ABSENT) consider(slot);
-    } else if (key.ids.length === 1) {
-      const only = key.ids[0];
-      for (let slot = 0; slot < limit; slot++) if (ids[slot] === only) consider(slot);
-    } else {
-      const wanted = new Set(key.ids);
-      for (let slot = 0; slot < limit; slot++) if (ids[slot] !== ABSENT && wanted.has(ids[slot]!)) consider(slot);
+      return matched;
     }
-    return matched;
+    // Only the items holding one of its values, in slot order as a column walk would give them.
+    const values = this.columns.values[key.column]!;
+    for (const id of key.ids) for (const slot of values.slotsWith(id)) consider(slot);
+    return matched.length < 2 ? matched : matched.sort((a, b) => a - b);
   }
 
   /** The key's column, filled from every item's labels when it is new. */
@@ -351,7 +349,7 @@ export class SelectorIndex<S, I> {
       const value = labels === undefined ? undefined : labelValue(labels, key);
       const id = value === undefined ? ABSENT : ids.idOf(value);
       this.rows.set(slot, column, id);
-      ids.moveItem(ABSENT, id);
+      ids.moveItem(slot, ABSENT, id);
     }
     return column;
   }

@@ -175,22 +175,29 @@ test('property: the index matches random selectors exactly where they hold, thro
       fc.array(relabelArb, { minLength: 1, maxLength: 24 }),
       fc.array(relabelArb, { maxLength: 8 }),
       fc.nat(5),
-      (generated, before, after, deleted) => {
+      fc.array(relabelArb, { maxLength: 4 }),
+      (generated, before, after, deleted, last) => {
         // Items before and after the selectors, so that both the selector's scan and the item's candidates count;
-        // refiling early, so that keys move under them.
+        // refiling early, so that keys move under them. Half the selectors come last, after a delete and items
+        // that may reuse its slot: their scan reads the value lists the deletes and relabels left.
         const idx = new SelectorIndex<number, number>({ firstRefileAt: 2 });
         const items = new Map<number, LabelMap>();
         const apply = ([id, labels]: [number, LabelMap]) => {
           idx.setItem(id, labels);
           items.set(id, labels);
         };
+        const early = Math.ceil(generated.length / 2);
         before.forEach(apply);
-        generated.forEach((g, i) => {
+        generated.slice(0, early).forEach((g, i) => {
           idx.setSelector(i, parseSelector(g.text));
         });
         after.forEach(apply);
         idx.deleteItem(deleted);
         items.delete(deleted);
+        last.forEach(apply);
+        generated.slice(early).forEach((g, i) => {
+          idx.setSelector(early + i, parseSelector(g.text));
+        });
         for (const [id, labels] of items) {
           const expected = generated.flatMap((g, i) => (g.holds(labels) ? [i] : []));
           const texts = generated.map((g) => g.text).join(' ; ');
