@@ -270,3 +270,34 @@ test('ipBlock exceptions live in one tagged set of address ranges; the network s
   c.deletePolicy('NetworkPolicy/demo/nets');
   assert.equal(c.desired.sets.get(exceptNetsSet)?.elements.size, 0);
 });
+
+test('policies received before the first full sync are applied when it reads the state, to the same result', () => {
+  const ingressOf = (c: PolicyCalculation) => c.desired.maps.get(ingressMap)?.elements.get('10.245.0.2');
+  // Eager: the first full sync has happened before anything arrives.
+  const eager = new PolicyCalculation('west', 'n0');
+  eager.trackChanges(true);
+  // Deferred: policies and endpoints arrive before it, policies first (as an agent starting up lists them).
+  const deferred = new PolicyCalculation('west', 'n0');
+  for (const c of [eager, deferred]) {
+    c.upsertPolicy(eastClients);
+    c.setNodeCIDRs(['10.245.0.0/24']);
+    c.setNamespace('demo', { team: 'a' });
+    c.upsertEndpoint(ep('west', 'server', '10.245.0.2', { app: 'server' }));
+    c.upsertEndpoint(ep('east', 'client', '10.244.0.2', { app: 'client' }, 'e0'));
+  }
+  assert.equal(deferred.policyCount, 1, 'counted while waiting');
+  deferred.deletePolicy('no/such-policy');
+  assert.equal(deferred.policyCount, 1);
+  assert.deepEqual(peerElements(deferred), peerElements(eager));
+  assert.deepEqual(peerElements(deferred), ['10.244.0.2 . 0x00000001']);
+  assert.equal(ingressOf(deferred), ingressOf(eager));
+  assert.match(ingressOf(deferred) ?? '', /^jump prof-/);
+  // A policy deleted before the sync never shows.
+  const gone = new PolicyCalculation('west', 'n0');
+  gone.upsertPolicy(eastClients);
+  gone.upsertEndpoint(ep('east', 'client', '10.244.0.2', { app: 'client' }, 'e0'));
+  gone.deletePolicy(eastClients.key);
+  assert.equal(gone.policyCount, 0);
+  gone.trackChanges(true);
+  assert.deepEqual(peerElements(gone), []);
+});

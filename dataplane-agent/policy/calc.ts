@@ -125,7 +125,14 @@ export class PolicyCalculation {
   private readonly peerMembers = new TaggedMembers();
   /** The elements of every other set (the same objects as in `desired`). */
   private readonly plainSets = new Map<string, Set<string>>();
-  readonly desired: NftState;
+  private readonly state: NftState;
+  /**
+   * Policies received before the first full sync, applied when it reads the state (key -> the policy, or undefined
+   * for a delete). At a start the agent lists a few policies and up to 100k endpoints in any order: applying the
+   * policies after the endpoints lets each selector visit the items holding its value once, which costs about half
+   * of filing every endpoint against the selectors as it arrives.
+   */
+  private pendingPolicies: Map<string, DataplanePolicy | undefined> | undefined = new Map();
   private changes: NftChanges = emptyChanges();
   /** Off until the first full sync: a full sync reads `desired`, and recording 100k element changes costs. */
   private tracking = false;
@@ -134,7 +141,7 @@ export class PolicyCalculation {
     private readonly localCluster: string,
     private readonly nodeName: string,
   ) {
-    this.desired = {
+    this.state = {
       sets: new Map<string, NftSet>([[peersSet, { declaration: peersDecl, elements: this.peerMembers }]]),
       maps: new Map<string, NftMap>([
         [ingressMap, { declaration: verdictMap, elements: new Map() }],
@@ -151,8 +158,15 @@ export class PolicyCalculation {
     this.addPlainSet(exceptNetsSet, exceptNetsDecl);
   }
 
+  /** The nftables content wanted now. */
+  get desired(): NftState {
+    this.applyPendingPolicies();
+    return this.state;
+  }
+
   /** What changed since the last call; the caller programs it (or, after a failure, resyncs everything). */
   takeChanges(): NftChanges {
+    this.applyPendingPolicies();
     const c = this.changes;
     this.changes = emptyChanges();
     this.recycleTags();
@@ -170,6 +184,7 @@ export class PolicyCalculation {
    * full syncs may program `desired`.
    */
   trackChanges(on: boolean): void {
+    this.applyPendingPolicies();
     this.tracking = on;
     this.changes = emptyChanges();
     this.recycleTags();
@@ -180,7 +195,19 @@ export class PolicyCalculation {
   }
 
   get policyCount(): number {
-    return this.policies.size;
+    let n = this.policies.size;
+    for (const [key, p] of this.pendingPolicies ?? []) n += (p ? 1 : 0) - (this.policies.has(key) ? 1 : 0);
+    return n;
+  }
+
+  private applyPendingPolicies(): void {
+    const pending = this.pendingPolicies;
+    if (!pending) return;
+    this.pendingPolicies = undefined;
+    for (const [key, p] of pending) {
+      if (p) this.upsertPolicy(p);
+      else this.deletePolicy(key);
+    }
   }
 
   // ---- inputs
@@ -236,6 +263,10 @@ export class PolicyCalculation {
   }
 
   upsertPolicy(p: DataplanePolicy): void {
+    if (this.pendingPolicies) {
+      this.pendingPolicies.set(p.key, p);
+      return;
+    }
     const old = this.policies.get(p.key);
     this.policies.set(p.key, p);
     // Retain before release: a tag both versions use is kept, not freed and its elements rebuilt.
@@ -255,6 +286,10 @@ export class PolicyCalculation {
   }
 
   deletePolicy(key: string): void {
+    if (this.pendingPolicies) {
+      this.pendingPolicies.set(key, undefined);
+      return;
+    }
     const old = this.policies.get(key);
     if (!old) return;
     const ref = this.policyRefs.get(key);
@@ -360,7 +395,7 @@ export class PolicyCalculation {
   private addPlainSet(name: string, declaration: string): void {
     const elements = new Set<string>();
     this.plainSets.set(name, elements);
-    this.desired.sets.set(name, { declaration, elements });
+    this.state.sets.set(name, { declaration, elements });
   }
 
   // ---- rule references: peer selectors, named ports, nets
@@ -500,7 +535,7 @@ export class PolicyCalculation {
   }
 
   private setMapElement(map: string, key: string, verdict: string | undefined): void {
-    const m = this.desired.maps.get(map)!;
+    const m = this.state.maps.get(map)!;
     const old = m.elements.get(key);
     if (old === verdict) return;
     if (verdict === undefined) m.elements.delete(key);
@@ -531,7 +566,7 @@ export class PolicyCalculation {
     const entry = this.profiles.get(name);
     if (!entry || --entry.refs > 0) return;
     this.profiles.delete(name);
-    this.desired.chains.delete(name);
+    this.state.chains.delete(name);
     if (this.tracking) this.changes.chains.add(name);
   }
 
@@ -544,7 +579,7 @@ export class PolicyCalculation {
       for (const rule of list) rules.push(...renderRule(rule, prof.direction, this.ruleTags));
     }
     rules.push('drop');
-    this.desired.chains.set(name, { rules });
+    this.state.chains.set(name, { rules });
     if (this.tracking) this.changes.chains.add(name);
   }
 }
