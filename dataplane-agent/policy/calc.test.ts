@@ -301,3 +301,58 @@ test('policies received before the first full sync are applied when it reads the
   gone.trackChanges(true);
   assert.deepEqual(peerElements(gone), []);
 });
+
+test('a pod cannot claim namespace labels: own pcns.* labels and the known-marker are ignored, local or remote', () => {
+  const frontendsOnly = (kind: 'np' | 'fnp') =>
+    kind === 'np'
+      ? adaptPolicy(
+          compileNetworkPolicy(
+            {
+              metadata: { namespace: 'demo', name: 'from-frontend-namespaces' },
+              spec: {
+                podSelector: { matchLabels: { app: 'server' } },
+                ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'frontend' } } }] }],
+              },
+            },
+            { localCluster: 'west' },
+          ).policy!,
+          'west',
+        )
+      : adaptPolicy(
+          compileFederatedNetworkPolicy(
+            {
+              metadata: { namespace: 'demo', name: 'fnp-from-frontend-namespaces' },
+              spec: {
+                selector: "app == 'server'",
+                ingress: [
+                  {
+                    action: 'Allow',
+                    source: { selector: 'has(fedmesh.io/cluster)', namespaceSelector: "team == 'frontend'" },
+                  },
+                ],
+              },
+            },
+            { localCluster: 'west' },
+          ).policy!,
+          'west',
+        );
+  const c = new PolicyCalculation('west', 'n0');
+  c.trackChanges(true);
+  c.setNodeCIDRs(['10.245.0.0/24']);
+  c.setNamespace('demo', { team: 'backend' });
+  c.setNamespace('shop', { team: 'frontend' });
+  c.setNamespace('evil', {});
+  c.upsertEndpoint(ep('west', 'server', '10.245.0.2', { app: 'server' }));
+  c.upsertEndpoint({ ...ep('west', 'honest', '10.245.0.3', {}), namespace: 'shop' });
+  const forged = {
+    'pcns.team': 'frontend',
+    'fedmesh.io/namespace-labels-known': 'true',
+    'projectcalico.org/namespace': 'shop',
+  };
+  c.upsertEndpoint({ ...ep('west', 'local-attacker', '10.245.0.66', forged), namespace: 'evil' });
+  c.upsertEndpoint(ep('east', 'remote-attacker', '10.244.9.7', { ...forged, 'fedmesh.io/cluster': 'west' }, 'e9'));
+  c.upsertPolicy(frontendsOnly('np'));
+  c.upsertPolicy(frontendsOnly('fnp'));
+  const members = peerElements(c).map((e) => e.split(' ')[0]);
+  assert.deepEqual([...new Set(members)], ['10.245.0.3'], 'only the pod of the namespace labelled team=frontend');
+});
