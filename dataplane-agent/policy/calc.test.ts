@@ -356,3 +356,30 @@ test('a pod cannot claim namespace labels: own pcns.* labels and the known-marke
   const members = peerElements(c).map((e) => e.split(' ')[0]);
   assert.deepEqual([...new Set(members)], ['10.245.0.3'], 'only the pod of the namespace labelled team=frontend');
 });
+
+test('two pods of this node on one address: deleting either leaves the other filtered (the stricter verdict holds)', () => {
+  const c = world();
+  c.trackChanges(true);
+  c.upsertPolicy(eastClients);
+  const ingress = () => c.desired.maps.get(ingressMap)?.elements.get('10.245.0.9');
+  // The address is reused while the old pod terminates: both are servers, both selected (default deny).
+  c.upsertEndpoint(ep('west', 'server-old', '10.245.0.9', { app: 'server' }));
+  c.upsertEndpoint(ep('west', 'server-new', '10.245.0.9', { app: 'server' }));
+  const selected = ingress();
+  assert.match(selected ?? '', /^jump prof-/);
+  c.takeChanges();
+  c.deleteEndpoint('west', 'demo', 'server-old');
+  assert.equal(ingress(), selected, 'the new pod keeps its profile');
+  assert.equal(c.takeChanges().maps.size, 0, 'nothing to program: the entry stays as it was');
+  // An unselected pod on the same address does not open it; a pod whose namespace is unknown closes it.
+  c.upsertEndpoint(ep('west', 'plain', '10.245.0.9', { app: 'none' }));
+  assert.equal(ingress(), selected);
+  c.upsertEndpoint({ ...ep('west', 'unknown-ns', '10.245.0.9', { app: 'server' }), namespace: 'not-listed-yet' });
+  assert.equal(ingress(), 'drop');
+  c.deleteEndpoint('west', 'not-listed-yet', 'unknown-ns');
+  c.deleteEndpoint('west', 'demo', 'server-new');
+  assert.equal(ingress(), undefined, 'only the unselected pod is left: not dispatched');
+  assert.deepEqual([...(c.desired.sets.get(localEndpointsSet)?.elements ?? [])].sort(), ['10.245.0.2', '10.245.0.9']);
+  c.deleteEndpoint('west', 'demo', 'plain');
+  assert.deepEqual([...(c.desired.sets.get(localEndpointsSet)?.elements ?? [])], ['10.245.0.2']);
+});

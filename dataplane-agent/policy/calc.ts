@@ -114,6 +114,8 @@ export class PolicyCalculation {
   private readonly listTags = new TagPool();
   private readonly ruleTags: RuleTags = { peers: this.peers, portNames: this.portNames, lists: this.lists };
   private readonly profiles = new Map<string, ProfileEntry>();
+  /** This node's endpoint addresses -> the endpoints holding them (usually one). */
+  private readonly ipOwners = new Map<string, Set<string>>();
   /** This node's endpoints -> their profile chain per direction (undefined: no policy selects it). */
   private readonly endpointProfiles = new Map<string, { ingress?: string; egress?: string; ips: readonly string[] }>();
   /**
@@ -515,23 +517,50 @@ export class PolicyCalculation {
         if (list.length > 0) after[dir] = this.retainProfile(dir, list);
       }
     }
-    // Verdict map entries: remove what no longer holds, then set the new ones.
+    if (after) this.endpointProfiles.set(key, after);
+    else this.endpointProfiles.delete(key);
+    for (const ip of before?.ips ?? []) this.ipOwners.get(ip)?.delete(key);
+    for (const ip of after?.ips ?? []) {
+      let owners = this.ipOwners.get(ip);
+      if (!owners) {
+        owners = new Set();
+        this.ipOwners.set(ip, owners);
+      }
+      owners.add(key);
+    }
+    // Verdict map entries of every address it held or holds, from whichever endpoints hold it now.
+    for (const ip of new Set([...(before?.ips ?? []), ...(after?.ips ?? [])])) {
+      for (const dir of directions)
+        this.setMapElement(dir === 'ingress' ? ingressMap : egressMap, ip, this.verdictAt(ip, dir));
+      if (this.ipOwners.get(ip)?.size === 0) this.ipOwners.delete(ip);
+    }
     for (const dir of directions) {
-      const map = dir === 'ingress' ? ingressMap : egressMap;
       const oldV = before?.[dir];
-      const newV = after?.[dir];
-      for (const ip of before?.ips ?? []) {
-        if (oldV !== undefined && (newV !== oldV || !after?.ips.includes(ip))) this.setMapElement(map, ip, undefined);
-      }
-      if (newV !== undefined) {
-        for (const ip of after?.ips ?? []) this.setMapElement(map, ip, verdictOf(newV));
-      }
       if (oldV !== undefined && oldV !== 'drop') this.releaseProfile(oldV);
     }
     for (const ip of before?.ips ?? []) this.removeElement(localEndpointsSet, ip);
     for (const ip of after?.ips ?? []) this.addElement(localEndpointsSet, ip);
-    if (after) this.endpointProfiles.set(key, after);
-    else this.endpointProfiles.delete(key);
+  }
+
+  /**
+   * The verdict for an address of this node in one direction. Two pods may hold one address for a moment (an IP
+   * reused while the old pod terminates): the stricter holds (drop, then a profile, then none; between two
+   * profiles, the first endpoint by key), so that deleting either never leaves the other unfiltered.
+   */
+  private verdictAt(ip: string, dir: Direction): string | undefined {
+    let best: string | undefined;
+    let bestRank = 0;
+    let bestKey = '';
+    for (const key of this.ipOwners.get(ip) ?? []) {
+      const v = this.endpointProfiles.get(key)?.[dir];
+      const rank = v === undefined ? 0 : v === 'drop' ? 2 : 1;
+      if (rank > bestRank || (rank === bestRank && rank > 0 && key < bestKey)) {
+        best = v;
+        bestRank = rank;
+        bestKey = key;
+      }
+    }
+    return best === undefined ? undefined : verdictOf(best);
   }
 
   private setMapElement(map: string, key: string, verdict: string | undefined): void {
