@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileNetworkPolicy } from '../../core/policy/index.js';
+import { compileFederatedNetworkPolicy, compileNetworkPolicy } from '../../core/policy/index.js';
 import { canonicalSelector } from '../../core/selector/canonical.js';
 import { evaluate } from '../../core/selector/evaluate.js';
 import { adaptPolicy } from './adapt.js';
@@ -52,4 +52,30 @@ test('the main selector applies to local endpoints of the namespace', () => {
   assert.ok(evaluate(p.selector, labels('west', 'demo')));
   assert.ok(!evaluate(p.selector, labels('east', 'demo')));
   assert.ok(!evaluate(p.selector, labels('west', 'other')));
+});
+
+test('an ICMP type under another protocol matches nothing: the rule goes, the rest of the policy stays', () => {
+  const r = compileFederatedNetworkPolicy(
+    {
+      metadata: { namespace: 'demo', name: 'odd' },
+      spec: {
+        selector: 'all()',
+        ingress: [
+          { action: 'Allow', protocol: 'TCP', icmp: { type: 8 } },
+          { action: 'Allow', protocol: 'ICMP', icmp: { type: 8 } },
+          { action: 'Allow', icmp: { type: 0 } },
+        ],
+      },
+    },
+    { localCluster: 'west' },
+  );
+  assert.ok(r.errors.length > 0, 'admission refuses it; the agent may still meet it');
+  const p = adaptPolicy(r.policy!, 'west');
+  assert.deepEqual(
+    p.ingress.map((rule) => [rule.protocol, rule.icmp?.type]),
+    [
+      [1, 8],
+      [null, 0],
+    ],
+  );
 });

@@ -55,6 +55,9 @@ function adaptRule(r: NormalizedRule, localCluster: string): PolicyRule | undefi
   const protocol =
     r.protocol === null ? null : typeof r.protocol === 'number' ? r.protocol : protocolNumbers[r.protocol];
   if (protocol === undefined || protocol === 58) return undefined; // ICMPv6 never matches IPv4 traffic
+  // An ICMP type under another protocol (refused at admission, but a policy may predate the webhook or pass it
+  // while it is down) matches no packet; rendered, nft would refuse the whole table for it.
+  if (r.icmp !== null && protocol !== null && protocol !== 1) return undefined;
   return {
     action: r.action,
     protocol,
