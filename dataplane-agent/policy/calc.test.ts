@@ -383,3 +383,50 @@ test('two pods of this node on one address: deleting either leaves the other fil
   c.deleteEndpoint('west', 'demo', 'plain');
   assert.deepEqual([...(c.desired.sets.get(localEndpointsSet)?.elements ?? [])], ['10.245.0.2']);
 });
+
+test('a remote endpoint never counts with an address a local pod holds or of this node pod CIDRs, while it is so', () => {
+  const trustsWestFe = adaptPolicy(
+    compileFederatedNetworkPolicy(
+      {
+        metadata: { namespace: 'demo', name: 'from-west-fe' },
+        spec: {
+          selector: "app == 'server'",
+          ingress: [{ action: 'Allow', source: { selector: "app == 'fe' && fedmesh.io/cluster == 'west-2'" } }],
+        },
+      },
+      { localCluster: 'west' },
+    ).policy!,
+    'west',
+  );
+  const c = world();
+  c.trackChanges(true);
+  c.upsertPolicy(trustsWestFe);
+  // A remote cluster claims for its pod the address of a local pod (of another node), one of this node's pod CIDRs,
+  // and one of its own.
+  c.upsertEndpoint({
+    ...ep('west-2', 'fe', '10.245.1.2', { app: 'fe' }, 'w2'),
+    ips: ['10.245.1.2', '10.245.0.77', '10.250.0.5'],
+  });
+  const members = () =>
+    peerElements(c)
+      .map((e) => e.split(' ')[0])
+      .sort();
+  assert.deepEqual(members(), ['10.250.0.5']);
+  assert.equal(c.refusedRemoteAddresses(), 2);
+  // The local pod goes: its address is the remote pod's to count with; it comes back: no longer.
+  c.deleteEndpoint('west', 'demo', 'peer');
+  assert.deepEqual(members(), ['10.245.1.2', '10.250.0.5']);
+  c.upsertEndpoint(ep('west', 'peer-again', '10.245.1.2', { app: 'client' }, 'n1'));
+  assert.deepEqual(members(), ['10.250.0.5']);
+  // The node's pod CIDRs change: the address outside them counts again.
+  c.setNodeCIDRs(['10.245.0.0/25']);
+  assert.deepEqual(members(), ['10.250.0.5']);
+  c.setNodeCIDRs(['10.245.0.0/26']);
+  assert.deepEqual(members(), ['10.245.0.77', '10.250.0.5']);
+  // The remote pod moves to an address of a local pod: it leaves the selection with its old addresses.
+  c.upsertEndpoint({ ...ep('west-2', 'fe', '10.245.0.2', { app: 'fe' }, 'w2'), ips: ['10.245.0.2'] });
+  assert.deepEqual(members(), []);
+  c.deleteEndpoint('west-2', 'demo', 'fe');
+  assert.deepEqual(members(), []);
+  assert.equal(c.refusedRemoteAddresses(), 0);
+});

@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalSelector } from '../../core/selector/canonical.js';
 import { SelectorIndex } from '../../core/selector/index.js';
+import { parseIpv4, parseIpv4Cidr } from '../ipv4.js';
 import { emptyChanges, type NftChain, type NftChanges, type NftMap, type NftSet, type NftState } from '../nft/state.js';
 import { endpointLabels, namespaceLabelView } from './endpoint-labels.js';
 import {
@@ -114,6 +115,12 @@ export class PolicyCalculation {
   private readonly listTags = new TagPool();
   private readonly ruleTags: RuleTags = { peers: this.peers, portNames: this.portNames, lists: this.lists };
   private readonly profiles = new Map<string, ProfileEntry>();
+  /** Addresses of local endpoints (any node) -> how many hold them: a remote endpoint never counts with these. */
+  private readonly localIps = new Map<string, number>();
+  /** Addresses of remote endpoints -> the endpoints holding them. */
+  private readonly remoteIps = new Map<string, Set<string>>();
+  /** This node's pod CIDRs as numeric ranges: no remote endpoint counts with an address in them either. */
+  private nodeRanges: readonly { readonly base: number; readonly size: number }[] = [];
   /** This node's endpoint addresses -> the endpoints holding them (usually one). */
   private readonly ipOwners = new Map<string, Set<string>>();
   /** This node's endpoints -> their profile chain per direction (undefined: no policy selects it). */
@@ -218,12 +225,29 @@ export class PolicyCalculation {
     const elements = this.plainSets.get(nodeCidrsSet)!;
     for (const c of [...elements]) if (!cidrs.includes(c)) this.removeElement(nodeCidrsSet, c);
     for (const c of cidrs) if (!elements.has(c)) this.addElement(nodeCidrsSet, c);
+    const before = new Map([...this.remoteIps.keys()].map((ip) => [ip, this.isLocalAddress(ip)]));
+    this.nodeRanges = cidrs.flatMap((c) => {
+      const r = parseIpv4Cidr(c);
+      return r ? [{ base: r.base, size: 2 ** (32 - r.prefix) }] : [];
+    });
+    for (const [ip, was] of before) if (this.isLocalAddress(ip) !== was) this.remoteAddressCounts(ip, was);
+  }
+
+  /**
+   * Remote addresses that do not count because a local endpoint holds them or they lie in this node's pod CIDRs (a
+   * remote cluster claiming a local pod's address would otherwise pass for it). O(remote addresses).
+   */
+  refusedRemoteAddresses(): number {
+    let n = 0;
+    for (const ip of this.remoteIps.keys()) if (this.isLocalAddress(ip)) n++;
+    return n;
   }
 
   upsertEndpoint(ep: Endpoint): void {
     const key = endpointKey(ep.cluster, ep.namespace, ep.name);
     const old = this.endpoints.get(key);
     this.endpoints.set(key, ep);
+    if (ep.cluster !== this.localCluster) this.moveRemoteIps(key, old?.ips ?? [], ep.ips);
     const labels = endpointLabels(ep.labels, ep.cluster, ep.namespace, this.nsLabelsOf(ep));
     const sameIps = old !== undefined && sameList(old.ips, ep.ips);
     if (old && !sameIps) {
@@ -242,6 +266,7 @@ export class PolicyCalculation {
       this.portElements(ep, true);
     }
     if (this.onThisNode(ep) || (old && this.onThisNode(old))) this.refreshEndpoint(key);
+    if (ep.cluster === this.localCluster && !sameIps) this.moveLocalIps(old?.ips ?? [], ep.ips);
   }
 
   deleteEndpoint(cluster: string, namespace: string, name: string): void {
@@ -253,6 +278,63 @@ export class PolicyCalculation {
     this.portElements(old, false);
     this.endpoints.delete(key);
     if (this.onThisNode(old)) this.refreshEndpoint(key);
+    if (cluster === this.localCluster) this.moveLocalIps(old.ips, []);
+    else this.moveRemoteIps(key, old.ips, []);
+  }
+
+  // ---- addresses: a local endpoint's address is its own; a remote endpoint claiming it does not count
+
+  private isLocalAddress(ip: string): boolean {
+    if (this.localIps.has(ip)) return true;
+    if (this.nodeRanges.length === 0) return false;
+    const n = parseIpv4(ip);
+    return n !== undefined && this.nodeRanges.some((r) => n >= r.base && n < r.base + r.size);
+  }
+
+  /** The addresses an endpoint counts with in peer selections and named ports. */
+  private countedIps(ep: Endpoint): readonly string[] {
+    if (ep.cluster === this.localCluster) return ep.ips;
+    return ep.ips.some((ip) => this.isLocalAddress(ip)) ? ep.ips.filter((ip) => !this.isLocalAddress(ip)) : ep.ips;
+  }
+
+  private moveRemoteIps(key: string, before: readonly string[], after: readonly string[]): void {
+    for (const ip of before) {
+      const owners = this.remoteIps.get(ip);
+      owners?.delete(key);
+      if (owners?.size === 0) this.remoteIps.delete(ip);
+    }
+    for (const ip of after) {
+      let owners = this.remoteIps.get(ip);
+      if (!owners) {
+        owners = new Set();
+        this.remoteIps.set(ip, owners);
+      }
+      owners.add(key);
+    }
+  }
+
+  private moveLocalIps(before: readonly string[], after: readonly string[]): void {
+    for (const ip of after) {
+      const wasLocal = this.isLocalAddress(ip);
+      this.localIps.set(ip, (this.localIps.get(ip) ?? 0) + 1);
+      if (!wasLocal) this.remoteAddressCounts(ip, false);
+    }
+    for (const ip of before) {
+      const n = this.localIps.get(ip) ?? 0;
+      if (n > 1) this.localIps.set(ip, n - 1);
+      else this.localIps.delete(ip);
+      if (!this.isLocalAddress(ip)) this.remoteAddressCounts(ip, true);
+    }
+  }
+
+  /** The remote endpoints holding `ip` start (or stop) counting with it, in every selection and named port. */
+  private remoteAddressCounts(ip: string, counts: boolean): void {
+    for (const key of this.remoteIps.get(ip) ?? []) {
+      const ep = this.endpoints.get(key);
+      if (!ep) continue;
+      for (const sel of this.index.selectorsMatching(key)) this.peerAddress(sel, ip, counts);
+      this.portAddress(ep, ip, counts);
+    }
   }
 
   /** Labels of a local namespace (undefined: deleted). Its endpoints are re-labelled with `pcns.*`. */
@@ -319,27 +401,32 @@ export class PolicyCalculation {
 
   private peerMembership(peer: SelectorRef, ep: Endpoint, member: boolean): void {
     if (peer.kind !== 'peer') return; // a policy's main selector
-    for (const ip of ep.ips) {
-      if (member) {
-        if (this.peerMembers.add(peer, ip) && this.tracking) this.recordAdded(peersSet, element(peer, ip));
-      } else if (this.peerMembers.delete(peer, ip) && this.tracking) {
-        this.recordRemoved(peersSet, element(peer, ip));
-      }
+    for (const ip of this.countedIps(ep)) this.peerAddress(peer, ip, member);
+  }
+
+  private peerAddress(peer: SelectorRef, ip: string, member: boolean): void {
+    if (peer.kind !== 'peer') return;
+    if (member) {
+      if (this.peerMembers.add(peer, ip) && this.tracking) this.recordAdded(peersSet, element(peer, ip));
+    } else if (this.peerMembers.delete(peer, ip) && this.tracking) {
+      this.recordRemoved(peersSet, element(peer, ip));
     }
   }
 
   /** The endpoint's elements in `named-ports`: of every port it has, or only of the port name `only`. */
   private portElements(ep: Endpoint | undefined, add: boolean, only?: string): void {
     if (!ep) return;
+    for (const ip of this.countedIps(ep)) this.portAddress(ep, ip, add, only);
+  }
+
+  private portAddress(ep: Endpoint, ip: string, add: boolean, only?: string): void {
     for (const p of ep.ports) {
       if (only !== undefined && p.name !== only) continue;
       const named = this.portNames.get(p.name);
       if (!named) continue;
-      for (const ip of ep.ips) {
-        const el = `${ip} . ${protoName[p.protocol]} . ${p.port} . ${named.text}`;
-        if (add) this.addElement(namedPortsSet, el);
-        else this.removeElement(namedPortsSet, el);
-      }
+      const el = `${ip} . ${protoName[p.protocol]} . ${p.port} . ${named.text}`;
+      if (add) this.addElement(namedPortsSet, el);
+      else this.removeElement(namedPortsSet, el);
     }
   }
 
