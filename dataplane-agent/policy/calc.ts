@@ -223,6 +223,7 @@ export class PolicyCalculation {
 
   setNodeCIDRs(cidrs: readonly string[]): void {
     const elements = this.plainSets.get(nodeCidrsSet)!;
+    if (cidrs.length === elements.size && cidrs.every((c) => elements.has(c))) return;
     for (const c of [...elements]) if (!cidrs.includes(c)) this.removeElement(nodeCidrsSet, c);
     for (const c of cidrs) if (!elements.has(c)) this.addElement(nodeCidrsSet, c);
     const before = new Map([...this.remoteIps.keys()].map((ip) => [ip, this.isLocalAddress(ip)]));
