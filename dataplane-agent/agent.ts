@@ -20,7 +20,7 @@ import { runToolOk } from './exec.js';
 import { parseIpv4 } from './ipv4.js';
 import { NftDriver } from './nft/driver.js';
 import { computeOverlay, type RemoteNode } from './overlay/calc.js';
-import { OverlayDriver } from './overlay/driver.js';
+import { OverlayDriver, readMainRoutes } from './overlay/driver.js';
 import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
 import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from './policy/calc.js';
@@ -458,6 +458,7 @@ export class Agent {
           remoteNodes: [...this.remoteNodes.values()],
           enabledClusters: new Set([...this.overlayClusters].filter(([, on]) => on).map(([c]) => c)),
           protectedCIDRs: [...this.node.podCIDRs, `${this.node.internalIP}/32`],
+          localRoutes: await readMainRoutes(),
         });
         for (const p of plan.problems) this.opts.log.warn({ problem: p }, 'remote node left out of the overlay');
         this.metrics.overlayProblems.set(plan.problems.length);
