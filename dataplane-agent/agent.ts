@@ -25,6 +25,7 @@ import { OverlayDriver, readMainRoutes } from './overlay/driver.js';
 import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
 import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from './policy/calc.js';
+import { RefusalReporter } from './refusals.js';
 import { podEndpoint, rccOverlay, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
 
 export interface AgentOptions {
@@ -76,6 +77,7 @@ export class Agent {
   private overlayApplied = false;
   private nftFullPending = true;
   private readonly flushes: FlushLoop;
+  private readonly refusals: RefusalReporter;
   private stopped = false;
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly metrics;
@@ -125,6 +127,12 @@ export class Agent {
         help: '1 while small nft deltas go through the long-lived nft -i process, 0 once it was turned off for failing',
         registers,
       }),
+      remoteObjectsRefused: new Counter({
+        name: 'fedmesh_agent_remote_objects_refused_total',
+        help: "Remote objects dropped for failing the agent's checks, each time one arrives (listed or watched), by resource",
+        labelNames: ['resource'],
+        registers,
+      }),
       sourceSynced: new Gauge({
         name: 'fedmesh_agent_source_synced',
         help: '1 once a watched collection has listed once',
@@ -139,6 +147,7 @@ export class Agent {
           this.opts.log.error({ driver, err: errorMessage(err) }, 'flush failed unexpectedly; retrying'),
       },
     );
+    this.refusals = new RefusalReporter(this.metrics.remoteObjectsRefused, opts.log);
     this.metrics.nftSession.set(1);
     this.nft = new NftDriver('nft', {
       onSessionOff: (reason) => {
@@ -253,7 +262,11 @@ export class Agent {
       });
     };
     endpointSource('pods', watchedPaths.pods, (raw) => podEndpoint(raw, local));
-    endpointSource('remoteworkloads', watchedPaths.remoteworkloads, (raw) => remoteWorkloadEndpoint(raw, local));
+    endpointSource(
+      'remoteworkloads',
+      watchedPaths.remoteworkloads,
+      this.refusals.convert('remoteworkloads', (raw) => remoteWorkloadEndpoint(raw, local)),
+    );
 
     const namespaces = new Set<string>();
     this.watch<Record<string, string>>(
@@ -324,7 +337,8 @@ export class Agent {
       compileFederatedNetworkPolicy(raw as FederatedNetworkPolicy, options),
     );
 
-    this.watch<RemoteNode>('remotenodes', watchedPaths.remotenodes, (raw) => remoteNodeEntry(raw, local), {
+    const remoteNode = this.refusals.convert('remotenodes', (raw) => remoteNodeEntry(raw, local));
+    this.watch<RemoteNode>('remotenodes', watchedPaths.remotenodes, remoteNode, {
       onList: (items) => {
         this.remoteNodes.clear();
         for (const [k, n] of items) this.remoteNodes.set(k, n);
