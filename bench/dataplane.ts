@@ -26,7 +26,7 @@ import { runToolOk } from '../dataplane-agent/exec.js';
 import { NftDriver } from '../dataplane-agent/nft/driver.js';
 import { emptyProgrammed, renderDelta, renderFull } from '../dataplane-agent/nft/render.js';
 import { computeOverlay, type RemoteNode } from '../dataplane-agent/overlay/calc.js';
-import { diffOverlay, OverlayDriver } from '../dataplane-agent/overlay/driver.js';
+import { diffOverlay, OverlayDriver, readMainRoutes } from '../dataplane-agent/overlay/driver.js';
 import { vtepMac } from '../dataplane-agent/overlay/vtep.js';
 import { adaptPolicy } from '../dataplane-agent/policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from '../dataplane-agent/policy/calc.js';
@@ -370,13 +370,20 @@ async function benchOverlay(): Promise<void> {
       remoteNodes: nodes,
       enabledClusters: new Set(CLUSTERS),
       protectedCIDRs: ['10.200.0.0/24'],
+      localRoutes: await readMainRoutes(),
     });
     await driver.apply(plan.state);
     ours.push(performance.now() - t0);
     // Floor: the same lines by ip/bridge alone, onto a fresh device.
     spawnSync('ip', ['link', 'delete', cfg.name]);
     await new OverlayDriver(cfg).ensureDevice();
-    const empty = { neighbors: new Map(), fdb: new Map(), routes: new Map(), nexthops: new Map() };
+    const empty = {
+      neighbors: new Map(),
+      fdb: new Map(),
+      routes: new Map(),
+      nexthops: new Map(),
+      ownedRoutes: new Set<string>(),
+    };
     const d = diffOverlay(empty, plan.state, cfg.name);
     const t1 = performance.now();
     spawnSync('ip', ['-batch', '-'], { input: `${d.neighAdd.join('\n')}\n` });

@@ -17,13 +17,15 @@ import {
   type PolicyCompilation,
 } from '../core/policy/index.js';
 import { runToolOk } from './exec.js';
+import { FlushLoop } from './flush-loop.js';
 import { parseIpv4 } from './ipv4.js';
 import { NftDriver } from './nft/driver.js';
 import { computeOverlay, type RemoteNode } from './overlay/calc.js';
-import { OverlayDriver } from './overlay/driver.js';
+import { OverlayDriver, readMainRoutes } from './overlay/driver.js';
 import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
 import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from './policy/calc.js';
+import { RefusalReporter } from './refusals.js';
 import { podEndpoint, rccOverlay, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
 
 export interface AgentOptions {
@@ -71,9 +73,11 @@ export class Agent {
   private readonly policyErrors = new Map<string, string>();
   private node: NodeFacts | undefined;
   private overlayDirty = true;
+  /** The overlay has been applied once since the start (with `nft.inSync`, what `programmed` waits for). */
+  private overlayApplied = false;
   private nftFullPending = true;
-  private flushing: Promise<void> | undefined;
-  private flushAgain = false;
+  private readonly flushes: FlushLoop;
+  private readonly refusals: RefusalReporter;
   private stopped = false;
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly metrics;
@@ -123,6 +127,12 @@ export class Agent {
         help: '1 while small nft deltas go through the long-lived nft -i process, 0 once it was turned off for failing',
         registers,
       }),
+      remoteObjectsRefused: new Counter({
+        name: 'fedmesh_agent_remote_objects_refused_total',
+        help: "Remote objects dropped for failing the agent's checks, each time one arrives (listed or watched), by resource",
+        labelNames: ['resource'],
+        registers,
+      }),
       sourceSynced: new Gauge({
         name: 'fedmesh_agent_source_synced',
         help: '1 once a watched collection has listed once',
@@ -130,6 +140,14 @@ export class Agent {
         registers,
       }),
     };
+    this.flushes = new FlushLoop(
+      { nft: () => this.flushNft(), overlay: () => this.flushOverlay() },
+      {
+        onStepError: (driver, err) =>
+          this.opts.log.error({ driver, err: errorMessage(err) }, 'flush failed unexpectedly; retrying'),
+      },
+    );
+    this.refusals = new RefusalReporter(this.metrics.remoteObjectsRefused, opts.log);
     this.metrics.nftSession.set(1);
     this.nft = new NftDriver('nft', {
       onSessionOff: (reason) => {
@@ -183,7 +201,7 @@ export class Agent {
     this.stopped = true;
     clearInterval(this.resyncTimer);
     await Promise.all(this.informers.map((i) => i.stop()));
-    await this.flushing;
+    await this.flushes.stop();
     await this.nft.close();
   }
 
@@ -244,7 +262,11 @@ export class Agent {
       });
     };
     endpointSource('pods', watchedPaths.pods, (raw) => podEndpoint(raw, local));
-    endpointSource('remoteworkloads', watchedPaths.remoteworkloads, (raw) => remoteWorkloadEndpoint(raw, local));
+    endpointSource(
+      'remoteworkloads',
+      watchedPaths.remoteworkloads,
+      this.refusals.convert('remoteworkloads', (raw) => remoteWorkloadEndpoint(raw, local)),
+    );
 
     const namespaces = new Set<string>();
     this.watch<Record<string, string>>(
@@ -315,7 +337,8 @@ export class Agent {
       compileFederatedNetworkPolicy(raw as FederatedNetworkPolicy, options),
     );
 
-    this.watch<RemoteNode>('remotenodes', watchedPaths.remotenodes, (raw) => remoteNodeEntry(raw, local), {
+    const remoteNode = this.refusals.convert('remotenodes', (raw) => remoteNodeEntry(raw, local));
+    this.watch<RemoteNode>('remotenodes', watchedPaths.remotenodes, remoteNode, {
       onList: (items) => {
         this.remoteNodes.clear();
         for (const [k, n] of items) this.remoteNodes.set(k, n);
@@ -405,34 +428,21 @@ export class Agent {
     this.informers.push(informer);
   }
 
-  /** Runs a flush now, or once more after the running one: changes are coalesced, never queued one by one. */
+  /**
+   * Runs a flush of each driver now, or once more after its running one: changes are coalesced, never queued one
+   * by one. Each driver retries its own failures with its own backoff (flush-loop.ts).
+   */
   scheduleFlush(): void {
     if (this.stopped || this.synced.size < sourceCount) return;
-    if (this.flushing) {
-      this.flushAgain = true;
-      return;
-    }
-    this.flushing = this.flushLoop().finally(() => {
-      this.flushing = undefined;
-    });
+    this.flushes.schedule();
   }
 
-  private async flushLoop(): Promise<void> {
-    let failures = 0;
-    do {
-      this.flushAgain = false;
-      const ok = await this.flushOnce();
-      if (ok) failures = 0;
-      else {
-        failures++;
-        this.flushAgain = true;
-        await sleep(Math.min(100 * 2 ** failures, 10_000));
-      }
-    } while (this.flushAgain && !this.stopped);
+  private markProgrammed(): void {
+    if (this.overlayApplied && this.nft.inSync) this.resolveProgrammed();
   }
 
-  private async flushOnce(): Promise<boolean> {
-    let ok = true;
+  /** The nft driver's share of a flush: a delta, or the full ruleset after a start or a failure. */
+  private async flushNft(): Promise<boolean> {
     try {
       const full = this.nftFullPending || !this.nft.inSync;
       this.nftFullPending = false;
@@ -445,37 +455,44 @@ export class Agent {
       if (stats.lines > 0) this.metrics.syncSeconds.observe({ driver: 'nft', kind: stats.kind }, stats.ms / 1000);
       if (full) this.opts.log.info({ lines: stats.lines, ms: Math.round(stats.ms) }, 'nftables programmed in full');
     } catch (err) {
-      ok = false;
       this.nftFullPending = true;
       this.metrics.failures.inc({ driver: 'nft' });
       this.opts.log.error({ err: errorMessage(err) }, 'nftables transaction failed; the next flush resyncs in full');
+      return false;
     }
-    if (this.overlayDirty && this.overlay && this.node) {
-      this.overlayDirty = false;
-      const started = performance.now();
-      try {
-        const plan = computeOverlay({
-          remoteNodes: [...this.remoteNodes.values()],
-          enabledClusters: new Set([...this.overlayClusters].filter(([, on]) => on).map(([c]) => c)),
-          protectedCIDRs: [...this.node.podCIDRs, `${this.node.internalIP}/32`],
-        });
-        for (const p of plan.problems) this.opts.log.warn({ problem: p }, 'remote node left out of the overlay');
-        this.metrics.overlayProblems.set(plan.problems.length);
-        this.metrics.remoteNodes.set(plan.state.neighbors.size);
-        await this.overlay.ensureDevice();
-        const r = await this.overlay.apply(plan.state);
-        this.metrics.syncSeconds.observe({ driver: 'overlay', kind: 'full' }, (performance.now() - started) / 1000);
-        if (r.added + r.removed > 0)
-          this.opts.log.info({ ...r, remoteNodes: plan.state.neighbors.size }, 'overlay updated');
-      } catch (err) {
-        ok = false;
-        this.overlayDirty = true;
-        this.metrics.failures.inc({ driver: 'overlay' });
-        this.opts.log.error({ err: errorMessage(err) }, 'overlay update failed; retrying');
-      }
+    this.markProgrammed();
+    return true;
+  }
+
+  /** The overlay driver's share of a flush: the whole overlay, recomputed, when anything it depends on changed. */
+  private async flushOverlay(): Promise<boolean> {
+    if (!this.overlayDirty || !this.overlay || !this.node) return true;
+    this.overlayDirty = false;
+    const started = performance.now();
+    try {
+      const plan = computeOverlay({
+        remoteNodes: [...this.remoteNodes.values()],
+        enabledClusters: new Set([...this.overlayClusters].filter(([, on]) => on).map(([c]) => c)),
+        protectedCIDRs: [...this.node.podCIDRs, `${this.node.internalIP}/32`],
+        localRoutes: await readMainRoutes(),
+      });
+      for (const p of plan.problems) this.opts.log.warn({ problem: p }, 'remote node left out of the overlay');
+      this.metrics.overlayProblems.set(plan.problems.length);
+      this.metrics.remoteNodes.set(plan.state.neighbors.size);
+      await this.overlay.ensureDevice();
+      const r = await this.overlay.apply(plan.state);
+      this.metrics.syncSeconds.observe({ driver: 'overlay', kind: 'full' }, (performance.now() - started) / 1000);
+      if (r.added + r.removed > 0)
+        this.opts.log.info({ ...r, remoteNodes: plan.state.neighbors.size }, 'overlay updated');
+    } catch (err) {
+      this.overlayDirty = true;
+      this.metrics.failures.inc({ driver: 'overlay' });
+      this.opts.log.error({ err: errorMessage(err) }, 'overlay update failed; retrying');
+      return false;
     }
-    if (ok && this.nft.inSync) this.resolveProgrammed();
-    return ok;
+    this.overlayApplied = true;
+    this.markProgrammed();
+    return true;
   }
 }
 

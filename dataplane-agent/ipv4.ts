@@ -65,3 +65,34 @@ export function normalizeMac(text: string): string | undefined {
   const t = text.toLowerCase();
   return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(t) ? t : undefined;
 }
+
+/**
+ * Why `ip` cannot be a tunnel endpoint or the address of a remote node, or undefined when it can: the ranges that
+ * are never one host's unicast address. The kernel refuses most of them in a neighbour or nexthop, failing the
+ * whole batch line on every flush; the others would send tunnelled traffic to this node or to many.
+ */
+export function notUnicastIpv4(ip: number): string | undefined {
+  for (const [base, prefix, name] of nonUnicastRanges) {
+    if (Math.floor(ip / 2 ** (32 - prefix)) === Math.floor(base / 2 ** (32 - prefix))) return name;
+  }
+  return undefined;
+}
+
+const nonUnicastRanges: readonly (readonly [base: number, prefix: number, name: string])[] = [
+  [0, 8, '0.0.0.0/8, "this network"'],
+  [127 * 2 ** 24, 8, 'loopback 127.0.0.0/8'],
+  [(169 * 256 + 254) * 2 ** 16, 16, 'link-local 169.254.0.0/16'],
+  [224 * 2 ** 24, 4, 'multicast 224.0.0.0/4'],
+  [240 * 2 ** 24, 4, 'reserved 240.0.0.0/4, with the broadcast address 255.255.255.255'],
+];
+
+/**
+ * Why a MAC (as normalizeMac returns it) cannot be a tunnel endpoint's, or undefined when it can: all zeros is the
+ * FDB's default entry (every unknown destination would go to that node); a set lowest bit of the first byte is a
+ * group address (multicast, and broadcast ff:ff:ff:ff:ff:ff).
+ */
+export function notUnicastMac(mac: string): string | undefined {
+  if (mac === '00:00:00:00:00:00') return 'all zeros';
+  if (Number.parseInt(mac.slice(0, 2), 16) % 2 === 1) return mac === 'ff:ff:ff:ff:ff:ff' ? 'broadcast' : 'multicast';
+  return undefined;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { podEndpoint, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
+import { isRefusal, podEndpoint, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
 
 const rwl = (spec: Record<string, unknown>, labels: Record<string, unknown> = { app: 'web' }) => ({
   metadata: { name: 'east.web-0', namespace: 'shop', labels: { ...labels, 'fedmesh.io/cluster': 'east' } },
@@ -20,15 +20,23 @@ test('a remote workload becomes an endpoint of its cluster; its cluster label co
   });
 });
 
-test('remote objects of the wrong shape, or claiming the local cluster, are dropped; bad IPs are left out', () => {
-  assert.equal(remoteWorkloadEndpoint(rwl({ cluster: 'west' }), 'west'), undefined, 'claims the local cluster');
-  assert.equal(remoteWorkloadEndpoint(rwl({ ips: 'x' }), 'west'), undefined);
-  assert.equal(remoteWorkloadEndpoint(rwl({}, { app: 7 }), 'west'), undefined, 'a label value that is not a string');
-  assert.equal(remoteWorkloadEndpoint(rwl({ ports: [{ port: 70000 }] }), 'west'), undefined);
-  assert.deepEqual(remoteWorkloadEndpoint(rwl({ ips: ['10.244.0.5', '999.1.1.1', 'fd00::1'] }), 'west')?.ips, [
-    '10.244.0.5',
-  ]);
-  assert.equal(remoteWorkloadEndpoint(null, 'west'), undefined);
+test('remote objects of the wrong shape, or claiming the local cluster, are refused with a reason; bad IPs are left out', () => {
+  const refusal = (obj: unknown) => {
+    const r = remoteWorkloadEndpoint(obj, 'west');
+    assert.ok(isRefusal(r), JSON.stringify(r));
+    return r.refused;
+  };
+  assert.equal(refusal(rwl({ cluster: 'west' })), 'claims to be of this cluster (west)');
+  assert.equal(
+    refusal(rwl({ ips: 'x' })),
+    'does not match the RemoteWorkload schema (#/properties/spec/properties/ips/type: must be array)',
+  );
+  assert.match(refusal(rwl({}, { app: 7 })), /labels\/additionalProperties\/type: must be string/);
+  assert.match(refusal(rwl({ ports: [{ port: 70000 }] })), /port\/maximum: must be <= 65535/);
+  assert.doesNotMatch(refusal(rwl({}, { app: 'x'.repeat(64) })), /xxx/, 'the reason never quotes a value');
+  const e = remoteWorkloadEndpoint(rwl({ ips: ['10.244.0.5', '999.1.1.1', 'fd00::1'] }), 'west');
+  assert.deepEqual(isRefusal(e) ? e : e.ips, ['10.244.0.5']);
+  assert.ok(isRefusal(remoteWorkloadEndpoint(null, 'west')));
 });
 
 test('a remote node is a tunnel entry only with an InternalIP and a VTEP', () => {
@@ -50,7 +58,9 @@ test('a remote node is a tunnel entry only with an InternalIP and a VTEP', () =>
     vtepIP: '10.244.0.0',
     vtepMAC: '66:00:00:00:00:01',
   });
-  assert.equal(remoteNodeEntry(rno(), 'west'), undefined);
+  assert.equal(remoteNodeEntry(rno(), 'west'), undefined, 'no VTEP: nothing to tunnel to, not refused');
+  assert.ok(isRefusal(remoteNodeEntry({ ...rno(), spec: { ...rno().spec, cluster: 'west' } }, 'west')));
+  assert.ok(isRefusal(remoteNodeEntry({ metadata: { name: 'east.n0' }, spec: { cluster: 'east' } }, 'west')));
 });
 
 test('local pods: host-network and finished pods are not endpoints; named container ports are kept', () => {

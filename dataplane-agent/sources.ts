@@ -1,8 +1,9 @@
 // The objects the agent watches, shape-checked and reduced to what the calculations read. Remote workloads and
 // nodes are written by other clusters' admins: they are checked against a schema (ajv) and every address is
-// parsed; an object that fails is dropped (treated as absent) and counted, never half-used.
+// parsed; an object that fails is refused with the reason (the agent drops it, treated as absent, and counts it),
+// never half-used.
 
-import Ajv from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import { parseIpv4 } from './ipv4.js';
 import type { RemoteNode } from './overlay/calc.js';
 import type { Endpoint, EndpointPort } from './policy/calc.js';
@@ -73,6 +74,21 @@ const remoteNodeSchema = {
 const validWorkload = ajv.compile(remoteWorkloadSchema);
 const validNode = ajv.compile(remoteNodeSchema);
 
+/** Why an external object is not used. Its text names only our schema and our cluster, never what the object holds. */
+export interface Refusal {
+  readonly refused: string;
+}
+
+export function isRefusal(x: unknown): x is Refusal {
+  return typeof x === 'object' && x !== null && 'refused' in x;
+}
+
+/** The first schema error as the schema's path and ajv's message: neither quotes the object's values. */
+function schemaRefusal(kind: string, validate: ValidateFunction): Refusal {
+  const e = validate.errors?.[0];
+  return { refused: `does not match the ${kind} schema${e ? ` (${e.schemaPath}: ${e.message ?? 'invalid'})` : ''}` };
+}
+
 interface RawWorkload {
   metadata: { name: string; namespace: string; labels?: Record<string, string> };
   spec: { cluster: string; podName: string; nodeName?: string; ips: string[]; ports?: RawPort[] };
@@ -101,11 +117,11 @@ function namedPorts(list: readonly RawPort[] | undefined): EndpointPort[] {
 
 const ipv4Only = (ips: readonly string[]) => ips.filter((ip) => parseIpv4(ip) !== undefined);
 
-/** A RemoteWorkload of the federation API, or undefined when it fails the checks or claims the local cluster. */
-export function remoteWorkloadEndpoint(obj: unknown, localCluster: string): Endpoint | undefined {
-  if (!validWorkload(obj)) return undefined;
+/** A RemoteWorkload of the federation API as an endpoint; refused when it fails the checks or claims this cluster. */
+export function remoteWorkloadEndpoint(obj: unknown, localCluster: string): Endpoint | Refusal {
+  if (!validWorkload(obj)) return schemaRefusal('RemoteWorkload', validWorkload);
   const w = obj as unknown as RawWorkload;
-  if (w.spec.cluster === localCluster) return undefined;
+  if (w.spec.cluster === localCluster) return { refused: `claims to be of this cluster (${localCluster})` };
   const { 'fedmesh.io/cluster': _cluster, ...podLabels } = w.metadata.labels ?? {};
   return {
     cluster: w.spec.cluster,
@@ -118,11 +134,14 @@ export function remoteWorkloadEndpoint(obj: unknown, localCluster: string): Endp
   };
 }
 
-/** A RemoteNode of the federation API as a tunnel entry; undefined without a valid shape or VTEP. */
-export function remoteNodeEntry(obj: unknown, localCluster: string): RemoteNode | undefined {
-  if (!validNode(obj)) return undefined;
+/**
+ * A RemoteNode of the federation API as a tunnel entry; refused when it fails the checks or claims this cluster;
+ * undefined when it has no InternalIP or VTEP (no agent publishes one there: nothing to tunnel to, not an error).
+ */
+export function remoteNodeEntry(obj: unknown, localCluster: string): RemoteNode | Refusal | undefined {
+  if (!validNode(obj)) return schemaRefusal('RemoteNode', validNode);
   const n = obj as unknown as RawRemoteNode;
-  if (n.spec.cluster === localCluster) return undefined;
+  if (n.spec.cluster === localCluster) return { refused: `claims to be of this cluster (${localCluster})` };
   const nodeIP = n.spec.addresses?.find((a) => a.type === 'InternalIP')?.address;
   if (!nodeIP || !n.spec.vtep?.address || !n.spec.vtep.mac) return undefined;
   return {

@@ -10,6 +10,7 @@ import { deployFedmesh } from './testbed/deploy.js';
 import { eventually, startTestbed, type Testbed, type TestCluster } from './testbed/harness.js';
 import type { NetnsNode, NetnsPod } from './testbed/netns.js';
 import {
+  agentMetricsPort,
   type NetnsDataplane,
   netnsAddressPlan,
   startAgentAgain,
@@ -130,6 +131,21 @@ async function firstOutcomeAfter(
   );
 }
 
+/** One gauge or counter of a node's agent, read from its /metrics inside the node's namespace. */
+async function agentMetric(node: NetnsNode, name: string): Promise<number | undefined> {
+  const script = `fetch('http://127.0.0.1:${agentMetricsPort}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t), () => process.exit(1));`;
+  const r = await runTool('ip', ['netns', 'exec', node.netns, process.execPath, '-e', script]);
+  const line = r.stdout.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
+/** The route of a node's main table for exactly `dst`, as `ip route` prints it, or '' when there is none. */
+async function routeTo(node: NetnsNode, dst: string): Promise<string> {
+  const r = await runTool('ip', ['-n', node.netns, 'route', 'show', 'table', 'main', 'exact', dst]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim();
+}
+
 async function apply(cluster: TestCluster, obj: unknown): Promise<void> {
   await cluster.kubectlOk(['apply', '-f', '-'], JSON.stringify(obj));
 }
@@ -217,6 +233,56 @@ describe('overlay', () => {
     );
     assert.match(node.metadata.annotations?.['fedmesh.io/vtep-mac'] ?? '', /^66(:[0-9a-f]{2}){5}$/);
     assert.match(node.metadata.annotations?.['fedmesh.io/vtep-ip'] ?? '', /^10\.245\.\d+\.0$/);
+  });
+  test('a remote node claiming a local route (another node’s pod CIDR, part of the node subnet) is refused, and the route stays after it goes', async () => {
+    const node0 = dp.layout.nodes.find((n) => n.cluster === 'west' && n.name === 'node-0');
+    const node1 = dp.layout.nodes.find((n) => n.cluster === 'west' && n.name === 'node-1');
+    assert.ok(node0 && node1);
+    const otherNodeCIDR = node1.podCIDRs[0] ?? '';
+    const cniRoute = await routeTo(node0, otherNodeCIDR);
+    assert.match(cniRoute, new RegExp(`via ${node1.underlayIP.replaceAll('.', '\\.')} dev eth0`));
+    const insideSubnet = '172.18.1.128/25'; // inside west's node subnet (the underlay's 172.18.0.0/16)
+    assert.equal(await routeTo(node0, insideSubnet), '');
+    // Nodes of east, published to west as RemoteNodes: what a remote admin can write.
+    const intruders = [
+      ['intruder-route', otherNodeCIDR, 201],
+      ['intruder-subnet', insideSubnet, 202],
+    ] as const;
+    try {
+      for (const [name, podCIDR, i] of intruders) {
+        await east.client.create('/api/v1/nodes', {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: {
+            name,
+            annotations: {
+              'fedmesh.io/vtep-ip': `10.244.${i}.0`,
+              'fedmesh.io/vtep-mac': `66:00:00:00:00:${i.toString(16)}`,
+            },
+          },
+          spec: { podCIDR, podCIDRs: [podCIDR] },
+          status: { addresses: [{ type: 'InternalIP', address: `172.18.0.${i}` }] },
+        });
+      }
+      await eventually(
+        async () => {
+          assert.equal(await routeTo(node0, otherNodeCIDR), cniRoute, 'the CNI route was taken over');
+          assert.equal(await routeTo(node0, insideSubnet), '', 'part of the node subnet was routed into the tunnel');
+          assert.equal(await agentMetric(node0, 'fedmesh_agent_overlay_problems'), 2);
+        },
+        30_000,
+        300,
+      );
+    } finally {
+      for (const [name] of intruders) await east.kubectl(['delete', 'node', name, '--ignore-not-found']);
+    }
+    await eventually(
+      async () => assert.equal(await agentMetric(node0, 'fedmesh_agent_overlay_problems'), 0),
+      30_000,
+      300,
+    );
+    assert.equal(await routeTo(node0, otherNodeCIDR), cniRoute, 'the CNI route is gone after the remote node went');
+    assert.equal(await routeTo(node0, insideSubnet), '');
   });
 });
 

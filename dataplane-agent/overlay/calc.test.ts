@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computeOverlay, type RemoteNode } from './calc.js';
+import { computeOverlay, type LocalRoute, type RemoteNode } from './calc.js';
 
 const node = (cluster: string, name: string, i: number, extra: Partial<RemoteNode> = {}): RemoteNode => ({
   cluster,
@@ -21,6 +21,7 @@ test('one neighbour and FDB entry per remote node, one route per pod CIDR, only 
     ],
     enabledClusters: new Set(['west']),
     protectedCIDRs: ['10.244.0.0/24'],
+    localRoutes: [],
   });
   assert.deepEqual(plan.problems, []);
   assert.deepEqual(
@@ -60,6 +61,7 @@ test('hostile remote nodes are left out with a reason: default routes, local net
     ],
     enabledClusters: new Set(['west']),
     protectedCIDRs: ['10.244.0.0/24'],
+    localRoutes: [],
   });
   assert.deepEqual([...plan.state.routes.keys()], ['10.245.6.0/24']);
   assert.equal(plan.problems.length, 6);
@@ -83,7 +85,12 @@ test('a VTEP claimed twice goes to the first node in name order, whatever the in
     [a, b],
     [b, a],
   ]) {
-    const plan = computeOverlay({ remoteNodes: order, enabledClusters: new Set(['west']), protectedCIDRs: [] });
+    const plan = computeOverlay({
+      remoteNodes: order,
+      enabledClusters: new Set(['west']),
+      protectedCIDRs: [],
+      localRoutes: [],
+    });
     assert.deepEqual([...plan.state.neighbors.keys()], ['10.245.1.0']);
     assert.equal(plan.state.fdb.get('66:00:00:00:00:01'), '172.18.1.1');
   }
@@ -98,8 +105,104 @@ test('nested protected networks protect their whole range, whatever their order'
       remoteNodes: [node('west', 'a', 7)],
       enabledClusters: new Set(['west']),
       protectedCIDRs,
+      localRoutes: [],
     });
     assert.equal(plan.state.routes.size, 0);
     assert.match(plan.problems[0] ?? '', /overlaps 10\.245\.0\.0\/16 of this cluster/);
+  }
+});
+
+const withRoutes = (remoteNodes: RemoteNode[], localRoutes: LocalRoute[]) =>
+  computeOverlay({
+    remoteNodes,
+    enabledClusters: new Set(['west']),
+    protectedCIDRs: ['10.244.1.0/24', '192.168.1.10/32'],
+    localRoutes,
+  });
+
+test('a remote pod CIDR equal to, inside or containing a route of the main table that is not fedmesh’s is refused', () => {
+  const plan = withRoutes(
+    [
+      node('west', 'equal', 1, { podCIDRs: ['10.244.2.0/24'] }),
+      node('west', 'inside', 2, { podCIDRs: ['192.168.1.128/25'] }),
+      node('west', 'containing', 3, { podCIDRs: ['10.244.2.0/23'] }),
+      node('west', 'host-route', 4, { podCIDRs: ['10.99.0.0/16'] }),
+      node('west', 'fine', 5),
+    ],
+    [
+      { dst: '10.244.2.0/24', protocol: 3, text: '10.244.2.0/24 via 192.168.1.11 dev eth0' },
+      { dst: '192.168.1.0/24', protocol: 2, text: '192.168.1.0/24 dev eth0 proto kernel scope link' },
+      { dst: '10.99.7.1', protocol: 4, text: '10.99.7.1 dev cali1 proto static scope link' },
+    ],
+  );
+  assert.deepEqual([...plan.state.routes.keys()], ['10.245.5.0/24']);
+  assert.deepEqual([...plan.state.neighbors.keys()], ['10.245.5.0'], 'no tunnel entries for a refused node');
+  assert.deepEqual(plan.problems, [
+    'remote node west/containing: pod CIDR 10.244.2.0/23 overlaps the local route "10.244.2.0/24 via 192.168.1.11 dev eth0", which is not fedmesh\'s: the overlay never takes a destination it does not own',
+    'remote node west/equal: pod CIDR 10.244.2.0/24 overlaps the local route "10.244.2.0/24 via 192.168.1.11 dev eth0", which is not fedmesh\'s: the overlay never takes a destination it does not own',
+    'remote node west/host-route: pod CIDR 10.99.0.0/16 overlaps the local route "10.99.7.1 dev cali1 proto static scope link", which is not fedmesh\'s: the overlay never takes a destination it does not own',
+    'remote node west/inside: pod CIDR 192.168.1.128/25 overlaps the local route "192.168.1.0/24 dev eth0 proto kernel scope link", which is not fedmesh\'s: the overlay never takes a destination it does not own',
+  ]);
+});
+
+test('the default route and fedmesh’s own routes (protocol 201) do not block a remote pod CIDR', () => {
+  const plan = withRoutes(
+    [node('west', 'a', 1), node('west', 'b', 2)],
+    [
+      { dst: 'default', protocol: 3, text: 'default via 192.168.1.1 dev eth0' },
+      { dst: '10.245.2.0/24', protocol: 201, text: '10.245.2.0/24 nhid 1 via 10.245.2.0 dev fedmesh.vxlan proto 201' },
+    ],
+  );
+  assert.deepEqual(plan.problems, []);
+  assert.deepEqual([...plan.state.routes.keys()], ['10.245.1.0/24', '10.245.2.0/24']);
+});
+
+test('a local route whose destination cannot be read stops the calculation rather than being ignored', () => {
+  assert.throws(
+    () => withRoutes([node('west', 'a', 1)], [{ dst: 'fd00::/64', protocol: 3, text: 'fd00::/64 dev eth0' }]),
+    /local route "fd00::\/64 dev eth0": destination "fd00::\/64" is not an IPv4 network/,
+  );
+});
+
+test('a VTEP or node IP that is not a unicast address is refused: no entries for that node', () => {
+  const bad = [
+    '0.0.0.0',
+    '0.1.2.3',
+    '127.0.0.1',
+    '169.254.1.1',
+    '224.0.0.1',
+    '239.255.255.250',
+    '240.0.0.1',
+    '255.255.255.255',
+  ];
+  for (const ip of bad) {
+    for (const field of ['vtepIP', 'nodeIP'] as const) {
+      const plan = computeOverlay({
+        remoteNodes: [node('west', 'a', 1, { [field]: ip })],
+        enabledClusters: new Set(['west']),
+        protectedCIDRs: [],
+        localRoutes: [],
+      });
+      assert.equal(plan.problems.length, 1, `${field} ${ip}`);
+      assert.match(
+        plan.problems[0] ?? '',
+        new RegExp(`remote node west/a: .*${ip.replaceAll('.', '\\.')} is not a unicast address`),
+      );
+      assert.equal(plan.state.neighbors.size + plan.state.fdb.size + plan.state.routes.size, 0, `${field} ${ip}`);
+    }
+  }
+});
+
+test('an all-zero, multicast or broadcast VTEP MAC is refused: it would be a default FDB entry or a flood', () => {
+  for (const mac of ['00:00:00:00:00:00', '01:00:5e:00:00:01', '67:00:00:00:00:01', 'ff:ff:ff:ff:ff:ff']) {
+    const plan = computeOverlay({
+      remoteNodes: [node('west', 'a', 1, { vtepMAC: mac })],
+      enabledClusters: new Set(['west']),
+      protectedCIDRs: [],
+      localRoutes: [],
+    });
+    assert.equal(plan.problems.length, 1, mac);
+    assert.match(plan.problems[0] ?? '', new RegExp(`remote node west/a: VTEP MAC ${mac} is not a unicast MAC`));
+    assert.equal(plan.state.neighbors.size + plan.state.fdb.size + plan.state.routes.size, 0, mac);
   }
 });

@@ -2,9 +2,21 @@
 // have overlay routing enabled, the neighbour, FDB and route entries the node's VXLAN device needs. Per remote
 // node: one permanent neighbour (VTEP IP -> VTEP MAC) and one FDB entry (VTEP MAC -> node IP); per pod CIDR one
 // route via the VTEP IP, onlink. Input written by another cluster is checked here; what fails a check is left out
-// and reported, never programmed.
+// and reported, never programmed. The overlay never takes a destination it does not own: a remote pod CIDR that
+// overlaps a route of the node's main table other than fedmesh's own and the default route is refused.
 
-import { formatCidr, type Ipv4Cidr, normalizeMac, parseIpv4, parseIpv4Cidr } from '../ipv4.js';
+import {
+  formatCidr,
+  type Ipv4Cidr,
+  normalizeMac,
+  notUnicastIpv4,
+  notUnicastMac,
+  parseIpv4,
+  parseIpv4Cidr,
+} from '../ipv4.js';
+
+/** The protocol number that marks fedmesh's routes and nexthops (`ip route show proto 201`). */
+export const routeProtocol = 201;
 
 export interface RemoteNode {
   readonly cluster: string;
@@ -22,6 +34,18 @@ export interface OverlayInputs {
   readonly enabledClusters: ReadonlySet<string>;
   /** Networks of our own (local pod CIDRs, the underlay): a remote route into them would hijack local traffic. */
   readonly protectedCIDRs: readonly string[];
+  /** The node's main routing table as the kernel holds it now: each route not fedmesh's is off limits. */
+  readonly localRoutes: readonly LocalRoute[];
+}
+
+/** A route of the node's main table (`ip -j route show table main`). */
+export interface LocalRoute {
+  /** `default`, `a.b.c.d/len`, or a bare address (a /32), as ip prints it. */
+  readonly dst: string;
+  /** The route's protocol number: routeProtocol for fedmesh's own. */
+  readonly protocol: number;
+  /** The route as `ip route` prints it, for messages. */
+  readonly text: string;
 }
 
 export interface OverlayState {
@@ -50,7 +74,18 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
   const taken = new TakenRanges();
   for (const text of inputs.protectedCIDRs) {
     const c = parseIpv4Cidr(text);
-    if (c) taken.claim(c, 'this cluster');
+    if (c) taken.claim(c, `${formatCidr(c)} of this cluster`);
+  }
+  for (const r of inputs.localRoutes) {
+    const c = r.dst === 'default' ? { base: 0, prefix: 0 } : parseIpv4Cidr(r.dst);
+    // Not a problem of one remote node: without knowing what this route covers, no remote CIDR is safe to route.
+    if (!c) throw new Error(`local route "${r.text}": destination "${r.dst}" is not an IPv4 network`);
+    // The default route is the fallback for what nothing else routes: remote pod CIDRs are meant to be routed.
+    if (r.protocol === routeProtocol || c.prefix === 0) continue;
+    taken.claim(
+      c,
+      `the local route "${r.text}", which is not fedmesh's: the overlay never takes a destination it does not own`,
+    );
   }
   const vtepIPs = new Map<string, string>();
   // Sorted, so that the same conflicting input gives the same winner on every node and after every restart.
@@ -59,15 +94,12 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
     .sort((a, b) => (a.cluster === b.cluster ? cmp(a.name, b.name) : cmp(a.cluster, b.cluster)));
   for (const n of nodes) {
     const who = `remote node ${n.cluster}/${n.name}`;
-    const mac = normalizeMac(n.vtepMAC);
-    if (parseIpv4(n.nodeIP) === undefined) {
-      problems.push(`${who}: node IP "${n.nodeIP}" is not an IPv4 address`);
+    const refused = endpointProblem(n);
+    if (refused) {
+      problems.push(`${who}: ${refused}`);
       continue;
     }
-    if (parseIpv4(n.vtepIP) === undefined || !mac) {
-      problems.push(`${who}: VTEP "${n.vtepIP}" / "${n.vtepMAC}" is not an IPv4 address and a MAC`);
-      continue;
-    }
+    const mac = normalizeMac(n.vtepMAC) ?? '';
     const vtepOwner = vtepIPs.get(n.vtepIP);
     if (vtepOwner || fdb.has(mac)) {
       problems.push(`${who}: VTEP ${n.vtepIP} (${mac}) is used by ${vtepOwner ?? 'another remote node'} already`);
@@ -82,10 +114,10 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
       }
       const clash = taken.overlapping(c);
       if (clash) {
-        problems.push(`${who}: pod CIDR ${text} overlaps ${formatCidr(clash.cidr)} of ${clash.owner}`);
+        problems.push(`${who}: pod CIDR ${text} overlaps ${clash.label}`);
         continue;
       }
-      taken.claim(c, who);
+      taken.claim(c, `${formatCidr(c)} of ${who}`);
       cidrs.push(formatCidr(c));
     }
     if (cidrs.length === 0) continue; // nothing to route to it: no tunnel entries either
@@ -97,6 +129,23 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
   return { state: { neighbors, fdb, routes }, problems };
 }
 
+/** Why a remote node's tunnel endpoint (node IP, VTEP IP and MAC) cannot be programmed, or undefined. */
+function endpointProblem(n: RemoteNode): string | undefined {
+  for (const [what, text] of [
+    ['node IP', n.nodeIP],
+    ['VTEP IP', n.vtepIP],
+  ] as const) {
+    const ip = parseIpv4(text);
+    if (ip === undefined) return `${what} "${text}" is not an IPv4 address`;
+    const range = notUnicastIpv4(ip);
+    if (range) return `${what} ${text} is not a unicast address (${range})`;
+  }
+  const mac = normalizeMac(n.vtepMAC);
+  if (!mac) return `VTEP MAC "${n.vtepMAC}" is not a MAC address`;
+  const kind = notUnicastMac(mac);
+  return kind ? `VTEP MAC ${mac} is not a unicast MAC (${kind})` : undefined;
+}
+
 /**
  * Address ranges already claimed, sorted and disjoint: O(log n) to check, so that 5k remote nodes cost
  * milliseconds rather than the seconds of comparing every pair.
@@ -104,7 +153,8 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
 class TakenRanges {
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
-  private readonly owners: { cidr: Ipv4Cidr; owner: string }[] = [];
+  /** Per range, the widest CIDR in it and what it is, for messages ("10.244.0.0/24 of this cluster"). */
+  private readonly owners: { cidr: Ipv4Cidr; label: string }[] = [];
 
   /** The index of the first range that ends after `base`. */
   private firstEndingAfter(base: number): number {
@@ -119,17 +169,17 @@ class TakenRanges {
   }
 
   /** A claimed range that overlaps `c`, if any. */
-  overlapping(c: Ipv4Cidr): { cidr: Ipv4Cidr; owner: string } | undefined {
+  overlapping(c: Ipv4Cidr): { cidr: Ipv4Cidr; label: string } | undefined {
     const i = this.firstEndingAfter(c.base);
     return i < this.starts.length && this.starts[i]! < c.base + 2 ** (32 - c.prefix) ? this.owners[i] : undefined;
   }
 
-  /** Claims `c`; ranges it overlaps (only this cluster's own networks may) are merged into it. */
-  claim(c: Ipv4Cidr, owner: string): void {
+  /** Claims `c`; ranges it overlaps (only this node's own networks and routes may) are merged into it. */
+  claim(c: Ipv4Cidr, label: string): void {
     let start = c.base;
     let end = c.base + 2 ** (32 - c.prefix);
     const i = this.firstEndingAfter(start);
-    let widest = { cidr: c, owner };
+    let widest = { cidr: c, label };
     let n = 0;
     while (i + n < this.starts.length && this.starts[i + n]! < end) {
       start = Math.min(start, this.starts[i + n]!);

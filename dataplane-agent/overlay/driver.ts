@@ -4,10 +4,7 @@
 // only what is fedmesh's: entries on its own device, routes with its own protocol number.
 
 import { CommandError, runTool, runToolOk } from '../exec.js';
-import type { OverlayState } from './calc.js';
-
-/** The protocol number that marks fedmesh's routes and nexthops (`ip route show proto 201`). */
-export const routeProtocol = 201;
+import { type LocalRoute, type OverlayState, routeProtocol } from './calc.js';
 
 /**
  * Routes go through nexthop objects, one per remote VTEP (id = the VTEP's IPv4 address as a number, so that it is
@@ -114,11 +111,12 @@ export class OverlayDriver {
     const [neigh, fdbOut, routes, nexthops] = await Promise.all([
       ipJson<{ dst: string; lladdr?: string; state?: string[] }>(['neigh', 'show', 'dev', name, 'nud', 'permanent']),
       runToolOk('bridge', ['-j', 'fdb', 'show', 'dev', name]),
-      ipJson<{ dst: string; gateway?: string; nhid?: number }>([
+      // Every fedmesh route of the main table, on any device: those are the destinations it may replace.
+      ipJson<{ dst: string; dev?: string; gateway?: string; nhid?: number }>([
         'route',
         'show',
-        'dev',
-        name,
+        'table',
+        'main',
         'proto',
         String(routeProtocol),
       ]),
@@ -135,8 +133,11 @@ export class OverlayDriver {
       ),
       // A route counts as programmed only through its own nexthop: anything else is replaced.
       routes: new Map(
-        routes.filter((r) => r.gateway && r.nhid === nexthopId(r.gateway)).map((r) => [r.dst, r.gateway ?? '']),
+        routes
+          .filter((r) => r.dev === name && r.gateway && r.nhid === nexthopId(r.gateway))
+          .map((r) => [r.dst, r.gateway ?? '']),
       ),
+      ownedRoutes: new Set(routes.map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/32`))),
       nexthops: new Map(nexthops.filter((n) => n.dev === name && n.gateway).map((n) => [n.id, n.gateway ?? ''])),
     };
   }
@@ -176,6 +177,8 @@ export class OverlayDriver {
 /** The overlay as read from the kernel: the state, and the nexthops behind its routes (id -> gateway). */
 export interface KernelOverlay extends OverlayState {
   readonly nexthops: ReadonlyMap<number, string>;
+  /** The destinations of every fedmesh route (protocol 201) of the main table, programmed as wanted or not. */
+  readonly ownedRoutes: ReadonlySet<string>;
 }
 
 export interface OverlayDiff {
@@ -189,7 +192,12 @@ export interface OverlayDiff {
   readonly routeDel: string[];
 }
 
-/** The batch lines that turn `have` into `want` on device `dev` (pure; `replace` makes every add idempotent). */
+/**
+ * The batch lines that turn `have` into `want` on device `dev` (pure; `replace` makes every add idempotent). A route
+ * is replaced only where fedmesh has one already, and added elsewhere: should a route of someone else have
+ * appeared since the main table was read, the kernel refuses the add (the line fails, the flush is retried and
+ * the next calculation leaves that pod CIDR out) instead of overwriting it.
+ */
 export function diffOverlay(have: KernelOverlay, want: OverlayState, dev: string): OverlayDiff {
   const out: OverlayDiff = {
     nexthopAdd: [],
@@ -221,11 +229,49 @@ export function diffOverlay(have: KernelOverlay, want: OverlayState, dev: string
     if (!want.fdb.has(mac)) out.fdbDel.push(`fdb del ${mac} dev ${dev} dst ${dst} self`);
   for (const [cidr, via] of want.routes) {
     if (have.routes.get(cidr) !== via) {
-      out.routeAdd.push(`route replace ${cidr} nhid ${nexthopId(via)} proto ${routeProtocol}`);
+      const verb = have.ownedRoutes.has(cidr) ? 'replace' : 'add';
+      out.routeAdd.push(`route ${verb} ${cidr} nhid ${nexthopId(via)} proto ${routeProtocol}`);
     }
   }
   for (const cidr of have.routes.keys()) {
     if (!want.routes.has(cidr)) out.routeDel.push(`route del ${cidr} dev ${dev} proto ${routeProtocol}`);
   }
   return out;
+}
+
+interface RouteJson {
+  readonly type?: string;
+  readonly dst: string;
+  readonly gateway?: string;
+  readonly dev?: string;
+  readonly protocol?: string;
+  readonly nexthops?: readonly { gateway?: string; dev?: string }[];
+}
+
+/** Route types and protocols by number (`ip -N` prints numbers, so that a name in rt_protos cannot hide ours). */
+const routeTypes: Readonly<Record<string, string>> = { 6: 'blackhole', 7: 'unreachable', 8: 'prohibit', 9: 'throw' };
+const routeProtocols: Readonly<Record<string, string>> = { 2: 'kernel', 3: 'boot', 4: 'static', 16: 'dhcp' };
+
+/**
+ * The IPv4 routes of the main table from `ip -4 -N -j route show table main` (pure). A route without a protocol
+ * is the kernel's default, boot (3).
+ */
+export function parseMainRoutes(json: string): LocalRoute[] {
+  const rows = json.trim() === '' ? [] : (JSON.parse(json) as RouteJson[]);
+  return rows.map((r) => {
+    const protocol = Number(r.protocol ?? 3);
+    const hops = r.nexthops ?? [{ gateway: r.gateway, dev: r.dev }];
+    const text = [
+      ...(r.type && r.type !== '1' ? [routeTypes[r.type] ?? `type ${r.type}`] : []),
+      r.dst,
+      ...hops.flatMap((h) => [...(h.gateway ? [`via ${h.gateway}`] : []), ...(h.dev ? [`dev ${h.dev}`] : [])]),
+      ...(protocol !== 3 ? [`proto ${routeProtocols[protocol] ?? protocol}`] : []),
+    ].join(' ');
+    return { dst: r.dst, protocol, text };
+  });
+}
+
+/** The node's main routing table, IPv4: what the overlay must not take (computeOverlay's localRoutes). */
+export async function readMainRoutes(): Promise<LocalRoute[]> {
+  return parseMainRoutes(await runToolOk('ip', ['-4', '-N', '-j', 'route', 'show', 'table', 'main']));
 }
