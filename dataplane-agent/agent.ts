@@ -122,6 +122,11 @@ export class Agent {
         help: 'Remote nodes tunnelled to',
         registers,
       }),
+      remoteAddressesRefused: new Gauge({
+        name: 'fedmesh_agent_remote_addresses_refused',
+        help: 'Remote pod addresses left out of every selection because a local pod holds them or they lie in this node pod CIDRs (counted at each full sync)',
+        registers,
+      }),
       nftSession: new Gauge({
         name: 'fedmesh_agent_nft_session_enabled',
         help: '1 while small nft deltas go through the long-lived nft -i process, 0 once it was turned off for failing',
@@ -453,7 +458,15 @@ export class Agent {
           })
         : await this.nft.apply(this.calc.desired, this.calc.takeChanges());
       if (stats.lines > 0) this.metrics.syncSeconds.observe({ driver: 'nft', kind: stats.kind }, stats.ms / 1000);
-      if (full) this.opts.log.info({ lines: stats.lines, ms: Math.round(stats.ms) }, 'nftables programmed in full');
+      if (full) {
+        // Counted at full syncs (start, every resync): it walks every remote address.
+        const refused = this.calc.refusedRemoteAddresses();
+        this.metrics.remoteAddressesRefused.set(refused);
+        this.opts.log.info(
+          { lines: stats.lines, ms: Math.round(stats.ms), remoteAddressesRefused: refused },
+          'nftables programmed in full',
+        );
+      }
     } catch (err) {
       this.nftFullPending = true;
       this.metrics.failures.inc({ driver: 'nft' });
