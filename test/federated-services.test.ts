@@ -387,7 +387,10 @@ const serviceImport = async (cluster: TestCluster) =>
   ) as {
     metadata: { annotations?: Record<string, string> };
     spec: { type: string; ips?: string[]; ports: { name: string; port: number; protocol: string }[] };
-    status?: { clusters?: { cluster: string }[] };
+    status?: {
+      clusters?: { cluster: string }[];
+      conditions?: { type: string; status: string; reason: string; message: string }[];
+    };
   };
 const importSlices = async () =>
   (
@@ -481,6 +484,33 @@ describe('the multi-cluster services API', () => {
     }
     const imp = await serviceImport(east);
     assert.ok(imp.spec.ports.some((p) => p.name === 'http' && p.port === 80));
+  });
+
+  test('an unnamed port beside named ones: a port conflict, and the derived Service stays valid', async () => {
+    // One unnamed port in north, beside west's (older) named ports: a Service with several ports needs every name.
+    await north.client.mergePatch(`/api/v1/namespaces/${ns}/services/api`, {
+      spec: { ports: [{ port: 8081, targetPort: 8080, protocol: 'TCP' }] },
+    });
+    for (const c of [west, north]) {
+      await eventually(async () => {
+        const cond = await exportCondition(c, 'Conflict');
+        assert.equal(cond?.reason, 'PortConflict', c.name);
+        assert.match(cond?.message ?? '', /unnamed port: a Service with more than one port needs a name on each/);
+        assert.match(cond?.message ?? '', /north has 8081\/TCP/);
+      }, 30_000);
+    }
+    const imp = await eventually(async () => {
+      const i = await serviceImport(east);
+      assert.deepEqual(i.spec.ports.map((p) => `${p.name}:${p.port}`).sort(), ['http:80', 'metrics:9090']);
+      const ready = i.status?.conditions?.find((c) => c.type === 'Ready');
+      assert.equal(ready?.status, 'True', JSON.stringify(ready));
+      return i;
+    }, 30_000);
+    const derived = imp.metadata.annotations?.['multicluster.kubernetes.io/derived-service'] ?? '';
+    const ports = await east.kubectlOk(['get', 'service', derived, '-n', ns, '-o', 'jsonpath={.spec.ports[*].name}']);
+    assert.deepEqual(ports.trim().split(' ').sort(), ['http', 'metrics']);
+    assert.equal(imp.spec.ips?.length, 1);
+    await north.client.mergePatch(`/api/v1/namespaces/${ns}/services/api`, { spec: { ports: northPorts(81) } });
   });
 
   test('unexported everywhere, the import and its slices go', async () => {
