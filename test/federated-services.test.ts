@@ -513,6 +513,56 @@ describe('the multi-cluster services API', () => {
     await north.client.mergePatch(`/api/v1/namespaces/${ns}/services/api`, { spec: { ports: northPorts(81) } });
   });
 
+  test('a derived Service the API server refuses: the ServiceImport says why, and recovers once it can be created', async () => {
+    const mcs = `/apis/multicluster.x-k8s.io/v1alpha1/namespaces/${ns}`;
+    const readyOf = async () =>
+      (
+        await east.client.get<{
+          status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+        }>(`${mcs}/serviceimports/other`)
+      ).status?.conditions?.find((c) => c.type === 'Ready');
+    // A quota that allows no more Services in east: the derived Service of a new import is refused (403).
+    const count = (await east.kubectlOk(['get', 'services', '-n', ns, '-o', 'name'])).trim().split('\n').length;
+    await east.client.create(`/api/v1/namespaces/${ns}/resourcequotas`, {
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: { name: 'no-more-services', namespace: ns },
+      spec: { hard: { services: String(count) } },
+    });
+    await north.client.create(`${mcs}/serviceexports`, {
+      apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+      kind: 'ServiceExport',
+      metadata: { name: 'other', namespace: ns },
+    });
+    const failed = await eventually(async () => {
+      const ready = await readyOf();
+      assert.equal(ready?.status, 'False', JSON.stringify(ready));
+      return ready;
+    }, 60_000);
+    assert.equal(failed?.reason, 'DerivedServiceFailed');
+    assert.match(failed?.message ?? '', /cannot create the derived Service derived-[0-9a-f]{10}: .*quota/);
+    const events = await eventually(async () => {
+      const list = await east.client.get<{ items: { type: string; message: string }[] }>(
+        `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent('involvedObject.kind=ServiceImport,involvedObject.name=other,reason=DerivedServiceFailed')}`,
+      );
+      assert.equal(list.items.length, 1);
+      return list.items;
+    }, 30_000);
+    assert.equal(events[0]?.type, 'Warning');
+    await east.client.delete(`/api/v1/namespaces/${ns}/resourcequotas/no-more-services`);
+    await eventually(async () => {
+      const ready = await readyOf();
+      assert.equal(ready?.status, 'True', JSON.stringify(ready));
+      const imp = await east.client.get<{ spec: { ips?: string[] } }>(`${mcs}/serviceimports/other`);
+      assert.equal(imp.spec.ips?.length, 1, 'the clusterset IP once the derived Service exists');
+    }, 90_000);
+    await north.client.delete(`${mcs}/serviceexports/other`);
+    await eventually(async () => {
+      const r = await east.kubectl(['get', 'serviceimports.multicluster.x-k8s.io', 'other', '-n', ns]);
+      assert.match(r.stderr, /NotFound/);
+    }, 30_000);
+  });
+
   test('unexported everywhere, the import and its slices go', async () => {
     await west.kubectlOk(['delete', 'serviceexports.multicluster.x-k8s.io', 'api', '-n', ns]);
     await eventually(
