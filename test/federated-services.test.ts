@@ -529,34 +529,41 @@ describe('the multi-cluster services API', () => {
       metadata: { name: 'no-more-services', namespace: ns },
       spec: { hard: { services: String(count) } },
     });
-    await north.client.create(`${mcs}/serviceexports`, {
-      apiVersion: 'multicluster.x-k8s.io/v1alpha1',
-      kind: 'ServiceExport',
-      metadata: { name: 'other', namespace: ns },
-    });
-    const failed = await eventually(async () => {
-      const ready = await readyOf();
-      assert.equal(ready?.status, 'False', JSON.stringify(ready));
-      return ready;
-    }, 60_000);
-    assert.equal(failed?.reason, 'DerivedServiceFailed');
-    assert.match(failed?.message ?? '', /cannot create the derived Service derived-[0-9a-f]{10}: .*quota/);
-    const events = await eventually(async () => {
-      const list = await east.client.get<{ items: { type: string; message: string }[] }>(
-        `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent('involvedObject.kind=ServiceImport,involvedObject.name=other,reason=DerivedServiceFailed')}`,
-      );
-      assert.equal(list.items.length, 1);
-      return list.items;
-    }, 30_000);
-    assert.equal(events[0]?.type, 'Warning');
-    await east.client.delete(`/api/v1/namespaces/${ns}/resourcequotas/no-more-services`);
-    await eventually(async () => {
-      const ready = await readyOf();
-      assert.equal(ready?.status, 'True', JSON.stringify(ready));
-      const imp = await east.client.get<{ spec: { ips?: string[] } }>(`${mcs}/serviceimports/other`);
-      assert.equal(imp.spec.ips?.length, 1, 'the clusterset IP once the derived Service exists');
-    }, 90_000);
-    await north.client.delete(`${mcs}/serviceexports/other`);
+    const dropQuota = () =>
+      east.client.delete(`/api/v1/namespaces/${ns}/resourcequotas/no-more-services`).catch(() => undefined);
+    try {
+      await north.client.create(`${mcs}/serviceexports`, {
+        apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+        kind: 'ServiceExport',
+        metadata: { name: 'other', namespace: ns },
+      });
+      const failed = await eventually(async () => {
+        const ready = await readyOf();
+        assert.equal(ready?.status, 'False', JSON.stringify(ready));
+        return ready;
+      }, 60_000);
+      assert.equal(failed?.reason, 'DerivedServiceFailed');
+      assert.match(failed?.message ?? '', /cannot create the derived Service derived-[0-9a-f]{10}: .*quota/);
+      const events = await eventually(async () => {
+        const list = await east.client.get<{ items: { type: string; message: string }[] }>(
+          `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent('involvedObject.kind=ServiceImport,involvedObject.name=other,reason=DerivedServiceFailed')}`,
+        );
+        assert.equal(list.items.length, 1);
+        return list.items;
+      }, 30_000);
+      assert.equal(events[0]?.type, 'Warning');
+      await dropQuota();
+      await eventually(async () => {
+        const ready = await readyOf();
+        assert.equal(ready?.status, 'True', JSON.stringify(ready));
+        const imp = await east.client.get<{ spec: { ips?: string[] } }>(`${mcs}/serviceimports/other`);
+        assert.equal(imp.spec.ips?.length, 1, 'the clusterset IP once the derived Service exists');
+      }, 90_000);
+    } finally {
+      // Whatever failed above, later tests must not inherit the quota or the export.
+      await dropQuota();
+      await north.client.delete(`${mcs}/serviceexports/other`).catch(() => undefined);
+    }
     await eventually(async () => {
       const r = await east.kubectl(['get', 'serviceimports.multicluster.x-k8s.io', 'other', '-n', ns]);
       assert.match(r.stderr, /NotFound/);
