@@ -277,6 +277,56 @@ test('a malformed object is refused alone: the rest of its list and the other re
   }
 });
 
+test('EndpointSlice addresses the local API server would refuse are left out alone: the good ones stay, the status names the field', async () => {
+  const cache = new MeshCache();
+  const slice = (name: string, addresses: string[][]) =>
+    withField(
+      withField(goodObjects.EndpointSlice, ['metadata', 'name'], name),
+      ['endpoints'],
+      addresses.map((a) => ({ addresses: a })),
+    );
+  const refusals: string[] = [];
+  const conn = new ClusterConnection({
+    cluster: 'west',
+    client: fakeKubeClient({
+      async get(path: string) {
+        const items = path.startsWith('/apis/discovery.k8s.io/v1/endpointslices')
+          ? [
+              slice('mixed', [['127.0.0.1'], ['10.0.0.5'], ['169.254.169.254'], ['0.0.0.0'], ['224.0.0.1'], ['1.2.3']]),
+              slice('fine', [['10.0.0.6']]),
+            ]
+          : [];
+        return { metadata: { resourceVersion: '1' }, items };
+      },
+    }),
+    cache,
+    log: quietLog,
+    onState: () => {},
+    onRefused: (resource, r) => refusals.push(`${resource} ${r.name} ${r.field}`),
+    probeIntervalMs: 0,
+  });
+  conn.start();
+  try {
+    assert.equal((await settle(conn, (d) => d.state === 'InSync')).state, 'InSync');
+    const addresses = (name: string) =>
+      cache
+        .slicesOfService('west', 'shop', 'web')
+        .filter((s) => s.name === name)
+        .flatMap((s) => s.endpoints.flatMap((e) => e.addresses));
+    assert.deepEqual(addresses('mixed'), ['10.0.0.5'], 'only the address Kubernetes accepts is kept');
+    assert.deepEqual(addresses('fine'), ['10.0.0.6']);
+    const [entry, ...more] = conn.refusedObjects();
+    assert.equal(more.length, 0);
+    assert.equal(entry?.name, 'mixed');
+    assert.equal(entry?.field, 'endpoints[0].addresses[0]');
+    assert.match(entry?.problem ?? '', /loopback.*5 addresses are left out, the rest of the slice is used/);
+    assert.ok(!(entry?.problem ?? '').includes('127.0.0.1'), 'the value is never shown');
+    assert.deepEqual(refusals, ['endpointslices mixed endpoints[0].addresses[0]']);
+  } finally {
+    await conn.stop();
+  }
+});
+
 test('fuzz: malformed objects on a watch never fail the connection, and nothing malformed reaches the cache', async () => {
   const paths: (string | number)[][] = [
     ['metadata', 'name'],

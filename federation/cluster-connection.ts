@@ -12,6 +12,7 @@ import {
   type ResourceState,
 } from './cluster-state.js';
 import { classifyFailure, restartReason } from './connection-error.js';
+import { withoutRefusedAddresses } from './endpoint-address.js';
 import type { MeshCacheWriter } from './mesh-cache.js';
 import type { MeshObject } from './mesh-types.js';
 import { checkRemoteObject, type SourceKind, shownName } from './remote-object-schemas.js';
@@ -38,7 +39,10 @@ export interface ClusterConnectionOptions {
   readonly backoff?: BackoffPolicy;
 }
 
-/** An object left out of the cache because it does not have the shape we need: which, where, why; never a value. */
+/**
+ * An object left out of the cache because it does not have the shape we need, or an EndpointSlice with addresses
+ * left out (its problem says so): which, where, why; never a value.
+ */
 export interface RefusedObject {
   readonly kind: SourceKind;
   readonly namespace: string;
@@ -177,24 +181,32 @@ export class ClusterConnection {
       path: r.path,
       convert: (raw) => {
         const problem = checkRemoteObject(r.sourceKind, raw);
-        const refusal = problem && {
+        const where = {
           kind: r.sourceKind,
           namespace: raw.metadata?.namespace === undefined ? '' : shownName(raw.metadata.namespace),
           name: shownName(raw.metadata?.name),
-          ...problem,
         };
+        const refusal = problem && { ...where, ...problem };
+        // An EndpointSlice of the right shape may still hold addresses the local API server refuses (loopback,
+        // link-local, malformed): those are left out, the rest of the slice is used, and the status says so.
+        const partial = !refusal && r.sourceKind === 'EndpointSlice' ? withoutRefusedAddresses(raw) : undefined;
+        const first = partial?.dropped[0];
+        const leftOut = first && {
+          ...where,
+          field: first.field,
+          problem: `${first.problem}: ${partial.dropped.length === 1 ? 'this address is' : `${partial.dropped.length} addresses are`} left out, the rest of the slice is used`,
+        };
+        const entry = refusal ?? leftOut;
         // Logged when new, at most once per resource every 10 s: a hostile list must not flood the log.
-        if (refused.record(objectKey(raw), refusal) && refusal && refused.mayLog(Date.now())) {
+        if (refused.record(objectKey(raw), entry) && entry && refused.mayLog(Date.now())) {
           this.opts.log.warn(
-            { resource: r.resource, namespace: refusal.namespace, name: refusal.name, field: refusal.field },
-            `refused a ${r.sourceKind}: ${refusal.field} ${refusal.problem}`,
+            { resource: r.resource, namespace: entry.namespace, name: entry.name, field: entry.field },
+            `${refusal ? 'refused' : 'partly refused'} a ${r.sourceKind}: ${entry.field} ${entry.problem}`,
           );
         }
-        if (refusal) {
-          this.opts.onRefused?.(r.resource, refusal);
-          return undefined;
-        }
-        return r.convert(cluster, raw);
+        if (entry) this.opts.onRefused?.(r.resource, entry);
+        if (refusal) return undefined;
+        return r.convert(cluster, partial ? partial.slice : raw);
       },
       ...(this.opts.listGate ? { listGate: this.opts.listGate } : {}),
       ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),

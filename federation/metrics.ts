@@ -38,7 +38,7 @@ export function createFederationMetrics(registry: Registry, cache: MeshCacheRead
   });
   const refused = new Counter({
     name: 'fedmesh_remote_objects_refused_total',
-    help: 'Objects read from a cluster that did not have the shape fedmesh needs (a field of the wrong type, size or syntax) and were left out, by resource; the RCC status names them',
+    help: 'Objects read from a cluster that did not have the shape fedmesh needs (a field of the wrong type, size or syntax) and were left out, or EndpointSlices some of whose addresses Kubernetes would refuse (those addresses left out), by resource; the RCC status names them',
     labelNames: ['cluster', 'resource'] as const,
     registers: [registry],
   });

@@ -144,7 +144,7 @@ export const rccCrd = {
                     type: 'object',
                     nullable: true,
                     description:
-                      'Objects of the remote cluster left out because a field fedmesh uses has the wrong type, size or syntax: how many, and the first few with the field and the rule (never the value).',
+                      'Objects of the remote cluster left out because a field fedmesh uses has the wrong type, size or syntax, and EndpointSlices with addresses Kubernetes refuses (loopback, link-local, malformed: those addresses are left out, the rest is used): how many, and the first few with the field and the rule (never the value).',
                     properties: {
                       count,
                       objects: {

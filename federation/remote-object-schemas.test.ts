@@ -107,6 +107,14 @@ test('hostile items are refused with the field path and the rule, never the valu
       'spec.ports[0].port',
       /out of range/,
     ],
+    // Port names a Service or EndpointSlice may not have (a derived Service or local slice carrying one is refused).
+    [
+      'Service',
+      withField(goodObjects.Service, ['spec', 'ports', 0, 'name'], 'Web_Port'),
+      'spec.ports[0].name',
+      /syntax/,
+    ],
+    ['EndpointSlice', withField(goodObjects.EndpointSlice, ['ports', 0, 'name'], '-http'), 'ports[0].name', /syntax/],
     // Prototype keys: a label key `__proto__` (JSON.parse makes it an own key) is not a label key.
     [
       'Pod',

@@ -34,6 +34,9 @@ const cidr = { type: 'string', maxLength: 49, pattern: '^[0-9A-Fa-f.:]+/[0-9]{1,
 const protocol = { type: 'string', enum: ['TCP', 'UDP', 'SCTP'] } as const;
 const portNumber = { type: 'integer', minimum: 1, maximum: 65535 } as const;
 const portName = { type: 'string', maxLength: 63 } as const;
+/** A Service's or EndpointSlice's port name: empty or a DNS-1123 label, as Kubernetes requires (a derived Service and
+ * the local slices carry these names). */
+const servicePortName = { type: 'string', maxLength: 63, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$' } as const;
 const shortText = { type: 'string', maxLength: 316 } as const;
 const optionalBoolean = { type: ['boolean', 'null'] } as const;
 const conditions = {
@@ -173,7 +176,7 @@ const serviceSchema = {
             type: 'object',
             required: ['port'],
             properties: {
-              name: portName,
+              name: servicePortName,
               port: portNumber,
               targetPort: {
                 anyOf: [
@@ -228,7 +231,7 @@ const endpointSliceSchema = {
       items: {
         type: 'object',
         properties: {
-          name: portName,
+          name: servicePortName,
           port: { type: ['integer', 'null'], minimum: 0, maximum: 65535 },
           protocol,
         },

@@ -387,7 +387,10 @@ const serviceImport = async (cluster: TestCluster) =>
   ) as {
     metadata: { annotations?: Record<string, string> };
     spec: { type: string; ips?: string[]; ports: { name: string; port: number; protocol: string }[] };
-    status?: { clusters?: { cluster: string }[] };
+    status?: {
+      clusters?: { cluster: string }[];
+      conditions?: { type: string; status: string; reason: string; message: string }[];
+    };
   };
 const importSlices = async () =>
   (
@@ -481,6 +484,90 @@ describe('the multi-cluster services API', () => {
     }
     const imp = await serviceImport(east);
     assert.ok(imp.spec.ports.some((p) => p.name === 'http' && p.port === 80));
+  });
+
+  test('an unnamed port beside named ones: a port conflict, and the derived Service stays valid', async () => {
+    // One unnamed port in north, beside west's (older) named ports: a Service with several ports needs every name.
+    await north.client.mergePatch(`/api/v1/namespaces/${ns}/services/api`, {
+      spec: { ports: [{ port: 8081, targetPort: 8080, protocol: 'TCP' }] },
+    });
+    for (const c of [west, north]) {
+      await eventually(async () => {
+        const cond = await exportCondition(c, 'Conflict');
+        assert.equal(cond?.reason, 'PortConflict', c.name);
+        assert.match(cond?.message ?? '', /unnamed port: a Service with more than one port needs a name on each/);
+        assert.match(cond?.message ?? '', /north has 8081\/TCP/);
+      }, 30_000);
+    }
+    const imp = await eventually(async () => {
+      const i = await serviceImport(east);
+      assert.deepEqual(i.spec.ports.map((p) => `${p.name}:${p.port}`).sort(), ['http:80', 'metrics:9090']);
+      const ready = i.status?.conditions?.find((c) => c.type === 'Ready');
+      assert.equal(ready?.status, 'True', JSON.stringify(ready));
+      return i;
+    }, 30_000);
+    const derived = imp.metadata.annotations?.['multicluster.kubernetes.io/derived-service'] ?? '';
+    const ports = await east.kubectlOk(['get', 'service', derived, '-n', ns, '-o', 'jsonpath={.spec.ports[*].name}']);
+    assert.deepEqual(ports.trim().split(' ').sort(), ['http', 'metrics']);
+    assert.equal(imp.spec.ips?.length, 1);
+    await north.client.mergePatch(`/api/v1/namespaces/${ns}/services/api`, { spec: { ports: northPorts(81) } });
+  });
+
+  test('a derived Service the API server refuses: the ServiceImport says why, and recovers once it can be created', async () => {
+    const mcs = `/apis/multicluster.x-k8s.io/v1alpha1/namespaces/${ns}`;
+    const readyOf = async () =>
+      (
+        await east.client.get<{
+          status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+        }>(`${mcs}/serviceimports/other`)
+      ).status?.conditions?.find((c) => c.type === 'Ready');
+    // A quota that allows no more Services in east: the derived Service of a new import is refused (403).
+    const count = (await east.kubectlOk(['get', 'services', '-n', ns, '-o', 'name'])).trim().split('\n').length;
+    await east.client.create(`/api/v1/namespaces/${ns}/resourcequotas`, {
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: { name: 'no-more-services', namespace: ns },
+      spec: { hard: { services: String(count) } },
+    });
+    const dropQuota = () =>
+      east.client.delete(`/api/v1/namespaces/${ns}/resourcequotas/no-more-services`).catch(() => undefined);
+    try {
+      await north.client.create(`${mcs}/serviceexports`, {
+        apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+        kind: 'ServiceExport',
+        metadata: { name: 'other', namespace: ns },
+      });
+      const failed = await eventually(async () => {
+        const ready = await readyOf();
+        assert.equal(ready?.status, 'False', JSON.stringify(ready));
+        return ready;
+      }, 60_000);
+      assert.equal(failed?.reason, 'DerivedServiceFailed');
+      assert.match(failed?.message ?? '', /cannot create the derived Service derived-[0-9a-f]{10}: .*quota/);
+      const events = await eventually(async () => {
+        const list = await east.client.get<{ items: { type: string; message: string }[] }>(
+          `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent('involvedObject.kind=ServiceImport,involvedObject.name=other,reason=DerivedServiceFailed')}`,
+        );
+        assert.equal(list.items.length, 1);
+        return list.items;
+      }, 30_000);
+      assert.equal(events[0]?.type, 'Warning');
+      await dropQuota();
+      await eventually(async () => {
+        const ready = await readyOf();
+        assert.equal(ready?.status, 'True', JSON.stringify(ready));
+        const imp = await east.client.get<{ spec: { ips?: string[] } }>(`${mcs}/serviceimports/other`);
+        assert.equal(imp.spec.ips?.length, 1, 'the clusterset IP once the derived Service exists');
+      }, 90_000);
+    } finally {
+      // Whatever failed above, later tests must not inherit the quota or the export.
+      await dropQuota();
+      await north.client.delete(`${mcs}/serviceexports/other`).catch(() => undefined);
+    }
+    await eventually(async () => {
+      const r = await east.kubectl(['get', 'serviceimports.multicluster.x-k8s.io', 'other', '-n', ns]);
+      assert.match(r.stderr, /NotFound/);
+    }, 30_000);
   });
 
   test('unexported everywhere, the import and its slices go', async () => {

@@ -90,6 +90,7 @@ export class WrittenSliceView {
         ...(this.opts.writes ? { writes: this.opts.writes } : {}),
         onStored: (s) => this.store(s),
         onDeleted: (ns, n) => this.remove(ns, n),
+        held: (ns, n) => this.groups.get(this.groupOf.get(`${ns}/${n}`) ?? '')?.get(n),
       },
       namespace,
       plan,

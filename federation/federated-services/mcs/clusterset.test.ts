@@ -71,6 +71,64 @@ test('a port conflict: the oldest export wins, and every export reports it', () 
   assert.equal(renamed?.conflicts[0]?.reason, 'PortConflict');
 });
 
+/** The rules kube-apiserver applies to a Service's ports (the derived Service carries the merged ones). */
+function serviceMayHold(ports: readonly { name: string; port: number; protocol: string }[]): boolean {
+  const names = ports.map((p) => p.name);
+  const keys = ports.map((p) => `${p.port}/${p.protocol}`);
+  return (
+    (ports.length <= 1 || names.every((n) => n !== '')) &&
+    new Set(names).size === names.length &&
+    new Set(keys).size === keys.length
+  );
+}
+
+test('an unnamed port beside other ports is a port conflict: the oldest export wins, the merge stays a valid Service', () => {
+  const m = mergeExports([exp('west', 20, [port('metrics', 9090)]), exp('east', 10, [port('', 80)])]);
+  assert.deepEqual(m?.ports, [{ name: '', protocol: 'TCP', port: 80 }], "east's older unnamed port alone");
+  assert.equal(m?.conflicts.length, 1);
+  assert.equal(m?.conflicts[0]?.reason, 'PortConflict');
+  assert.deepEqual(m?.conflicts[0]?.clusters, ['west']);
+  assert.match(m?.conflicts[0]?.message ?? '', /unnamed port: a Service with more than one port needs a name on each/);
+  assert.match(
+    m?.conflicts[0]?.message ?? '',
+    /east's 80\/TCP is used \(oldest export\).*west has "metrics" 9090\/TCP/,
+  );
+  const [, conflict] = exportConditions(svc('west', [port('metrics', 9090)]), m);
+  assert.equal(conflict?.status, 'True');
+  assert.equal(conflict?.reason, 'PortConflict');
+  // The other way round: named ports first, a newer unnamed one does not join them.
+  const named = mergeExports([
+    exp('east', 10, [port('http', 80), port('metrics', 9090)]),
+    exp('west', 20, [port('', 8080)]),
+  ]);
+  assert.deepEqual(
+    named?.ports.map((p) => p.name),
+    ['http', 'metrics'],
+  );
+  assert.equal(named?.conflicts[0]?.reason, 'PortConflict');
+  // The same unnamed port everywhere is no conflict.
+  assert.deepEqual(mergeExports([exp('east', 10, [port('', 80)]), exp('west', 20, [port('', 80)])])?.conflicts, []);
+});
+
+test('whatever the exports hold, the merged ports are what a Service may hold', () => {
+  const names = ['', 'http', 'metrics'];
+  const numbers = [80, 81];
+  const protocols = ['TCP', 'UDP'] as const;
+  const all = names.flatMap((n) => numbers.flatMap((p) => protocols.map((pr) => port(n, p, pr))));
+  // Every pair of single-port exports, and exports of two ports, in both orders.
+  for (const a of all) {
+    for (const b of all) {
+      for (const c of all) {
+        const m = mergeExports([exp('east', 10, [a]), exp('west', 20, [b, c])]);
+        const m2 = mergeExports([exp('east', 10, [b, c]), exp('west', 20, [a])]);
+        for (const merged of [m, m2]) {
+          assert.ok(serviceMayHold(merged?.ports ?? []), JSON.stringify({ a, b, c, ports: merged?.ports }));
+        }
+      }
+    }
+  }
+});
+
 test('headlessness: the oldest decides, the others report a TypeConflict; ties go by cluster name', () => {
   const m = mergeExports([exp('west', 10, [port('http', 80)]), exp('east', 10, [port('http', 80)], true)]);
   assert.equal(m?.type, 'Headless', 'east and west exported in the same second: east is first by name');

@@ -1,8 +1,10 @@
 // The multi-cluster services API's merge rules (KEP-1645), pure: the exports of one Service name in the
 // clusterset → the ServiceImport every cluster gets, and the conditions of each ServiceExport.
 //  - Type: ClusterSetIP, or Headless when the exported Service is headless. Ports: the union of the exported
-//    Services' ports. Where exports disagree (a port name with another number or protocol, headlessness), the
-//    oldest ServiceExport wins (creation time, then cluster name), and every export involved reports Conflict.
+//    Services' ports. Where exports disagree (a port name with another number or protocol, a port number and
+//    protocol under another name, an unnamed port beside others: what the derived Service could not hold;
+//    headlessness), the oldest ServiceExport wins (creation time, then cluster name), and every export involved
+//    reports Conflict.
 //  - An ExternalName Service cannot be exported (Valid=False, InvalidServiceType); nor can a Service that does
 //    not exist (Valid=False, NoService).
 import type { MeshService, Protocol } from '../../mesh-types.js';
@@ -69,36 +71,65 @@ export function mergeExports(exports: readonly ExportedService[]): ClustersetSer
       clusters: otherType,
     });
   }
-  const ports: (ImportPort & { readonly from: string })[] = [];
-  const lost = new Map<string, { winner: ImportPort & { from: string }; losers: string[] }>();
+  const ports = mergePorts(sorted, conflicts);
+  return {
+    type,
+    ports,
+    clusters: sorted.map((e) => e.cluster).sort(cmp),
+    conflicts,
+  };
+}
+
+type Candidate = ImportPort & { readonly from: string };
+const shown = (p: ImportPort) => `${p.name ? `"${p.name}" ` : ''}${p.port}/${p.protocol}`;
+
+/**
+ * The union of the exports' ports (oldest export first) as a Service may hold them, since the derived Service
+ * carries them: names unique, port and protocol unique, and every port named when there are several. A port that
+ * would break one of these rules is left out and reported as a PortConflict, the older export's port winning.
+ */
+function mergePorts(sorted: readonly ExportedService[], conflicts: Conflict[]): ImportPort[] {
+  const ports: Candidate[] = [];
+  const lost = new Map<string, { readonly what: string; readonly losers: string[]; readonly clusters: Set<string> }>();
+  const lose = (key: string, what: string, cluster: string, p: ImportPort) => {
+    const entry = lost.get(key) ?? { what, losers: [], clusters: new Set<string>() };
+    entry.losers.push(`${cluster} has ${shown(p)}`);
+    entry.clusters.add(cluster);
+    lost.set(key, entry);
+  };
   for (const e of sorted) {
     for (const p of e.service.ports) {
       const sameName = ports.find((x) => x.name === p.name);
-      const samePort = ports.find((x) => x.port === p.port && x.protocol === p.protocol);
       if (sameName && sameName.port === p.port && sameName.protocol === p.protocol) continue;
-      const winner = sameName ?? samePort;
+      const winner = sameName ?? ports.find((x) => x.port === p.port && x.protocol === p.protocol);
       if (winner) {
-        const entry = lost.get(winner.name) ?? { winner, losers: [] as string[] };
-        entry.losers.push(`${e.cluster} has ${p.name ? `"${p.name}" ` : ''}${p.port}/${p.protocol}`);
-        lost.set(winner.name, entry);
+        const label = winner.name ? `"${winner.name}"` : '(unnamed)';
+        lose(
+          `name ${winner.name}`,
+          `port ${label}: ${winner.from}'s ${winner.port}/${winner.protocol} is used (oldest export)`,
+          e.cluster,
+          p,
+        );
+        continue;
+      }
+      // Kubernetes requires a name on every port of a Service with more than one.
+      const unnamed = ports.find((x) => x.name === '') ?? (p.name === '' ? ports[0] : undefined);
+      if (unnamed) {
+        lose(
+          'unnamed',
+          `unnamed port: a Service with more than one port needs a name on each, so ${unnamed.from}'s ${shown(unnamed)} is used (oldest export) and no port joins it unless all are named`,
+          e.cluster,
+          p,
+        );
         continue;
       }
       ports.push({ name: p.name, protocol: p.protocol, port: p.port, from: e.cluster });
     }
   }
-  for (const [name, { winner, losers }] of lost) {
-    conflicts.push({
-      reason: 'PortConflict',
-      message: `port ${name ? `"${name}"` : '(unnamed)'}: ${winner.from}'s ${winner.port}/${winner.protocol} is used (oldest export); ${losers.join(', ')}`,
-      clusters: losers.map((l) => l.split(' ')[0] ?? ''),
-    });
+  for (const { what, losers, clusters } of lost.values()) {
+    conflicts.push({ reason: 'PortConflict', message: `${what}; ${losers.join(', ')}`, clusters: [...clusters] });
   }
-  return {
-    type,
-    ports: ports.map(({ name, protocol, port }) => ({ name, protocol, port })),
-    clusters: sorted.map((e) => e.cluster).sort(cmp),
-    conflicts,
-  };
+  return ports.map(({ name, protocol, port }) => ({ name, protocol, port }));
 }
 
 /**

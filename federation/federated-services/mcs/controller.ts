@@ -8,7 +8,7 @@
 // The same queue, slice plan and writer as federated Services; only the leader writes.
 import { createHash } from 'node:crypto';
 import { type KubeObject, ResilientInformer } from '../../../core/kube/resilient-informer.js';
-import { isStatus } from '../../../core/kube/rest-client.js';
+import { isStatus, KubeApiError } from '../../../core/kube/rest-client.js';
 import type { MeshEvent, MeshService } from '../../mesh-types.js';
 import { endpointsOfBackends } from '../endpoints.js';
 import { EventRecorder } from '../events.js';
@@ -81,6 +81,25 @@ interface HeldImport {
   readonly ips: readonly string[];
   readonly clusters: readonly string[];
   readonly derived: string;
+  /** Its Ready condition: whether the derived Service (and so the clusterset IP) is in place. */
+  readonly ready: Omit<HeldCondition, 'type'> | undefined;
+}
+
+/** The ServiceImport's Ready condition (the type upstream MCS controllers use). */
+interface ImportReady {
+  readonly type: 'Ready';
+  readonly status: 'True' | 'False';
+  readonly reason: 'Ready' | 'DerivedServiceFailed';
+  readonly message: string;
+}
+
+/** The derived Service could not be written: why, in the API server's words. */
+class DerivedServiceError extends Error {
+  constructor(action: 'create' | 'update', service: string, cause: unknown) {
+    const why = cause instanceof KubeApiError ? (cause.status.message ?? cause.message) : String(cause);
+    super(`cannot ${action} the derived Service ${service}: ${why.slice(0, 1000)}`);
+    this.name = 'DerivedServiceError';
+  }
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -140,6 +159,15 @@ function importOf(raw: KubeObject): HeldImport | undefined {
       .filter(isRecord)
       .map((c) => str(c.cluster)),
     derived: str(annotations[derivedServiceAnnotation]),
+    ready: list(status.conditions)
+      .filter(isRecord)
+      .filter((c) => c.type === 'Ready')
+      .map((c) => ({
+        status: c.status === 'True' ? ('True' as const) : ('False' as const),
+        reason: str(c.reason),
+        message: str(c.message),
+        lastTransitionTime: str(c.lastTransitionTime),
+      }))[0],
   };
 }
 
@@ -449,8 +477,31 @@ export class ServiceImportController {
       uid: imp.uid,
       controller: true,
     };
-    const ips = await this.ensureDerivedService(namespace, name, derived, merged, owner);
+    let ips: string[] | undefined;
+    try {
+      ips = await this.ensureDerivedService(namespace, name, derived, merged, owner);
+    } catch (err) {
+      if (!(err instanceof DerivedServiceError)) throw err;
+      // Said on the import (condition and Event), then retried with backoff like any failed sync.
+      const failed: ImportReady = {
+        type: 'Ready',
+        status: 'False',
+        reason: 'DerivedServiceFailed',
+        message: `${err.message}; the ServiceImport has no clusterset IP and no endpoints until it can be written`,
+      };
+      const held = imp;
+      await this.events.report(`derived ${key}`, [failed], async () => ({
+        apiVersion: `${mcsGroup}/${mcsVersion}`,
+        kind: 'ServiceImport',
+        namespace,
+        name,
+        uid: held.uid,
+      }));
+      await this.patchImportStatus(held, held.clusters, failed);
+      throw err;
+    }
     if (ips === undefined) return;
+    await this.events.report(`derived ${key}`, [], async () => undefined);
     if (imp.type !== merged.type || !samePorts(imp.ports, merged.ports) || !sameList(imp.ips, ips)) {
       const updated = await this.opts.client.request('PUT', nsPath(namespace, serviceImportPlural, name), {
         body: {
@@ -468,17 +519,15 @@ export class ServiceImportController {
       });
       imp = this.remember(updated.body) ?? imp;
     }
-    if (!sameList(imp.clusters, merged.clusters)) {
-      const updated = await this.opts.client.request(
-        'PATCH',
-        `${nsPath(namespace, serviceImportPlural, name)}/status`,
-        {
-          body: { status: { clusters: merged.clusters.map((cluster) => ({ cluster })) } },
-          contentType: 'application/merge-patch+json',
-        },
-      );
-      this.remember(updated.body);
-    }
+    await this.patchImportStatus(imp, merged.clusters, {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Ready',
+      message:
+        merged.type === 'Headless'
+          ? `the headless derived Service ${derived} is in place`
+          : `the derived Service ${derived} holds the clusterset IP`,
+    });
     const endpoints = endpointsOfBackends(
       merged.ports,
       [...backends].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0)),
@@ -497,6 +546,27 @@ export class ServiceImportController {
       this.written.get(key),
     );
     await this.written.apply(namespace, plan);
+  }
+
+  /** The import's status (exporting clusters, Ready condition), written when it differs from what it holds. */
+  private async patchImportStatus(imp: HeldImport, clusters: readonly string[], ready: ImportReady): Promise<void> {
+    const held = imp.ready;
+    const sameReady = held?.status === ready.status && held.reason === ready.reason && held.message === ready.message;
+    if (sameList(imp.clusters, clusters) && sameReady) return;
+    const now = `${new Date().toISOString().slice(0, 19)}Z`;
+    const condition = {
+      ...ready,
+      lastTransitionTime: held && held.status === ready.status ? held.lastTransitionTime : now,
+    };
+    const updated = await this.opts.client.request(
+      'PATCH',
+      `${nsPath(imp.namespace, serviceImportPlural, imp.name)}/status`,
+      {
+        body: { status: { clusters: clusters.map((cluster) => ({ cluster })), conditions: [condition] } },
+        contentType: 'application/merge-patch+json',
+      },
+    );
+    this.remember(updated.body);
   }
 
   /** The Service kube-proxy programs for the import; returns its cluster IPs ([] when headless). */
@@ -522,7 +592,13 @@ export class ServiceImportController {
         current.ports.every(
           (p, i) => p.name === ports[i]?.name && p.port === ports[i]?.port && p.protocol === ports[i]?.protocol,
         );
-      if (!same) await this.opts.client.mergePatch(servicePath(namespace, derived), { spec: { ports } });
+      if (!same) {
+        try {
+          await this.opts.client.mergePatch(servicePath(namespace, derived), { spec: { ports } });
+        } catch (err) {
+          throw new DerivedServiceError('update', derived, err);
+        }
+      }
       return facts.clusterIPs;
     }
     let created: { spec?: { clusterIPs?: unknown } };
@@ -540,7 +616,7 @@ export class ServiceImportController {
       });
     } catch (err) {
       if (isStatus(err, 409)) return undefined; // the mesh has not seen it yet; its event brings us back
-      throw err;
+      throw new DerivedServiceError('create', derived, err);
     }
     const ips = list(created.spec?.clusterIPs)
       .map(str)
@@ -550,6 +626,7 @@ export class ServiceImportController {
 
   private async removeImport(namespace: string, name: string): Promise<void> {
     const key = keyOf(namespace, name);
+    this.events.forget(`derived ${key}`);
     await this.written.apply(namespace, { create: [], update: [], delete: this.written.get(key) });
     const held = this.imports.get(key);
     const imp = held?.managed ? held : undefined;
