@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import { after, test } from 'node:test';
+import express from 'express';
+import { BodyBudget, holdBodyBudget } from './body-budget.js';
+
+const budget = new BodyBudget(10_000);
+const app = express();
+app.post(
+  '/validate/x',
+  holdBodyBudget(budget, (res, message) => {
+    res.status(429).set('Retry-After', '1').json({ message });
+  }),
+  express.raw({ type: () => true, limit: 8_000 }),
+  (req, res) => {
+    res.json({ bytes: (req.body as Buffer).length });
+  },
+);
+const server = createServer(app);
+server.listen(0, '127.0.0.1');
+await once(server, 'listening');
+const port = (server.address() as AddressInfo).port;
+after(() => server.close());
+
+/** Sends the headers and `sent` bytes of a body of `length`; returns the socket and what it receives. */
+async function partial(length: number, sent: number): Promise<{ socket: Socket; answer: Promise<string> }> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(`POST /validate/x HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n${'a'.repeat(sent)}`);
+  const answer = new Promise<string>((resolve) => {
+    let text = '';
+    socket.on('data', (c) => {
+      text += c;
+      if (text.includes('\r\n\r\n') && /}$/.test(text)) resolve(text);
+    });
+    socket.on('close', () => resolve(text));
+  });
+  return { socket, answer };
+}
+
+test('bodies held at once stay within the total: a request that would go over gets 429 with Retry-After', async () => {
+  const slow = await partial(7_000, 100); // most of a body, sent slowly
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(budget.inUse, 7_000);
+  const refused = await partial(7_000, 7_000);
+  const text = await refused.answer;
+  assert.match(text, /^HTTP\/1.1 429/);
+  assert.match(text, /Retry-After: 1/i);
+  assert.match(text, /holds 7000 bytes of request bodies already/);
+  assert.equal(budget.inUse, 7_000, 'the refused request holds nothing');
+  // The slow body completes: its bytes are given back, and the next request fits.
+  slow.socket.write('a'.repeat(6_900));
+  assert.match(await slow.answer, /"bytes":7000/);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(budget.inUse, 0);
+  const fits = await partial(7_000, 7_000);
+  assert.match(await fits.answer, /^HTTP\/1.1 200/);
+  for (const s of [slow, refused, fits]) s.socket.destroy();
+});
+
+test('a connection that goes mid-body gives its bytes back', async () => {
+  const gone = await partial(7_500, 10);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(budget.inUse, 7_500);
+  gone.socket.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(budget.inUse, 0);
+});
