@@ -220,33 +220,18 @@ describe('fedmesh remote-access', () => {
       (await east.kubectlOk(['get', 'rcc', 'north', '-o', 'jsonpath={.spec.overlayRoutingMode}'])).trim();
     assert.equal(await mode(), 'Disabled', 'a new RCC gets the default');
     await east.kubectlOk(['patch', 'rcc', 'north', '--type=merge', '-p', '{"spec":{"overlayRoutingMode":"Enabled"}}']);
-    const north = tb.cluster('north').kubeconfig;
-    const again = await fedmesh(['remote-access', '--cluster-name', 'north', '--kubeconfig', north]);
+    const join = (...extra: string[]) =>
+      fedmesh(['remote-access', '--cluster-name', 'north', '--kubeconfig', tb.cluster('north').kubeconfig, ...extra]);
+    const again = await join();
     assert.equal(again.code, 0, again.stderr);
     assert.doesNotMatch(again.stdout, /overlayRoutingMode/);
     await east.kubectlOk(['apply', '-f', '-'], again.stdout);
     assert.equal(await mode(), 'Enabled', 'the re-applied join left the overlay on');
-    const off = await fedmesh([
-      'remote-access',
-      '--cluster-name',
-      'north',
-      '--kubeconfig',
-      north,
-      '--overlay-routing-mode',
-      'Disabled',
-    ]);
+    const off = await join('--overlay-routing-mode', 'Disabled');
     assert.equal(off.code, 0, off.stderr);
     await east.kubectlOk(['apply', '-f', '-'], off.stdout);
     assert.equal(await mode(), 'Disabled');
-    const bad = await fedmesh([
-      'remote-access',
-      '--cluster-name',
-      'north',
-      '--kubeconfig',
-      north,
-      '--overlay-routing-mode',
-      'on',
-    ]);
+    const bad = await join('--overlay-routing-mode', 'on');
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /--overlay-routing-mode must be Enabled or Disabled, not "on"/);
   });

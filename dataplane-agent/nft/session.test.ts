@@ -88,14 +88,14 @@ test('transactions queue: each waits for the answer to the one before', async ()
   }
 });
 
+/** A stand-in that runs `first` the first time it is started, then behaves as the fake nft. */
+function firstRunThenFake(name: string, first: string): string {
+  const flag = join(dir, `${name}.flag`);
+  return script(name, `if [ ! -e ${flag} ]; then : > ${flag}; ${first}; fi\nexec ${fakeNft}`);
+}
+
 test('a process that never answers is killed after the timeout, and the next transaction gets a new one', async () => {
-  // Silent on its first run, then (as a fresh process) behaves.
-  const flag = join(dir, 'silent-once.flag');
-  const silentOnce = script(
-    'silent-once',
-    `if [ ! -e ${flag} ]; then : > ${flag}; exec cat > /dev/null; fi\nexec ${fakeNft}`,
-  );
-  const s = new NftSession({ nft: silentOnce, timeoutMs: 300 });
+  const s = new NftSession({ nft: firstRunThenFake('silent-once', 'exec cat > /dev/null'), timeoutMs: 300 });
   try {
     const started = performance.now();
     await assert.rejects(s.run(['add table inet fedmesh']), /did not answer a transaction within 300 ms/);
@@ -108,13 +108,7 @@ test('a process that never answers is killed after the timeout, and the next tra
 });
 
 test('a process that exits mid-transaction rejects it; the session starts a new process for the next one', async () => {
-  // Exits on its first line without answering, then (as a fresh process) behaves.
-  const flag = join(dir, 'crashed-once');
-  const crashOnce = script(
-    'crash-once',
-    `if [ ! -e ${flag} ]; then : > ${flag}; read -r line; exit 3; fi\nexec ${fakeNft}`,
-  );
-  const s = new NftSession({ nft: crashOnce });
+  const s = new NftSession({ nft: firstRunThenFake('crash-once', 'read -r line; exit 3') });
   try {
     await assert.rejects(s.run(['add table inet fedmesh']), /nft exited \(code 3\) during a transaction/);
     await s.run(['add table inet fedmesh']);
