@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { runFuzz } from './fuzz-bodies.js';
 import { newAgent, post, startTestServer } from './test-support.js';
 
-// A few thousand mutated AdmissionReviews against the real https server (`npm run bench:webhook-fuzz` runs 100k).
+// A few thousand mutated AdmissionReviews against the real express+https server (bench/webhook-fuzz.ts runs 100k).
 test('mutated AdmissionReviews: no crash, no 5xx, every AdmissionReview answered with its uid, bounded memory', async () => {
   const { server, ca } = await startTestServer();
   const agent = newAgent(ca, 16);

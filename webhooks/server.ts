@@ -1,22 +1,18 @@
-// The HTTPS server of the admission webhooks: Node's https server and one handler, no framework (express cost three
-// times the CPU of the bare server per review, and its per-request prototype swap made a quarter of all young
-// objects survive into the old generation: 10 ms GC pauses). It must outlive any input, because it sits in the path
-// of every policy write: a body that is not an AdmissionReview gets 400 with a message, one
+// The HTTPS server of the admission webhooks: express on Node's https server. It must outlive any input, because
+// it sits in the path of every policy write: a body that is not an AdmissionReview gets 400 with a message, one
 // that is but is malformed is denied with its uid echoed, a validator that throws denies (and is logged), and no
 // input gets a 5xx. Keep-alive outlasts kube-apiserver's 90 s idle connections, so that a review is never sent on
 // a socket the server is closing (such a POST is not retried and would count as a webhook failure).
 
 import { once } from 'node:events';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { withoutTrailingSlashes } from '../core/http/request-path.js';
 import type { Logger } from '../core/log/logger.js';
 import { errorMessage } from '../core/log/logger.js';
 import { ADMISSION_API_VERSION, deny, parseAdmissionReview } from './admission-review.js';
-import { readRequestBody } from './request-body.js';
-import { type ReviewOutcome, reviewRequest, webhookRouteByName, webhookRoutes } from './review.js';
+import { reviewRequest, webhookRouteByName } from './review.js';
 import type { ValidationContext } from './validation-context.js';
 
 /** Largest request body: an UPDATE review carries the object twice, and kube-apiserver takes objects of 3 MiB. */
@@ -69,30 +65,12 @@ export function webhookMetrics(registry: Registry) {
   };
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
-
-/** The answer in one write: headers and the JSON text whose length they announce. */
-export function writeJson(res: ServerResponse, code: number, body: string, close = false): void {
+function status(res: Response, code: number, message: string): void {
   if (res.headersSent) return;
-  const headers: OutgoingHttpHeaders = {
-    'Content-Type': JSON_TYPE,
-    'Content-Length': Buffer.byteLength(body),
-    'X-Content-Type-Options': 'nosniff',
-  };
-  if (close) headers.Connection = 'close';
-  if (code === 405) headers.Allow = 'POST';
-  res.writeHead(code, headers);
-  res.end(body);
-}
-
-/** A Kubernetes Status for a request that is not an AdmissionReview we answer. */
-function status(res: ServerResponse, code: number, message: string, close = false): void {
-  writeJson(
-    res,
-    code,
-    JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason: reasonOf(code), message }),
-    close,
-  );
+  res
+    .status(code)
+    .set('X-Content-Type-Options', 'nosniff')
+    .json({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason: reasonOf(code), message });
 }
 
 function reasonOf(code: number): string {
@@ -102,9 +80,7 @@ function reasonOf(code: number): string {
       ? 'MethodNotAllowed'
       : code === 413
         ? 'RequestEntityTooLarge'
-        : code === 415
-          ? 'UnsupportedMediaType'
-          : 'BadRequest';
+        : 'BadRequest';
 }
 
 // The uid of something that says it is an AdmissionReview v1, even if the rest is malformed: it gets an answer.
@@ -116,146 +92,97 @@ function claimedUid(body: unknown): string | undefined {
   return typeof uid === 'string' && uid.length > 0 && uid.length <= 128 ? uid : undefined;
 }
 
-const PREFIX = '/validate/';
+export function webhookApp(ctx: ValidationContext, log: Logger, metrics: ReturnType<typeof webhookMetrics>) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const raw = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
 
-/** Where a request target points: a webhook path (its decoded last segment), or elsewhere. */
-export type WebhookTarget =
-  | { readonly kind: 'webhook'; readonly name: string; readonly path: string }
-  | { readonly kind: 'elsewhere'; readonly path: string }
-  | { readonly kind: 'bad-escape'; readonly path: string };
-
-/** `/validate/<name>` (a trailing slash and a query, such as kube-apiserver's `?timeout=5s`, are ignored). */
-export function webhookTarget(target: string): WebhookTarget {
-  const query = target.indexOf('?');
-  const path = withoutTrailingSlashes(query < 0 ? target : target.slice(0, query));
-  if (!path.startsWith(PREFIX) || path.indexOf('/', PREFIX.length) >= 0 || path.length === PREFIX.length) {
-    return { kind: 'elsewhere', path };
-  }
-  const segment = path.slice(PREFIX.length);
-  if (!segment.includes('%')) return { kind: 'webhook', name: segment, path };
-  try {
-    return { kind: 'webhook', name: decodeURIComponent(segment), path };
-  } catch {
-    return { kind: 'bad-escape', path };
-  }
-}
-
-type Outcome = ReviewOutcome | 'malformed' | 'error';
-const OUTCOMES: readonly Outcome[] = ['allowed', 'denied', 'skipped', 'malformed', 'error'];
-
-// The labelled series of each webhook, made once: they exist (at 0) from the start, and a review uses them without
-// validating label objects.
-function seriesByWebhook(metrics: ReturnType<typeof webhookMetrics>) {
-  return new Map(
-    webhookRoutes.map((r) => {
-      const reviews = {} as Record<Outcome, { inc(): void }>;
-      for (const outcome of OUTCOMES) {
-        metrics.reviews.inc({ webhook: r.name, outcome }, 0);
-        reviews[outcome] = metrics.reviews.labels(r.name, outcome);
-      }
-      metrics.duration.zero({ webhook: r.name });
-      return [r.name, { reviews, duration: metrics.duration.labels(r.name) }];
-    }),
-  );
-}
-
-/** The request handler of the webhook server: route, read the body, review, answer. */
-export function webhookHandler(ctx: ValidationContext, log: Logger, metrics: ReturnType<typeof webhookMetrics>) {
-  const series = seriesByWebhook(metrics);
-  const paths = `/validate/{${webhookRoutes.map((r) => r.name).join(',')}}`;
-  const refuse = (res: ServerResponse, code: number, message: string, close = false) => {
-    metrics.rejectedBodies.inc({ code: String(code) });
-    status(res, code, message, close);
-  };
-
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const target = webhookTarget(req.url ?? '');
-    if (target.kind === 'elsewhere') {
-      refuse(res, 404, `no webhook at ${target.path.slice(0, 100)}; the paths are ${paths}`);
+  app.post('/validate/:webhook', raw, (req: Request, res: Response) => {
+    const started = process.hrtime.bigint();
+    const name = String(req.params.webhook);
+    const route = webhookRouteByName.get(name);
+    if (route === undefined) {
+      metrics.rejectedBodies.inc({ code: '404' });
+      status(
+        res,
+        404,
+        `no webhook at ${req.path}; the paths are /validate/{${[...webhookRouteByName.keys()].join(',')}}`,
+      );
       return;
     }
-    if (req.method !== 'POST') {
-      refuse(res, 405, 'admission reviews are POSTed');
+    let body: unknown;
+    try {
+      const buf = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      body = JSON.parse(buf.toString('utf8'));
+    } catch (err) {
+      metrics.rejectedBodies.inc({ code: '400' });
+      status(res, 400, `the body is not JSON: ${errorMessage(err).slice(0, 200)}`);
       return;
     }
-    if (target.kind === 'bad-escape') {
-      refuse(res, 400, `the path ${target.path.slice(0, 100)} is not valid percent-encoding`);
-      return;
-    }
-    const route = webhookRouteByName.get(target.name);
-    const routeSeries = series.get(target.name);
-    if (route === undefined || routeSeries === undefined) {
-      refuse(res, 404, `no webhook at ${target.path.slice(0, 100)}; the paths are ${paths}`);
-      return;
-    }
-    readRequestBody(req, MAX_BODY_BYTES, (read) => {
-      if (!read.ok) {
-        refuse(res, read.code, read.message, read.close);
+    const parsed = parseAdmissionReview(body);
+    if (!parsed.ok) {
+      const uid = claimedUid(body);
+      if (uid === undefined) {
+        metrics.rejectedBodies.inc({ code: '400' });
+        status(res, 400, parsed.message);
         return;
       }
-      const started = process.hrtime.bigint();
-      let body: unknown;
-      try {
-        body = JSON.parse(read.body.toString('utf8'));
-      } catch (err) {
-        refuse(res, 400, `the body is not JSON: ${errorMessage(err).slice(0, 200)}`);
-        return;
-      }
-      const parsed = parseAdmissionReview(body);
-      if (!parsed.ok) {
-        const uid = claimedUid(body);
-        if (uid === undefined) {
-          refuse(res, 400, parsed.message);
-          return;
-        }
-        routeSeries.reviews.malformed.inc();
-        writeJson(res, 200, JSON.stringify(deny(uid, `malformed AdmissionReview: ${parsed.message}`)));
-        return;
-      }
-      const { request } = parsed;
-      const name = route.name;
-      // A child logger only when something is logged: most reviews log nothing.
-      const reqLog = () => log.child({ uid: request.uid, webhook: name, operation: request.operation });
-      reviewRequest(route, request, ctx)
-        .then(({ response, outcome }) => {
-          routeSeries.reviews[outcome].inc();
-          routeSeries.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-          if (outcome === 'denied') {
-            reqLog().info(
-              { namespace: request.namespace, name: request.name, user: request.userInfo?.username },
-              'denied',
-            );
-          }
-          writeJson(res, 200, JSON.stringify(response));
-        })
-        .catch((err: unknown) => {
-          routeSeries.reviews.error.inc();
-          reqLog().error({ err: errorMessage(err) }, 'validator failed');
-          writeJson(
-            res,
-            200,
-            JSON.stringify(
-              deny(
-                request.uid,
-                'fedmesh could not validate this object: an internal error (logged by fedmesh webhooks)',
-              ),
-            ),
+      metrics.reviews.inc({ webhook: name, outcome: 'malformed' });
+      res.json(deny(uid, `malformed AdmissionReview: ${parsed.message}`));
+      return;
+    }
+    const { request } = parsed;
+    // A child logger only when something is logged: most reviews log nothing.
+    const reqLog = () => log.child({ uid: request.uid, webhook: name, operation: request.operation });
+    reviewRequest(route, request, ctx)
+      .then(({ response, outcome }) => {
+        metrics.reviews.inc({ webhook: name, outcome });
+        metrics.duration.observe({ webhook: name }, Number(process.hrtime.bigint() - started) / 1e9);
+        if (outcome === 'denied') {
+          reqLog().info(
+            { namespace: request.namespace, name: request.name, user: request.userInfo?.username },
+            'denied',
           );
-        });
-    });
-  };
+        }
+        res.json(response);
+      })
+      .catch((err: unknown) => {
+        metrics.reviews.inc({ webhook: name, outcome: 'error' });
+        reqLog().error({ err: errorMessage(err) }, 'validator failed');
+        if (!res.headersSent) {
+          res.json(
+            deny(request.uid, 'fedmesh could not validate this object: an internal error (logged by fedmesh webhooks)'),
+          );
+        }
+      });
+  });
+
+  app.all('/validate/:webhook', (_req: Request, res: Response) => {
+    metrics.rejectedBodies.inc({ code: '405' });
+    status(res, 405, 'admission reviews are POSTed');
+  });
+  app.use((req: Request, res: Response) => {
+    metrics.rejectedBodies.inc({ code: '404' });
+    status(res, 404, `no webhook at ${req.path.slice(0, 100)}`);
+  });
+  // Body reading errors (too large, aborted, bad encoding): 4xx, never 5xx.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const s = (err as { status?: unknown }).status;
+    const code = typeof s === 'number' && s >= 400 && s < 500 ? s : 400;
+    metrics.rejectedBodies.inc({ code: String(code) });
+    status(
+      res,
+      code,
+      code === 413 ? `the body is larger than ${MAX_BODY_BYTES} bytes` : errorMessage(err).slice(0, 200),
+    );
+  });
+  return app;
 }
 
-export interface WebhookHttpsOptions {
-  readonly certPem: string;
-  readonly keyPem: string;
-}
-
-/** The HTTPS server the webhooks answer on, with its limits and keep-alive (the benchmark's floor uses it too). */
-export function createWebhookHttpsServer(
-  o: WebhookHttpsOptions,
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-): Server {
+export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
+  const metrics = webhookMetrics(o.registry);
+  const app = webhookApp(o.context, o.log, metrics);
   const server = createServer(
     {
       cert: o.certPem,
@@ -266,15 +193,10 @@ export function createWebhookHttpsServer(
       headersTimeout: HEADERS_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
     },
-    handler,
+    app,
   );
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.maxHeadersCount = 100;
-  return server;
-}
-
-export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
-  const server = createWebhookHttpsServer(o, webhookHandler(o.context, o.log, webhookMetrics(o.registry)));
   server.on('tlsClientError', (err) => o.log.debug({ err: errorMessage(err) }, 'TLS handshake failed'));
   server.listen(o.port, o.host);
   await once(server, 'listening');
