@@ -69,6 +69,8 @@ function withMeta(r: AdmissionRequest): unknown {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return o;
   const meta = (o as { metadata?: unknown }).metadata;
   const m = typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? (meta as Record<string, unknown>) : {};
+  // Nothing to fill in (the usual case): the object as it is, without copying it.
+  if (meta === m && m.namespace !== undefined && m.namespace !== null && m.name) return o;
   return {
     ...o,
     metadata: { ...m, namespace: m.namespace ?? r.namespace, name: m.name || r.name || m.generateName },
