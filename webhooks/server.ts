@@ -12,7 +12,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../core/log/logger.js';
 import { errorMessage } from '../core/log/logger.js';
 import { ADMISSION_API_VERSION, deny, parseAdmissionReview } from './admission-review.js';
-import { reviewRequest, webhookRouteByName } from './review.js';
+import { type Reviewed, type ReviewOutcome, reviewRequest, webhookRouteByName, webhookRoutes } from './review.js';
 import type { ValidationContext } from './validation-context.js';
 
 /** Largest request body: an UPDATE review carries the object twice, and kube-apiserver takes objects of 3 MiB. */
@@ -92,7 +92,27 @@ function claimedUid(body: unknown): string | undefined {
   return typeof uid === 'string' && uid.length > 0 && uid.length <= 128 ? uid : undefined;
 }
 
+type Outcome = ReviewOutcome | 'malformed' | 'error';
+const OUTCOMES: readonly Outcome[] = ['allowed', 'denied', 'skipped', 'malformed', 'error'];
+
+// The labelled series of each webhook, made once: they exist (at 0) from the first scrape, and a review does not
+// check label names on every count.
+function seriesByWebhook(metrics: ReturnType<typeof webhookMetrics>) {
+  return new Map(
+    webhookRoutes.map((r) => {
+      const reviews = {} as Record<Outcome, { inc(): void }>;
+      for (const outcome of OUTCOMES) {
+        metrics.reviews.inc({ webhook: r.name, outcome }, 0);
+        reviews[outcome] = metrics.reviews.labels(r.name, outcome);
+      }
+      metrics.duration.zero({ webhook: r.name });
+      return [r.name, { reviews, duration: metrics.duration.labels(r.name) }] as const;
+    }),
+  );
+}
+
 export function webhookApp(ctx: ValidationContext, log: Logger, metrics: ReturnType<typeof webhookMetrics>) {
+  const series = seriesByWebhook(metrics);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -102,7 +122,8 @@ export function webhookApp(ctx: ValidationContext, log: Logger, metrics: ReturnT
     const started = process.hrtime.bigint();
     const name = String(req.params.webhook);
     const route = webhookRouteByName.get(name);
-    if (route === undefined) {
+    const routeSeries = series.get(name);
+    if (route === undefined || routeSeries === undefined) {
       metrics.rejectedBodies.inc({ code: '404' });
       status(
         res,
@@ -128,34 +149,37 @@ export function webhookApp(ctx: ValidationContext, log: Logger, metrics: ReturnT
         status(res, 400, parsed.message);
         return;
       }
-      metrics.reviews.inc({ webhook: name, outcome: 'malformed' });
+      routeSeries.reviews.malformed.inc();
       res.json(deny(uid, `malformed AdmissionReview: ${parsed.message}`));
       return;
     }
     const { request } = parsed;
     // A child logger only when something is logged: most reviews log nothing.
     const reqLog = () => log.child({ uid: request.uid, webhook: name, operation: request.operation });
-    reviewRequest(route, request, ctx)
-      .then(({ response, outcome }) => {
-        metrics.reviews.inc({ webhook: name, outcome });
-        metrics.duration.observe({ webhook: name }, Number(process.hrtime.bigint() - started) / 1e9);
-        if (outcome === 'denied') {
-          reqLog().info(
-            { namespace: request.namespace, name: request.name, user: request.userInfo?.username },
-            'denied',
-          );
-        }
-        res.json(response);
-      })
-      .catch((err: unknown) => {
-        metrics.reviews.inc({ webhook: name, outcome: 'error' });
-        reqLog().error({ err: errorMessage(err) }, 'validator failed');
-        if (!res.headersSent) {
-          res.json(
-            deny(request.uid, 'fedmesh could not validate this object: an internal error (logged by fedmesh webhooks)'),
-          );
-        }
-      });
+    const answer = ({ response, outcome }: Reviewed) => {
+      routeSeries.reviews[outcome].inc();
+      routeSeries.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      if (outcome === 'denied') {
+        reqLog().info({ namespace: request.namespace, name: request.name, user: request.userInfo?.username }, 'denied');
+      }
+      res.json(response);
+    };
+    const fail = (err: unknown) => {
+      routeSeries.reviews.error.inc();
+      reqLog().error({ err: errorMessage(err) }, 'validator failed');
+      if (!res.headersSent) {
+        res.json(
+          deny(request.uid, 'fedmesh could not validate this object: an internal error (logged by fedmesh webhooks)'),
+        );
+      }
+    };
+    try {
+      const reviewed = reviewRequest(route, request, ctx);
+      if (reviewed instanceof Promise) reviewed.then(answer).catch(fail);
+      else answer(reviewed);
+    } catch (err) {
+      fail(err);
+    }
   });
 
   app.all('/validate/:webhook', (_req: Request, res: Response) => {
