@@ -5,13 +5,14 @@
 // The server runs in a child process (so the client does not share its event loop), as `fedmesh webhooks` would:
 // express on Node's https server, AdmissionReview v1, validating realistic NetworkPolicies (app/tier selectors, a
 // namespace peer, a cluster-scoped peer, named and numbered ports, an ipBlock with except), 200 distinct ones.
-// The floor is the same HTTPS server and express stack reading the same bodies and answering a constant allow.
+// The floor is the same HTTPS server (webhookHttpsServer: same options) and express stack reading the same bodies
+// and answering a constant allow.
 // Figures: reviews/s with `concurrency` in flight (closed loop), and p50/p99 latency at a fixed `rate` (open
 // loop). Each is the median of `rounds` rounds, the floor and the real server alternating.
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { type Agent, createServer } from 'node:https';
+import type { Agent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -21,7 +22,7 @@ import express from 'express';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { runFuzz } from '../webhooks/fuzz-bodies.js';
-import { KEEP_ALIVE_MS, MAX_BODY_BYTES, startWebhookServer } from '../webhooks/server.js';
+import { MAX_BODY_BYTES, startWebhookServer, webhookHttpsServer } from '../webhooks/server.js';
 import {
   fixedContext,
   NP,
@@ -70,11 +71,7 @@ if (values.serve !== undefined) {
     app.post('/validate/:webhook', express.raw({ type: () => true, limit: MAX_BODY_BYTES }), (_req, res) => {
       res.type('application/json').send(constant);
     });
-    const server = createServer(
-      { cert: leaf.certPem, key: leaf.keyPem, minVersion: 'TLSv1.2', keepAliveTimeout: KEEP_ALIVE_MS },
-      app,
-    );
-    server.keepAliveTimeout = KEEP_ALIVE_MS;
+    const server = webhookHttpsServer(app, leaf.certPem, leaf.keyPem);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
   }

@@ -261,6 +261,21 @@ describe('webhook server', () => {
     }
   });
 
+  test("requests arrive with the express app's prototypes (express's per-request prototype swap is a no-op)", async () => {
+    const seen: boolean[] = [];
+    const probe = (req: object, res: object) => {
+      seen.push(Object.hasOwn(Object.getPrototypeOf(req), 'app') && Object.hasOwn(Object.getPrototypeOf(res), 'app'));
+    };
+    server.server.prependListener('request', probe);
+    try {
+      const r = await post(agent, server.port, '/validate/networkpolicies', review(NP, realisticNetworkPolicy(8)));
+      assert.equal(r.status, 200);
+    } finally {
+      server.server.removeListener('request', probe);
+    }
+    assert.deepEqual(seen, [true]);
+  });
+
   test('keep-alive outlasts kube-apiserver idle connections: the socket is reused after an idle gap', async () => {
     assert.ok(server.server.keepAliveTimeout >= 90_000, `keepAliveTimeout ${server.server.keepAliveTimeout}`);
     assert.equal(server.server.keepAliveTimeout, KEEP_ALIVE_MS);

@@ -1,4 +1,5 @@
-// The HTTPS server of the admission webhooks: express on Node's https server. It must outlive any input, because
+// The HTTPS server of the admission webhooks: express on Node's https server (its requests and responses made with
+// the app's prototypes: see core/http/express-prototypes.ts). It must outlive any input, because
 // it sits in the path of every policy write: a body that is not an AdmissionReview gets 400 with a message, one
 // that is but is malformed is denied with its uid echoed, a validator that throws denies (and is logged), and no
 // input gets a 5xx. Keep-alive outlasts kube-apiserver's 90 s idle connections, so that a review is never sent on
@@ -7,8 +8,9 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { expressPrototypeOptions } from '../core/http/express-prototypes.js';
 import type { Logger } from '../core/log/logger.js';
 import { errorMessage } from '../core/log/logger.js';
 import { ADMISSION_API_VERSION, deny, parseAdmissionReview } from './admission-review.js';
@@ -204,23 +206,32 @@ export function webhookApp(ctx: ValidationContext, log: Logger, metrics: ReturnT
   return app;
 }
 
-export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
-  const metrics = webhookMetrics(o.registry);
-  const app = webhookApp(o.context, o.log, metrics);
+/**
+ * The HTTPS server the webhooks answer on, serving an express app, with its limits and keep-alive. The benchmark's
+ * floor serves its constant answer on it too.
+ */
+export function webhookHttpsServer(app: Express, certPem: string, keyPem: string): Server {
   const server = createServer(
     {
-      cert: o.certPem,
-      key: o.keyPem,
+      cert: certPem,
+      key: keyPem,
       minVersion: 'TLSv1.2',
       maxHeaderSize: MAX_HEADER_BYTES,
       keepAliveTimeout: KEEP_ALIVE_MS,
       headersTimeout: HEADERS_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
+      ...expressPrototypeOptions(app),
     },
     app,
   );
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.maxHeadersCount = 100;
+  return server;
+}
+
+export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
+  const metrics = webhookMetrics(o.registry);
+  const server = webhookHttpsServer(webhookApp(o.context, o.log, metrics), o.certPem, o.keyPem);
   server.on('tlsClientError', (err) => o.log.debug({ err: errorMessage(err) }, 'TLS handshake failed'));
   server.listen(o.port, o.host);
   await once(server, 'listening');
