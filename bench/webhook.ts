@@ -12,7 +12,7 @@
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Agent } from 'node:https';
+import type { Agent, Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -47,7 +47,7 @@ const { values } = parseArgs({
 // Child: serve `real` or `floor`, print {port, ca} on stdout's IPC, run until killed.
 if (values.serve !== undefined) {
   const { ca, leaf } = testCertificates();
-  let port: number;
+  let server: Server;
   if (values.serve === 'real') {
     const s = await startWebhookServer({
       host: '127.0.0.1',
@@ -58,7 +58,7 @@ if (values.serve !== undefined) {
       log: pino({ enabled: false }),
       registry: new Registry(),
     });
-    port = s.port;
+    server = s.server;
   } else {
     const app = express();
     app.disable('x-powered-by');
@@ -71,17 +71,35 @@ if (values.serve !== undefined) {
     app.post('/validate/:webhook', express.raw({ type: () => true, limit: MAX_BODY_BYTES }), (_req, res) => {
       res.type('application/json').send(constant);
     });
-    const server = webhookHttpsServer(app, leaf.certPem, leaf.keyPem);
+    server = webhookHttpsServer(app, leaf.certPem, leaf.keyPem);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
   }
+  const port = (server.address() as AddressInfo).port;
   // GC pauses of this server since the last ask: they explain tail latency (the same observer in floor and real).
   const gcPauses: number[] = [];
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) gcPauses.push(e.duration);
   }).observe({ entryTypes: ['gc'] });
+  // During the timed part of the open loop, the time each request spends in this server, from its headers parsed to
+  // its answer handed to the socket: next to the client's figures it tells how much of a tail is the server's. A
+  // request that waits in the socket while the server is busy (in a GC pause, say) is not seen here, only by the
+  // client. Off otherwise, so that throughput is measured without it.
+  let inServer: number[] | undefined;
+  server.prependListener('request', (_req, res) => {
+    const times = inServer;
+    if (times === undefined) return;
+    const t = performance.now();
+    res.once('finish', () => times.push(performance.now() - t));
+  });
   process.on('message', (m) => {
-    if (m === 'gc-pauses') process.send?.({ gcPauses: gcPauses.splice(0) });
+    if (m === 'start-timed') {
+      gcPauses.length = 0;
+      inServer = [];
+      process.send?.({});
+    } else if (m === 'end-timed') {
+      process.send?.({ gcPauses: gcPauses.splice(0), inServer: inServer ?? [] });
+      inServer = undefined;
+    }
   });
   process.send?.({ port, ca: ca.certPem });
   process.on('SIGTERM', () => process.exit(0)); // a normal exit, so that --cpu-prof can write its profile
@@ -156,6 +174,8 @@ interface OpenLoop {
   readonly handshakes: number;
   /** The server's GC pauses during the timed part, in ms. */
   readonly gcPauses: readonly number[];
+  /** p99 of the time requests spent in the server (headers parsed to answer written), in ms. */
+  readonly serverP99: number;
   /** The client's GC pauses during the timed part, in ms. */
   readonly clientGc: readonly number[];
 }
@@ -167,15 +187,26 @@ interface OpenLoop {
 async function latencyAtRate(c: Child, seconds: number, rate: number): Promise<OpenLoop> {
   const agent = newAgent({ certPem: c.ca, keyPem: '' }, 64);
   await openLoop(agent, c.port, 1, rate);
-  await serverGcPauses(c);
+  await ask(c, 'start-timed');
   clientGcPauses.length = 0;
   const timed = await openLoop(agent, c.port, seconds, rate);
-  const gcPauses = await serverGcPauses(c);
+  const { gcPauses, inServer } = (await ask(c, 'end-timed')) as { gcPauses: number[]; inServer: number[] };
   const clientGc = clientGcPauses.splice(0);
   agent.destroy();
   const times = timed.times.sort((a, b) => a - b);
-  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!;
-  return { p50: q(0.5), p99: q(0.99), late: timed.late, handshakes: timed.handshakes, gcPauses, clientGc };
+  const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
+  return {
+    p50: q(times, 0.5),
+    p99: q(times, 0.99),
+    late: timed.late,
+    handshakes: timed.handshakes,
+    gcPauses,
+    serverP99: q(
+      inServer.sort((a, b) => a - b),
+      0.99,
+    ),
+    clientGc,
+  };
 }
 
 // The client's own GC pauses: one during the timed part delays the answers it is reading, so they are counted too.
@@ -186,11 +217,9 @@ if (values.serve === undefined) {
   }).observe({ entryTypes: ['gc'] });
 }
 
-async function serverGcPauses(c: Child): Promise<number[]> {
-  const answer = new Promise<number[]>((resolve) =>
-    c.proc.once('message', (m) => resolve((m as { gcPauses: number[] }).gcPauses)),
-  );
-  c.proc.send('gc-pauses');
+async function ask(c: Child, message: 'start-timed' | 'end-timed'): Promise<unknown> {
+  const answer = new Promise<unknown>((resolve) => c.proc.once('message', resolve));
+  c.proc.send(message);
   return answer;
 }
 
@@ -273,6 +302,7 @@ try {
   const late = { real: [] as number[], floor: [] as number[] };
   const handshakes = { real: [] as number[], floor: [] as number[] };
   const gcPauses = { real: [] as number[], floor: [] as number[] };
+  const serverP99 = { real: [] as number[], floor: [] as number[] };
   const longestGc = { real: [] as number[], floor: [] as number[] };
   const clientGc = { real: [] as number[], floor: [] as number[] };
   for (let r = 0; r < rounds; r++) {
@@ -288,6 +318,7 @@ try {
       late[name].push(l.late);
       handshakes[name].push(l.handshakes);
       gcPauses[name].push(l.gcPauses.length);
+      serverP99[name].push(l.serverP99);
       longestGc[name].push(Math.max(0, ...l.gcPauses));
       clientGc[name].push(l.clientGc.reduce((a, b) => a + b, 0));
     }
@@ -315,6 +346,9 @@ try {
   console.log(`  real:  p50 ${fmt(p50.real, 'ms', 2)}, p99 ${fmt(p99.real, 'ms', 2)}  (target p99 < 2 ms)`);
   console.log(
     `  timed reviews that opened a connection: floor ${fmt(handshakes.floor, '')}, real ${fmt(handshakes.real, '')}; sent > 1 ms late by the client: floor ${fmt(late.floor, '')}, real ${fmt(late.real, '')}`,
+  );
+  console.log(
+    `  p99 of the time in the server (headers parsed to answer written; a request queued behind a pause is not seen): floor ${fmt(serverP99.floor, 'ms', 2)}, real ${fmt(serverP99.real, 'ms', 2)}`,
   );
   console.log(
     `  server GC pauses in the timed part: floor ${fmt(gcPauses.floor, '')}, longest ${fmt(longestGc.floor, 'ms', 1)}; real ${fmt(gcPauses.real, '')}, longest ${fmt(longestGc.real, 'ms', 1)}; client GC in the timed part: with floor ${fmt(clientGc.floor, 'ms', 1)}, with real ${fmt(clientGc.real, 'ms', 1)} in all`,
