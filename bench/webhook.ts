@@ -8,7 +8,9 @@
 // The floor is the same HTTPS server (webhookHttpsServer: same options) and express stack reading the same bodies
 // and answering a constant allow.
 // Figures: reviews/s with `concurrency` in flight (closed loop), and p50/p99 latency at a fixed `rate` (open
-// loop). Each is the median of `rounds` rounds, the floor and the real server alternating.
+// loop). Each is the median of `rounds` rounds, the floor and the real server alternating. The client shares the
+// machine's cores: next to its p99 are its own GC pauses and late sends, the servers' GC pauses, and the p99 of the
+// time requests spent inside each server, so that a tail can be told to be the server's or the machine's.
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
