@@ -69,6 +69,8 @@ function withMeta(r: AdmissionRequest): unknown {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return o;
   const meta = (o as { metadata?: unknown }).metadata;
   const m = typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? (meta as Record<string, unknown>) : {};
+  // Nothing to fill in (the usual case): the object as it is, without copying it.
+  if (meta === m && m.namespace !== undefined && m.namespace !== null && m.name) return o;
   return {
     ...o,
     metadata: { ...m, namespace: m.namespace ?? r.namespace, name: m.name || r.name || m.generateName },
@@ -77,11 +79,21 @@ function withMeta(r: AdmissionRequest): unknown {
 
 export type ReviewOutcome = 'allowed' | 'denied' | 'skipped';
 
-export async function reviewRequest(
+export interface Reviewed {
+  readonly response: AdmissionResponse;
+  readonly outcome: ReviewOutcome;
+}
+
+/**
+ * The answer to a review. It is returned as is when the validator answers at once (the policy validators, nearly
+ * every review) and as a promise only when the validator waits (a Secret lookup): no promise and no microtask hop
+ * on the common path. A validator that throws, at once or later, is for the caller to turn into a denial.
+ */
+export function reviewRequest(
   route: WebhookRoute,
   request: AdmissionRequest,
   ctx: ValidationContext,
-): Promise<{ response: AdmissionResponse; outcome: ReviewOutcome }> {
+): Reviewed | Promise<Reviewed> {
   const { uid, resource } = request;
   if (resource.group !== route.group || resource.resource !== route.resource) {
     const got = `${resource.resource}${resource.group === '' ? '' : `.${resource.group}`}`;
@@ -96,7 +108,12 @@ export async function reviewRequest(
   if (request.operation === 'DELETE' || request.operation === 'CONNECT' || (request.subResource ?? '') !== '') {
     return { response: allow(uid), outcome: 'skipped' };
   }
-  const verdict = await route.validate(request, ctx);
+  const verdict = route.validate(request, ctx);
+  return verdict instanceof Promise ? verdict.then((v) => answer(route, request, v)) : answer(route, request, verdict);
+}
+
+function answer(route: WebhookRoute, request: AdmissionRequest, verdict: Verdict): Reviewed {
+  const { uid } = request;
   if (verdict.errors.length === 0) return { response: allow(uid, verdict.warnings), outcome: 'allowed' };
   const name = request.namespace ? `${request.namespace}/${request.name ?? ''}` : (request.name ?? '');
   const message = [

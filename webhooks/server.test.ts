@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { Registry } from 'prom-client';
 import type { KeyPair } from '../core/tls/certificates.js';
 import type { WebhookServer } from './server.js';
 import { KEEP_ALIVE_MS } from './server.js';
@@ -18,6 +19,7 @@ import {
 
 let server: WebhookServer;
 let ca: KeyPair;
+let registry: Registry;
 let agent: ReturnType<typeof newAgent>;
 const json = (s: string) =>
   JSON.parse(s) as {
@@ -27,7 +29,7 @@ const json = (s: string) =>
   };
 
 before(async () => {
-  ({ server, ca } = await startTestServer(
+  ({ server, ca, registry } = await startTestServer(
     fixedContext({
       secretExists: async (_ns, name) => {
         if (name === 'explode') throw new Error('boom');
@@ -223,6 +225,55 @@ describe('webhook server', () => {
       'X-Big': 'x'.repeat(20_000),
     });
     assert.equal(headers.status, 431);
+  });
+
+  test("kube-apiserver's ?timeout= query and a trailing slash reach the webhook", async () => {
+    for (const path of ['/validate/networkpolicies?timeout=10s', '/validate/networkpolicies/']) {
+      const r = await post(agent, server.port, path, review(NP, realisticNetworkPolicy(6), 'q-1'));
+      assert.equal(r.status, 200, path);
+      assert.deepEqual(json(r.body).response, { uid: 'q-1', allowed: true }, path);
+    }
+  });
+
+  test('reviews are counted by webhook and outcome; every series exists from the start', async () => {
+    const before = await registry.getSingleMetricAsString('fedmesh_webhook_reviews_total');
+    assert.match(before, /fedmesh_webhook_reviews_total\{webhook="services",outcome="error"\} 0/);
+    const count = async (outcome: string) =>
+      Number(
+        new RegExp(`fedmesh_webhook_reviews_total\\{webhook="networkpolicies",outcome="${outcome}"\\} (\\d+)`).exec(
+          await registry.getSingleMetricAsString('fedmesh_webhook_reviews_total'),
+        )?.[1],
+      );
+    const allowed = await count('allowed');
+    const malformed = await count('malformed');
+    await post(agent, server.port, '/validate/networkpolicies', review(NP, realisticNetworkPolicy(7)));
+    await post(agent, server.port, '/validate/networkpolicies', {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: { uid: 'm-1' },
+    });
+    assert.equal(await count('allowed'), allowed + 1);
+    assert.equal(await count('malformed'), malformed + 1);
+    const duration = await registry.getSingleMetricAsString('fedmesh_webhook_review_duration_seconds');
+    assert.match(duration, /fedmesh_webhook_review_duration_seconds_count\{webhook="networkpolicies"\} [1-9]/);
+    for (const webhook of ['federatednetworkpolicies', 'remoteclusterconfigurations', 'services']) {
+      assert.match(duration, new RegExp(`fedmesh_webhook_review_duration_seconds_count\\{webhook="${webhook}"\\} \\d`));
+    }
+  });
+
+  test("requests arrive with the express app's prototypes (express's per-request prototype swap is a no-op)", async () => {
+    const seen: boolean[] = [];
+    const probe = (req: object, res: object) => {
+      seen.push(Object.hasOwn(Object.getPrototypeOf(req), 'app') && Object.hasOwn(Object.getPrototypeOf(res), 'app'));
+    };
+    server.server.prependListener('request', probe);
+    try {
+      const r = await post(agent, server.port, '/validate/networkpolicies', review(NP, realisticNetworkPolicy(8)));
+      assert.equal(r.status, 200);
+    } finally {
+      server.server.removeListener('request', probe);
+    }
+    assert.deepEqual(seen, [true]);
   });
 
   test('keep-alive outlasts kube-apiserver idle connections: the socket is reused after an idle gap', async () => {

@@ -1,4 +1,5 @@
-// The HTTPS server of the admission webhooks: express on Node's https server. It must outlive any input, because
+// The HTTPS server of the admission webhooks: express on Node's https server (its requests and responses made with
+// the app's prototypes: see core/http/express-prototypes.ts). It must outlive any input, because
 // it sits in the path of every policy write: a body that is not an AdmissionReview gets 400 with a message, one
 // that is but is malformed is denied with its uid echoed, a validator that throws denies (and is logged), and no
 // input gets a 5xx. Keep-alive outlasts kube-apiserver's 90 s idle connections, so that a review is never sent on
@@ -7,12 +8,13 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { expressPrototypeOptions } from '../core/http/express-prototypes.js';
 import type { Logger } from '../core/log/logger.js';
 import { errorMessage } from '../core/log/logger.js';
 import { ADMISSION_API_VERSION, deny, parseAdmissionReview } from './admission-review.js';
-import { reviewRequest, webhookRouteByName } from './review.js';
+import { type Reviewed, type ReviewOutcome, reviewRequest, webhookRouteByName, webhookRoutes } from './review.js';
 import type { ValidationContext } from './validation-context.js';
 
 /** Largest request body: an UPDATE review carries the object twice, and kube-apiserver takes objects of 3 MiB. */
@@ -92,7 +94,27 @@ function claimedUid(body: unknown): string | undefined {
   return typeof uid === 'string' && uid.length > 0 && uid.length <= 128 ? uid : undefined;
 }
 
+type Outcome = ReviewOutcome | 'malformed' | 'error';
+const OUTCOMES: readonly Outcome[] = ['allowed', 'denied', 'skipped', 'malformed', 'error'];
+
+// The labelled series of each webhook, made once: they exist (at 0) from the first scrape, and a review does not
+// check label names on every count.
+function seriesByWebhook(metrics: ReturnType<typeof webhookMetrics>) {
+  return new Map(
+    webhookRoutes.map((r) => {
+      const reviews = {} as Record<Outcome, { inc(): void }>;
+      for (const outcome of OUTCOMES) {
+        metrics.reviews.inc({ webhook: r.name, outcome }, 0);
+        reviews[outcome] = metrics.reviews.labels(r.name, outcome);
+      }
+      metrics.duration.zero({ webhook: r.name });
+      return [r.name, { reviews, duration: metrics.duration.labels(r.name) }] as const;
+    }),
+  );
+}
+
 export function webhookApp(ctx: ValidationContext, log: Logger, metrics: ReturnType<typeof webhookMetrics>) {
+  const series = seriesByWebhook(metrics);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -102,7 +124,8 @@ export function webhookApp(ctx: ValidationContext, log: Logger, metrics: ReturnT
     const started = process.hrtime.bigint();
     const name = String(req.params.webhook);
     const route = webhookRouteByName.get(name);
-    if (route === undefined) {
+    const routeSeries = series.get(name);
+    if (route === undefined || routeSeries === undefined) {
       metrics.rejectedBodies.inc({ code: '404' });
       status(
         res,
@@ -128,34 +151,37 @@ export function webhookApp(ctx: ValidationContext, log: Logger, metrics: ReturnT
         status(res, 400, parsed.message);
         return;
       }
-      metrics.reviews.inc({ webhook: name, outcome: 'malformed' });
+      routeSeries.reviews.malformed.inc();
       res.json(deny(uid, `malformed AdmissionReview: ${parsed.message}`));
       return;
     }
     const { request } = parsed;
     // A child logger only when something is logged: most reviews log nothing.
     const reqLog = () => log.child({ uid: request.uid, webhook: name, operation: request.operation });
-    reviewRequest(route, request, ctx)
-      .then(({ response, outcome }) => {
-        metrics.reviews.inc({ webhook: name, outcome });
-        metrics.duration.observe({ webhook: name }, Number(process.hrtime.bigint() - started) / 1e9);
-        if (outcome === 'denied') {
-          reqLog().info(
-            { namespace: request.namespace, name: request.name, user: request.userInfo?.username },
-            'denied',
-          );
-        }
-        res.json(response);
-      })
-      .catch((err: unknown) => {
-        metrics.reviews.inc({ webhook: name, outcome: 'error' });
-        reqLog().error({ err: errorMessage(err) }, 'validator failed');
-        if (!res.headersSent) {
-          res.json(
-            deny(request.uid, 'fedmesh could not validate this object: an internal error (logged by fedmesh webhooks)'),
-          );
-        }
-      });
+    const answer = ({ response, outcome }: Reviewed) => {
+      routeSeries.reviews[outcome].inc();
+      routeSeries.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      if (outcome === 'denied') {
+        reqLog().info({ namespace: request.namespace, name: request.name, user: request.userInfo?.username }, 'denied');
+      }
+      res.json(response);
+    };
+    const fail = (err: unknown) => {
+      routeSeries.reviews.error.inc();
+      reqLog().error({ err: errorMessage(err) }, 'validator failed');
+      if (!res.headersSent) {
+        res.json(
+          deny(request.uid, 'fedmesh could not validate this object: an internal error (logged by fedmesh webhooks)'),
+        );
+      }
+    };
+    try {
+      const reviewed = reviewRequest(route, request, ctx);
+      if (reviewed instanceof Promise) reviewed.then(answer).catch(fail);
+      else answer(reviewed);
+    } catch (err) {
+      fail(err);
+    }
   });
 
   app.all('/validate/:webhook', (_req: Request, res: Response) => {
@@ -180,23 +206,32 @@ export function webhookApp(ctx: ValidationContext, log: Logger, metrics: ReturnT
   return app;
 }
 
-export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
-  const metrics = webhookMetrics(o.registry);
-  const app = webhookApp(o.context, o.log, metrics);
+/**
+ * The HTTPS server the webhooks answer on, serving an express app, with its limits and keep-alive. The benchmark's
+ * floor serves its constant answer on it too.
+ */
+export function webhookHttpsServer(app: Express, certPem: string, keyPem: string): Server {
   const server = createServer(
     {
-      cert: o.certPem,
-      key: o.keyPem,
+      cert: certPem,
+      key: keyPem,
       minVersion: 'TLSv1.2',
       maxHeaderSize: MAX_HEADER_BYTES,
       keepAliveTimeout: KEEP_ALIVE_MS,
       headersTimeout: HEADERS_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
+      ...expressPrototypeOptions(app),
     },
     app,
   );
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.maxHeadersCount = 100;
+  return server;
+}
+
+export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
+  const metrics = webhookMetrics(o.registry);
+  const server = webhookHttpsServer(webhookApp(o.context, o.log, metrics), o.certPem, o.keyPem);
   server.on('tlsClientError', (err) => o.log.debug({ err: errorMessage(err) }, 'TLS handshake failed'));
   server.listen(o.port, o.host);
   await once(server, 'listening');

@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { all, and, compare, compareCodePoints, has, inSet, not, or, referencedLabels, sortedUnique } from './ast.js';
+import fc from 'fast-check';
+import {
+  all,
+  and,
+  compare,
+  compareCodePoints,
+  has,
+  inSet,
+  not,
+  or,
+  referencedLabels,
+  sortCodePoints,
+  sortedUnique,
+} from './ast.js';
 
 test('constructors give the parser form: no one-operand junctions, no double negation', () => {
   const x = has('x');
@@ -20,6 +33,22 @@ test('sets are sorted by code point and deduplicated', () => {
   assert.ok('\uFF21' > '\u{1F600}', 'while UTF-16 order says the opposite');
   assert.ok(compareCodePoints('ab', 'abc') < 0);
   assert.equal(compareCodePoints('same', 'same'), 0);
+});
+
+test('sortCodePoints and sortedUnique give what a full sort and a Set give, short arrays or long', () => {
+  const value = fc.oneof(fc.constantFrom('', 'a', 'b', 'ab', '\uFF21', '\u{1F600}'), fc.string());
+  fc.assert(
+    fc.property(fc.array(value, { maxLength: 40 }), (values) => {
+      const expected = [...values].sort(compareCodePoints);
+      const input = [...values];
+      assert.deepEqual(sortCodePoints(input), expected);
+      assert.deepEqual(sortedUnique(values), [...new Set(expected)]);
+      assert.deepEqual(sortedUnique(new Set(values)), [...new Set(expected)]);
+    }),
+    { numRuns: 2000 },
+  );
+  const frozen = Object.freeze(['b', 'a']);
+  assert.deepEqual(sortedUnique(frozen), ['a', 'b'], 'the input is not sorted in place');
 });
 
 test('referencedLabels lists every label read anywhere', () => {

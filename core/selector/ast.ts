@@ -96,7 +96,31 @@ function junction(kind: 'and' | 'or', operands: readonly SelectorNode[]): Select
 
 /** Sorted by code point, which is the byte order of UTF-8 and so the order Go's string `<` gives Calico. */
 export function sortedUnique(values: Iterable<string>): string[] {
-  return [...new Set(values)].sort(compareCodePoints);
+  const sorted = sortCodePoints(Array.isArray(values) ? values.slice() : [...values]);
+  let n = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (n === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i]!;
+  }
+  sorted.length = n;
+  return sorted;
+}
+
+/**
+ * Sorts in place by code point and returns the array. Selectors hold a few keys and values: an insertion sort of
+ * a short array allocates nothing, where Array.prototype.sort allocates its work arrays on every call.
+ */
+export function sortCodePoints(values: string[]): string[] {
+  if (values.length > 16) return values.sort(compareCodePoints);
+  for (let i = 1; i < values.length; i++) {
+    const v = values[i]!;
+    let j = i - 1;
+    while (j >= 0 && compareCodePoints(values[j]!, v) > 0) {
+      values[j + 1] = values[j]!;
+      j--;
+    }
+    values[j + 1] = v;
+  }
+  return values;
 }
 
 /** Code point order. Plain `<` compares UTF-16 units, which puts U+E000–U+FFFF after astral characters. */

@@ -6,9 +6,37 @@
 import type { SelectorNode } from './ast.js';
 
 export function canonicalSelector(node: SelectorNode): string {
-  const parts: string[] = [];
-  print(node, parts);
-  return parts.join('');
+  switch (node.kind) {
+    case 'all':
+      return 'all()';
+    case 'global':
+      return 'global()';
+    case 'has':
+      return `has(${node.label})`;
+    case 'eq':
+    case 'ne':
+    case 'contains':
+    case 'startsWith':
+    case 'endsWith':
+      return node.label + COMPARE_SPELLING[node.kind] + quote(node.value);
+    case 'in':
+    case 'notIn': {
+      // Concatenation, not map/join: this prints every selector of every admission review.
+      let set = '';
+      for (let i = 0; i < node.values.length; i++) set += (i > 0 ? ', ' : '') + quote(node.values[i]!);
+      return `${node.label}${node.kind === 'in' ? ' in {' : ' not in {'}${set}}`;
+    }
+    case 'not':
+      return `!${canonicalSelector(node.operand)}`;
+    case 'and':
+    case 'or': {
+      const joiner = node.kind === 'and' ? ' && ' : ' || ';
+      let out = '(';
+      for (let i = 0; i < node.operands.length; i++)
+        out += (i > 0 ? joiner : '') + canonicalSelector(node.operands[i]!);
+      return `${out})`;
+    }
+  }
 }
 
 const COMPARE_SPELLING = {
@@ -18,46 +46,6 @@ const COMPARE_SPELLING = {
   startsWith: ' starts with ',
   endsWith: ' ends with ',
 } as const;
-
-function print(node: SelectorNode, out: string[]): void {
-  switch (node.kind) {
-    case 'all':
-      out.push('all()');
-      return;
-    case 'global':
-      out.push('global()');
-      return;
-    case 'has':
-      out.push('has(', node.label, ')');
-      return;
-    case 'eq':
-    case 'ne':
-    case 'contains':
-    case 'startsWith':
-    case 'endsWith':
-      out.push(node.label, COMPARE_SPELLING[node.kind], quote(node.value));
-      return;
-    case 'in':
-    case 'notIn':
-      out.push(node.label, node.kind === 'in' ? ' in {' : ' not in {', node.values.map(quote).join(', '), '}');
-      return;
-    case 'not':
-      out.push('!');
-      print(node.operand, out);
-      return;
-    case 'and':
-    case 'or': {
-      const joiner = node.kind === 'and' ? ' && ' : ' || ';
-      out.push('(');
-      node.operands.forEach((op, i) => {
-        if (i > 0) out.push(joiner);
-        print(op, out);
-      });
-      out.push(')');
-      return;
-    }
-  }
-}
 
 /** A string literal with the quote it does not contain. The parser never yields a value holding both kinds. */
 export function quote(value: string): string {

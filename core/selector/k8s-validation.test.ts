@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dns1123SubdomainErrors, labelValueErrors, qualifiedNameErrors } from './k8s-validation.js';
+import fc from 'fast-check';
+import {
+  dns1123SubdomainErrors,
+  isLabelValue,
+  isQualifiedName,
+  labelValueErrors,
+  qualifiedNameErrors,
+} from './k8s-validation.js';
 
 test('qualified names: name or prefix/name', () => {
   for (const ok of [
@@ -50,4 +57,22 @@ test('label values: empty, or up to 63 name characters starting and ending alpha
 test('DNS-1123 subdomains are lower case', () => {
   assert.deepEqual(dns1123SubdomainErrors('a.b-c.d'), []);
   for (const bad of ['A', 'a_b', '-a', 'a.', '.a', 'a..b']) assert.notDeepEqual(dns1123SubdomainErrors(bad), [], bad);
+});
+
+test('isQualifiedName and isLabelValue agree with the error lists on arbitrary strings', () => {
+  const piece = fc.constantFrom('a', 'Z', '9', '-', '_', '.', '/', 'é', ' ', 'example.com', 'x'.repeat(63), '');
+  const text = fc.oneof(
+    fc.string(),
+    fc.array(piece, { maxLength: 8 }).map((p) => p.join('')),
+  );
+  fc.assert(
+    fc.property(text, (s) => {
+      assert.equal(isQualifiedName(s), qualifiedNameErrors(s).length === 0, JSON.stringify(s));
+      assert.equal(isLabelValue(s), labelValueErrors(s).length === 0, JSON.stringify(s));
+    }),
+    { numRuns: 5000 },
+  );
+  for (const s of [`${'a'.repeat(253)}/n`, `${'a'.repeat(254)}/n`, `a/${'x'.repeat(64)}`, 'a/b/c', '/a', 'a/']) {
+    assert.equal(isQualifiedName(s), qualifiedNameErrors(s).length === 0, s);
+  }
 });

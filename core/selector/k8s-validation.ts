@@ -21,6 +21,26 @@ const DNS1123_SUBDOMAIN_MAX = 253;
 const DNS1123_SUBDOMAIN_MSG =
   "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 
+/** Whether `qualifiedNameErrors(value)` is empty, without building a message: the common case, tested first. */
+export function isQualifiedName(value: string): boolean {
+  const slash = value.indexOf('/');
+  if (slash < 0) return !(value.length > QUALIFIED_NAME_MAX) && QUALIFIED_NAME.test(value);
+  if (slash === 0 || value.indexOf('/', slash + 1) >= 0) return false;
+  const prefix = value.slice(0, slash);
+  const name = value.slice(slash + 1);
+  return (
+    !(prefix.length > DNS1123_SUBDOMAIN_MAX) &&
+    DNS1123_SUBDOMAIN.test(prefix) &&
+    !(name.length > QUALIFIED_NAME_MAX) &&
+    QUALIFIED_NAME.test(name)
+  );
+}
+
+/** Whether `labelValueErrors(value)` is empty, without building a message. */
+export function isLabelValue(value: string): boolean {
+  return !(value.length > LABEL_VALUE_MAX) && LABEL_VALUE.test(value);
+}
+
 /** A label key: `name` or `prefix/name`, prefix a DNS-1123 subdomain. */
 export function qualifiedNameErrors(value: string): string[] {
   const parts = value.split('/');

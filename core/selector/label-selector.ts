@@ -3,8 +3,8 @@
 // (libcalico-go k8s conversion, k8sSelectorToCalico): matchLabels sorted by key as `k == "v"`, then the expressions
 // in order (In → in, NotIn → not in, Exists → has(), DoesNotExist → !has()), all joined by &&; `{}` is all().
 
-import { and, compare, compareCodePoints, has, inSet, not, type SelectorNode } from './ast.js';
-import { labelValueErrors, qualifiedNameErrors } from './k8s-validation.js';
+import { and, compare, has, inSet, not, type SelectorNode, sortCodePoints } from './ast.js';
+import { isLabelValue, isQualifiedName, labelValueErrors, qualifiedNameErrors } from './k8s-validation.js';
 
 export interface LabelSelectorRequirement {
   readonly key: string;
@@ -30,10 +30,11 @@ export class InvalidLabelSelectorError extends Error {
  * server words it: `<path>: Invalid value: "<v>": <why>`. `path` is the selector's field path, e.g. `spec.podSelector`.
  */
 export function validateLabelSelector(selector: LabelSelector, path = ''): string[] {
+  if (isValidLabelSelector(selector)) return [];
   const at = (child: string) => (path === '' ? child : `${path}.${child}`);
   const errors: string[] = [];
   const matchLabels = selector.matchLabels ?? {};
-  for (const key of Object.keys(matchLabels).sort(compareCodePoints)) {
+  for (const key of sortCodePoints(Object.keys(matchLabels))) {
     const value = matchLabels[key]!;
     for (const m of qualifiedNameErrors(key)) errors.push(invalid(at('matchLabels'), key, m));
     for (const m of labelValueErrors(value)) errors.push(invalid(at('matchLabels'), value, m));
@@ -42,6 +43,33 @@ export function validateLabelSelector(selector: LabelSelector, path = ''): strin
     errors.push(...requirementErrors(req, at(`matchExpressions[${i}]`)));
   });
   return errors;
+}
+
+// The same rules as validateLabelSelector, as tests only: every admission review validates several selectors,
+// almost always valid ones, and the messages (sorted keys, paths, quoting) are built only for an invalid one.
+function isValidLabelSelector(selector: LabelSelector): boolean {
+  const matchLabels = selector.matchLabels ?? {};
+  for (const key of Object.keys(matchLabels)) {
+    if (!isQualifiedName(key) || !isLabelValue(matchLabels[key]!)) return false;
+  }
+  for (const req of selector.matchExpressions ?? []) {
+    const values = req.values ?? [];
+    switch (req.operator) {
+      case 'In':
+      case 'NotIn':
+        if (values.length === 0) return false;
+        break;
+      case 'Exists':
+      case 'DoesNotExist':
+        if (values.length > 0) return false;
+        break;
+      default:
+        return false;
+    }
+    if (!isQualifiedName(req.key)) return false;
+    for (const v of values) if (!isLabelValue(v)) return false;
+  }
+  return true;
 }
 
 function requirementErrors(req: LabelSelectorRequirement, path: string): string[] {
@@ -79,9 +107,9 @@ export function compileLabelSelector(selector: LabelSelector, path = ''): Select
   const errors = validateLabelSelector(selector, path);
   if (errors.length > 0) throw new InvalidLabelSelectorError(errors);
   const matchLabels = selector.matchLabels ?? {};
-  const terms: SelectorNode[] = Object.keys(matchLabels)
-    .sort(compareCodePoints)
-    .map((key) => compare('eq', key, matchLabels[key]!));
+  const terms: SelectorNode[] = sortCodePoints(Object.keys(matchLabels)).map((key) =>
+    compare('eq', key, matchLabels[key]!),
+  );
   for (const req of selector.matchExpressions ?? []) terms.push(requirementNode(req));
   return and(terms);
 }
