@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { Registry } from 'prom-client';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import type { KeyPair } from '../core/tls/certificates.js';
+import { BodyBudget } from './body-budget.js';
 import type { WebhookServer } from './server.js';
-import { KEEP_ALIVE_MS } from './server.js';
+import { KEEP_ALIVE_MS, MAX_CONNECTIONS, webhookApp, webhookMetrics } from './server.js';
 import {
   FNP,
   fixedContext,
@@ -274,6 +279,39 @@ describe('webhook server', () => {
       server.server.removeListener('request', probe);
     }
     assert.deepEqual(seen, [true]);
+  });
+
+  test('bodies held at once have a total: over it, 429 with Retry-After and a Status; connections are capped', async () => {
+    assert.equal(server.server.maxConnections, MAX_CONNECTIONS);
+    const metrics = new Registry();
+    const app = webhookApp(fixedContext(), pino({ enabled: false }), webhookMetrics(metrics), new BodyBudget(10_000));
+    const plain = createServer(app).listen(0, '127.0.0.1');
+    await once(plain, 'listening');
+    const { port } = plain.address() as AddressInfo;
+    const send = async (length: number, sent: number) => {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(`POST /validate/networkpolicies HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n`);
+      socket.write('x'.repeat(sent));
+      let text = '';
+      socket.on('data', (c) => {
+        text += c;
+      });
+      return { socket, text: () => text };
+    };
+    try {
+      const slow = await send(7_000, 10); // most of a body still to come
+      const over = await send(7_000, 7_000);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.match(over.text(), /^HTTP\/1.1 429/);
+      assert.match(over.text(), /retry-after: 1/i);
+      assert.match(over.text(), /"reason":"TooManyRequests"/);
+      assert.match(over.text(), /request bodies already; retry shortly/);
+      assert.match(await metrics.metrics(), /fedmesh_webhook_bad_requests_total\{code="429"\} 1/);
+      for (const s of [slow, over]) s.socket.destroy();
+    } finally {
+      plain.close();
+    }
   });
 
   test('keep-alive outlasts kube-apiserver idle connections: the socket is reused after an idle gap', async () => {

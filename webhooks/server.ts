@@ -14,6 +14,7 @@ import { expressPrototypeOptions } from '../core/http/express-prototypes.js';
 import type { Logger } from '../core/log/logger.js';
 import { errorMessage } from '../core/log/logger.js';
 import { ADMISSION_API_VERSION, deny, parseAdmissionReview } from './admission-review.js';
+import { BodyBudget, holdBodyBudget } from './body-budget.js';
 import { type Reviewed, type ReviewOutcome, reviewRequest, webhookRouteByName, webhookRoutes } from './review.js';
 import type { ValidationContext } from './validation-context.js';
 
@@ -21,6 +22,10 @@ import type { ValidationContext } from './validation-context.js';
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Longer than the 90 s kube-apiserver keeps an idle connection, so the client always closes first. */
 export const KEEP_ALIVE_MS = 95_000;
+/** Request bodies held at once over all connections (8 of the largest, thousands of kube-apiserver's reviews). */
+export const MAX_BODY_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+/** Connections at once: kube-apiserver keeps a few per replica; each idle TLS connection costs tens of KiB. */
+export const MAX_CONNECTIONS = 1000;
 const HEADERS_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -82,7 +87,9 @@ function reasonOf(code: number): string {
       ? 'MethodNotAllowed'
       : code === 413
         ? 'RequestEntityTooLarge'
-        : 'BadRequest';
+        : code === 429
+          ? 'TooManyRequests'
+          : 'BadRequest';
 }
 
 // The uid of something that says it is an AdmissionReview v1, even if the rest is malformed: it gets an answer.
@@ -113,14 +120,24 @@ function seriesByWebhook(metrics: ReturnType<typeof webhookMetrics>) {
   );
 }
 
-export function webhookApp(ctx: ValidationContext, log: Logger, metrics: ReturnType<typeof webhookMetrics>) {
+export function webhookApp(
+  ctx: ValidationContext,
+  log: Logger,
+  metrics: ReturnType<typeof webhookMetrics>,
+  budget = new BodyBudget(MAX_BODY_BYTES_IN_FLIGHT),
+) {
   const series = seriesByWebhook(metrics);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   const raw = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
+  const held = holdBodyBudget(budget, (res, message) => {
+    metrics.rejectedBodies.inc({ code: '429' });
+    res.set('Retry-After', '1');
+    status(res, 429, message);
+  });
 
-  app.post('/validate/:webhook', raw, (req: Request, res: Response) => {
+  app.post('/validate/:webhook', held, raw, (req: Request, res: Response) => {
     const started = process.hrtime.bigint();
     const name = String(req.params.webhook);
     const route = webhookRouteByName.get(name);
@@ -226,6 +243,7 @@ export function webhookHttpsServer(app: Express, certPem: string, keyPem: string
   );
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.maxHeadersCount = 100;
+  server.maxConnections = MAX_CONNECTIONS;
   return server;
 }
 
