@@ -1,3 +1,4 @@
+import { SetIndex } from '../core/collections/set-index.js';
 import { CLUSTER_LABEL } from '../core/selector/cluster-scope.js';
 import {
   type ClusterStatus,
@@ -43,7 +44,7 @@ export class Projection {
    * each), and the backend each slice counted for last: a slice event re-renders only those, not the whole
    * namespace (the slices fedmesh writes itself, or those of unselected Services, then cost nothing).
    */
-  private readonly readersOfBackend = new Map<string, Set<string>>();
+  private readonly readersOfBackend = new SetIndex<string, string>();
   private readonly backendsOfFederated = new Map<string, readonly string[]>();
   private readonly backendOfSlice = new Map<string, string>();
 
@@ -269,7 +270,7 @@ export class Projection {
     const readers = new Set<string>();
     for (const backend of [before, now]) {
       if (backend === undefined) continue;
-      for (const r of this.readersOfBackend.get(backend) ?? []) readers.add(r);
+      for (const r of this.readersOfBackend.get(backend)) readers.add(r);
     }
     if (readers.size === 0) return [];
     const inNamespace = this.mesh.list('Service', { namespace: sl.namespace });
@@ -282,18 +283,9 @@ export class Projection {
   }
 
   private setBackends(federatedKey: string, backends: readonly string[]): void {
-    for (const b of this.backendsOfFederated.get(federatedKey) ?? []) {
-      const readers = this.readersOfBackend.get(b);
-      readers?.delete(federatedKey);
-      if (readers?.size === 0) this.readersOfBackend.delete(b);
-    }
+    this.readersOfBackend.move(federatedKey, this.backendsOfFederated.get(federatedKey) ?? [], backends);
     if (backends.length === 0) this.backendsOfFederated.delete(federatedKey);
     else this.backendsOfFederated.set(federatedKey, backends);
-    for (const b of backends) {
-      const readers = this.readersOfBackend.get(b) ?? new Set<string>();
-      readers.add(federatedKey);
-      this.readersOfBackend.set(b, readers);
-    }
   }
 
   /** Re-renders every FederatedEndpoint of a namespace (a namespace holds few federated Services). */

@@ -19,6 +19,7 @@
 // Membership comes from one SelectorIndex: a label change re-evaluates only the selectors that read that label.
 
 import { createHash } from 'node:crypto';
+import { SetIndex } from '../../core/collections/set-index.js';
 import { canonicalSelector } from '../../core/selector/canonical.js';
 import { SelectorIndex } from '../../core/selector/index.js';
 import { parseIpv4, parseIpv4Cidr } from '../ipv4.js';
@@ -118,11 +119,11 @@ export class PolicyCalculation {
   /** Addresses of local endpoints (any node) -> how many hold them: a remote endpoint never counts with these. */
   private readonly localIps = new Map<string, number>();
   /** Addresses of remote endpoints -> the endpoints holding them. */
-  private readonly remoteIps = new Map<string, Set<string>>();
+  private readonly remoteIps = new SetIndex<string, string>();
   /** This node's pod CIDRs as numeric ranges: no remote endpoint counts with an address in them either. */
   private nodeRanges: readonly { readonly base: number; readonly size: number }[] = [];
   /** This node's endpoint addresses -> the endpoints holding them (usually one). */
-  private readonly ipOwners = new Map<string, Set<string>>();
+  private readonly ipOwners = new SetIndex<string, string>();
   /** This node's endpoints -> their profile chain per direction (undefined: no policy selects it). */
   private readonly endpointProfiles = new Map<string, { ingress?: string; egress?: string; ips: readonly string[] }>();
   /**
@@ -248,7 +249,7 @@ export class PolicyCalculation {
     const key = endpointKey(ep.cluster, ep.namespace, ep.name);
     const old = this.endpoints.get(key);
     this.endpoints.set(key, ep);
-    if (ep.cluster !== this.localCluster) this.moveRemoteIps(key, old?.ips ?? [], ep.ips);
+    if (ep.cluster !== this.localCluster) this.remoteIps.move(key, old?.ips ?? [], ep.ips);
     const labels = endpointLabels(ep.labels, ep.cluster, ep.namespace, this.nsLabelsOf(ep));
     const sameIps = old !== undefined && sameList(old.ips, ep.ips);
     if (old && !sameIps) {
@@ -280,7 +281,7 @@ export class PolicyCalculation {
     this.endpoints.delete(key);
     if (this.onThisNode(old)) this.refreshEndpoint(key);
     if (cluster === this.localCluster) this.moveLocalIps(old.ips, []);
-    else this.moveRemoteIps(key, old.ips, []);
+    else this.remoteIps.move(key, old.ips, []);
   }
 
   // ---- addresses: a local endpoint's address is its own; a remote endpoint claiming it does not count
@@ -296,22 +297,6 @@ export class PolicyCalculation {
   private countedIps(ep: Endpoint): readonly string[] {
     if (ep.cluster === this.localCluster) return ep.ips;
     return ep.ips.some((ip) => this.isLocalAddress(ip)) ? ep.ips.filter((ip) => !this.isLocalAddress(ip)) : ep.ips;
-  }
-
-  private moveRemoteIps(key: string, before: readonly string[], after: readonly string[]): void {
-    for (const ip of before) {
-      const owners = this.remoteIps.get(ip);
-      owners?.delete(key);
-      if (owners?.size === 0) this.remoteIps.delete(ip);
-    }
-    for (const ip of after) {
-      let owners = this.remoteIps.get(ip);
-      if (!owners) {
-        owners = new Set();
-        this.remoteIps.set(ip, owners);
-      }
-      owners.add(key);
-    }
   }
 
   private moveLocalIps(before: readonly string[], after: readonly string[]): void {
@@ -330,7 +315,7 @@ export class PolicyCalculation {
 
   /** The remote endpoints holding `ip` start (or stop) counting with it, in every selection and named port. */
   private remoteAddressCounts(ip: string, counts: boolean): void {
-    for (const key of this.remoteIps.get(ip) ?? []) {
+    for (const key of this.remoteIps.get(ip)) {
       const ep = this.endpoints.get(key);
       if (!ep) continue;
       for (const sel of this.index.selectorsMatching(key)) this.peerAddress(sel, ip, counts);
@@ -607,20 +592,11 @@ export class PolicyCalculation {
     }
     if (after) this.endpointProfiles.set(key, after);
     else this.endpointProfiles.delete(key);
-    for (const ip of before?.ips ?? []) this.ipOwners.get(ip)?.delete(key);
-    for (const ip of after?.ips ?? []) {
-      let owners = this.ipOwners.get(ip);
-      if (!owners) {
-        owners = new Set();
-        this.ipOwners.set(ip, owners);
-      }
-      owners.add(key);
-    }
+    this.ipOwners.move(key, before?.ips ?? [], after?.ips ?? []);
     // Verdict map entries of every address it held or holds, from whichever endpoints hold it now.
     for (const ip of new Set([...(before?.ips ?? []), ...(after?.ips ?? [])])) {
       for (const dir of directions)
         this.setMapElement(dir === 'ingress' ? ingressMap : egressMap, ip, this.verdictAt(ip, dir));
-      if (this.ipOwners.get(ip)?.size === 0) this.ipOwners.delete(ip);
     }
     for (const dir of directions) {
       const oldV = before?.[dir];
@@ -639,7 +615,7 @@ export class PolicyCalculation {
     let best: string | undefined;
     let bestRank = 0;
     let bestKey = '';
-    for (const key of this.ipOwners.get(ip) ?? []) {
+    for (const key of this.ipOwners.get(ip)) {
       const v = this.endpointProfiles.get(key)?.[dir];
       const rank = v === undefined ? 0 : v === 'drop' ? 2 : 1;
       if (rank > bestRank || (rank === bestRank && rank > 0 && key < bestKey)) {

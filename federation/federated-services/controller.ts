@@ -2,6 +2,7 @@
 // Service equal to what endpoints.ts computes (through the minimal writes slice-plan.ts plans), and reports what
 // a user must fix as Events on the Service. Only the elected leader writes; every replica keeps its view of the
 // written slices current, so that a new leader starts from what is there and writes nothing that is already right.
+import { SetIndex } from '../../core/collections/set-index.js';
 import type { MeshEvent, MeshService } from '../mesh-types.js';
 import { type BackendSelection, endpointsOfSelection, selectBackends } from './endpoints.js';
 import { EventRecorder } from './events.js';
@@ -34,7 +35,7 @@ export class FederatedServicesController {
   /** Local federated Services by namespace (a Service change re-selects in its namespace only). */
   private readonly federatedByNamespace = new Map<string, Set<string>>();
   /** cluster/namespace/service of a backend → the federated Services that selected it last time. */
-  private readonly selectedBy = new Map<string, Set<string>>();
+  private readonly selectedBy = new SetIndex<string, string>();
   private readonly selects = new Map<string, readonly string[]>();
   /**
    * The backends each federated Service selected, kept while no Service of its namespace changes: a change of a
@@ -120,7 +121,7 @@ export class FederatedServicesController {
         this.queue.add(key);
       }
     } else if (o.kind === 'EndpointSlice' && o.serviceName) {
-      for (const k of this.selectedBy.get(`${o.cluster}/${o.namespace}/${o.serviceName}`) ?? []) this.queue.add(k);
+      for (const k of this.selectedBy.get(`${o.cluster}/${o.namespace}/${o.serviceName}`)) this.queue.add(k);
     }
   }
 
@@ -192,22 +193,11 @@ export class FederatedServicesController {
     if (!selection.valid) return;
     const backends = selection.backends.map((b) => `${b.cluster}/${b.namespace}/${b.name}`);
     this.selects.set(key, backends);
-    for (const b of backends) {
-      let s = this.selectedBy.get(b);
-      if (!s) {
-        s = new Set();
-        this.selectedBy.set(b, s);
-      }
-      s.add(key);
-    }
+    this.selectedBy.move(key, [], backends);
   }
 
   private forgetSelection(key: string): void {
-    for (const b of this.selects.get(key) ?? []) {
-      const s = this.selectedBy.get(b);
-      s?.delete(key);
-      if (s?.size === 0) this.selectedBy.delete(b);
-    }
+    this.selectedBy.move(key, this.selects.get(key) ?? [], []);
     this.selects.delete(key);
     this.selections.delete(key);
   }
