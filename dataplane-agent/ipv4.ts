@@ -1,38 +1,18 @@
 // IPv4 parsing for what other clusters and the API send us: strict (no leading zeros, no host bits), never
 // throwing, so that a bad address is a reported problem and never an exception in the event loop.
 
+import { parseIPv4 } from '../core/net/ip-address.js';
+
 export interface Ipv4Cidr {
   /** Network address as an unsigned 32-bit number. */
   readonly base: number;
   readonly prefix: number;
 }
 
-/**
- * `a.b.c.d` as an unsigned 32-bit number: four decimal octets 0-255 without leading zeros, nothing else. A loop over
- * the characters, not split and regexes: it runs for every address of every remote pod (~30 ns against ~3 µs).
- */
+/** `a.b.c.d` as an unsigned 32-bit number (four decimals 0-255 without leading zeros, nothing else). */
 export function parseIpv4(text: string): number | undefined {
-  if (text.length < 7 || text.length > 15) return undefined;
-  let value = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46 /* . */) {
-      if (digits === 0 || dots === 3) return undefined;
-      value = value * 256 + octet;
-      octet = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && octet === 0) return undefined; // a leading zero
-      octet = octet * 10 + (c - 48);
-      if (++digits > 3 || octet > 255) return undefined;
-    } else return undefined;
-  }
-  if (dots !== 3 || digits === 0) return undefined;
-  return value * 256 + octet;
+  const b = parseIPv4(text);
+  return b === null ? undefined : b[0]! * 0x1000000 + ((b[1]! << 16) | (b[2]! << 8) | b[3]!);
 }
 
 export function formatIpv4(n: number): string {

@@ -5,6 +5,8 @@
 // prints it), not IPv4-mapped; neither unspecified, loopback, link-local unicast nor link-local multicast; FQDN a
 // lower-case DNS subdomain of at least two labels (one trailing dot allowed).
 
+import { formatIPv6, parseIPv4, parseIPv6 } from '../core/net/ip-address.js';
+
 /** Why an address is refused, in words that quote nothing of it; undefined when Kubernetes accepts it. */
 export function endpointAddressProblem(addressType: string, address: string): string | undefined {
   switch (addressType) {
@@ -19,14 +21,10 @@ export function endpointAddressProblem(addressType: string, address: string): st
   }
 }
 
-const octet = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-const ipv4Syntax = new RegExp(`^${octet}\\.${octet}\\.${octet}\\.${octet}$`);
-
 function ipv4Problem(address: string): string | undefined {
-  if (!ipv4Syntax.test(address)) {
-    return 'is not an IPv4 address (four numbers 0-255 without leading zeros, separated by dots)';
-  }
-  const [a, b, c] = address.split('.').map(Number);
+  const bytes = parseIPv4(address);
+  if (!bytes) return 'is not an IPv4 address (four numbers 0-255 without leading zeros, separated by dots)';
+  const [a, b, c] = bytes;
   if (address === '0.0.0.0') return 'is the unspecified address';
   if (a === 127) return 'is in the loopback range (127.0.0.0/8)';
   if (a === 169 && b === 254) return 'is in the link-local range (169.254.0.0/16)';
@@ -34,54 +32,12 @@ function ipv4Problem(address: string): string | undefined {
   return undefined;
 }
 
-/** The eight 16-bit groups of an IPv6 address written in hex groups with at most one `::`; undefined if not one. */
-function ipv6Groups(address: string): number[] | undefined {
-  if (address.length > 39 || !/^[0-9a-f:]+$/.test(address)) return undefined;
-  const halves = address.split('::');
-  if (halves.length > 2) return undefined;
-  const parse = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (g.length < 1 || g.length > 4) return undefined;
-      out.push(Number.parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = parse(halves[0] ?? '');
-  const tail = halves.length === 2 ? parse(halves[1] ?? '') : [];
-  if (!head || !tail) return undefined;
-  if (halves.length === 1) return head.length === 8 ? head : undefined;
-  const zeros = 8 - head.length - tail.length;
-  return zeros >= 1 ? [...head, ...new Array<number>(zeros).fill(0), ...tail] : undefined;
-}
-
-/** RFC 5952 text: lower-case hex without leading zeros, the first longest run of two or more zero groups as `::`. */
-function canonicalIPv6(groups: readonly number[]): string {
-  let start = -1;
-  let length = 0;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > length) {
-      start = i;
-      length = j - i;
-    }
-    i = j > i ? j : i + 1;
-  }
-  const hex = (from: number, to: number) =>
-    groups
-      .slice(from, to)
-      .map((g) => g.toString(16))
-      .join(':');
-  if (length < 2) return hex(0, 8);
-  return `${hex(0, start)}::${hex(start + length, 8)}`;
-}
-
 function ipv6Problem(address: string): string | undefined {
-  const groups = ipv6Groups(address);
-  if (!groups) return 'is not an IPv6 address in canonical form (lower-case hex groups, no IPv4 part)';
-  if (canonicalIPv6(groups) !== address) return 'is not in the canonical form of an IPv6 address (RFC 5952)';
+  // Lower-case hex groups only: an embedded IPv4 part or upper case is never the canonical form.
+  const bytes = address.length <= 39 && /^[0-9a-f:]+$/.test(address) ? parseIPv6(address) : null;
+  if (!bytes) return 'is not an IPv6 address in canonical form (lower-case hex groups, no IPv4 part)';
+  if (formatIPv6(bytes) !== address) return 'is not in the canonical form of an IPv6 address (RFC 5952)';
+  const groups = Array.from({ length: 8 }, (_, i) => (bytes[i * 2]! << 8) | bytes[i * 2 + 1]!);
   const [g0 = 0, , , , , g5 = 0] = groups;
   if (groups.slice(0, 5).every((g) => g === 0) && g5 === 0xffff) return 'is an IPv4-mapped IPv6 address';
   if (groups.every((g) => g === 0)) return 'is the unspecified address';
