@@ -3,11 +3,13 @@
 // backoff: a driver the kernel keeps refusing (an overlay batch line failing on every flush) waits alone, and
 // never delays the other (a policy change still reaches nftables at once).
 
+import { type BackoffPolicy, backoffDelay } from '../core/kube/backoff.js';
+
 /** One driver's share of a flush: false when the kernel refused it (the step is then retried after a backoff). */
 export type FlushStep = () => Promise<boolean>;
 
 export interface FlushLoopOptions {
-  /** The wait before retry number `failures` (1, 2, …); default 100 ms doubling from 200 ms to at most 10 s. */
+  /** The wait before retry number `failures` (1, 2, …); default doubling from 200 ms to at most 10 s. */
   readonly backoffMs?: (failures: number) => number;
   /** Resolves after `ms`, or at once when `signal` aborts (stop). */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -15,7 +17,9 @@ export interface FlushLoopOptions {
   readonly onStepError?: (step: string, err: unknown) => void;
 }
 
-const defaultBackoff = (failures: number) => Math.min(100 * 2 ** failures, 10_000);
+/** The kernel is local: retry soon, no jitter (one agent per node, no herd to spread). */
+const kernelBackoff: BackoffPolicy = { initialMs: 200, maxMs: 10_000, jitter: 0 };
+const defaultBackoff = (failures: number) => backoffDelay(kernelBackoff, failures - 1);
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
