@@ -14,6 +14,24 @@ import {
   portListsSet,
 } from './calc.js';
 
+/** A NetworkPolicy or FederatedNetworkPolicy of namespace demo, compiled for cluster west as the agent adapts it. */
+const np = (name: string, spec: object) =>
+  adaptPolicy(
+    compileNetworkPolicy(
+      { metadata: { namespace: 'demo', name }, spec } as Parameters<typeof compileNetworkPolicy>[0],
+      { localCluster: 'west' },
+    ).policy!,
+    'west',
+  );
+const fnp = (name: string, spec: object) =>
+  adaptPolicy(
+    compileFederatedNetworkPolicy(
+      { metadata: { namespace: 'demo', name }, spec } as Parameters<typeof compileFederatedNetworkPolicy>[0],
+      { localCluster: 'west' },
+    ).policy!,
+    'west',
+  );
+
 const ep = (cluster: string, name: string, ip: string, labels: Record<string, string>, nodeName = 'n0'): Endpoint => ({
   cluster,
   namespace: 'demo',
@@ -24,31 +42,22 @@ const ep = (cluster: string, name: string, ip: string, labels: Record<string, st
   ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
 });
 
-const eastClients = adaptPolicy(
-  compileNetworkPolicy(
+const eastClients = np('east-clients', {
+  podSelector: { matchLabels: { app: 'server' } },
+  ingress: [
     {
-      metadata: { namespace: 'demo', name: 'east-clients' },
-      spec: {
-        podSelector: { matchLabels: { app: 'server' } },
-        ingress: [
-          {
-            from: [
-              {
-                podSelector: {
-                  matchLabels: { app: 'client' },
-                  matchExpressions: [{ key: 'fedmesh.io/cluster', operator: 'In', values: ['east'] }],
-                },
-              },
-            ],
-            ports: [{ port: 'http' }],
+      from: [
+        {
+          podSelector: {
+            matchLabels: { app: 'client' },
+            matchExpressions: [{ key: 'fedmesh.io/cluster', operator: 'In', values: ['east'] }],
           },
-        ],
-      },
+        },
+      ],
+      ports: [{ port: 'http' }],
     },
-    { localCluster: 'west' },
-  ).policy!,
-  'west',
-);
+  ],
+});
 
 function world(): PolicyCalculation {
   const c = new PolicyCalculation('west', 'n0');
@@ -111,24 +120,15 @@ test('a relabel changes set elements only, reported element by element', () => {
 });
 
 test('policies in order: an earlier Deny comes before a later Allow in the profile', () => {
-  const fnp = (name: string, order: number, action: string) =>
-    adaptPolicy(
-      compileFederatedNetworkPolicy(
-        {
-          metadata: { namespace: 'demo', name },
-          spec: {
-            selector: "app == 'server'",
-            order,
-            ingress: [{ action, source: { selector: "fedmesh.io/cluster == 'east'" } }],
-          },
-        },
-        { localCluster: 'west' },
-      ).policy!,
-      'west',
-    );
+  const ordered = (name: string, order: number, action: string) =>
+    fnp(name, {
+      selector: "app == 'server'",
+      order,
+      ingress: [{ action, source: { selector: "fedmesh.io/cluster == 'east'" } }],
+    });
   const c = world();
-  c.upsertPolicy(fnp('allow', 20, 'Allow'));
-  c.upsertPolicy(fnp('deny', 10, 'Deny'));
+  c.upsertPolicy(ordered('allow', 20, 'Allow'));
+  c.upsertPolicy(ordered('deny', 10, 'Deny'));
   const chain = c.desired.chains.get(c.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice(5))!;
   assert.deepEqual(
     chain.rules.map((r) => r.split(' ').at(-1)),
@@ -170,19 +170,10 @@ test('a selector replaced in the same batch gets a new tag: a rule of the old on
   const c = world();
   c.upsertPolicy(eastClients);
   c.trackChanges(true);
-  const westClients = adaptPolicy(
-    compileNetworkPolicy(
-      {
-        metadata: { namespace: 'demo', name: 'east-clients' },
-        spec: {
-          podSelector: { matchLabels: { app: 'server' } },
-          ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }] }],
-        },
-      },
-      { localCluster: 'west' },
-    ).policy!,
-    'west',
-  );
+  const westClients = np('east-clients', {
+    podSelector: { matchLabels: { app: 'server' } },
+    ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }] }],
+  });
   c.upsertPolicy(westClients);
   assert.deepEqual(peerElements(c), ['10.245.1.2 . 0x00000002']);
   const chain = c.desired.chains.get(c.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice(5))!;
@@ -206,19 +197,10 @@ test('updating a policy in place keeps shared sets and reconciles them element b
 
 test('port lists live in one tagged set, an equal list shared under one tag; a single port stays inline', () => {
   const withPorts = (name: string, ports: (number | string)[]) =>
-    adaptPolicy(
-      compileFederatedNetworkPolicy(
-        {
-          metadata: { namespace: 'demo', name },
-          spec: {
-            selector: "app == 'server'",
-            ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports } }],
-          },
-        },
-        { localCluster: 'west' },
-      ).policy!,
-      'west',
-    );
+    fnp(name, {
+      selector: "app == 'server'",
+      ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports } }],
+    });
   const c = world();
   c.upsertPolicy(withPorts('a', [80, 443, '8000:8100']));
   c.upsertPolicy(withPorts('b', [443, '8000:8100', 80]));
@@ -247,19 +229,10 @@ test('port lists live in one tagged set, an equal list shared under one tag; a s
 test('ipBlock exceptions live in one tagged set of address ranges; the network stays in the rule', () => {
   const c = world();
   c.upsertPolicy(
-    adaptPolicy(
-      compileNetworkPolicy(
-        {
-          metadata: { namespace: 'demo', name: 'nets' },
-          spec: {
-            podSelector: { matchLabels: { app: 'server' } },
-            ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16', '10.1.2.0/24'] } }] }],
-          },
-        },
-        { localCluster: 'west' },
-      ).policy!,
-      'west',
-    ),
+    np('nets', {
+      podSelector: { matchLabels: { app: 'server' } },
+      ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16', '10.1.2.0/24'] } }] }],
+    }),
   );
   assert.deepEqual([...(c.desired.sets.get(exceptNetsSet)?.elements ?? [])], ['10.1.0.0-10.1.255.255 . 0x00000001']);
   const chain = c.desired.chains.get(c.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice(5))!;
@@ -303,39 +276,19 @@ test('policies received before the first full sync are applied when it reads the
 });
 
 test('a pod cannot claim namespace labels: own pcns.* labels and the known-marker are ignored, local or remote', () => {
-  const frontendsOnly = (kind: 'np' | 'fnp') =>
-    kind === 'np'
-      ? adaptPolicy(
-          compileNetworkPolicy(
-            {
-              metadata: { namespace: 'demo', name: 'from-frontend-namespaces' },
-              spec: {
-                podSelector: { matchLabels: { app: 'server' } },
-                ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'frontend' } } }] }],
-              },
-            },
-            { localCluster: 'west' },
-          ).policy!,
-          'west',
-        )
-      : adaptPolicy(
-          compileFederatedNetworkPolicy(
-            {
-              metadata: { namespace: 'demo', name: 'fnp-from-frontend-namespaces' },
-              spec: {
-                selector: "app == 'server'",
-                ingress: [
-                  {
-                    action: 'Allow',
-                    source: { selector: 'has(fedmesh.io/cluster)', namespaceSelector: "team == 'frontend'" },
-                  },
-                ],
-              },
-            },
-            { localCluster: 'west' },
-          ).policy!,
-          'west',
-        );
+  const fromFrontendNamespaces = np('from-frontend-namespaces', {
+    podSelector: { matchLabels: { app: 'server' } },
+    ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'frontend' } } }] }],
+  });
+  const fnpFromFrontendNamespaces = fnp('fnp-from-frontend-namespaces', {
+    selector: "app == 'server'",
+    ingress: [
+      {
+        action: 'Allow',
+        source: { selector: 'has(fedmesh.io/cluster)', namespaceSelector: "team == 'frontend'" },
+      },
+    ],
+  });
   const c = new PolicyCalculation('west', 'n0');
   c.trackChanges(true);
   c.setNodeCIDRs(['10.245.0.0/24']);
@@ -351,8 +304,8 @@ test('a pod cannot claim namespace labels: own pcns.* labels and the known-marke
   };
   c.upsertEndpoint({ ...ep('west', 'local-attacker', '10.245.0.66', forged), namespace: 'evil' });
   c.upsertEndpoint(ep('east', 'remote-attacker', '10.244.9.7', { ...forged, 'fedmesh.io/cluster': 'west' }, 'e9'));
-  c.upsertPolicy(frontendsOnly('np'));
-  c.upsertPolicy(frontendsOnly('fnp'));
+  c.upsertPolicy(fromFrontendNamespaces);
+  c.upsertPolicy(fnpFromFrontendNamespaces);
   const members = peerElements(c).map((e) => e.split(' ')[0]);
   assert.deepEqual([...new Set(members)], ['10.245.0.3'], 'only the pod of the namespace labelled team=frontend');
 });
@@ -385,19 +338,10 @@ test('two pods of this node on one address: deleting either leaves the other fil
 });
 
 test('a remote endpoint never counts with an address a local pod holds or of this node pod CIDRs, while it is so', () => {
-  const trustsWestFe = adaptPolicy(
-    compileFederatedNetworkPolicy(
-      {
-        metadata: { namespace: 'demo', name: 'from-west-fe' },
-        spec: {
-          selector: "app == 'server'",
-          ingress: [{ action: 'Allow', source: { selector: "app == 'fe' && fedmesh.io/cluster == 'west-2'" } }],
-        },
-      },
-      { localCluster: 'west' },
-    ).policy!,
-    'west',
-  );
+  const trustsWestFe = fnp('from-west-fe', {
+    selector: "app == 'server'",
+    ingress: [{ action: 'Allow', source: { selector: "app == 'fe' && fedmesh.io/cluster == 'west-2'" } }],
+  });
   const c = world();
   c.trackChanges(true);
   c.upsertPolicy(trustsWestFe);
