@@ -275,6 +275,53 @@ test('policies received before the first full sync are applied when it reads the
   assert.deepEqual(peerElements(gone), []);
 });
 
+test('held policies applied together (endpoints refreshed once at the end) give what applying them one by one gives', () => {
+  const policies = [0, 1, 2, 3].map((i) =>
+    np(`p${i}`, {
+      podSelector: { matchLabels: { app: 'server' } },
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: `client${i}` } } }], ports: [{ port: 8000 + i }] }],
+    }),
+  );
+  const edited = np('p1', {
+    podSelector: { matchLabels: { app: 'server' } },
+    ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client9' } } }] }],
+  });
+  const eager = new PolicyCalculation('west', 'n0');
+  eager.trackChanges(true);
+  const held = new PolicyCalculation('west', 'n0');
+  for (const c of [eager, held]) {
+    c.setNodeCIDRs(['10.245.0.0/24']);
+    c.setNamespace('demo', { team: 'a' });
+    c.upsertEndpoint(ep('west', 'server', '10.245.0.2', { app: 'server' }));
+    c.upsertEndpoint(ep('west', 'server2', '10.245.0.3', { app: 'server' }));
+    for (const p of policies) c.upsertPolicy(p);
+    c.upsertPolicy(edited); // an update while held: the newest version counts
+    c.deletePolicy('NetworkPolicy/demo/p3');
+    c.upsertEndpoint(ep('west', 'client9', '10.245.0.9', { app: 'client9' }));
+  }
+  // Tags are numbered as they are taken, which differs between the two histories: compare each rule with its tag
+  // replaced by the addresses the tag selects.
+  const chains = (c: PolicyCalculation) => {
+    const byTag = (tag: string) =>
+      peerElements(c)
+        .filter((e) => e.endsWith(` . ${tag}`))
+        .map((e) => e.split(' ')[0])
+        .sort()
+        .join(',');
+    return [...c.desired.chains]
+      .map(([n, ch]) => [n, ch.rules.map((r) => r.replace(/\| (0x[0-9a-f]{8})\) @peers/, (_, t) => `[${byTag(t)}]`))])
+      .sort();
+  };
+  const maps = (c: PolicyCalculation) => [...c.desired.maps].map(([n, m]) => [n, [...m.elements].sort()]);
+  assert.deepEqual(chains(held), chains(eager));
+  assert.match(JSON.stringify(chains(held)), /\[10\.245\.0\.9\] return/, 'the edited policy admits client9');
+  assert.deepEqual(maps(held), maps(eager));
+  assert.equal(peerElements(held).length, peerElements(eager).length);
+  // One profile for the two servers (same three policies), besides the base chain.
+  assert.equal(held.desired.chains.size, 2);
+  assert.equal(held.policyCount, 3);
+});
+
 test('a pod cannot claim namespace labels: own pcns.* labels and the known-marker are ignored, local or remote', () => {
   const fromFrontendNamespaces = np('from-frontend-namespaces', {
     podSelector: { matchLabels: { app: 'server' } },

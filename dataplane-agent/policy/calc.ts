@@ -138,11 +138,12 @@ export class PolicyCalculation {
   private readonly state: NftState;
   /**
    * Policies received before the first full sync, applied when it reads the state (key -> the policy, or undefined
-   * for a delete). At a start the agent lists a few policies and up to 100k endpoints in any order: applying the
-   * policies after the endpoints lets each selector visit the items holding its value once, which costs about half
-   * of filing every endpoint against the selectors as it arrives.
+   * for a delete), and this node's endpoints to refresh once they are in; undefined once applied. At a start the agent lists a
+   * few policies and up to 100k endpoints in any order: applying the policies after the endpoints lets each
+   * selector visit the items holding its value once, which costs about half of filing every endpoint against the
+   * selectors as it arrives.
    */
-  private pendingPolicies: Map<string, DataplanePolicy | undefined> | undefined = new Map();
+  private pending: PendingPolicies | undefined = { queue: new Map(), refresh: new Set() };
   private changes: NftChanges = emptyChanges();
   /** Off until the first full sync: a full sync reads `desired`, and recording 100k element changes costs. */
   private tracking = false;
@@ -206,18 +207,19 @@ export class PolicyCalculation {
 
   get policyCount(): number {
     let n = this.policies.size;
-    for (const [key, p] of this.pendingPolicies ?? []) n += (p ? 1 : 0) - (this.policies.has(key) ? 1 : 0);
+    for (const [key, p] of this.pending?.queue ?? []) n += (p ? 1 : 0) - (this.policies.has(key) ? 1 : 0);
     return n;
   }
 
   private applyPendingPolicies(): void {
-    const pending = this.pendingPolicies;
+    const pending = this.pending;
     if (!pending) return;
-    this.pendingPolicies = undefined;
-    for (const [key, p] of pending) {
-      if (p) this.upsertPolicy(p);
-      else this.deletePolicy(key);
+    this.pending = undefined;
+    for (const [key, p] of pending.queue) {
+      if (p) this.applyPolicy(p, pending.refresh);
+      else this.removePolicy(key, pending.refresh);
     }
+    for (const key of pending.refresh) this.refreshEndpoint(key);
   }
 
   // ---- inputs
@@ -333,10 +335,27 @@ export class PolicyCalculation {
   }
 
   upsertPolicy(p: DataplanePolicy): void {
-    if (this.pendingPolicies) {
-      this.pendingPolicies.set(p.key, p);
+    if (this.pending) {
+      this.pending.queue.set(p.key, p);
       return;
     }
+    this.applyPolicy(p);
+  }
+
+  deletePolicy(key: string): void {
+    if (this.pending) {
+      this.pending.queue.set(key, undefined);
+      return;
+    }
+    this.removePolicy(key);
+  }
+
+  /**
+   * @param deferred while held policies are applied: this node's endpoints to refresh once all are in. Refreshing
+   *   after each policy would build and render a profile for every prefix of an endpoint's policy list (20
+   *   policies selecting an endpoint: 20 profiles and 210 policy renderings, where 1 and 20 do).
+   */
+  private applyPolicy(p: DataplanePolicy, deferred?: Set<string>): void {
     const old = this.policies.get(p.key);
     this.policies.set(p.key, p);
     // Retain before release: a tag both versions use is kept, not freed and its elements rebuilt.
@@ -350,23 +369,26 @@ export class PolicyCalculation {
     const delta = this.index.setSelector(ref, p.selector);
     const affected = new Set<string>([...delta.gained, ...delta.lost]);
     for (const key of this.index.matchingItems(ref)) affected.add(key);
-    for (const key of affected) if (this.endpointProfiles.has(key) || this.isOnThisNode(key)) this.refreshEndpoint(key);
+    for (const key of affected) {
+      if (!this.endpointProfiles.has(key) && !this.isOnThisNode(key)) continue;
+      if (deferred) deferred.add(key);
+      else this.refreshEndpoint(key);
+    }
     // Its rules may have changed: every profile that holds it is rendered again.
     for (const [name, prof] of this.profiles) if (prof.policies.includes(p.key)) this.renderProfile(name, prof);
   }
 
-  deletePolicy(key: string): void {
-    if (this.pendingPolicies) {
-      this.pendingPolicies.set(key, undefined);
-      return;
-    }
+  private removePolicy(key: string, deferred?: Set<string>): void {
     const old = this.policies.get(key);
     if (!old) return;
     const ref = this.policyRefs.get(key);
     const lost = ref ? this.index.deleteSelector(ref).lost : [];
     this.policyRefs.delete(key);
     this.policies.delete(key);
-    for (const k of lost) this.refreshEndpoint(k);
+    for (const k of lost) {
+      if (deferred) deferred.add(k);
+      else this.refreshEndpoint(k);
+    }
     this.releaseRuleRefs(old);
   }
 
@@ -675,6 +697,12 @@ export class PolicyCalculation {
     this.state.chains.set(name, { rules });
     if (this.tracking) this.changes.chains.add(name);
   }
+}
+
+/** Policies held until the first full sync, and this node's endpoints to refresh once they are applied. */
+interface PendingPolicies {
+  readonly queue: Map<string, DataplanePolicy | undefined>;
+  readonly refresh: Set<string>;
 }
 
 /** A peer selector or port name with its tag in the shared set, and the rules that name it. */
