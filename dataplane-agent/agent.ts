@@ -19,7 +19,8 @@ import {
 import { runToolOk } from './exec.js';
 import { FlushLoop } from './flush-loop.js';
 import { parseIpv4 } from './ipv4.js';
-import { NftDriver } from './nft/driver.js';
+import { NftDriver, NftError } from './nft/driver.js';
+import type { RefusedRule } from './nft/refused-rules.js';
 import { computeOverlay, type RemoteNode } from './overlay/calc.js';
 import { OverlayDriver, readMainRoutes } from './overlay/driver.js';
 import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
@@ -110,6 +111,11 @@ export class Agent {
       policyErrors: new Gauge({
         name: 'fedmesh_agent_policy_errors',
         help: 'Policies that could not be compiled (they select nothing and allow nothing)',
+        registers,
+      }),
+      policiesRefused: new Gauge({
+        name: 'fedmesh_agent_policies_refused',
+        help: 'Policies with a rule nftables refused: programmed as a drop until they change (see the log for why)',
         registers,
       }),
       overlayProblems: new Gauge({
@@ -379,6 +385,7 @@ export class Agent {
   private policyMetrics(): void {
     this.metrics.policies.set(this.calc.policyCount);
     this.metrics.policyErrors.set(this.policyErrors.size);
+    this.metrics.policiesRefused.set(this.calc.refusedPolicies().size);
   }
 
   private watch<T>(
@@ -471,10 +478,29 @@ export class Agent {
       this.nftFullPending = true;
       this.metrics.failures.inc({ driver: 'nft' });
       this.opts.log.error({ err: errorMessage(err) }, 'nftables transaction failed; the next flush resyncs in full');
+      if (err instanceof NftError) this.refusePolicies(err.refused);
       return false;
     }
     this.markProgrammed();
     return true;
+  }
+
+  /**
+   * The policies whose rules nft refused are programmed as a drop from now on (fail closed for the endpoints they
+   * select), so that the next full sync takes the rest of the ruleset instead of failing on them forever.
+   */
+  private refusePolicies(rules: readonly RefusedRule[]): void {
+    const logged = new Set<string>();
+    for (const r of rules) {
+      const key = this.calc.refuseRule(r.chain, r.index, r.rule, r.reason);
+      if (key === undefined || logged.has(key)) continue;
+      logged.add(key);
+      this.opts.log.error(
+        { policy: key, reason: r.reason, rule: r.rule },
+        'nftables refused a rule of this policy: it is programmed as a drop until the policy changes',
+      );
+    }
+    this.metrics.policiesRefused.set(this.calc.refusedPolicies().size);
   }
 
   /** The overlay driver's share of a flush: the whole overlay, recomputed, when anything it depends on changed. */

@@ -7,9 +7,12 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { NftDriver, SESSION_MAX_BYTES } from '../dataplane-agent/nft/driver.js';
+import { compileNetworkPolicy } from '../core/policy/index.js';
+import { NftDriver, NftError, SESSION_MAX_BYTES } from '../dataplane-agent/nft/driver.js';
 import { NftSession } from '../dataplane-agent/nft/session.js';
 import { emptyChanges, emptyState, type NftState } from '../dataplane-agent/nft/state.js';
+import { adaptPolicy } from '../dataplane-agent/policy/adapt.js';
+import { ingressMap, PolicyCalculation } from '../dataplane-agent/policy/calc.js';
 
 const ns = `fm-nft-${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), 'fedmesh-nft-kernel-'));
@@ -123,5 +126,66 @@ test('the driver sends small deltas through the session and large ones through n
     assert.equal(elementsOf('peers').includes(el(9, 4)), false);
   } finally {
     await driver.close();
+  }
+});
+
+test('a rule nft refuses fails the full sync; its policy then goes in as a drop, and the rest of the ruleset with it', async () => {
+  spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  const policy = (name: string, ingress: object[]) =>
+    adaptPolicy(
+      compileNetworkPolicy(
+        { metadata: { namespace: 'demo', name }, spec: { podSelector: { matchLabels: { app: 'server' } }, ingress } },
+        { localCluster: 'west' },
+      ).policy!,
+      'west',
+    );
+  const good = policy('a-web', [{ ports: [{ port: 80 }] }]);
+  const compiled = policy('b-ping', [{}]);
+  // An ICMP type under TCP: adapt.ts leaves it out of compiled policies, so it is built here by hand.
+  const bad = {
+    ...compiled,
+    ingress: compiled.ingress.map((r) => ({ ...r, protocol: 6, icmp: { type: 8, code: null } })),
+  };
+  const calc = new PolicyCalculation('west', 'n0');
+  calc.setNodeCIDRs(['10.245.0.0/24']);
+  calc.setNamespace('demo', {});
+  calc.upsertEndpoint({
+    cluster: 'west',
+    namespace: 'demo',
+    name: 'server',
+    nodeName: 'n0',
+    ips: ['10.245.0.2'],
+    labels: { app: 'server' },
+    ports: [],
+  });
+  calc.upsertPolicy(good);
+  calc.upsertPolicy(bad);
+  const driver = new NftDriver(nft);
+  const sync = () =>
+    driver.fullSync(() => {
+      calc.trackChanges(true);
+      return calc.desired;
+    });
+  try {
+    const err = await sync().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof NftError, `a refused full sync: ${String(err)}`);
+    assert.equal(err.refused.length, 1, err.stderr);
+    const [r] = err.refused;
+    assert.match(r!.reason, /conflicting protocols/);
+    assert.equal(spawnSync(nft, ['list', 'table', 'inet', 'fedmesh']).status, 1, 'nothing of it committed');
+    assert.equal(calc.refuseRule(r!.chain, r!.index, r!.rule, r!.reason), bad.key);
+
+    await sync();
+    const profile = calc.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice('jump '.length);
+    assert.equal(profile, r!.chain);
+    const listed = nftIn('list', 'chain', 'inet', 'fedmesh', profile);
+    assert.match(listed, /dport 80 return\n\s+drop\n\s+drop\n/, `a-web's rule, b-ping's drop, the end:\n${listed}`);
+    assert.doesNotMatch(listed, /icmp/);
+  } finally {
+    await driver.close();
+    spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
   }
 });

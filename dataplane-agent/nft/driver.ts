@@ -5,6 +5,7 @@
 // fedmesh, and never deletes that table: a stopped or restarting agent leaves its rules enforcing.
 
 import { runTool } from '../exec.js';
+import { type RefusedRule, refusedRules } from './refused-rules.js';
 import { type Existing, emptyProgrammed, type Programmed, renderDelta, renderFull } from './render.js';
 import { NftSession, NftSessionError } from './session.js';
 import { type NftChanges, type NftState, table, tableFamily, tableName } from './state.js';
@@ -13,6 +14,8 @@ export class NftError extends Error {
   constructor(
     message: string,
     readonly stderr: string,
+    /** The rules nft named as refused (a refused `nft -f` transaction only). */
+    readonly refused: readonly RefusedRule[] = [],
   ) {
     super(message);
     this.name = 'NftError';
@@ -160,7 +163,11 @@ export class NftDriver {
     const r = await runTool(this.nft, ['-f', '-'], text);
     if (r.code !== 0) {
       const first = r.stderr.trim().split('\n').slice(0, 3).join(' | ');
-      throw new NftError(`nft -f refused the transaction (${countLines(text)} lines): ${first}`, r.stderr);
+      throw new NftError(
+        `nft -f refused the transaction (${countLines(text)} lines): ${first}`,
+        r.stderr,
+        refusedRules(text, r.stderr),
+      );
     }
   }
 }

@@ -13,6 +13,7 @@ import {
   peersSet,
   portListsSet,
 } from './calc.js';
+import type { DataplanePolicy } from './model.js';
 
 /** A NetworkPolicy or FederatedNetworkPolicy of namespace demo, compiled for cluster west as the agent adapts it. */
 const np = (name: string, spec: object) =>
@@ -320,6 +321,48 @@ test('held policies applied together (endpoints refreshed once at the end) give 
   // One profile for the two servers (same three policies), besides the base chain.
   assert.equal(held.desired.chains.size, 2);
   assert.equal(held.policyCount, 3);
+});
+
+/** A policy nft cannot take (an ICMP type under TCP, which adapt.ts leaves out of compiled policies). */
+function withIcmpUnderTcp(p: DataplanePolicy): DataplanePolicy {
+  return { ...p, ingress: p.ingress.map((r) => ({ ...r, protocol: 6, ports: [], icmp: { type: 8, code: null } })) };
+}
+
+test('a policy whose rule nft refused is programmed as a drop in its place until it changes or goes', () => {
+  const c = world();
+  const fromClients = np('from-clients', {
+    podSelector: { matchLabels: { app: 'server' } },
+    ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }] }],
+  });
+  const bad = withIcmpUnderTcp(fromClients);
+  c.upsertPolicy(eastClients);
+  c.upsertPolicy(bad);
+  c.trackChanges(true);
+  const chainName = c.desired.maps.get(ingressMap)!.elements.get('10.245.0.2')!.slice('jump '.length);
+  const rules = () => c.desired.chains.get(chainName)!.rules;
+  const at = rules().findIndex((r) => r.includes('icmp type 8'));
+  assert.ok(at > 0, 'the refused rule comes after east-clients (ordered by name)');
+  const refusedRule = rules()[at]!;
+  assert.equal(c.refuseRule(chainName, at, 'tcp dport 1 return', 'x'), undefined, 'the chain changed since: no guess');
+  assert.equal(c.refuseRule('forward', 0, 'ct state established,related accept', 'x'), undefined, 'no policy rule');
+  assert.equal(c.refuseRule(chainName, at, refusedRule, 'conflicting protocols'), bad.key);
+  assert.deepEqual(rules().slice(at), ['drop', 'drop'], 'a drop where its rules were, then the profile end');
+  assert.ok(rules()[0]!.includes('@named-ports'), "east-clients' rule before it stays");
+  assert.ok(c.takeChanges().chains.has(chainName), 'the next flush programs it');
+  assert.deepEqual([...c.refusedPolicies()], [[bad.key, 'conflicting protocols']]);
+
+  c.upsertPolicy(withIcmpUnderTcp(fromClients)); // a relist: the same policy again
+  assert.equal(c.refusedPolicies().size, 1);
+  assert.deepEqual(rules().slice(at), ['drop', 'drop']);
+
+  c.upsertPolicy(fromClients); // fixed: tried again
+  assert.equal(c.refusedPolicies().size, 0);
+  assert.ok(rules()[at]!.includes('@peers return'));
+
+  c.upsertPolicy(bad);
+  assert.equal(c.refuseRule(chainName, at, rules()[at]!, 'again'), bad.key);
+  c.deletePolicy(bad.key);
+  assert.equal(c.refusedPolicies().size, 0);
 });
 
 test('a pod cannot claim namespace labels: own pcns.* labels and the known-marker are ignored, local or remote', () => {

@@ -116,6 +116,14 @@ export class PolicyCalculation {
   private readonly listTags = new TagPool();
   private readonly ruleTags: RuleTags = { peers: this.peers, portNames: this.portNames, lists: this.lists };
   private readonly profiles = new Map<string, ProfileEntry>();
+  /** Profile chain -> the policy each of its rules comes from (undefined: the base chain's and the final drop). */
+  private readonly ruleOwners = new Map<string, readonly (string | undefined)[]>();
+  /**
+   * Policies whose rules nft refused (key -> the policy as refused, and nft's message): a drop stands where their
+   * rules would be, until the policy changes. Without this, one rule nft cannot take (from a policy written before
+   * the admission webhook ran, say) would fail every full sync and freeze the node's whole ruleset.
+   */
+  private readonly refused = new Map<string, { readonly policy: DataplanePolicy; readonly reason: string }>();
   /** Addresses of local endpoints (any node) -> how many hold them: a remote endpoint never counts with these. */
   private readonly localIps = new Map<string, number>();
   /** Addresses of remote endpoints -> the endpoints holding them. */
@@ -199,6 +207,28 @@ export class PolicyCalculation {
     this.tracking = on;
     this.changes = emptyChanges();
     this.recycleTags();
+  }
+
+  /**
+   * nft refused `rule`, rule `index` of `chain` as rendered: the policy it comes from is programmed as a drop from
+   * now on (until it changes). Returns that policy's key; undefined when the rule is no policy's, or the chain
+   * changed since (the next full sync tells again).
+   */
+  refuseRule(chain: string, index: number, rule: string, reason: string): string | undefined {
+    if (this.state.chains.get(chain)?.rules[index] !== rule) return undefined;
+    const key = this.ruleOwners.get(chain)?.[index];
+    const policy = key === undefined ? undefined : this.policies.get(key);
+    if (key === undefined || !policy) return undefined;
+    if (!this.refused.has(key)) {
+      this.refused.set(key, { policy, reason });
+      for (const [name, prof] of this.profiles) if (prof.policies.includes(key)) this.renderProfile(name, prof);
+    }
+    return key;
+  }
+
+  /** Policies programmed as a drop because nft refused their rules: key -> nft's message. */
+  refusedPolicies(): Map<string, string> {
+    return new Map([...this.refused].map(([k, r]) => [k, r.reason]));
   }
 
   get endpointCount(): number {
@@ -356,6 +386,9 @@ export class PolicyCalculation {
    *   policies selecting an endpoint: 20 profiles and 210 policy renderings, where 1 and 20 do).
    */
   private applyPolicy(p: DataplanePolicy, deferred?: Set<string>): void {
+    const refusal = this.refused.get(p.key);
+    // A relist delivers the same policy again: it stays refused; a changed one is tried again.
+    if (refusal && JSON.stringify(refusal.policy) !== JSON.stringify(p)) this.refused.delete(p.key);
     const old = this.policies.get(p.key);
     this.policies.set(p.key, p);
     // Retain before release: a tag both versions use is kept, not freed and its elements rebuilt.
@@ -381,6 +414,7 @@ export class PolicyCalculation {
   private removePolicy(key: string, deferred?: Set<string>): void {
     const old = this.policies.get(key);
     if (!old) return;
+    this.refused.delete(key);
     const ref = this.policyRefs.get(key);
     const lost = ref ? this.index.deleteSelector(ref).lost : [];
     this.policyRefs.delete(key);
@@ -682,19 +716,34 @@ export class PolicyCalculation {
     if (!entry || --entry.refs > 0) return;
     this.profiles.delete(name);
     this.state.chains.delete(name);
+    this.ruleOwners.delete(name);
     if (this.tracking) this.changes.chains.add(name);
   }
 
   private renderProfile(name: string, prof: ProfileEntry): void {
     const rules: string[] = [];
+    const owners: (string | undefined)[] = [];
     for (const key of prof.policies) {
       const p = this.policies.get(key);
       if (!p) continue;
+      if (this.refused.has(key)) {
+        // Fail closed: what the policy's rules would have decided is dropped; earlier policies still allow.
+        rules.push('drop');
+        owners.push(key);
+        continue;
+      }
       const list = prof.direction === 'ingress' ? p.ingress : p.egress;
-      for (const rule of list) rules.push(...renderRule(rule, prof.direction, this.ruleTags));
+      for (const rule of list) {
+        for (const line of renderRule(rule, prof.direction, this.ruleTags)) {
+          rules.push(line);
+          owners.push(key);
+        }
+      }
     }
     rules.push('drop');
+    owners.push(undefined);
     this.state.chains.set(name, { rules });
+    this.ruleOwners.set(name, owners);
     if (this.tracking) this.changes.chains.add(name);
   }
 }
