@@ -21,7 +21,7 @@ import { FlushLoop } from './flush-loop.js';
 import { parseIpv4 } from './ipv4.js';
 import { NftDriver, NftError } from './nft/driver.js';
 import type { RefusedRule } from './nft/refused-rules.js';
-import { computeOverlay, type RemoteNode } from './overlay/calc.js';
+import { computeOverlay, type RemoteNode, type TunnelEndpoint } from './overlay/calc.js';
 import { OverlayDriver, readMainRoutes } from './overlay/driver.js';
 import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
 import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
@@ -67,6 +67,8 @@ export class Agent {
   private readonly calc: PolicyCalculation;
   private readonly nft: NftDriver;
   private overlay: OverlayDriver | undefined;
+  /** This node's tunnel endpoint, once the VXLAN device is set up: no remote node may claim it. */
+  private ownTunnel: TunnelEndpoint | undefined;
   private readonly informers: ResilientInformer<unknown>[] = [];
   private readonly synced = new Set<SourceName>();
   private readonly remoteNodes = new Map<string, RemoteNode>();
@@ -195,6 +197,7 @@ export class Agent {
       (msg, fields) => log.info(fields ?? {}, msg),
     );
     await this.overlay.ensureDevice();
+    this.ownTunnel = { nodeIP: this.node.internalIP, vtepIP: ip, vtepMAC: mac };
     await this.publishVtep(ip, mac);
     log.info({ underlay, vtepIP: ip, vtepMAC: mac, device: this.opts.vxlan.device }, 'VXLAN device ready');
     this.startInformers();
@@ -514,6 +517,7 @@ export class Agent {
         enabledClusters: new Set([...this.overlayClusters].filter(([, on]) => on).map(([c]) => c)),
         protectedCIDRs: [...this.node.podCIDRs, `${this.node.internalIP}/32`],
         localRoutes: await readMainRoutes(),
+        self: this.ownTunnel,
       });
       for (const p of plan.problems) this.opts.log.warn({ problem: p }, 'remote node left out of the overlay');
       this.metrics.overlayProblems.set(plan.problems.length);

@@ -36,6 +36,14 @@ export interface OverlayInputs {
   readonly protectedCIDRs: readonly string[];
   /** The node's main routing table as the kernel holds it now: each route not fedmesh's is off limits. */
   readonly localRoutes: readonly LocalRoute[];
+  /** This node's own tunnel endpoint: a remote node claiming any part of it is refused. */
+  readonly self?: TunnelEndpoint;
+}
+
+export interface TunnelEndpoint {
+  readonly nodeIP: string;
+  readonly vtepIP: string;
+  readonly vtepMAC: string;
 }
 
 /** A route of the node's main table (`ip -j route show table main`). */
@@ -94,7 +102,7 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
     .sort((a, b) => (a.cluster === b.cluster ? cmp(a.name, b.name) : cmp(a.cluster, b.cluster)));
   for (const n of nodes) {
     const who = `remote node ${n.cluster}/${n.name}`;
-    const refused = endpointProblem(n);
+    const refused = endpointProblem(n) ?? (inputs.self && selfProblem(n, inputs.self));
     if (refused) {
       problems.push(`${who}: ${refused}`);
       continue;
@@ -144,6 +152,20 @@ function endpointProblem(n: RemoteNode): string | undefined {
   if (!mac) return `VTEP MAC "${n.vtepMAC}" is not a MAC address`;
   const kind = notUnicastMac(mac);
   return kind ? `VTEP MAC ${mac} is not a unicast MAC (${kind})` : undefined;
+}
+
+/**
+ * Why a remote node's tunnel endpoint is this node's own, or undefined. Its node IP would send the tunnel's packets
+ * back here (each loops until its TTL runs out); its VTEP IP or MAC would shadow this node's own entries.
+ */
+function selfProblem(n: RemoteNode, self: TunnelEndpoint): string | undefined {
+  if (parseIpv4(n.nodeIP) === parseIpv4(self.nodeIP)) {
+    return `node IP ${n.nodeIP} is this node's own: tunnelled packets would come back here`;
+  }
+  if (parseIpv4(n.vtepIP) === parseIpv4(self.vtepIP)) return `VTEP IP ${n.vtepIP} is this node's own`;
+  const mac = normalizeMac(n.vtepMAC);
+  if (mac !== undefined && mac === normalizeMac(self.vtepMAC)) return `VTEP MAC ${mac} is this node's own`;
+  return undefined;
 }
 
 /**
