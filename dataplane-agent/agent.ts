@@ -19,7 +19,7 @@ import {
 import { runToolOk } from './exec.js';
 import { FlushLoop } from './flush-loop.js';
 import { parseIpv4 } from './ipv4.js';
-import { NftDriver, NftError } from './nft/driver.js';
+import { blamedRules, NftDriver } from './nft/driver.js';
 import type { RefusedRule } from './nft/refused-rules.js';
 import { computeOverlay, type RemoteNode, type TunnelEndpoint } from './overlay/calc.js';
 import { OverlayDriver, readMainRoutes } from './overlay/driver.js';
@@ -203,6 +203,9 @@ export class Agent {
     this.startInformers();
     const resync = this.opts.resyncIntervalMs ?? 90_000;
     this.resyncTimer = setInterval(() => {
+      // Policies nft refused are tried again: what it refused may have been the node's fault (a module since loaded).
+      const retried = this.calc.retryRefusedPolicies();
+      if (retried > 0) this.opts.log.info({ policies: retried }, 'retrying the policies nftables refused');
       this.nftFullPending = true;
       this.overlayDirty = true;
       this.scheduleFlush();
@@ -458,8 +461,8 @@ export class Agent {
 
   /** The nft driver's share of a flush: a delta, or the full ruleset after a start or a failure. */
   private async flushNft(): Promise<boolean> {
+    const full = this.nftFullPending || !this.nft.inSync;
     try {
-      const full = this.nftFullPending || !this.nft.inSync;
       this.nftFullPending = false;
       const stats = full
         ? await this.nft.fullSync(() => {
@@ -481,7 +484,7 @@ export class Agent {
       this.nftFullPending = true;
       this.metrics.failures.inc({ driver: 'nft' });
       this.opts.log.error({ err: errorMessage(err) }, 'nftables transaction failed; the next flush resyncs in full');
-      if (err instanceof NftError) this.refusePolicies(err.refused);
+      this.refusePolicies(blamedRules(err, full));
       return false;
     }
     this.markProgrammed();
@@ -493,6 +496,7 @@ export class Agent {
    * select), so that the next full sync takes the rest of the ruleset instead of failing on them forever.
    */
   private refusePolicies(rules: readonly RefusedRule[]): void {
+    if (rules.length === 0) return;
     const logged = new Set<string>();
     for (const r of rules) {
       const key = this.calc.refuseRule(r.chain, r.index, r.rule, r.reason);

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { NftDriver, SESSION_MAX_BROKEN } from './driver.js';
+import { blamedRules, NftDriver, NftError, SESSION_MAX_BROKEN } from './driver.js';
 import { emptyChanges, emptyState } from './state.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedmesh-nft-driver-'));
@@ -55,4 +55,13 @@ test('a session that gets no answer several times in a row is turned off, and de
   } finally {
     await driver.close();
   }
+});
+
+test('a failed flush blames the rules nft refused in a full sync, not in a delta, and not for a missing object', () => {
+  const bad = { chain: 'prof-a', index: 1, rule: 'meta l4proto 6 icmp type 8 return', reason: 'conflicting protocols' };
+  const missing = { chain: 'prof-b', index: 0, rule: 'ip saddr @peers return', reason: 'No such file or directory' };
+  const err = new NftError('nft -f refused the transaction', '', [bad, missing]);
+  assert.deepEqual(blamedRules(err, true), [bad]);
+  assert.deepEqual(blamedRules(err, false), [], 'a delta: the kernel may have changed under it');
+  assert.deepEqual(blamedRules(new Error('spawn nft ENOENT'), true), []);
 });

@@ -5,7 +5,7 @@
 // fedmesh, and never deletes that table: a stopped or restarting agent leaves its rules enforcing.
 
 import { runTool } from '../exec.js';
-import { type RefusedRule, refusedRules } from './refused-rules.js';
+import { blamesRule, type RefusedRule, refusedRules } from './refused-rules.js';
 import { type Existing, emptyProgrammed, type Programmed, renderDelta, renderFull } from './render.js';
 import { NftSession, NftSessionError } from './session.js';
 import { type NftChanges, type NftState, table, tableFamily, tableName } from './state.js';
@@ -20,6 +20,15 @@ export class NftError extends Error {
     super(message);
     this.name = 'NftError';
   }
+}
+
+/**
+ * The rules a failed flush blames: those nft refused in a full sync, for a reason about the rule itself. A full sync
+ * declares everything its rules name; a delta builds on what the kernel held, which another tool may have changed.
+ */
+export function blamedRules(err: unknown, fullSync: boolean): readonly RefusedRule[] {
+  if (!fullSync || !(err instanceof NftError)) return [];
+  return err.refused.filter((r) => blamesRule(r.reason));
 }
 
 export interface NftRunStats {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { refusedRules } from './refused-rules.js';
+import { blamesRule, refusedRules } from './refused-rules.js';
 
 const text = [
   'add table inet fedmesh',
@@ -45,4 +45,12 @@ test('errors that name no rule line (an element, a syntax error past the end, no
   assert.deepEqual(refusedRules(text, '/dev/stdin:99:1-5: Error: syntax error'), []);
   assert.deepEqual(refusedRules(text, 'Error: Could not process rule: Operation not permitted'), []);
   assert.deepEqual(refusedRules(text, ''), []);
+});
+
+test('a missing set, map or chain blames no rule (the table changed under the transaction); anything else does', () => {
+  const [bad, missing] = refusedRules(text, stderr);
+  assert.equal(blamesRule(bad!.reason), true);
+  assert.equal(blamesRule(missing!.reason), false);
+  assert.equal(blamesRule('Could not process rule: No such file or directory'), false);
+  assert.equal(blamesRule('Could not process rule: Operation not supported'), true, 'a module missing: retried later');
 });

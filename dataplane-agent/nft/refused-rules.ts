@@ -44,3 +44,12 @@ export function refusedRules(text: string, stderr: string): RefusedRule[] {
   }
   return out;
 }
+
+/**
+ * Whether nft's message is about the rule itself rather than the table around it. A full sync declares every set,
+ * map and chain its rules name, so a missing one ("No such file or directory") means the table changed under the
+ * transaction (another tool flushed it, say): no policy is to blame, and the next full sync sets it right.
+ */
+export function blamesRule(reason: string): boolean {
+  return !/No such file or directory/.test(reason);
+}

@@ -207,24 +207,41 @@ test('an all-zero, multicast or broadcast VTEP MAC is refused: it would be a def
   }
 });
 
-test("a remote node claiming this node's own tunnel endpoint (node IP, VTEP IP or MAC) is left out", () => {
+test("a remote node claiming this node's own tunnel endpoint or addresses is left out", () => {
   const self = { nodeIP: '172.18.0.1', vtepIP: '10.244.0.0', vtepMAC: '66:00:00:00:00:aa' };
   const plan = computeOverlay({
     remoteNodes: [
       node('west', 'loop', 1, { nodeIP: '172.18.0.1' }),
+      node('west', 'loop-via-vtep', 5, { nodeIP: '10.244.0.0' }),
+      node('west', 'loop-via-pod', 6, { nodeIP: '10.244.0.7' }),
       node('west', 'same-vtep-ip', 2, { vtepIP: '10.244.0.0' }),
       node('west', 'same-mac', 3, { vtepMAC: '66:00:00:00:00:AA' }),
       node('west', 'fine', 4),
+    ],
+    enabledClusters: new Set(['west']),
+    protectedCIDRs: ['10.244.0.0/24', '172.18.0.1/32'],
+    localRoutes: [],
+    self,
+  });
+  assert.deepEqual(plan.problems, [
+    'remote node west/loop: node IP 172.18.0.1 is an address of this node (in 172.18.0.1/32): tunnelled packets would come back here',
+    'remote node west/loop-via-pod: node IP 10.244.0.7 is an address of this node (in 10.244.0.0/24): tunnelled packets would come back here',
+    'remote node west/loop-via-vtep: node IP 10.244.0.0 is an address of this node (in 10.244.0.0/24): tunnelled packets would come back here',
+    "remote node west/same-mac: VTEP MAC 66:00:00:00:00:aa is this node's own",
+    "remote node west/same-vtep-ip: VTEP IP 10.244.0.0 is this node's own",
+  ]);
+  assert.deepEqual([...plan.state.fdb], [['66:00:00:00:00:04', '172.18.1.4']]);
+  // Without the node's networks listed, its own node IP and VTEP IP still count.
+  const bare = computeOverlay({
+    remoteNodes: [
+      node('west', 'loop', 1, { nodeIP: '172.18.0.1' }),
+      node('west', 'via-vtep', 5, { nodeIP: '10.244.0.0' }),
     ],
     enabledClusters: new Set(['west']),
     protectedCIDRs: [],
     localRoutes: [],
     self,
   });
-  assert.deepEqual(plan.problems, [
-    "remote node west/loop: node IP 172.18.0.1 is this node's own: tunnelled packets would come back here",
-    "remote node west/same-mac: VTEP MAC 66:00:00:00:00:aa is this node's own",
-    "remote node west/same-vtep-ip: VTEP IP 10.244.0.0 is this node's own",
-  ]);
-  assert.deepEqual([...plan.state.fdb], [['66:00:00:00:00:04', '172.18.1.4']]);
+  assert.equal(bare.problems.length, 2);
+  assert.equal(bare.state.fdb.size, 0);
 });

@@ -95,6 +95,8 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
       `the local route "${r.text}", which is not fedmesh's: the overlay never takes a destination it does not own`,
     );
   }
+  // This node's own networks alone (before remote CIDRs are claimed): no remote node IP may lie in them.
+  const ours = inputs.protectedCIDRs.flatMap((t) => parseIpv4Cidr(t) ?? []);
   const vtepIPs = new Map<string, string>();
   // Sorted, so that the same conflicting input gives the same winner on every node and after every restart.
   const nodes = [...inputs.remoteNodes]
@@ -102,7 +104,7 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
     .sort((a, b) => (a.cluster === b.cluster ? cmp(a.name, b.name) : cmp(a.cluster, b.cluster)));
   for (const n of nodes) {
     const who = `remote node ${n.cluster}/${n.name}`;
-    const refused = endpointProblem(n) ?? (inputs.self && selfProblem(n, inputs.self));
+    const refused = endpointProblem(n) ?? selfProblem(n, inputs.self, ours);
     if (refused) {
       problems.push(`${who}: ${refused}`);
       continue;
@@ -158,10 +160,13 @@ function endpointProblem(n: RemoteNode): string | undefined {
  * Why a remote node's tunnel endpoint is this node's own, or undefined. Its node IP would send the tunnel's packets
  * back here (each loops until its TTL runs out); its VTEP IP or MAC would shadow this node's own entries.
  */
-function selfProblem(n: RemoteNode, self: TunnelEndpoint): string | undefined {
-  if (parseIpv4(n.nodeIP) === parseIpv4(self.nodeIP)) {
-    return `node IP ${n.nodeIP} is this node's own: tunnelled packets would come back here`;
+function selfProblem(n: RemoteNode, self: TunnelEndpoint | undefined, ours: readonly Ipv4Cidr[]): string | undefined {
+  const nodeIP = parseIpv4(n.nodeIP);
+  const own = nodeIP !== undefined && ours.find((c) => nodeIP >= c.base && nodeIP < c.base + 2 ** (32 - c.prefix));
+  if (nodeIP === parseIpv4(self?.nodeIP ?? '') || nodeIP === parseIpv4(self?.vtepIP ?? '') || own) {
+    return `node IP ${n.nodeIP} is an address of this node${own ? ` (in ${formatCidr(own)})` : ''}: tunnelled packets would come back here`;
   }
+  if (!self) return undefined;
   if (parseIpv4(n.vtepIP) === parseIpv4(self.vtepIP)) return `VTEP IP ${n.vtepIP} is this node's own`;
   const mac = normalizeMac(n.vtepMAC);
   if (mac !== undefined && mac === normalizeMac(self.vtepMAC)) return `VTEP MAC ${mac} is this node's own`;

@@ -365,6 +365,28 @@ test('a policy whose rule nft refused is programmed as a drop in its place until
   assert.equal(c.refusedPolicies().size, 0);
 });
 
+test('a refusal covers the direction of the refused rule only, and retrying lifts every refusal', () => {
+  const c = world();
+  const both = np('both-ways', {
+    podSelector: { matchLabels: { app: 'server' } },
+    policyTypes: ['Ingress', 'Egress'],
+    ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }] }],
+    egress: [{ ports: [{ port: 53, protocol: 'UDP' }] }],
+  });
+  c.upsertPolicy(withIcmpUnderTcp(both));
+  c.trackChanges(true);
+  const chainOf = (map: string) => c.desired.maps.get(map)!.elements.get('10.245.0.2')!.slice('jump '.length);
+  const ingress = () => c.desired.chains.get(chainOf(ingressMap))!.rules;
+  const egress = () => c.desired.chains.get(chainOf(egressMap))!.rules;
+  assert.equal(c.refuseRule(chainOf(ingressMap), 0, ingress()[0]!, 'conflicting protocols'), both.key);
+  assert.deepEqual(ingress(), ['drop', 'drop']);
+  assert.deepEqual(egress(), ['meta l4proto 17 th dport 53 return', 'drop'], 'its egress rules are not in question');
+  assert.equal(c.retryRefusedPolicies(), 1);
+  assert.equal(c.refusedPolicies().size, 0);
+  assert.match(ingress()[0]!, /icmp type 8/, 'tried again as it is');
+  assert.equal(c.retryRefusedPolicies(), 0);
+});
+
 test('a pod cannot claim namespace labels: own pcns.* labels and the known-marker are ignored, local or remote', () => {
   const fromFrontendNamespaces = np('from-frontend-namespaces', {
     podSelector: { matchLabels: { app: 'server' } },

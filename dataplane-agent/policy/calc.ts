@@ -119,11 +119,15 @@ export class PolicyCalculation {
   /** Profile chain -> the policy each of its rules comes from (undefined: the base chain's and the final drop). */
   private readonly ruleOwners = new Map<string, readonly (string | undefined)[]>();
   /**
-   * Policies whose rules nft refused (key -> the policy as refused, and nft's message): a drop stands where their
-   * rules would be, until the policy changes. Without this, one rule nft cannot take (from a policy written before
-   * the admission webhook ran, say) would fail every full sync and freeze the node's whole ruleset.
+   * Policies with a rule nft refused (key -> the policy as refused, nft's message, and the directions of the refused
+   * rules): in those directions a drop stands where their rules would be, until the policy changes or the refusals
+   * are retried. Without this, one rule nft cannot take (from a policy older than the admission webhook, say) would
+   * fail every full sync and freeze the node's whole ruleset.
    */
-  private readonly refused = new Map<string, { readonly policy: DataplanePolicy; readonly reason: string }>();
+  private readonly refused = new Map<
+    string,
+    { readonly policy: DataplanePolicy; readonly reason: string; readonly directions: Set<Direction> }
+  >();
   /** Addresses of local endpoints (any node) -> how many hold them: a remote endpoint never counts with these. */
   private readonly localIps = new Map<string, number>();
   /** Addresses of remote endpoints -> the endpoints holding them. */
@@ -210,18 +214,21 @@ export class PolicyCalculation {
   }
 
   /**
-   * nft refused `rule`, rule `index` of `chain` as rendered: the policy it comes from is programmed as a drop from
-   * now on (until it changes). Returns that policy's key; undefined when the rule is no policy's, or the chain
-   * changed since (the next full sync tells again).
+   * nft refused `rule`, rule `index` of `chain` as rendered: the policy it comes from is programmed as a drop in that
+   * direction from now on (until it changes, or retryRefusedPolicies). Returns that policy's key; undefined when the
+   * rule is no policy's, or the chain changed since (the next full sync tells again).
    */
   refuseRule(chain: string, index: number, rule: string, reason: string): string | undefined {
-    if (this.state.chains.get(chain)?.rules[index] !== rule) return undefined;
+    const prof = this.profiles.get(chain);
+    if (!prof || this.state.chains.get(chain)?.rules[index] !== rule) return undefined;
     const key = this.ruleOwners.get(chain)?.[index];
     const policy = key === undefined ? undefined : this.policies.get(key);
     if (key === undefined || !policy) return undefined;
-    if (!this.refused.has(key)) {
-      this.refused.set(key, { policy, reason });
-      for (const [name, prof] of this.profiles) if (prof.policies.includes(key)) this.renderProfile(name, prof);
+    const entry = this.refused.get(key) ?? { policy, reason, directions: new Set<Direction>() };
+    this.refused.set(key, entry);
+    if (!entry.directions.has(prof.direction)) {
+      entry.directions.add(prof.direction);
+      this.renderProfilesOf(key);
     }
     return key;
   }
@@ -229,6 +236,21 @@ export class PolicyCalculation {
   /** Policies programmed as a drop because nft refused their rules: key -> nft's message. */
   refusedPolicies(): Map<string, string> {
     return new Map([...this.refused].map(([k, r]) => [k, r.reason]));
+  }
+
+  /**
+   * Lifts every refusal, so that the next full sync tries those policies again (what nft refused may have been the
+   * node's fault: a kernel module missing, since loaded). Returns how many there were.
+   */
+  retryRefusedPolicies(): number {
+    const keys = [...this.refused.keys()];
+    this.refused.clear();
+    for (const key of keys) this.renderProfilesOf(key);
+    return keys.length;
+  }
+
+  private renderProfilesOf(policyKey: string): void {
+    for (const [name, prof] of this.profiles) if (prof.policies.includes(policyKey)) this.renderProfile(name, prof);
   }
 
   get endpointCount(): number {
@@ -245,11 +267,15 @@ export class PolicyCalculation {
     const pending = this.pending;
     if (!pending) return;
     this.pending = undefined;
-    for (const [key, p] of pending.queue) {
-      if (p) this.applyPolicy(p, pending.refresh);
-      else this.removePolicy(key, pending.refresh);
+    try {
+      for (const [key, p] of pending.queue) {
+        if (p) this.applyPolicy(p, pending.refresh);
+        else this.removePolicy(key, pending.refresh);
+      }
+    } finally {
+      // Even after a throw (a bug): an endpoint a policy selects must get its verdict, never stay unfiltered.
+      for (const key of pending.refresh) this.refreshEndpoint(key);
     }
-    for (const key of pending.refresh) this.refreshEndpoint(key);
   }
 
   // ---- inputs
@@ -408,7 +434,7 @@ export class PolicyCalculation {
       else this.refreshEndpoint(key);
     }
     // Its rules may have changed: every profile that holds it is rendered again.
-    for (const [name, prof] of this.profiles) if (prof.policies.includes(p.key)) this.renderProfile(name, prof);
+    this.renderProfilesOf(p.key);
   }
 
   private removePolicy(key: string, deferred?: Set<string>): void {
@@ -726,7 +752,7 @@ export class PolicyCalculation {
     for (const key of prof.policies) {
       const p = this.policies.get(key);
       if (!p) continue;
-      if (this.refused.has(key)) {
+      if (this.refused.get(key)?.directions.has(prof.direction)) {
         // Fail closed: what the policy's rules would have decided is dropped; earlier policies still allow.
         rules.push('drop');
         owners.push(key);
