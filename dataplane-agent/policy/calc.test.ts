@@ -486,3 +486,19 @@ test('a remote endpoint never counts with an address a local pod holds or of thi
   assert.deepEqual(members(), []);
   assert.equal(c.refusedRemoteAddresses(), 0);
 });
+
+test("remote addresses in this node's pod CIDRs are refused, octet-aligned or not, and only those", () => {
+  const c = new PolicyCalculation('west', 'n0');
+  c.setNodeCIDRs(['10.245.3.0/24', '10.246.0.0/23', '12.0.0.0/8']);
+  const remote = (name: string, ip: string) => c.upsertEndpoint(ep('east', name, ip, { app: 'client' }, 'e0'));
+  remote('in-24', '10.245.3.7');
+  remote('text-prefix-only', '10.245.30.7'); // starts with "10.245.3" but is not in 10.245.3.0/24
+  remote('in-23-low', '10.246.0.9');
+  remote('in-23-high', '10.246.1.9');
+  remote('past-23', '10.246.2.9');
+  remote('in-8', '12.99.0.1');
+  remote('outside', '11.0.0.1');
+  assert.equal(c.refusedRemoteAddresses(), 4);
+  c.setNodeCIDRs(['10.245.3.0/24']);
+  assert.equal(c.refusedRemoteAddresses(), 1);
+});

@@ -133,7 +133,7 @@ export class PolicyCalculation {
   /** Addresses of remote endpoints -> the endpoints holding them. */
   private readonly remoteIps = new SetIndex<string, string>();
   /** This node's pod CIDRs as numeric ranges: no remote endpoint counts with an address in them either. */
-  private nodeRanges: readonly { readonly base: number; readonly size: number }[] = [];
+  private nodeRanges: readonly NodeRange[] = [];
   /** This node's endpoint addresses -> the endpoints holding them (usually one). */
   private readonly ipOwners = new SetIndex<string, string>();
   /** This node's endpoints -> their profile chain per direction (undefined: no policy selects it). */
@@ -288,7 +288,7 @@ export class PolicyCalculation {
     const before = new Map([...this.remoteIps.keys()].map((ip) => [ip, this.isLocalAddress(ip)]));
     this.nodeRanges = cidrs.flatMap((c) => {
       const r = parseIpv4Cidr(c);
-      return r ? [{ base: r.base, size: 2 ** (32 - r.prefix) }] : [];
+      return r ? [nodeRange(r.base, r.prefix, c)] : [];
     });
     for (const [ip, was] of before) if (this.isLocalAddress(ip) !== was) this.remoteAddressCounts(ip, was);
   }
@@ -346,9 +346,13 @@ export class PolicyCalculation {
 
   private isLocalAddress(ip: string): boolean {
     if (this.localIps.has(ip)) return true;
-    if (this.nodeRanges.length === 0) return false;
-    const n = parseIpv4(ip);
-    return n !== undefined && this.nodeRanges.some((r) => n >= r.base && n < r.base + r.size);
+    for (const r of this.nodeRanges) {
+      // Addresses are strict dotted quads (no leading zeros): one in an octet-aligned range starts with its text.
+      if (r.text !== undefined && !ip.startsWith(r.text)) continue;
+      const n = parseIpv4(ip);
+      if (n !== undefined && n >= r.base && n < r.base + r.size) return true;
+    }
+    return false;
   }
 
   /** The addresses an endpoint counts with in peer selections and named ports. */
@@ -483,7 +487,7 @@ export class PolicyCalculation {
 
   /** The endpoint's elements in `named-ports`: of every port it has, or only of the port name `only`. */
   private portElements(ep: Endpoint | undefined, add: boolean, only?: string): void {
-    if (!ep) return;
+    if (!ep || this.portNames.size === 0) return; // no rule names a port: no endpoint has elements in named-ports
     for (const ip of this.countedIps(ep)) this.portAddress(ep, ip, add, only);
   }
 
@@ -772,6 +776,19 @@ export class PolicyCalculation {
     this.ruleOwners.set(name, owners);
     if (this.tracking) this.changes.chains.add(name);
   }
+}
+
+/** A pod CIDR of this node as numbers, and for /8, /16 and /24 the text its addresses start with (`10.245.3.`). */
+interface NodeRange {
+  readonly base: number;
+  readonly size: number;
+  readonly text: string | undefined;
+}
+
+function nodeRange(base: number, prefix: number, cidr: string): NodeRange {
+  const octets = prefix % 8 === 0 && prefix > 0 && prefix < 32 ? prefix / 8 : 0;
+  const text = octets > 0 ? `${cidr.split('.').slice(0, octets).join('.')}.` : undefined;
+  return { base, size: 2 ** (32 - prefix), text };
 }
 
 /** Policies held until the first full sync, and this node's endpoints to refresh once they are applied. */
