@@ -65,14 +65,15 @@ function runSuite(name, files, extra) {
 }
 
 /** One e2e file in its own test runner; its output is printed whole when it ends, so files never interleave. */
-function runE2eFile(file) {
+function runE2eFile(file, slot) {
   const countFile = join(mkdtempSync(join(tmpdir(), 'fedmesh-test-')), 'counts.json');
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
       ['--enable-source-maps', '--test', '--test-timeout=600000', ...reporterArgs(countFile), file],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+      // Each runner its own range of ports for the servers its testbeds start (test/testbed/processes.ts freePort).
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FEDMESH_PORT_SLOT: String(slot) } },
     );
     const out = [];
     child.stdout.on('data', (d) => out.push(d));
@@ -93,8 +94,8 @@ async function runE2e(files, jobs) {
   const queue = [...files];
   const results = [];
   await Promise.all(
-    Array.from({ length: Math.min(jobs, files.length) }, async () => {
-      for (let f = queue.shift(); f; f = queue.shift()) results.push(await runE2eFile(f));
+    Array.from({ length: Math.min(jobs, files.length) }, async (_, slot) => {
+      for (let f = queue.shift(); f; f = queue.shift()) results.push(await runE2eFile(f, slot));
     }),
   );
   const counts = { passed: 0, failed: 0, skipped: 0 };

@@ -3,15 +3,61 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { ProcessRecord } from './state.js';
 
-/** A port on 127.0.0.1 that was free a moment ago (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports this process handed out already. */
+const handedOut = new Set<number>();
+
+/** Where slot ports start: below the kernel's ephemeral range (32768-60999 by default), which bind(0) draws from. */
+export const SLOT_PORTS_FROM = 20_000;
+export const PORTS_PER_SLOT = 1_500;
+export const PORT_SLOTS = 8;
+
+/**
+ * This process's slot, read once and taken out of the environment: a child (a `fedmesh testbed up` a test runs)
+ * draws its ports with bind(0), from the ephemeral range, and so never from the range its parent hands out.
+ */
+const portSlot = Number(process.env.FEDMESH_PORT_SLOT ?? Number.NaN);
+delete process.env.FEDMESH_PORT_SLOT;
+
+/**
+ * A port on 127.0.0.1 for a server this process starts next; never the same one twice in a process. A port found
+ * free stays free only until its server binds it, and a server can take seconds to start: meanwhile the kernel
+ * would hand the same port to the next bind(0), and two components of one testbed met on one port (a webhook
+ * registered on the port of another cluster's API server). With FEDMESH_PORT_SLOT=k (scripts/test.mjs gives each
+ * e2e runner its own), ports come from a range of that slot's own below the ephemeral range, so that e2e files
+ * running side by side, and anything else on the machine binding port 0, never draw the same one either.
+ */
+export async function freePort(): Promise<number> {
+  if (Number.isInteger(portSlot) && portSlot >= 0 && portSlot < PORT_SLOTS) {
+    const from = SLOT_PORTS_FROM + portSlot * PORTS_PER_SLOT;
+    for (let port = from; port < from + PORTS_PER_SLOT; port++) {
+      if (handedOut.has(port) || !(await canListen(port))) continue;
+      handedOut.add(port);
+      return port;
+    }
+  }
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await listenOnce(0);
+    if (port !== undefined && !handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port on 127.0.0.1 after 100 attempts');
+}
+
+async function canListen(port: number): Promise<boolean> {
+  return (await listenOnce(port)) !== undefined;
+}
+
+/** Listens on 127.0.0.1:port and closes again: the port it got, or undefined when it was taken. */
+function listenOnce(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.on('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
+      const got = typeof addr === 'object' && addr ? addr.port : undefined;
+      srv.close(() => resolve(got));
     });
   });
 }
