@@ -15,6 +15,7 @@ import type { Logger } from '../core/log/logger.js';
 import { errorMessage } from '../core/log/logger.js';
 import { ADMISSION_API_VERSION, deny, parseAdmissionReview } from './admission-review.js';
 import { BodyBudget, holdBodyBudget } from './body-budget.js';
+import { readBody } from './read-body.js';
 import { type Reviewed, type ReviewOutcome, reviewRequest, webhookRouteByName, webhookRoutes } from './review.js';
 import type { ValidationContext } from './validation-context.js';
 
@@ -138,14 +139,14 @@ export function webhookApp(
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const raw = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
+  const body = readBody(MAX_BODY_BYTES);
   const held = holdBodyBudget(budget, (res, message) => {
     metrics.rejectedBodies.inc({ code: '429' });
     if (!res.headersSent) res.setHeader('Retry-After', '1');
     status(res, 429, message);
   });
 
-  app.post('/validate/:webhook', held, raw, (req: Request, res: Response) => {
+  app.post('/validate/:webhook', held, body, (req: Request, res: Response) => {
     const started = process.hrtime.bigint();
     const name = String(req.params.webhook);
     const route = webhookRouteByName.get(name);
