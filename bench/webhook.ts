@@ -334,6 +334,15 @@ try {
   console.log(`  floor (same HTTPS+express server, constant allow): ${fmt(rps.floor, 'reviews/s')}`);
   console.log(`  fedmesh webhooks (full validation):              ${fmt(rps.real, 'reviews/s')}`);
   console.log(`  ratio real/floor: ${fmt(ratios, '', 2)}  (target >= 0.8)`);
+  // Each round on its own (floor then real, back to back): a ratio far from the others is a busy machine.
+  console.log(
+    `  by round (reviews/s floor/real, ratio; CPU µs per review floor/real): ${rps.floor
+      .map(
+        (f, i) =>
+          `${f.toFixed(0)}/${rps.real[i]!.toFixed(0)} ${ratios[i]!.toFixed(2)}; ${cpu.floor[i]!.toFixed(0)}/${cpu.real[i]!.toFixed(0)}`,
+      )
+      .join(' | ')}`,
+  );
   console.log(
     `  server CPU per review (robust to a busy machine): floor ${fmt(cpu.floor, 'µs')}, real ${fmt(cpu.real, 'µs')}, ratio floor/real ${fmt(
       cpu.floor.map((f, i) => f / cpu.real[i]!),

@@ -68,3 +68,46 @@ test('a connection that goes mid-body gives its bytes back', async () => {
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(budget.inUse, 0);
 });
+
+test('a body parser given as `then` reads the body inside the middleware; a refused request never reaches it', async () => {
+  const small = new BodyBudget(1_000);
+  let parsed = 0;
+  const one = express();
+  one.post(
+    '/x',
+    holdBodyBudget(
+      small,
+      (res, message) => {
+        res.status(429).json({ message });
+      },
+      (req, res, next) => {
+        parsed++;
+        express.raw({ type: () => true })(req, res, next);
+      },
+    ),
+    (req, res) => {
+      res.json({ bytes: (req.body as Buffer).length, held: small.inUse });
+    },
+  );
+  const s = createServer(one).listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const ask = async (length: number) => {
+    const socket = connect((s.address() as AddressInfo).port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.end(
+      `POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n${'b'.repeat(length)}`,
+    );
+    let text = '';
+    for await (const c of socket) text += c;
+    return text;
+  };
+  try {
+    assert.match(await ask(600), /"bytes":600,"held":600/);
+    assert.match(await ask(1_200), /^HTTP\/1.1 429/);
+    assert.equal(parsed, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(small.inUse, 0);
+  } finally {
+    s.close();
+  }
+});

@@ -314,6 +314,23 @@ describe('webhook server', () => {
     }
   });
 
+  test('answers are JSON of their exact length (reviews and Status alike); a Status says nosniff', async () => {
+    for (const [path, body, code] of [
+      ['/validate/networkpolicies', JSON.stringify(review(NP, realisticNetworkPolicy(9), 'ü-1')), 200],
+      ['/validate/networkpolicies', '{', 400],
+      ['/validate/pods', '{}', 404],
+    ] as const) {
+      const r = await rawPost(server.port, path, body);
+      assert.equal(r.status, code, path);
+      assert.equal(r.headers['content-type'], 'application/json; charset=utf-8', path);
+      assert.equal(Number(r.headers['content-length']), r.body.length, path);
+      assert.equal(r.headers['x-content-type-options'], code === 200 ? undefined : 'nosniff', path);
+      const answer = JSON.parse(r.body.toString('utf8')) as { response?: { uid: string }; kind?: string };
+      if (code === 200) assert.equal(answer.response?.uid, 'ü-1');
+      else assert.equal(answer.kind, 'Status');
+    }
+  });
+
   test('keep-alive outlasts kube-apiserver idle connections: the socket is reused after an idle gap', async () => {
     assert.ok(server.server.keepAliveTimeout >= 90_000, `keepAliveTimeout ${server.server.keepAliveTimeout}`);
     assert.equal(server.server.keepAliveTimeout, KEEP_ALIVE_MS);
@@ -331,6 +348,28 @@ describe('webhook server', () => {
     }
   });
 });
+
+async function rawPost(
+  port: number,
+  path: string,
+  body: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  const { request } = await import('node:https');
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'POST', ca: ca.certPem, servername: 'localhost' },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 async function fetchStatus(port: number, path: string): Promise<number> {
   const { request } = await import('node:https');
