@@ -51,6 +51,9 @@ export function runCommand(
       log?.end(`[exit ${code}]\n`);
       resolve({ code, stdout, stderr });
     });
+    // A command that exits without reading its input (kubectl version, say) reports through its exit code: the
+    // EPIPE of writing to it must not become an uncaught error.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }
