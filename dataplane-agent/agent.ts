@@ -391,7 +391,7 @@ export class Agent {
   private policyMetrics(): void {
     this.metrics.policies.set(this.calc.policyCount);
     this.metrics.policyErrors.set(this.policyErrors.size);
-    this.metrics.policiesRefused.set(this.calc.refusedPolicies().size);
+    this.metrics.policiesRefused.set(this.calc.refusedPolicyCount);
   }
 
   private watch<T>(
@@ -507,7 +507,7 @@ export class Agent {
         'nftables refused a rule of this policy: it is programmed as a drop until the policy changes',
       );
     }
-    this.metrics.policiesRefused.set(this.calc.refusedPolicies().size);
+    this.metrics.policiesRefused.set(this.calc.refusedPolicyCount);
   }
 
   /** The overlay driver's share of a flush: the whole overlay, recomputed, when anything it depends on changed. */

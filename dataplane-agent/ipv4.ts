@@ -34,6 +34,10 @@ export function formatCidr(c: Ipv4Cidr): string {
   return `${formatIpv4(c.base)}/${c.prefix}`;
 }
 
+export function cidrContains(c: Ipv4Cidr, ip: number): boolean {
+  return ip >= c.base && ip < c.base + 2 ** (32 - c.prefix);
+}
+
 export function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
   const aEnd = a.base + 2 ** (32 - a.prefix);
   const bEnd = b.base + 2 ** (32 - b.prefix);

@@ -7,7 +7,7 @@ import type { Counter } from 'prom-client';
 import { isRefusal, type Refusal } from './sources.js';
 
 /** The watched collections whose objects can be refused (local pods and policies are never dropped this way). */
-export const refusingSources = ['remoteworkloads', 'remotenodes'] as const;
+const refusingSources = ['remoteworkloads', 'remotenodes'] as const;
 export type RefusingSource = (typeof refusingSources)[number];
 
 export interface RefusalOptions {

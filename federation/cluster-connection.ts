@@ -181,18 +181,19 @@ export class ClusterConnection {
       path: r.path,
       convert: (raw) => {
         const problem = checkRemoteObject(r.sourceKind, raw);
-        const where = {
+        // Where a refused object is, built only for one: most objects pass.
+        const where = () => ({
           kind: r.sourceKind,
           namespace: raw.metadata?.namespace === undefined ? '' : shownName(raw.metadata.namespace),
           name: shownName(raw.metadata?.name),
-        };
-        const refusal = problem && { ...where, ...problem };
+        });
+        const refusal = problem && { ...where(), ...problem };
         // An EndpointSlice of the right shape may still hold addresses the local API server refuses (loopback,
         // link-local, malformed): those are left out, the rest of the slice is used, and the status says so.
         const partial = !refusal && r.sourceKind === 'EndpointSlice' ? withoutRefusedAddresses(raw) : undefined;
         const first = partial?.dropped[0];
         const leftOut = first && {
-          ...where,
+          ...where(),
           field: first.field,
           problem: `${first.problem}: ${partial.dropped.length === 1 ? 'this address is' : `${partial.dropped.length} addresses are`} left out, the rest of the slice is used`,
         };

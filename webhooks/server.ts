@@ -1,5 +1,5 @@
 // The HTTPS server of the admission webhooks: express on Node's https server (its requests and responses made with
-// the app's prototypes: see core/http/express-prototypes.ts). It must outlive any input, because
+// the app's prototypes: see express-prototypes.ts). It must outlive any input, because
 // it sits in the path of every policy write: a body that is not an AdmissionReview gets 400 with a message, one
 // that is but is malformed is denied with its uid echoed, a validator that throws denies (and is logged), and no
 // input gets a 5xx. Keep-alive outlasts kube-apiserver's 90 s idle connections, so that a review is never sent on
@@ -10,13 +10,13 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { expressPrototypeOptions } from '../core/http/express-prototypes.js';
 import type { Logger } from '../core/log/logger.js';
 import { errorMessage } from '../core/log/logger.js';
 import { ADMISSION_API_VERSION, deny, parseAdmissionReview } from './admission-review.js';
 import { BodyBudget, holdBodyBudget } from './body-budget.js';
+import { expressPrototypeOptions } from './express-prototypes.js';
 import { readBody } from './read-body.js';
-import { type Reviewed, type ReviewOutcome, reviewRequest, webhookRouteByName, webhookRoutes } from './review.js';
+import { type Reviewed, type ReviewOutcome, reviewRequest, webhookRoutes } from './review.js';
 import type { ValidationContext } from './validation-context.js';
 
 /** Largest request body: an UPDATE review carries the object twice, and kube-apiserver takes objects of 3 MiB. */
@@ -89,16 +89,15 @@ function sendJson(res: Response, code: number, value: unknown): void {
   res.end(body);
 }
 
+const REASONS: Readonly<Record<number, string>> = {
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  413: 'RequestEntityTooLarge',
+  429: 'TooManyRequests',
+};
+
 function reasonOf(code: number): string {
-  return code === 404
-    ? 'NotFound'
-    : code === 405
-      ? 'MethodNotAllowed'
-      : code === 413
-        ? 'RequestEntityTooLarge'
-        : code === 429
-          ? 'TooManyRequests'
-          : 'BadRequest';
+  return REASONS[code] ?? 'BadRequest';
 }
 
 // The uid of something that says it is an AdmissionReview v1, even if the rest is malformed: it gets an answer.
@@ -113,7 +112,7 @@ function claimedUid(body: unknown): string | undefined {
 type Outcome = ReviewOutcome | 'malformed' | 'error';
 const OUTCOMES: readonly Outcome[] = ['allowed', 'denied', 'skipped', 'malformed', 'error'];
 
-// The labelled series of each webhook, made once: they exist (at 0) from the first scrape, and a review does not
+// Each webhook with its labelled series, made once: they exist (at 0) from the first scrape, and a review does not
 // check label names on every count.
 function seriesByWebhook(metrics: ReturnType<typeof webhookMetrics>) {
   return new Map(
@@ -124,7 +123,7 @@ function seriesByWebhook(metrics: ReturnType<typeof webhookMetrics>) {
         reviews[outcome] = metrics.reviews.labels(r.name, outcome);
       }
       metrics.duration.zero({ webhook: r.name });
-      return [r.name, { reviews, duration: metrics.duration.labels(r.name) }] as const;
+      return [r.name, { route: r, reviews, duration: metrics.duration.labels(r.name) }] as const;
     }),
   );
 }
@@ -152,15 +151,10 @@ export function webhookApp(
   app.post('/validate/:webhook', heldAndRead, (req: Request, res: Response) => {
     const started = performance.now();
     const name = String(req.params.webhook);
-    const route = webhookRouteByName.get(name);
     const routeSeries = series.get(name);
-    if (route === undefined || routeSeries === undefined) {
+    if (routeSeries === undefined) {
       metrics.rejectedBodies.inc({ code: '404' });
-      status(
-        res,
-        404,
-        `no webhook at ${req.path}; the paths are /validate/{${[...webhookRouteByName.keys()].join(',')}}`,
-      );
+      status(res, 404, `no webhook at ${req.path}; the paths are /validate/{${[...series.keys()].join(',')}}`);
       return;
     }
     let review: unknown;
@@ -205,7 +199,7 @@ export function webhookApp(
       );
     };
     try {
-      const reviewed = reviewRequest(route, request, ctx);
+      const reviewed = reviewRequest(routeSeries.route, request, ctx);
       if (reviewed instanceof Promise) reviewed.then(answer).catch(fail);
       else answer(reviewed);
     } catch (err) {

@@ -6,6 +6,7 @@
 // overlaps a route of the node's main table other than fedmesh's own and the default route is refused.
 
 import {
+  cidrContains,
   formatCidr,
   type Ipv4Cidr,
   normalizeMac,
@@ -79,11 +80,11 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
   const neighbors = new Map<string, string>();
   const fdb = new Map<string, string>();
   const routes = new Map<string, string>();
+  // This node's own networks: no remote pod CIDR may overlap them, and no remote node IP lie in them.
+  const ours = inputs.protectedCIDRs.flatMap((t) => parseIpv4Cidr(t) ?? []);
+  const own = ownAddresses(inputs.self, ours);
   const taken = new TakenRanges();
-  for (const text of inputs.protectedCIDRs) {
-    const c = parseIpv4Cidr(text);
-    if (c) taken.claim(c, `${formatCidr(c)} of this cluster`);
-  }
+  for (const c of ours) taken.claim(c, `${formatCidr(c)} of this cluster`);
   for (const r of inputs.localRoutes) {
     const c = r.dst === 'default' ? { base: 0, prefix: 0 } : parseIpv4Cidr(r.dst);
     // Not a problem of one remote node: without knowing what this route covers, no remote CIDR is safe to route.
@@ -95,8 +96,6 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
       `the local route "${r.text}", which is not fedmesh's: the overlay never takes a destination it does not own`,
     );
   }
-  // This node's own networks alone (before remote CIDRs are claimed): no remote node IP may lie in them.
-  const ours = inputs.protectedCIDRs.flatMap((t) => parseIpv4Cidr(t) ?? []);
   const vtepIPs = new Map<string, string>();
   // Sorted, so that the same conflicting input gives the same winner on every node and after every restart.
   const nodes = [...inputs.remoteNodes]
@@ -104,7 +103,7 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
     .sort((a, b) => (a.cluster === b.cluster ? cmp(a.name, b.name) : cmp(a.cluster, b.cluster)));
   for (const n of nodes) {
     const who = `remote node ${n.cluster}/${n.name}`;
-    const refused = endpointProblem(n) ?? selfProblem(n, inputs.self, ours);
+    const refused = endpointProblem(n) ?? selfProblem(n, own);
     if (refused) {
       problems.push(`${who}: ${refused}`);
       continue;
@@ -156,20 +155,36 @@ function endpointProblem(n: RemoteNode): string | undefined {
   return kind ? `VTEP MAC ${mac} is not a unicast MAC (${kind})` : undefined;
 }
 
+/** This node's own tunnel endpoint and networks, parsed once for all the remote nodes checked against them. */
+interface OwnAddresses {
+  /** Its node IP and VTEP IP. */
+  readonly ips: ReadonlySet<number>;
+  readonly vtepIP: number | undefined;
+  readonly vtepMAC: string | undefined;
+  readonly networks: readonly Ipv4Cidr[];
+}
+
+function ownAddresses(self: TunnelEndpoint | undefined, networks: readonly Ipv4Cidr[]): OwnAddresses {
+  const nodeIP = parseIpv4(self?.nodeIP ?? '');
+  const vtepIP = parseIpv4(self?.vtepIP ?? '');
+  const ips = new Set([nodeIP, vtepIP].filter((ip): ip is number => ip !== undefined));
+  return { ips, vtepIP, vtepMAC: normalizeMac(self?.vtepMAC ?? ''), networks };
+}
+
 /**
  * Why a remote node's tunnel endpoint is this node's own, or undefined. Its node IP would send the tunnel's packets
- * back here (each loops until its TTL runs out); its VTEP IP or MAC would shadow this node's own entries.
+ * back here (each loops until its TTL runs out); its VTEP IP or MAC would shadow this node's own entries. The node's
+ * addresses are valid here (endpointProblem has passed).
  */
-function selfProblem(n: RemoteNode, self: TunnelEndpoint | undefined, ours: readonly Ipv4Cidr[]): string | undefined {
-  const nodeIP = parseIpv4(n.nodeIP);
-  const own = nodeIP !== undefined && ours.find((c) => nodeIP >= c.base && nodeIP < c.base + 2 ** (32 - c.prefix));
-  if (nodeIP === parseIpv4(self?.nodeIP ?? '') || nodeIP === parseIpv4(self?.vtepIP ?? '') || own) {
-    return `node IP ${n.nodeIP} is an address of this node${own ? ` (in ${formatCidr(own)})` : ''}: tunnelled packets would come back here`;
+function selfProblem(n: RemoteNode, own: OwnAddresses): string | undefined {
+  const nodeIP = parseIpv4(n.nodeIP) ?? -1;
+  const inNetwork = own.networks.find((c) => cidrContains(c, nodeIP));
+  if (own.ips.has(nodeIP) || inNetwork) {
+    return `node IP ${n.nodeIP} is an address of this node${inNetwork ? ` (in ${formatCidr(inNetwork)})` : ''}: tunnelled packets would come back here`;
   }
-  if (!self) return undefined;
-  if (parseIpv4(n.vtepIP) === parseIpv4(self.vtepIP)) return `VTEP IP ${n.vtepIP} is this node's own`;
+  if (own.vtepIP !== undefined && parseIpv4(n.vtepIP) === own.vtepIP) return `VTEP IP ${n.vtepIP} is this node's own`;
   const mac = normalizeMac(n.vtepMAC);
-  if (mac !== undefined && mac === normalizeMac(self.vtepMAC)) return `VTEP MAC ${mac} is this node's own`;
+  if (mac !== undefined && mac === own.vtepMAC) return `VTEP MAC ${mac} is this node's own`;
   return undefined;
 }
 

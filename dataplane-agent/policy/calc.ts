@@ -233,6 +233,10 @@ export class PolicyCalculation {
     return key;
   }
 
+  get refusedPolicyCount(): number {
+    return this.refused.size;
+  }
+
   /** Policies programmed as a drop because nft refused their rules: key -> nft's message. */
   refusedPolicies(): Map<string, string> {
     return new Map([...this.refused].map(([k, r]) => [k, r.reason]));

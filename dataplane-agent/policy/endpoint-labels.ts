@@ -33,7 +33,7 @@ export function endpointLabels(
 }
 
 /** Label keys only fedmesh sets on an endpoint (as Calico reserves them): never taken from the pod's own labels. */
-export function isReservedLabelKey(key: string): boolean {
+function isReservedLabelKey(key: string): boolean {
   return (
     key.startsWith(NAMESPACE_LABEL_PREFIX) ||
     key.startsWith('pcsa.') ||

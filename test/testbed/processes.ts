@@ -30,7 +30,7 @@ export async function freePort(): Promise<number> {
   if (Number.isInteger(portSlot) && portSlot >= 0 && portSlot < PORT_SLOTS) {
     const from = SLOT_PORTS_FROM + portSlot * PORTS_PER_SLOT;
     for (let port = from; port < from + PORTS_PER_SLOT; port++) {
-      if (handedOut.has(port) || !(await canListen(port))) continue;
+      if (handedOut.has(port) || (await listenOnce(port)) === undefined) continue;
       handedOut.add(port);
       return port;
     }
@@ -43,10 +43,6 @@ export async function freePort(): Promise<number> {
     }
   }
   throw new Error('no free port on 127.0.0.1 after 100 attempts');
-}
-
-async function canListen(port: number): Promise<boolean> {
-  return (await listenOnce(port)) !== undefined;
 }
 
 /** Listens on 127.0.0.1:port and closes again: the port it got, or undefined when it was taken. */

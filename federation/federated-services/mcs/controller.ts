@@ -501,7 +501,7 @@ export class ServiceImportController {
       throw err;
     }
     if (ips === undefined) return;
-    await this.events.report(`derived ${key}`, [], async () => undefined);
+    this.events.forget(`derived ${key}`);
     if (imp.type !== merged.type || !samePorts(imp.ports, merged.ports) || !sameList(imp.ips, ips)) {
       const updated = await this.opts.client.request('PUT', nsPath(namespace, serviceImportPlural, name), {
         body: {
