@@ -3,6 +3,7 @@
 // kernel keeps what the last run left (or nothing, on a fresh node). Stopping leaves the kernel as it is, so that
 // policy keeps being enforced and tunnels keep carrying traffic while the agent restarts.
 
+import { tmpdir } from 'node:os';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { type InformerFailure, ResilientInformer } from '../core/kube/resilient-informer.js';
@@ -21,6 +22,7 @@ import { FlushLoop } from './flush-loop.js';
 import { parseIpv4 } from './ipv4.js';
 import { blamedRules, NftDriver } from './nft/driver.js';
 import type { RefusedRule } from './nft/refused-rules.js';
+import { checkTransactionDir } from './nft/transaction-file.js';
 import { computeOverlay, type RemoteNode, type TunnelEndpoint } from './overlay/calc.js';
 import { OverlayDriver, readMainRoutes } from './overlay/driver.js';
 import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
@@ -40,6 +42,8 @@ export interface AgentOptions {
   readonly registry: Registry;
   /** Full resync of both drivers against the kernel (drift defence), default 90 s. */
   readonly resyncIntervalMs?: number;
+  /** Where full nft transactions are written before nft reads them (nft/transaction-file.ts); default the OS's tmpdir. */
+  readonly nftTransactionDir?: string;
 }
 
 /** Every collection the agent lists and watches (its RBAC must grant each: access.test.ts). */
@@ -163,6 +167,7 @@ export class Agent {
     this.refusals = new RefusalReporter(this.metrics.remoteObjectsRefused, opts.log);
     this.metrics.nftSession.set(1);
     this.nft = new NftDriver('nft', {
+      ...(opts.nftTransactionDir === undefined ? {} : { transactionDir: opts.nftTransactionDir }),
       onSessionOff: (reason) => {
         this.metrics.nftSession.set(0);
         this.opts.log.error({ reason }, 'nft session turned off');
@@ -177,6 +182,7 @@ export class Agent {
   /** Reads the node, sets up the VXLAN device and VTEP annotations, starts the informers. */
   async start(): Promise<void> {
     const { log } = this.opts;
+    await checkTransactionDir(this.opts.nftTransactionDir ?? tmpdir());
     this.node = await this.readNode();
     this.calc.setNodeCIDRs(this.node.podCIDRs.filter((c) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c)));
     const underlay = this.opts.underlayInterface ?? (await interfaceWithAddress(this.node.internalIP));

@@ -37,6 +37,12 @@ export const agentFlags = {
     value: 'NAME',
     description: "interface the tunnels run over (default: the interface holding the node's InternalIP)",
   },
+  'nft-transaction-dir': {
+    type: 'string',
+    value: 'DIR',
+    description:
+      'writable directory where each full nftables transaction is written before nft reads it, so that an agent dying mid-write never commits part of one; a tmpfs keeps it in memory (default: the OS temporary directory, $TMPDIR or /tmp)',
+  },
   'metrics-bind-address': {
     type: 'string',
     value: 'HOST:PORT',
@@ -113,6 +119,7 @@ export async function agentMain(argv: string[]): Promise<number> {
     clusterName,
     vxlan,
     ...(underlay ? { underlayInterface: underlay } : {}),
+    ...(f['nft-transaction-dir'] ? { nftTransactionDir: f['nft-transaction-dir'] } : {}),
     log,
     registry,
   });

@@ -18,23 +18,28 @@ export interface ToolResult {
   readonly stderr: string;
 }
 
+/** What a tool reads on stdin: text written through a pipe, or an open file descriptor it inherits. */
+export type ToolInput = string | { readonly fd: number };
+
 /**
  * Runs one tool with `input` on stdin and collects its output. Never rejects for a non-zero exit (callers decide:
  * `ip -force -batch` reports a failed line but applies the others); rejects only when the tool cannot start.
  */
-export function runTool(cmd: string, args: readonly string[], input = ''): Promise<ToolResult> {
+export function runTool(cmd: string, args: readonly string[], input: ToolInput = ''): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...args], { stdio: 'pipe' });
+    const child = spawn(cmd, [...args], { stdio: [typeof input === 'string' ? 'pipe' : input.fd, 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdout?.on('data', (c: Buffer) => out.push(c));
+    child.stderr?.on('data', (c: Buffer) => err.push(c));
     child.on('error', reject);
-    child.stdin.on('error', () => {}); // a tool that exits before reading all of stdin reports through its exit code
     child.on('close', (code) =>
       resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
     );
-    child.stdin.end(input);
+    if (typeof input === 'string' && child.stdin) {
+      child.stdin.on('error', () => {}); // a tool that exits before reading all of stdin reports through its exit code
+      child.stdin.end(input);
+    }
   });
 }
 

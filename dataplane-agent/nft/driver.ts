@@ -1,14 +1,17 @@
 // The nftables driver: one text transaction per flush (nft 1.0.6 cannot read JSON from a pipe), terse JSON
 // read-back (`nft -t -j list table`) to learn what a previous run left. Small deltas (the common case: a pod
 // relabelled, added or gone) go to a long-lived `nft -i` session, which saves starting nft each time; full syncs
-// and large deltas go to `nft -f -`, which reads its input far faster. Never touches anything outside table inet
-// fedmesh, and never deletes that table: a stopped or restarting agent leaves its rules enforcing.
+// and large deltas go to `nft -f -`, which reads its input far faster, from a file written in full first
+// (transaction-file.ts: a transaction is never cut short). Never touches anything outside table inet fedmesh, and
+// never deletes that table: a stopped or restarting agent leaves its rules enforcing.
 
+import { tmpdir } from 'node:os';
 import { runTool } from '../exec.js';
 import { blamesRule, type RefusedRule, refusedRules } from './refused-rules.js';
 import { type Existing, emptyProgrammed, type Programmed, renderDelta, renderFull } from './render.js';
 import { NftSession, NftSessionError } from './session.js';
 import { type NftChanges, type NftState, table, tableFamily, tableName } from './state.js';
+import { runNftTransaction } from './transaction-file.js';
 
 export class NftError extends Error {
   constructor(
@@ -64,6 +67,8 @@ export interface NftDriverOptions {
   readonly sessionTimeoutMs?: number;
   /** Called once if the session is turned off (see SESSION_MAX_BROKEN), with the reason. */
   readonly onSessionOff?: (reason: string) => void;
+  /** Where `nft -f` transactions are written before nft reads them (transaction-file.ts); default the OS's tmpdir. */
+  readonly transactionDir?: string;
 }
 
 /**
@@ -169,7 +174,7 @@ export class NftDriver {
   }
 
   private async run(text: string): Promise<void> {
-    const r = await runTool(this.nft, ['-f', '-'], text);
+    const r = await runNftTransaction(this.nft, text, this.opts.transactionDir ?? tmpdir());
     if (r.code !== 0) {
       const first = r.stderr.trim().split('\n').slice(0, 3).join(' | ');
       throw new NftError(
