@@ -29,7 +29,7 @@ import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/
 import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from './policy/calc.js';
 import { RefusalReporter } from './refusals.js';
-import { podEndpoint, rccOverlay, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
+import { notServedMeansNone, podEndpoint, rccOverlay, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
 
 export interface AgentOptions {
   readonly client: KubeRestClient;
@@ -436,10 +436,16 @@ export class Agent {
         onDelete: (k) => wrap(() => h.onDelete(k)),
         onPhase: (phase, failure?: InformerFailure) => {
           if (phase !== 'failed' || !failure) return;
-          // A CRD that is not installed (FederatedNetworkPolicy, RemoteClusterConfiguration): there are none, which
-          // is a complete answer. The informer keeps retrying and lists them once the CRD appears.
-          if ((source === 'federatednetworkpolicies' || source === 'rccs') && isStatus(failure.error, 404)) {
+          // RemoteClusterConfigurations not served: none (sources.ts). The informer keeps retrying either way.
+          if (notServedMeansNone(source, failure.error)) {
             wrap(() => markSynced());
+            return;
+          }
+          if (source === 'federatednetworkpolicies' && isStatus(failure.error, 404)) {
+            this.opts.log.warn(
+              { source },
+              'FederatedNetworkPolicies are not served (404): install the fedmesh CRDs (the chart does); until they can be listed, nothing is programmed and a restarted node keeps its last ruleset',
+            );
             return;
           }
           this.opts.log.warn(

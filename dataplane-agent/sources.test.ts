@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isRefusal, podEndpoint, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
+import { KubeApiError } from '../core/kube/rest-client.js';
+import { isRefusal, notServedMeansNone, podEndpoint, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
 
 const rwl = (spec: Record<string, unknown>, labels: Record<string, unknown> = { app: 'web' }) => ({
   metadata: { name: 'east.web-0', namespace: 'shop', labels: { ...labels, 'fedmesh.io/cluster': 'east' } },
@@ -74,4 +75,13 @@ test('local pods: host-network and finished pods are not endpoints; named contai
   assert.equal(podEndpoint(pod({ hostNetwork: true }, {}), 'west'), undefined);
   assert.equal(podEndpoint(pod({}, { phase: 'Succeeded' }), 'west'), undefined);
   assert.equal(podEndpoint(pod({}, { podIP: undefined, podIPs: [] }), 'west'), undefined);
+});
+
+test('an unserved FederatedNetworkPolicy collection is never taken for an empty one; RemoteClusterConfigurations are', () => {
+  const error = (code: number) => new KubeApiError('GET', '/apis/fedmesh.io/v1alpha1/x', code, { reason: 'NotFound' });
+  const notFound = error(404);
+  assert.equal(notServedMeansNone('federatednetworkpolicies', notFound), false, 'a restarting node would drop them');
+  assert.equal(notServedMeansNone('rccs', notFound), true);
+  assert.equal(notServedMeansNone('rccs', error(403)), false);
+  assert.equal(notServedMeansNone('networkpolicies', notFound), false);
 });

@@ -4,6 +4,7 @@
 // never half-used.
 
 import Ajv, { type ValidateFunction } from 'ajv';
+import { isStatus } from '../core/kube/rest-client.js';
 import { parseIpv4 } from './ipv4.js';
 import type { RemoteNode } from './overlay/calc.js';
 import type { Endpoint, EndpointPort } from './policy/calc.js';
@@ -198,4 +199,15 @@ export function rccOverlay(obj: unknown): { cluster: string; enabled: boolean } 
   const cluster = r.metadata?.name;
   if (!cluster) return undefined;
   return { cluster, enabled: r.spec?.overlayRoutingMode === 'Enabled' };
+}
+
+/**
+ * Whether a watched collection that is not served (404: its CRD is not installed) counts as listed and empty. Only
+ * RemoteClusterConfigurations do: without them no remote cluster has its overlay enabled, which routes nothing and
+ * opens nothing. FederatedNetworkPolicies never do: a kube-apiserver that has just started serves custom resources
+ * a moment after the built-in ones, and taking that 404 for "none" would drop their rules from a restarting node
+ * (the pods they alone select would go unfiltered). The agent waits for them as for any other source.
+ */
+export function notServedMeansNone(source: string, error: unknown): boolean {
+  return source === 'rccs' && isStatus(error, 404);
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { runTool } from '../exec.js';
 import { blamesRule, type RefusedRule, refusedRules } from './refused-rules.js';
 import { type Existing, emptyProgrammed, type Programmed, renderDelta, renderFull } from './render.js';
-import { NftSession, NftSessionError } from './session.js';
+import { fitsSession, NftSession, NftSessionError, SESSION_LINE_MAX_BYTES } from './session.js';
 import { type NftChanges, type NftState, table, tableFamily, tableName } from './state.js';
 import { runNftTransaction } from './transaction-file.js';
 
@@ -43,10 +43,11 @@ export interface NftRunStats {
 }
 
 /**
- * Deltas up to this size go to the session. Interactive nft reads a byte per system call (~1 µs a byte here): at
- * 8 KiB that is still well under the ~20 ms of starting `nft -f`, and a one-endpoint change is a few hundred bytes.
+ * Deltas up to this size go to the session (session.ts: a line it can write in one piece). Interactive nft reads a
+ * byte per system call (~1 µs a byte here), far less than the ~20 ms of starting `nft -f` at this size; a
+ * one-endpoint change is a few hundred bytes.
  */
-export const SESSION_MAX_BYTES = 8 * 1024;
+export const SESSION_MAX_BYTES = SESSION_LINE_MAX_BYTES;
 
 /** Parses `nft -t -j list table inet fedmesh` output (names only). */
 export function parseExisting(json: string): Existing {
@@ -143,7 +144,7 @@ export class NftDriver {
     const started = performance.now();
     const { text, lines, commit } = renderDelta(desired, changes, this.programmed);
     if (text === '') return { kind: 'delta', lines: 0, ms: 0, via: 'none' };
-    const via = this.sessionOn && text.length <= SESSION_MAX_BYTES ? 'session' : 'file';
+    const via = this.sessionOn && fitsSession(lines) ? 'session' : 'file';
     try {
       if (via === 'session') await this.runInSession(lines);
       else await this.run(text);

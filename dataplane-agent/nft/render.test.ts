@@ -27,8 +27,29 @@ test('a full sync flushes and refills what exists, creates what is missing, dele
   assert.ok(at('flush chain inet fedmesh prof-stale') < at('delete chain inet fedmesh prof-stale'));
   assert.ok(at('add chain inet fedmesh prof-x') < at('add element inet fedmesh ingress-eps'), 'a jump needs its chain');
   assert.ok(at('add element inet fedmesh ingress-eps') < at('add rule inet fedmesh forward'), 'a rule needs its map');
-  assert.ok(at('flush set inet fedmesh peer-a') >= 0 && at('add set inet fedmesh peer-a') === -1);
+  assert.ok(at('add set inet fedmesh peer-a') < at('flush set inet fedmesh peer-a'));
   assert.equal(lines.at(-1), 'delete set inet fedmesh peer-stale');
+});
+
+test('a full sync empties every chain, set and map it writes, also one the read-back did not see', () => {
+  // A delta that committed after the read-back (nft was slow to die) created prof-new: appending to it would put
+  // that delta's rules (an older policy's return, say) before the new ones.
+  const desired = emptyState();
+  desired.sets.set('peer-a', { declaration: 'type ipv4_addr;', elements: new Set(['10.0.0.1']) });
+  desired.maps.set('ingress-eps', { declaration: 'type ipv4_addr : verdict;', elements: new Map() });
+  desired.chains.set('prof-new', { rules: ['drop'] });
+  const { text } = renderFull(desired, { table: true, sets: new Set(), maps: new Set(), chains: new Set() });
+  const lines = text.trim().split('\n');
+  for (const [declare, flush] of [
+    ['add chain inet fedmesh prof-new', 'flush chain inet fedmesh prof-new'],
+    ['add set inet fedmesh peer-a', 'flush set inet fedmesh peer-a'],
+    ['add map inet fedmesh ingress-eps', 'flush map inet fedmesh ingress-eps'],
+  ] as const) {
+    const d = lines.findIndex((l) => l.startsWith(declare));
+    const f = lines.indexOf(flush);
+    assert.ok(d >= 0 && f > d, `${declare} then ${flush}`);
+  }
+  assert.ok(lines.indexOf('flush chain inet fedmesh prof-new') < lines.indexOf('add rule inet fedmesh prof-new drop'));
 });
 
 test('a delta: set elements, then rules, then map elements, then chain and set deletions; commit only on success', () => {

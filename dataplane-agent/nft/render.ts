@@ -1,7 +1,7 @@
 // nft text transactions, rendered from the desired state (pure). Two kinds:
-//  - full: after a start or a failure. Built against what the kernel holds (a terse read-back: names and types,
-//    no elements), it flushes and refills everything of fedmesh's and deletes what is no longer wanted, in one
-//    transaction: packets see the old ruleset or the new one, never a gap (a restart opens no window).
+//  - full: after a start or a failure. It declares, flushes and refills everything of fedmesh's and deletes what
+//    the kernel holds (a terse read-back: names, no elements) and is no longer wanted, in one transaction: packets
+//    see the old ruleset or the new one, never a gap (a restart opens no window).
 //  - delta: the changes of one flush, element by element; chains are rewritten only when their rules changed.
 // Order inside a transaction: declarations (chains empty at first), set elements, map elements (they jump to
 // chains), chain rules (they reference sets and maps), then deletions of chains and last of sets.
@@ -57,24 +57,23 @@ function ruleLines(name: string, rules: readonly string[]): string[] {
 /**
  * Replaces fedmesh's table content with `desired` in one transaction. Sets, maps and chains are reused by name
  * (a set's type never changes under one name here: names are hashes of what they hold), flushed and refilled.
+ * Every object written is declared (`add` takes an existing one as it is) and flushed whatever the read-back said:
+ * one created since then (by a delta that committed late) is emptied too, never appended to. The read-back only
+ * says what to delete.
  */
 export function renderFull(desired: NftState, existing: Existing): { text: string; programmed: Programmed } {
   const lines: string[] = [`add table ${table}`];
   const programmed = emptyProgrammed();
-  // Flush every chain first: rules referencing sets that go away must go before the sets do.
-  for (const name of existing.chains) lines.push(`flush chain ${table} ${name}`);
-  for (const [name, chain] of desired.chains) {
-    if (!existing.chains.has(name)) lines.push(chainDecl(name, chain.hook));
-  }
+  // Chains going away are flushed first: rules referencing sets that go away must go before the sets do.
+  for (const name of existing.chains) if (!desired.chains.has(name)) lines.push(`flush chain ${table} ${name}`);
+  for (const [name, chain] of desired.chains) lines.push(chainDecl(name, chain.hook), `flush chain ${table} ${name}`);
   for (const [name, set] of desired.sets) {
-    if (existing.sets.has(name)) lines.push(`flush set ${table} ${name}`);
-    else lines.push(`add set ${table} ${name} { ${set.declaration} }`);
+    lines.push(`add set ${table} ${name} { ${set.declaration} }`, `flush set ${table} ${name}`);
     lines.push(...elementLines('add', name, set.elements));
     programmed.sets.set(name, set.declaration);
   }
   for (const [name, map] of desired.maps) {
-    if (existing.maps.has(name)) lines.push(`flush map ${table} ${name}`);
-    else lines.push(`add map ${table} ${name} { ${map.declaration} }`);
+    lines.push(`add map ${table} ${name} { ${map.declaration} }`, `flush map ${table} ${name}`);
     lines.push(
       ...elementLines(
         'add',

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { NftSession, NftSessionError, toLine } from './session.js';
+import { fitsSession, NftSession, NftSessionError, SESSION_LINE_MAX_BYTES, toLine } from './session.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedmesh-nft-session-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -102,6 +102,37 @@ test('a process that never answers is killed after the timeout, and the next tra
     assert.ok(performance.now() - started < 2_000);
     assert.equal(s.pid, undefined, 'the silent process is gone');
     await s.run(['add table inet fedmesh']);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a timed-out transaction is given up only once its killed process is gone (it cannot land after a resync)', async () => {
+  const s = new NftSession({ nft: firstRunThenFake('silent-then-dead', 'exec cat > /dev/null'), timeoutMs: 300 });
+  try {
+    const running = s.run(['add table inet fedmesh']);
+    running.catch(() => {});
+    await new Promise((r) => setImmediate(r)); // the process starts once the queue reaches the transaction
+    const pid = s.pid;
+    assert.ok(pid !== undefined);
+    await assert.rejects(running, /did not answer/);
+    assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the process had exited when the transaction was rejected');
+  } finally {
+    await s.close();
+  }
+});
+
+test('a transaction line longer than one socket buffer takes at its smallest is never written to the session', async () => {
+  const element = 'add element inet fedmesh peers { 10.0.0.1 . 0x00000001 }';
+  const fits = Array.from({ length: 20 }, () => element);
+  const tooLong = Array.from({ length: 40 }, () => element);
+  assert.equal(fitsSession(fits), true);
+  assert.equal(fitsSession(tooLong), false);
+  assert.ok(toLine(tooLong).length < 4096, 'the old limit (8 KiB) would have let it through');
+  const s = new NftSession({ nft: fakeNft });
+  try {
+    await assert.rejects(s.run(tooLong), new RegExp(`holds at most ${SESSION_LINE_MAX_BYTES} bytes`));
+    await s.run(fits);
   } finally {
     await s.close();
   }

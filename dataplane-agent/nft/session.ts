@@ -9,6 +9,12 @@
 // everything on stderr before the marker's error belongs to the transaction. Interactive nft also reads its input
 // one byte per system call (about 1 µs a byte), so large transactions are cheaper through `nft -f` (the driver
 // chooses by size).
+//
+// A transaction line must reach nft whole or not at all, even if the agent dies while writing it: nft runs a last line
+// that ends without a newline, so a line cut after a `;` would commit its first commands (a chain flushed, not yet
+// refilled). It is written in one write() to an empty socket buffer (each waits for the answer to the one before),
+// and it is kept below what one buffer of a Unix socket takes at its smallest setting (about 2.2 KiB, where the
+// default is ~100 KiB), so the kernel never takes only part of it.
 
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 
@@ -38,6 +44,10 @@ export interface NftSessionOptions {
 }
 
 const MARKER_PREFIX = 'fedmesh-sync-';
+/** The longest transaction line (its marker line included) the session writes: see the top of this file. */
+export const SESSION_LINE_MAX_BYTES = 2048;
+/** How long a process killed for not answering gets to exit before the transaction is given up anyway. */
+const EXIT_WAIT_MS = 5_000;
 /** How much of a refused transaction's message is kept (nft echoes the whole failing line, which may be long). */
 const MAX_ERROR_BYTES = 4096;
 
@@ -80,6 +90,12 @@ export class NftSession {
    */
   run(commands: readonly string[]): Promise<void> {
     const line = toLine(commands);
+    const bytes = lineBytes(line);
+    if (bytes > SESSION_LINE_MAX_BYTES) {
+      return Promise.reject(
+        new Error(`a session transaction holds at most ${SESSION_LINE_MAX_BYTES} bytes, not ${bytes}: use nft -f`),
+      );
+    }
     const result = this.queue.then(() => this.runNow(line));
     this.queue = result.catch(() => {});
     return result;
@@ -110,10 +126,20 @@ export class NftSession {
     this.tail = '';
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.fail(
-          new NftSessionError(`nft did not answer a transaction within ${this.timeoutMs} ms`, this.head, 'broken'),
+        // Rejected only once the process is gone: a transaction still pending in the kernel (nft waiting for the
+        // commit lock another tool holds) must not land after the full sync that follows the rejection.
+        const error = new NftSessionError(
+          `nft did not answer a transaction within ${this.timeoutMs} ms`,
+          this.head,
+          'broken',
         );
         if (this.child === child) this.child = undefined;
+        const gone = child.exitCode !== null || child.signalCode !== null;
+        const giveUp = setTimeout(() => this.fail(error), gone ? 0 : EXIT_WAIT_MS);
+        child.once('exit', () => {
+          clearTimeout(giveUp);
+          this.fail(error);
+        });
         child.kill('SIGKILL');
       }, this.timeoutMs);
       this.pending = { marker, resolve, reject, timer };
@@ -176,6 +202,18 @@ export class NftSession {
     if (this.pending) clearTimeout(this.pending.timer);
     this.pending = undefined;
   }
+}
+
+/** Bytes written for a transaction line: the line, its marker line (a sequence number up to 2^53) and newlines. */
+function lineBytes(line: string): number {
+  return Buffer.byteLength(line) + MARKER_PREFIX.length + 16 + 2;
+}
+
+/** Whether these commands fit in one session transaction (else they go through `nft -f`). */
+export function fitsSession(commands: readonly string[]): boolean {
+  let bytes = 0;
+  for (const c of commands) bytes += Buffer.byteLength(c) + 2;
+  return lineBytes('') + bytes <= SESSION_LINE_MAX_BYTES;
 }
 
 /**

@@ -93,6 +93,22 @@ test('an agent killed while it writes a large transaction hands nft all of it or
   }
 });
 
+test('files left under other names, even ones made to collide with a process id and a count, block nothing', async () => {
+  const work = join(dir, 'crowded');
+  mkdirSync(work);
+  // What a killed agent or another user could leave: names from the process id and a counter (process 1 in every
+  // container), and the pattern itself.
+  for (let n = 1; n <= 50; n++) writeFileSync(join(work, `fedmesh-nft-${process.pid}-${n}.txn`), '');
+  writeFileSync(join(work, 'fedmesh-nft-.txn'), '');
+  const nft = join(work, 'nft-ok');
+  writeFileSync(nft, '#!/bin/sh\ncat > /dev/null\n');
+  chmodSync(nft, 0o755);
+  const before = readdirSync(work).sort();
+  await checkTransactionDir(work);
+  for (let i = 0; i < 20; i++) assert.equal((await runNftTransaction(nft, 'add table inet fedmesh\n', work)).code, 0);
+  assert.deepEqual(readdirSync(work).sort(), before, 'nothing added, nothing of theirs removed');
+});
+
 test('a directory where transactions cannot be written is refused at once, with what to do', async () => {
   await checkTransactionDir(dir);
   assert.deepEqual(

@@ -5,27 +5,48 @@
 // nft commits the prefix: a full sync flushes every chain first, so a prefix can hold the flushes and not yet the
 // rules, and every endpoint of the node would be open until the agent is back. (In a pod the agent is the container's
 // first process, and its end kills nft with it; run any other way, nothing does.) Written to a file first, the text is
-// complete before nft exists. The file is unlinked as soon as it is created: whatever happens, none is left behind.
+// complete before nft exists. The file is unlinked as soon as it is created, before anything is written to it: an
+// agent killed in that instant leaves an empty file, under a random name that nothing will ever ask for again.
 
-import { open, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runTool, type ToolResult } from '../exec.js';
 
-let sequence = 0;
+/** Names tried before giving up; any collision at all means someone is placing files under our names. */
+const MAX_NAME_TRIES = 8;
 
-/** The name of a transaction's file: this process's and numbered, so that two agents sharing the directory never meet. */
-function transactionPath(dir: string): string {
-  return join(dir, `fedmesh-nft-${process.pid}-${++sequence}.txn`);
+/**
+ * Creates and unlinks a new file in `dir`, open for reading and writing. The name is random: a process id repeats
+ * (the agent is process 1 of every container it runs in) and a counter restarts, and a name someone could guess
+ * they could also take first.
+ */
+async function anonymousFile(dir: string): Promise<FileHandle> {
+  for (let attempt = 1; ; attempt++) {
+    const path = join(dir, `fedmesh-nft-${randomBytes(12).toString('hex')}.txn`);
+    let file: FileHandle;
+    try {
+      // 'wx+': created here (never an existing file, or a link placed under that name), and readable by nft through
+      // the same descriptor; 0600: the ruleset is ours.
+      file = await open(path, 'wx+', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < MAX_NAME_TRIES) continue;
+      throw err;
+    }
+    try {
+      await unlink(path);
+    } catch (err) {
+      await file.close();
+      throw err;
+    }
+    return file;
+  }
 }
 
 /** Runs `nft -f -` with `text` as its whole input; `dir` must be writable (a tmpfs keeps it in memory). */
 export async function runNftTransaction(nft: string, text: string, dir: string): Promise<ToolResult> {
-  const path = transactionPath(dir);
-  // 'wx+': created here (never an existing file, or a link someone placed under that name), and readable by nft
-  // through the same descriptor; 0600: the ruleset is ours.
-  const file = await open(path, 'wx+', 0o600);
+  const file = await anonymousFile(dir);
   try {
-    await unlink(path);
     const bytes = Buffer.from(text);
     // Positional writes: the descriptor's own offset stays at 0, where nft starts reading.
     for (let at = 0; at < bytes.length; ) {
@@ -43,11 +64,13 @@ export async function runNftTransaction(nft: string, text: string, dir: string):
  * full sync later.
  */
 export async function checkTransactionDir(dir: string): Promise<void> {
-  const path = transactionPath(dir);
   try {
-    const file = await open(path, 'wx', 0o600);
-    await file.close();
-    await unlink(path);
+    const file = await anonymousFile(dir);
+    try {
+      await file.write('probe', 0);
+    } finally {
+      await file.close();
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new Error(
