@@ -129,6 +129,50 @@ test('the driver sends small deltas through the session and large ones through n
   }
 });
 
+test('a full sync remakes objects of our names and the wrong shape: forward without its hook, a set of another type', async () => {
+  spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  // What another version, or a hand, could have left: forward as a regular chain (it would see no packet), peers
+  // keyed by another type, both referenced (a rule on the set, a verdict map jumping to a chain).
+  const left = spawnSync(nft, ['-f', '-'], {
+    input: [
+      'add table inet fedmesh',
+      'add set inet fedmesh peers { type ipv4_addr . inet_service; }',
+      'add element inet fedmesh peers { 10.9.9.9 . 80 }',
+      'add map inet fedmesh ingress-eps { type ipv4_addr : verdict; }',
+      'add chain inet fedmesh prof-x',
+      'add rule inet fedmesh prof-x ip saddr . tcp dport @peers return',
+      'add element inet fedmesh ingress-eps { 10.9.9.8 : jump prof-x }',
+      'add chain inet fedmesh forward',
+      'add rule inet fedmesh forward ip daddr vmap @ingress-eps',
+      '',
+    ].join('\n'),
+  });
+  assert.equal(left.status, 0, left.stderr.toString());
+  const desired = stateWith([el(1, 1), el(2, 1)]);
+  desired.maps.set(ingressMap, {
+    declaration: 'type ipv4_addr : verdict;',
+    elements: new Map([['10.9.9.8', 'jump prof-x']]),
+  });
+  desired.chains.set('prof-x', { rules: ['ip saddr . (meta mark & 0x00000000 | 0x00000001) @peers return', 'drop'] });
+  desired.chains.set('forward', {
+    hook: 'type filter hook forward priority filter; policy accept;',
+    rules: [`ip daddr vmap @${ingressMap}`],
+  });
+  const driver = new NftDriver(nft);
+  try {
+    await driver.fullSync(() => desired);
+  } finally {
+    await driver.close();
+  }
+  const doc = JSON.parse(nftIn('-t', '-j', 'list', 'table', 'inet', 'fedmesh')) as {
+    nftables: { chain?: { name: string; hook?: string }; set?: { name: string; type: unknown } }[];
+  };
+  assert.equal(doc.nftables.find((e) => e.chain?.name === 'forward')?.chain?.hook, 'forward');
+  assert.deepEqual(doc.nftables.find((e) => e.set?.name === 'peers')?.set?.type, ['ipv4_addr', 'mark']);
+  assert.deepEqual(elementsOf('peers'), [el(1, 1), el(2, 1)]);
+  assert.match(nftIn('list', 'chain', 'inet', 'fedmesh', 'prof-x'), /@peers return/);
+});
+
 test('a rule nft refuses fails the full sync; its policy then goes in as a drop, and the rest of the ruleset with it', async () => {
   spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
   const policy = (name: string, ingress: object[]) =>

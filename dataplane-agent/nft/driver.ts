@@ -7,6 +7,7 @@
 
 import { tmpdir } from 'node:os';
 import { runTool } from '../exec.js';
+import { type ReadBackObject, readBackChainShape, readBackShape } from './object-shapes.js';
 import { blamesRule, type RefusedRule, refusedRules } from './refused-rules.js';
 import { type Existing, emptyProgrammed, type Programmed, renderDelta, renderFull } from './render.js';
 import { fitsSession, NftSession, NftSessionError, SESSION_LINE_MAX_BYTES } from './session.js';
@@ -49,18 +50,30 @@ export interface NftRunStats {
  */
 export const SESSION_MAX_BYTES = SESSION_LINE_MAX_BYTES;
 
-/** Parses `nft -t -j list table inet fedmesh` output (names only). */
+/** Parses `nft -t -j list table inet fedmesh` output: the names of its objects, and their shapes. */
 export function parseExisting(json: string): Existing {
-  const doc = JSON.parse(json) as { nftables?: Record<string, { name?: string; table?: string }>[] };
+  type Entry = ReadBackObject & { readonly name?: string; readonly table?: string };
+  const doc = JSON.parse(json) as { nftables?: Record<string, Entry>[] };
   const sets = new Set<string>();
   const maps = new Set<string>();
   const chains = new Set<string>();
+  const shapes = new Map<string, string>();
   for (const entry of doc.nftables ?? []) {
-    if (entry.set?.name && entry.set.table === tableName) sets.add(entry.set.name);
-    if (entry.map?.name && entry.map.table === tableName) maps.add(entry.map.name);
-    if (entry.chain?.name && entry.chain.table === tableName) chains.add(entry.chain.name);
+    const { set, map, chain } = entry;
+    if (set?.name && set.table === tableName) {
+      sets.add(set.name);
+      shapes.set(`set ${set.name}`, readBackShape(set));
+    }
+    if (map?.name && map.table === tableName) {
+      maps.add(map.name);
+      shapes.set(`map ${map.name}`, readBackShape(map));
+    }
+    if (chain?.name && chain.table === tableName) {
+      chains.add(chain.name);
+      shapes.set(`chain ${chain.name}`, readBackChainShape(chain));
+    }
   }
-  return { table: true, sets, maps, chains };
+  return { table: true, sets, maps, chains, shapes };
 }
 
 export interface NftDriverOptions {

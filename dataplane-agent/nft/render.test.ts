@@ -82,3 +82,43 @@ test('a delta: set elements, then rules, then map elements, then chain and set d
   assert.equal(programmed.maps.get('ingress-eps')?.size, 0);
   assert.equal(renderDelta(desired, emptyChanges(), programmed).text, '');
 });
+
+test('an object of a wanted name and another shape is deleted, once nothing references it, and made anew', () => {
+  const desired = emptyState();
+  desired.sets.set('peers', { declaration: 'type ipv4_addr . mark;', elements: new Set(['10.0.0.1 . 0x00000001']) });
+  desired.maps.set('ingress-eps', { declaration: 'type ipv4_addr : verdict;', elements: new Map() });
+  desired.chains.set('forward', {
+    hook: 'type filter hook forward priority filter; policy accept;',
+    rules: ['ip daddr vmap @ingress-eps'],
+  });
+  desired.chains.set('prof-x', { rules: ['ip saddr . 0x00000001 @peers return', 'drop'] });
+  const existing = {
+    table: true,
+    sets: new Set(['peers']),
+    maps: new Set(['ingress-eps']),
+    chains: new Set(['forward', 'prof-x']),
+    // Left by hand or by another version: forward without its hook, peers of another key type.
+    shapes: new Map([
+      ['set peers', 'ipv4_addr . inet_service'],
+      ['map ingress-eps', 'ipv4_addr : verdict'],
+      ['chain forward', 'regular'],
+      ['chain prof-x', 'regular'],
+    ]),
+  };
+  const lines = renderFull(desired, existing).text.trim().split('\n');
+  const at = (s: string) => lines.indexOf(s);
+  assert.ok(at('delete chain inet fedmesh forward') > at('flush chain inet fedmesh forward'));
+  assert.ok(at('delete chain inet fedmesh forward') > at('flush map inet fedmesh ingress-eps'));
+  assert.ok(at('delete set inet fedmesh peers') > at('flush chain inet fedmesh prof-x'));
+  assert.ok(
+    at('add chain inet fedmesh forward { type filter hook forward priority filter; policy accept; }') >
+      at('delete chain inet fedmesh forward'),
+  );
+  assert.ok(at('add set inet fedmesh peers { type ipv4_addr . mark; }') > at('delete set inet fedmesh peers'));
+  assert.equal(at('delete chain inet fedmesh prof-x'), -1, 'a chain of the right shape is kept');
+  assert.equal(at('delete map inet fedmesh ingress-eps'), -1);
+  // The same table with the right shapes: nothing is deleted.
+  existing.shapes.set('set peers', 'ipv4_addr . mark');
+  existing.shapes.set('chain forward', 'filter hook forward policy accept');
+  assert.ok(!renderFull(desired, existing).text.includes('delete '));
+});

@@ -6,6 +6,7 @@
 // Order inside a transaction: declarations (chains empty at first), set elements, map elements (they jump to
 // chains), chain rules (they reference sets and maps), then deletions of chains and last of sets.
 
+import { declaredChainShape, declaredShape } from './object-shapes.js';
 import { type NftChanges, type NftState, table } from './state.js';
 
 /** What fedmesh's table holds in the kernel, as far as a delta needs to know. */
@@ -23,6 +24,8 @@ export interface Existing {
   readonly sets: ReadonlySet<string>;
   readonly maps: ReadonlySet<string>;
   readonly chains: ReadonlySet<string>;
+  /** `set <name>`, `map <name>`, `chain <name>` -> its shape (object-shapes.ts), where it was read. */
+  readonly shapes?: ReadonlyMap<string, string>;
 }
 
 export function emptyProgrammed(): Programmed {
@@ -58,14 +61,21 @@ function ruleLines(name: string, rules: readonly string[]): string[] {
  * Replaces fedmesh's table content with `desired` in one transaction. Sets, maps and chains are reused by name
  * (a set's type never changes under one name here: names are hashes of what they hold), flushed and refilled.
  * Every object written is declared (`add` takes an existing one as it is) and flushed whatever the read-back said:
- * one created since then (by a delta that committed late) is emptied too, never appended to. The read-back only
- * says what to delete.
+ * one created since then (by a delta that committed late) is emptied too, never appended to. One of the right name
+ * and the wrong shape (object-shapes.ts) is deleted and made anew. The read-back otherwise only says what to delete.
  */
 export function renderFull(desired: NftState, existing: Existing): { text: string; programmed: Programmed } {
   const lines: string[] = [`add table ${table}`];
   const programmed = emptyProgrammed();
-  // Chains going away are flushed first: rules referencing sets that go away must go before the sets do.
+  // Every chain is flushed first: no rule then references a set, map or chain that goes away or is remade.
   for (const name of existing.chains) if (!desired.chains.has(name)) lines.push(`flush chain ${table} ${name}`);
+  const reshaped = reshapedObjects(desired, existing);
+  if (reshaped.length > 0) {
+    for (const name of existing.chains) if (desired.chains.has(name)) lines.push(`flush chain ${table} ${name}`);
+    // Verdict map elements jump to chains: emptied before a chain is remade.
+    for (const name of existing.maps) lines.push(`flush map ${table} ${name}`);
+    lines.push(...reshaped);
+  }
   for (const [name, chain] of desired.chains) lines.push(chainDecl(name, chain.hook), `flush chain ${table} ${name}`);
   for (const [name, set] of desired.sets) {
     lines.push(`add set ${table} ${name} { ${set.declaration} }`, `flush set ${table} ${name}`);
@@ -91,6 +101,27 @@ export function renderFull(desired: NftState, existing: Existing): { text: strin
   for (const name of existing.maps) if (!desired.maps.has(name)) lines.push(`delete map ${table} ${name}`);
   for (const name of existing.sets) if (!desired.sets.has(name)) lines.push(`delete set ${table} ${name}`);
   return { text: `${lines.join('\n')}\n`, programmed };
+}
+
+/** Deletions of the existing objects that are wanted under their name but have another shape. */
+function reshapedObjects(desired: NftState, existing: Existing): string[] {
+  const shapes = existing.shapes;
+  if (!shapes) return [];
+  const out: string[] = [];
+  const differs = (key: string, want: string) => {
+    const have = shapes.get(key);
+    return have !== undefined && have !== want;
+  };
+  for (const [name, chain] of desired.chains) {
+    if (differs(`chain ${name}`, declaredChainShape(chain.hook))) out.push(`delete chain ${table} ${name}`);
+  }
+  for (const [name, map] of desired.maps) {
+    if (differs(`map ${name}`, declaredShape(map.declaration))) out.push(`delete map ${table} ${name}`);
+  }
+  for (const [name, set] of desired.sets) {
+    if (differs(`set ${name}`, declaredShape(set.declaration))) out.push(`delete set ${table} ${name}`);
+  }
+  return out;
 }
 
 /**
