@@ -139,6 +139,11 @@ export class Agent {
         help: 'Remote pod addresses left out of every selection because a local pod holds them or they lie in this node pod CIDRs (counted at each full sync)',
         registers,
       }),
+      fullSyncBytes: new Gauge({
+        name: 'fedmesh_agent_nft_full_sync_bytes',
+        help: 'Size of the last full nftables transaction: what it needs in --nft-transaction-dir (chart value agent.nftTransactionSpace)',
+        registers,
+      }),
       nftSession: new Gauge({
         name: 'fedmesh_agent_nft_session_enabled',
         help: '1 while small nft deltas go through the long-lived nft -i process, 0 once it was turned off for failing',
@@ -484,11 +489,12 @@ export class Agent {
         : await this.nft.apply(this.calc.desired, this.calc.takeChanges());
       if (stats.lines > 0) this.metrics.syncSeconds.observe({ driver: 'nft', kind: stats.kind }, stats.ms / 1000);
       if (full) {
+        this.metrics.fullSyncBytes.set(stats.bytes);
         // Counted at full syncs (start, every resync): it walks every remote address.
         const refused = this.calc.refusedRemoteAddresses();
         this.metrics.remoteAddressesRefused.set(refused);
         this.opts.log.info(
-          { lines: stats.lines, ms: Math.round(stats.ms), remoteAddressesRefused: refused },
+          { lines: stats.lines, bytes: stats.bytes, ms: Math.round(stats.ms), remoteAddressesRefused: refused },
           'nftables programmed in full',
         );
       }

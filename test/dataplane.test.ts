@@ -233,6 +233,9 @@ describe('overlay', () => {
     );
     assert.match(node.metadata.annotations?.['fedmesh.io/vtep-mac'] ?? '', /^66(:[0-9a-f]{2}){5}$/);
     assert.match(node.metadata.annotations?.['fedmesh.io/vtep-ip'] ?? '', /^10\.245\.\d+\.0$/);
+    // What the last full transaction needed in the transaction directory, for sizing it.
+    const bytes = await agentMetric(nodeOf(server), 'fedmesh_agent_nft_full_sync_bytes');
+    assert.ok(bytes !== undefined && bytes > 200, `fedmesh_agent_nft_full_sync_bytes ${bytes}`);
   });
   test('a remote node claiming a local route (another node’s pod CIDR, part of the node subnet) is refused, and the route stays after it goes', async () => {
     const node0 = dp.layout.nodes.find((n) => n.cluster === 'west' && n.name === 'node-0');

@@ -41,6 +41,8 @@ export interface NftRunStats {
   readonly ms: number;
   /** How the transaction reached nft: the long-lived session or a `nft -f` process. */
   readonly via: 'session' | 'file' | 'none';
+  /** Bytes of nft text (what a full sync needs in the transaction directory). */
+  readonly bytes: number;
 }
 
 /**
@@ -145,7 +147,13 @@ export class NftDriver {
     await this.run(text);
     this.programmed = programmed;
     this.synced = true;
-    return { kind: 'full', lines: countLines(text), ms: performance.now() - started, via: 'file' };
+    return {
+      kind: 'full',
+      lines: countLines(text),
+      ms: performance.now() - started,
+      via: 'file',
+      bytes: Buffer.byteLength(text),
+    };
   }
 
   /**
@@ -156,7 +164,7 @@ export class NftDriver {
     if (!this.synced) throw new NftError('a delta needs a full sync first', '');
     const started = performance.now();
     const { text, lines, commit } = renderDelta(desired, changes, this.programmed);
-    if (text === '') return { kind: 'delta', lines: 0, ms: 0, via: 'none' };
+    if (text === '') return { kind: 'delta', lines: 0, ms: 0, via: 'none', bytes: 0 };
     const via = this.sessionOn && fitsSession(lines) ? 'session' : 'file';
     try {
       if (via === 'session') await this.runInSession(lines);
@@ -166,7 +174,7 @@ export class NftDriver {
       throw err;
     }
     commit();
-    return { kind: 'delta', lines: lines.length, ms: performance.now() - started, via };
+    return { kind: 'delta', lines: lines.length, ms: performance.now() - started, via, bytes: Buffer.byteLength(text) };
   }
 
   private async runInSession(lines: readonly string[]): Promise<void> {
