@@ -246,7 +246,11 @@ describe('webhook server', () => {
     for (const path of ['/validate/NetworkPolicies', '/validate/NETWORKPOLICIES/', '/VALIDATE/network%50olicies']) {
       const r = await post(agent, server.port, path, review(NP, realisticNetworkPolicy(6), 'p-2'));
       assert.equal(r.status, 404, path);
-      assert.match(json(r.body).message ?? '', /^no webhook at \/.*; the paths are \/validate\/\{networkpolicies,/, path);
+      assert.match(
+        json(r.body).message ?? '',
+        /^no webhook at \/.*; the paths are \/validate\/\{networkpolicies,/,
+        path,
+      );
     }
     const fnp = await post(agent, server.port, '/validate/FederatedNetworkPolicies', '{}');
     assert.equal(fnp.status, 404);
