@@ -106,6 +106,20 @@ export function allow(uid: string, warnings: readonly string[] = []): AdmissionR
   };
 }
 
+const PLAIN_ALLOW_HEAD = `{"apiVersion":"${ADMISSION_API_VERSION}","kind":"AdmissionReview","response":{"uid":`;
+
+/**
+ * The answer as JSON: JSON.stringify(answer), with the one nearly every review gets (allowed, no warnings) written
+ * around its uid without serializing the objects (a review's answer was ~2 µs of JSON.stringify on the server).
+ */
+export function admissionResponseJson(answer: AdmissionResponse): string {
+  const r = answer.response;
+  if (r.allowed === true && r.warnings === undefined && r.status === undefined) {
+    return `${PLAIN_ALLOW_HEAD}${JSON.stringify(r.uid)},"allowed":true}}`;
+  }
+  return JSON.stringify(answer);
+}
+
 /** A denial: code 403 Forbidden with the message the user sees (it may span lines). */
 export function deny(uid: string, message: string, warnings: readonly string[] = []): AdmissionResponse {
   return {

@@ -232,6 +232,31 @@ describe('webhook server', () => {
     assert.equal(headers.status, 431);
   });
 
+  test('paths: /validate/ in any case and a percent-encoded name reach the webhook; the name itself is exact', async () => {
+    for (const path of [
+      '/VALIDATE/networkpolicies',
+      '/Validate/networkpolicies/',
+      '/validate/network%70olicies',
+      '/validate/%6eetworkpolicies?timeout=10s',
+    ]) {
+      const r = await post(agent, server.port, path, review(NP, realisticNetworkPolicy(6), 'p-1'));
+      assert.equal(r.status, 200, path);
+      assert.deepEqual(json(r.body).response, { uid: 'p-1', allowed: true }, path);
+    }
+    for (const path of ['/validate/NetworkPolicies', '/validate/NETWORKPOLICIES/', '/VALIDATE/network%50olicies']) {
+      const r = await post(agent, server.port, path, review(NP, realisticNetworkPolicy(6), 'p-2'));
+      assert.equal(r.status, 404, path);
+      assert.match(
+        json(r.body).message ?? '',
+        /^no webhook at \/.*; the paths are \/validate\/\{networkpolicies,/,
+        path,
+      );
+    }
+    const fnp = await post(agent, server.port, '/validate/FederatedNetworkPolicies', '{}');
+    assert.equal(fnp.status, 404);
+    assert.equal((await post(agent, server.port, '/validate/services/extra', '{}')).status, 404);
+  });
+
   test("kube-apiserver's ?timeout= query and a trailing slash reach the webhook", async () => {
     for (const path of ['/validate/networkpolicies?timeout=10s', '/validate/networkpolicies/']) {
       const r = await post(agent, server.port, path, review(NP, realisticNetworkPolicy(6), 'q-1'));

@@ -2,11 +2,16 @@
 // for expression syntax), and the fedmesh.io/cluster rules: a main selector applies to local endpoints only, cluster
 // names are DNS labels, and negative cluster terms get a warning that says what they really select.
 
-import type { SelectorNode } from '../selector/ast.js';
+import { compare, type SelectorNode } from '../selector/ast.js';
 import { canonicalSelector } from '../selector/canonical.js';
 import { caretUnder } from '../selector/caret.js';
 import { CLUSTER_LABEL, clusterScope, mentionsClusterLabel, namedClusters } from '../selector/cluster-scope.js';
-import { compileLabelSelector, InvalidLabelSelectorError, type LabelSelector } from '../selector/label-selector.js';
+import {
+  compileLabelSelector,
+  InvalidLabelSelectorError,
+  type LabelSelector,
+  requirementNode,
+} from '../selector/label-selector.js';
 import { checkSelector } from '../selector/parser.js';
 import { at, type Diagnostics, item } from './diagnostics.js';
 import type { EndpointPeer, PeerClusters } from './model.js';
@@ -37,26 +42,23 @@ export function compileLabelSelectorAt(selector: LabelSelector, path: string, d:
 }
 
 /**
- * The parts of a LabelSelector with their paths, each as its own tree: checks on cluster terms report the exact
- * matchLabels or matchExpressions entry.
+ * The parts of a LabelSelector that name fedmesh.io/cluster, with their paths, each as its own tree: checks on
+ * cluster terms report the exact matchLabels or matchExpressions entry. The selector must have compiled (so every
+ * part is valid): the trees are made without validating again, as compileLabelSelector makes them.
  */
 export function labelSelectorParts(selector: LabelSelector, path: string): { node: SelectorNode; path: string }[] {
   const parts: { node: SelectorNode; path: string }[] = [];
   const labels = selector.matchLabels ?? {};
   if (Object.hasOwn(labels, CLUSTER_LABEL)) {
-    parts.push({
-      node: compileLabelSelector({ matchLabels: { [CLUSTER_LABEL]: labels[CLUSTER_LABEL]! } }),
-      path: at(path, 'matchLabels'),
-    });
+    parts.push({ node: compare('eq', CLUSTER_LABEL, labels[CLUSTER_LABEL]!), path: at(path, 'matchLabels') });
   }
-  (selector.matchExpressions ?? []).forEach((req, i) => {
+  const expressions = selector.matchExpressions ?? [];
+  for (let i = 0; i < expressions.length; i++) {
+    const req = expressions[i]!;
     if (req.key === CLUSTER_LABEL) {
-      parts.push({
-        node: compileLabelSelector({ matchExpressions: [req] }),
-        path: item(at(path, 'matchExpressions'), i),
-      });
+      parts.push({ node: requirementNode(req), path: item(at(path, 'matchExpressions'), i) });
     }
-  });
+  }
   return parts;
 }
 

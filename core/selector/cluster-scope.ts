@@ -4,7 +4,7 @@
 // a peer whose selectors never mention the label selects local endpoints only.
 
 import { type SelectorNode, sortedUnique } from './ast.js';
-import { requiredLabels } from './restrictions.js';
+import { requiredValues } from './restrictions.js';
 
 export const CLUSTER_LABEL = 'fedmesh.io/cluster';
 
@@ -18,7 +18,7 @@ export type ClusterScope =
 
 export function clusterScope(node: SelectorNode): ClusterScope {
   if (!mentionsClusterLabel(node)) return { kind: 'unmentioned' };
-  const constraint = requiredLabels(node).get(CLUSTER_LABEL);
+  const constraint = requiredValues(node, CLUSTER_LABEL);
   if (constraint !== undefined && constraint !== 'any') return { kind: 'clusters', names: sortedUnique(constraint) };
   return { kind: 'any-cluster' };
 }

@@ -60,7 +60,24 @@ test('DNS-1123 subdomains are lower case', () => {
 });
 
 test('isQualifiedName and isLabelValue agree with the error lists on arbitrary strings', () => {
-  const piece = fc.constantFrom('a', 'Z', '9', '-', '_', '.', '/', 'é', ' ', 'example.com', 'x'.repeat(63), '');
+  const piece = fc.constantFrom(
+    'a',
+    'Z',
+    '9',
+    '-',
+    '_',
+    '.',
+    '/',
+    'é',
+    ' ',
+    '\n',
+    'example.com',
+    'Example.com',
+    'a..b',
+    'x'.repeat(63),
+    'x'.repeat(190),
+    '',
+  );
   const text = fc.oneof(
     fc.string(),
     fc.array(piece, { maxLength: 8 }).map((p) => p.join('')),
@@ -72,7 +89,22 @@ test('isQualifiedName and isLabelValue agree with the error lists on arbitrary s
     }),
     { numRuns: 5000 },
   );
-  for (const s of [`${'a'.repeat(253)}/n`, `${'a'.repeat(254)}/n`, `a/${'x'.repeat(64)}`, 'a/b/c', '/a', 'a/']) {
+  for (const s of [
+    `${'a'.repeat(253)}/n`,
+    `${'a'.repeat(254)}/n`,
+    `a/${'x'.repeat(64)}`,
+    'a/b/c',
+    '/a',
+    'a/',
+    'a\n',
+    'a.b-c.d/e',
+    'a-.b/e',
+    'a.-b/e',
+    'a.b./e',
+    '-a/e',
+    'a-b/e',
+    'ab',
+  ]) {
     assert.equal(isQualifiedName(s), qualifiedNameErrors(s).length === 0, s);
   }
 });

@@ -114,7 +114,8 @@ export function compileLabelSelector(selector: LabelSelector, path = ''): Select
   return and(terms);
 }
 
-function requirementNode(req: LabelSelectorRequirement): SelectorNode {
+/** The tree of one requirement of a valid LabelSelector (as compileLabelSelector makes it, without validating). */
+export function requirementNode(req: LabelSelectorRequirement): SelectorNode {
   const values = req.values ?? [];
   switch (req.operator) {
     case 'In':

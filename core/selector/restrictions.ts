@@ -31,6 +31,44 @@ export function requiredLabels(node: SelectorNode): RequiredLabels {
   }
 }
 
+/**
+ * What the selector demands of one label: `requiredLabels(node).get(label)`, without building a map for every
+ * label (the cluster scope of every peer of every admission review asks this for fedmesh.io/cluster alone).
+ */
+export function requiredValues(node: SelectorNode, label: string): ValueConstraint | undefined {
+  switch (node.kind) {
+    case 'eq':
+      return node.label === label ? new Set([node.value]) : undefined;
+    case 'in':
+      return node.label === label ? new Set(node.values) : undefined;
+    case 'has':
+    case 'contains':
+    case 'startsWith':
+    case 'endsWith':
+      return node.label === label ? 'any' : undefined;
+    case 'and': {
+      // bothOf, left to right: the first operand that requires the label, intersected with each later one.
+      let out: ValueConstraint | undefined;
+      for (const op of node.operands) {
+        const c = requiredValues(op, label);
+        if (c !== undefined) out = out === undefined ? c : intersect(out, c);
+      }
+      return out;
+    }
+    case 'or': {
+      // eitherOf, left to right: required only while every operand so far requires it.
+      let out = requiredValues(node.operands[0]!, label);
+      for (let i = 1; i < node.operands.length && out !== undefined; i++) {
+        const c = requiredValues(node.operands[i]!, label);
+        out = c === undefined ? undefined : union(out, c);
+      }
+      return out;
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** Both must hold: every label of either is required, with the intersection of their value sets. */
 function bothOf(a: RequiredLabels, b: RequiredLabels): RequiredLabels {
   const out = new Map(a);
