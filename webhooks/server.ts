@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../core/log/logger.js';
 import { errorMessage } from '../core/log/logger.js';
 import { ADMISSION_API_VERSION, admissionResponseJson, deny, parseAdmissionReview } from './admission-review.js';
@@ -17,7 +17,6 @@ import { BodyBudget, holdBodyBudget } from './body-budget.js';
 import { expressPrototypeOptions } from './express-prototypes.js';
 import { readBody } from './read-body.js';
 import { type Reviewed, type ReviewOutcome, reviewRequest, webhookRoutes } from './review.js';
-import { TalliedCounter, TalliedHistogram } from './tallied-metrics.js';
 import type { ValidationContext } from './validation-context.js';
 
 /** Largest request body: an UPDATE review carries the object twice, and kube-apiserver takes objects of 3 MiB. */
@@ -52,7 +51,7 @@ export interface WebhookServer {
 
 export function webhookMetrics(registry: Registry) {
   return {
-    reviews: new TalliedCounter({
+    reviews: new Counter({
       name: 'fedmesh_webhook_reviews_total',
       help: 'AdmissionReviews answered, by webhook path and outcome (allowed, denied, skipped, malformed, error)',
       labelNames: ['webhook', 'outcome'],
@@ -64,7 +63,7 @@ export function webhookMetrics(registry: Registry) {
       labelNames: ['code'],
       registers: [registry],
     }),
-    duration: new TalliedHistogram({
+    duration: new Histogram({
       name: 'fedmesh_webhook_review_duration_seconds',
       help: 'Time from a complete request body to the answer, by webhook path',
       labelNames: ['webhook'],
@@ -116,14 +115,18 @@ function claimedUid(body: unknown): string | undefined {
 type Outcome = ReviewOutcome | 'malformed' | 'error';
 const OUTCOMES: readonly Outcome[] = ['allowed', 'denied', 'skipped', 'malformed', 'error'];
 
-// Each webhook with its labelled series, made once: they exist (at 0) from the first scrape, and a review counts
-// with plain additions (tallied-metrics.ts), without prom-client's label checks and hashing on every count.
+// Each webhook with its labelled series, made once: they exist (at 0) from the first scrape, and a review does not
+// check label names on every count.
 function seriesByWebhook(metrics: ReturnType<typeof webhookMetrics>) {
   return new Map(
     webhookRoutes.map((r) => {
       const reviews = {} as Record<Outcome, { inc(): void }>;
-      for (const outcome of OUTCOMES) reviews[outcome] = metrics.reviews.series({ webhook: r.name, outcome });
-      return [r.name, { route: r, reviews, duration: metrics.duration.series({ webhook: r.name }) }] as const;
+      for (const outcome of OUTCOMES) {
+        metrics.reviews.inc({ webhook: r.name, outcome }, 0);
+        reviews[outcome] = metrics.reviews.labels(r.name, outcome);
+      }
+      metrics.duration.zero({ webhook: r.name });
+      return [r.name, { route: r, reviews, duration: metrics.duration.labels(r.name) }] as const;
     }),
   );
 }
