@@ -75,6 +75,17 @@ test('local pods: host-network and finished pods are not endpoints; named contai
   assert.equal(podEndpoint(pod({ hostNetwork: true }, {}), 'west'), undefined);
   assert.equal(podEndpoint(pod({}, { phase: 'Succeeded' }), 'west'), undefined);
   assert.equal(podEndpoint(pod({}, { podIP: undefined, podIPs: [] }), 'west'), undefined);
+  // Dual-stack and IPv6-only pods are endpoints, their IPv6 addresses kept apart (policy is decided for IPv4).
+  const dual = podEndpoint(pod({}, { podIPs: [{ ip: '10.245.0.3' }, { ip: 'fd00:245::3' }] }), 'west');
+  assert.deepEqual([dual?.ips, dual?.ipv6], [['10.245.0.3'], ['fd00:245::3']]);
+  const v6only = podEndpoint(pod({}, { podIP: 'fd00:245::4', podIPs: [{ ip: 'fd00:245::4' }] }), 'west');
+  assert.deepEqual([v6only?.ips, v6only?.ipv6], [[], ['fd00:245::4']]);
+  // Never text nft would read otherwise: a zone, a stray character.
+  const odd = podEndpoint(
+    pod({}, { podIPs: [{ ip: '10.245.0.3' }, { ip: 'fe80::1%eth0' }, { ip: 'fd00::1 }; flush ruleset' }] }),
+    'west',
+  );
+  assert.equal(odd?.ipv6, undefined);
 });
 
 test('an unserved FederatedNetworkPolicy collection is never taken for an empty one; RemoteClusterConfigurations are', () => {

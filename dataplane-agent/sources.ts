@@ -3,6 +3,7 @@
 // parsed; an object that fails is refused with the reason (the agent drops it, treated as absent, and counts it),
 // never half-used.
 
+import { isIPv6 } from 'node:net';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { isStatus } from '../core/kube/rest-client.js';
 import { parseIpv4 } from './ipv4.js';
@@ -117,6 +118,8 @@ function namedPorts(list: readonly RawPort[] | undefined): EndpointPort[] {
 }
 
 const ipv4Only = (ips: readonly string[]) => ips.filter((ip) => parseIpv4(ip) !== undefined);
+/** An IPv6 address nft can take as it is: no zone (`%eth0`), nothing but hex digits, colons and dots. */
+const isPlainIpv6 = (ip: string) => ip.length <= 45 && /^[0-9a-fA-F:.]+$/.test(ip) && isIPv6(ip);
 
 /** A RemoteWorkload of the federation API as an endpoint; refused when it fails the checks or claims this cluster. */
 export function remoteWorkloadEndpoint(obj: unknown, localCluster: string): Endpoint | Refusal {
@@ -172,9 +175,10 @@ export function podEndpoint(obj: unknown, localCluster: string): Endpoint | unde
   const namespace = p.metadata?.namespace;
   if (!name || !namespace || p.spec?.hostNetwork) return undefined;
   if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return undefined;
-  const ips = ipv4Only((p.status?.podIPs ?? []).map((x) => x.ip ?? '').concat(p.status?.podIP ? [p.status.podIP] : []));
-  const unique = [...new Set(ips)];
-  if (unique.length === 0) return undefined;
+  const all = (p.status?.podIPs ?? []).map((x) => x.ip ?? '').concat(p.status?.podIP ? [p.status.podIP] : []);
+  const unique = [...new Set(ipv4Only(all))];
+  const ipv6 = [...new Set(all.filter(isPlainIpv6))];
+  if (unique.length === 0 && ipv6.length === 0) return undefined;
   const ports: RawPort[] = (p.spec?.containers ?? []).flatMap((c) =>
     (c.ports ?? []).map((q) => ({
       ...(q.name ? { name: q.name } : {}),
@@ -188,6 +192,7 @@ export function podEndpoint(obj: unknown, localCluster: string): Endpoint | unde
     name,
     nodeName: p.spec?.nodeName ?? '',
     ips: unique,
+    ...(ipv6.length > 0 ? { ipv6 } : {}),
     labels: p.metadata?.labels ?? {},
     ports: namedPorts(ports.filter((q) => q.port >= 1 && q.port <= 65535)),
   };

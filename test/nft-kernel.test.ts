@@ -233,3 +233,81 @@ test('a rule nft refuses fails the full sync; its policy then goes in as a drop,
     spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
   }
 });
+
+test('IPv6 packets to a pod a policy isolates are dropped (policy is decided for IPv4), and pass once none does', async () => {
+  spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  // The test's namespace routes between a client and a server namespace, over IPv6 only.
+  const client = `${ns}-c`;
+  const server = `${ns}-s`;
+  const ip = (...args: string[]) => {
+    const r = spawnSync('ip', args);
+    assert.equal(r.status, 0, `ip ${args.join(' ')}: ${r.stderr}`);
+  };
+  try {
+    for (const [peer, dev, net] of [
+      [client, 'fmc', '1'],
+      [server, 'fms', '2'],
+    ] as const) {
+      ip('netns', 'add', peer);
+      ip('-n', ns, 'link', 'add', `${dev}0`, 'type', 'veth', 'peer', 'name', `${dev}1`, 'netns', peer);
+      // No duplicate address detection: until it ends, link-local addresses are tentative and neighbours unresolved.
+      for (const [where, link] of [
+        [ns, `${dev}0`],
+        [peer, `${dev}1`],
+      ] as const) {
+        const r = spawnSync('ip', ['netns', 'exec', where, 'sysctl', '-qw', `net.ipv6.conf.${link}.accept_dad=0`]);
+        assert.equal(r.status, 0, r.stderr.toString());
+      }
+      ip('-n', ns, 'addr', 'add', `fd00:${net}::1/64`, 'dev', `${dev}0`, 'nodad');
+      ip('-n', peer, 'addr', 'add', `fd00:${net}::2/64`, 'dev', `${dev}1`, 'nodad');
+      ip('-n', ns, 'link', 'set', `${dev}0`, 'up');
+      ip('-n', peer, 'link', 'set', `${dev}1`, 'up');
+      ip('-n', peer, '-6', 'route', 'add', 'default', 'via', `fd00:${net}::1`);
+    }
+    assert.equal(spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']).status, 0);
+    const pings = () =>
+      spawnSync('ip', ['netns', 'exec', client, 'ping', '-6', '-c', '1', '-W', '1', 'fd00:2::2']).status === 0;
+    assert.ok(pings(), 'the route works before any rule');
+
+    const calc = new PolicyCalculation('west', 'n0');
+    calc.setNodeCIDRs(['10.245.0.0/24']);
+    calc.setNamespace('demo', {});
+    calc.upsertEndpoint({
+      cluster: 'west',
+      namespace: 'demo',
+      name: 'server',
+      nodeName: 'n0',
+      ips: ['10.245.0.2'],
+      ipv6: ['fd00:2::2'],
+      labels: { app: 'server' },
+      ports: [],
+    });
+    const isolate = adaptPolicy(
+      compileNetworkPolicy(
+        {
+          metadata: { namespace: 'demo', name: 'web' },
+          spec: { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ ports: [{ port: 80 }] }] },
+        },
+        { localCluster: 'west' },
+      ).policy!,
+      'west',
+    );
+    calc.upsertPolicy(isolate);
+    const driver = new NftDriver(nft);
+    try {
+      await driver.fullSync(() => {
+        calc.trackChanges(true);
+        return calc.desired;
+      });
+      assert.ok(!pings(), 'isolated for ingress: IPv6 dropped');
+      calc.deletePolicy(isolate.key);
+      await driver.apply(calc.desired, calc.takeChanges());
+      assert.ok(pings(), 'no policy any more: IPv6 passes');
+    } finally {
+      await driver.close();
+    }
+  } finally {
+    spawnSync('ip', ['netns', 'delete', client]);
+    spawnSync('ip', ['netns', 'delete', server]);
+  }
+});

@@ -4,8 +4,11 @@ import { compileFederatedNetworkPolicy, compileNetworkPolicy } from '../../core/
 import { adaptPolicy } from './adapt.js';
 import {
   type Endpoint,
+  egressIsolatedV6Set,
   egressMap,
   exceptNetsSet,
+  forwardRules,
+  ingressIsolatedV6Set,
   ingressMap,
   localEndpointsSet,
   namedPortsSet,
@@ -93,7 +96,16 @@ test('the peers set holds exactly the IPs a selector picks across clusters, unde
   );
   assert.deepEqual(
     [...c.desired.sets.keys()].sort(),
-    [exceptNetsSet, localEndpointsSet, namedPortsSet, 'node-cidrs', peersSet, portListsSet],
+    [
+      egressIsolatedV6Set,
+      exceptNetsSet,
+      ingressIsolatedV6Set,
+      localEndpointsSet,
+      namedPortsSet,
+      'node-cidrs',
+      peersSet,
+      portListsSet,
+    ],
     'no set per selector',
   );
   assert.equal(chain.rules.at(-1), 'drop');
@@ -501,4 +513,29 @@ test("remote addresses in this node's pod CIDRs are refused, octet-aligned or no
   assert.equal(c.refusedRemoteAddresses(), 4);
   c.setNodeCIDRs(['10.245.3.0/24']);
   assert.equal(c.refusedRemoteAddresses(), 1);
+});
+
+test('IPv6 addresses of a pod a policy isolates are dropped in that direction only, and freed when none does', () => {
+  // Policy is decided for IPv4; without these sets a dual-stack pod's IPv6 traffic would pass unfiltered.
+  const c = world();
+  const v6 = (set: string) => [...(c.desired.sets.get(set)?.elements ?? [])].sort();
+  c.upsertEndpoint({ ...ep('west', 'server', '10.245.0.2', { app: 'server' }), ipv6: ['fd00:245::2'] });
+  c.upsertEndpoint({ ...ep('west', 'free', '10.245.0.5', { app: 'free' }), ipv6: ['fd00:245::5'] });
+  c.upsertEndpoint({ ...ep('west', 'elsewhere', '10.245.1.9', { app: 'server' }, 'n1'), ipv6: ['fd00:245::9'] });
+  assert.deepEqual([v6(ingressIsolatedV6Set), v6(egressIsolatedV6Set)], [[], []], 'no policy: not isolated');
+  c.upsertPolicy(eastClients); // ingress only, selects app=server
+  assert.deepEqual(v6(ingressIsolatedV6Set), ['fd00:245::2'], 'this node only, the selected pod only');
+  assert.deepEqual(v6(egressIsolatedV6Set), []);
+  c.trackChanges(true);
+  c.upsertEndpoint({ ...ep('west', 'server', '10.245.0.2', { app: 'server' }), ipv6: ['fd00:245::22'] });
+  assert.deepEqual(v6(ingressIsolatedV6Set), ['fd00:245::22']);
+  const changes = c.takeChanges().sets.get(ingressIsolatedV6Set);
+  assert.deepEqual([[...(changes?.added ?? [])], [...(changes?.removed ?? [])]], [['fd00:245::22'], ['fd00:245::2']]);
+  c.deletePolicy(eastClients.key);
+  assert.deepEqual(v6(ingressIsolatedV6Set), []);
+  // Fail closed: a pod whose namespace is not known yet is isolated both ways.
+  c.upsertEndpoint({ ...ep('west', 'lost', '10.245.0.7', {}), namespace: 'unknown', ipv6: ['fd00:245::7'] });
+  assert.deepEqual([v6(ingressIsolatedV6Set), v6(egressIsolatedV6Set)], [['fd00:245::7'], ['fd00:245::7']]);
+  assert.ok(forwardRules().includes(`ip6 daddr @${ingressIsolatedV6Set} drop`));
+  assert.ok(forwardRules().includes(`ip6 saddr @${egressIsolatedV6Set} drop`));
 });

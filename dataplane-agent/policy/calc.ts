@@ -15,7 +15,9 @@
 //  - two verdict maps from the IPs of this node's endpoints to their profile (`ingress-eps`, `egress-eps`);
 //  - the base chain `forward`: established flows pass, then the egress profile of the source, then the ingress
 //    profile of the destination. An address of this node's pod CIDRs that belongs to no known endpoint is dropped,
-//    and so is an endpoint whose namespace is not known yet (fail closed).
+//    and so is an endpoint whose namespace is not known yet (fail closed);
+//  - two sets of IPv6 addresses of this node's endpoints that a policy isolates, per direction: policy is decided
+//    for IPv4 only, so their IPv6 traffic in that direction is dropped rather than let through unfiltered.
 // Membership comes from one SelectorIndex: a label change re-evaluates only the selectors that read that label.
 
 import { createHash } from 'node:crypto';
@@ -50,6 +52,11 @@ export interface Endpoint {
   readonly name: string;
   readonly nodeName: string;
   readonly ips: readonly string[];
+  /**
+   * Its IPv6 addresses (local pods; canonical text). Policy is decided for IPv4 only: while a policy isolates the
+   * endpoint in a direction, its IPv6 traffic in that direction is dropped.
+   */
+  readonly ipv6?: readonly string[];
   readonly labels: Readonly<Record<string, string>>;
   readonly ports: readonly EndpointPort[];
 }
@@ -62,11 +69,16 @@ export const peersSet = 'peers';
 export const namedPortsSet = 'named-ports';
 export const portListsSet = 'port-lists';
 export const exceptNetsSet = 'except-nets';
+/** IPv6 addresses of this node's endpoints isolated for ingress (policy decided for IPv4 only: dropped). */
+export const ingressIsolatedV6Set = 'ingress-isolated-v6';
+/** The same for egress. */
+export const egressIsolatedV6Set = 'egress-isolated-v6';
 export const forwardChain = 'forward';
 
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
 const protoName = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
 const ipSet = 'type ipv4_addr;';
+const ipv6Set = 'type ipv6_addr;';
 const intervalSet = 'type ipv4_addr; flags interval; auto-merge;';
 const peersDecl = 'type ipv4_addr . mark;';
 const namedPortsDecl = 'type ipv4_addr . inet_proto . inet_service . mark;';
@@ -83,6 +95,8 @@ export function forwardRules(): string[] {
   return [
     'ct state established,related accept',
     'ct state invalid drop',
+    `ip6 daddr @${ingressIsolatedV6Set} drop`,
+    `ip6 saddr @${egressIsolatedV6Set} drop`,
     `ip saddr @${nodeCidrsSet} ip saddr != @${localEndpointsSet} drop`,
     `ip daddr @${nodeCidrsSet} ip daddr != @${localEndpointsSet} drop`,
     `ip saddr vmap @${egressMap}`,
@@ -137,7 +151,7 @@ export class PolicyCalculation {
   /** This node's endpoint addresses -> the endpoints holding them (usually one). */
   private readonly ipOwners = new SetIndex<string, string>();
   /** This node's endpoints -> their profile chain per direction (undefined: no policy selects it). */
-  private readonly endpointProfiles = new Map<string, { ingress?: string; egress?: string; ips: readonly string[] }>();
+  private readonly endpointProfiles = new Map<string, EndpointProfiles>();
   /**
    * Per set, elements that more than one endpoint contributes (two pods may share an IP for a moment), with the
    * count beyond the first; an element in the set and not here has exactly one contributor.
@@ -179,6 +193,8 @@ export class PolicyCalculation {
     this.addPlainSet(namedPortsSet, namedPortsDecl);
     this.addPlainSet(portListsSet, portListsDecl);
     this.addPlainSet(exceptNetsSet, exceptNetsDecl);
+    this.addPlainSet(ingressIsolatedV6Set, ipv6Set);
+    this.addPlainSet(egressIsolatedV6Set, ipv6Set);
   }
 
   /** The nftables content wanted now. */
@@ -661,7 +677,7 @@ export class PolicyCalculation {
     const ep = this.endpoints.get(key);
     const before = this.endpointProfiles.get(key);
     const live = ep !== undefined && this.onThisNode(ep);
-    let after: { ingress?: string; egress?: string; ips: readonly string[] } | undefined;
+    let after: EndpointProfiles | undefined;
     if (live) {
       const known = this.namespaceLabels.has(ep.namespace);
       const selecting = this.index
@@ -669,7 +685,7 @@ export class PolicyCalculation {
         .map((s) => (s.kind === 'policy' ? this.policies.get(s.key) : undefined))
         .filter((p): p is DataplanePolicy => p !== undefined)
         .sort(comparePolicies);
-      after = { ips: ep.ips };
+      after = { ips: ep.ips, ipv6: ep.ipv6 ?? [] };
       for (const dir of directions) {
         // Fail closed: until its namespace is known, the namespace selectors of its policies cannot be decided.
         if (!known) {
@@ -694,6 +710,12 @@ export class PolicyCalculation {
     }
     for (const ip of before?.ips ?? []) this.removeElement(localEndpointsSet, ip);
     for (const ip of after?.ips ?? []) this.addElement(localEndpointsSet, ip);
+    // Added before removed: an address isolated before and after never leaves its set.
+    for (const dir of directions) {
+      const set = dir === 'ingress' ? ingressIsolatedV6Set : egressIsolatedV6Set;
+      if (after?.[dir] !== undefined) for (const ip of after.ipv6) this.addElement(set, ip);
+      if (before?.[dir] !== undefined) for (const ip of before.ipv6) this.removeElement(set, ip);
+    }
   }
 
   /**
@@ -780,6 +802,14 @@ export class PolicyCalculation {
     this.ruleOwners.set(name, owners);
     if (this.tracking) this.changes.chains.add(name);
   }
+}
+
+/** An endpoint of this node: its profile chain per direction (undefined: no policy isolates it there). */
+interface EndpointProfiles {
+  ingress?: string;
+  egress?: string;
+  readonly ips: readonly string[];
+  readonly ipv6: readonly string[];
 }
 
 /** A pod CIDR of this node as numbers, and for /8, /16 and /24 the text its addresses start with (`10.245.3.`). */
