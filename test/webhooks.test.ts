@@ -266,6 +266,15 @@ const invalid: [unknown, string, string][] = [
 /** Valid objects: [object, the warnings kubectl must print (empty: none)]. */
 const valid: [unknown, string[]][] = [
   [
+    np('ok-ipv6-block', {
+      podSelector: {},
+      ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' } }, { ipBlock: { cidr: 'fd00::/8' } }] }],
+    }),
+    [
+      'Warning: spec.ingress[0].from[1].ipBlock: fd00::/8 is IPv6, and fedmesh enforces policy for IPv4 only: this matches no traffic, and the IPv6 traffic of the pods this policy selects is dropped',
+    ],
+  ],
+  [
     fnp('ok-clean', {
       selector: "app == 'db'",
       order: 10,

@@ -36,8 +36,30 @@ function verdict(
   ctx: ValidationContext,
 ): Verdict {
   const out = warnings.map(formatDiagnostic);
-  if (policy !== null && errors.length === 0) out.push(...unknownClusterWarnings(policy, ctx));
+  if (policy !== null && errors.length === 0)
+    out.push(...unknownClusterWarnings(policy, ctx), ...ipv6NetWarnings(policy));
   return { errors, warnings: out };
+}
+
+/**
+ * A warning per peer with IPv6 networks: the agent decides policy for IPv4 only, so such a peer admits (or denies)
+ * nothing, and the IPv6 traffic of the pods the policy isolates is dropped.
+ */
+export function ipv6NetWarnings(policy: NormalizedPolicy): string[] {
+  const out: string[] = [];
+  for (const rules of [policy.ingress, policy.egress]) {
+    for (const rule of rules) {
+      for (const peer of rule.peers ?? []) {
+        if (peer.kind !== 'nets') continue;
+        const v6 = peer.nets.filter((n) => n.cidr.includes(':')).map((n) => n.cidr);
+        if (v6.length === 0) continue;
+        out.push(
+          `${peer.path}: ${v6.join(', ')} ${v6.length === 1 ? 'is' : 'are'} IPv6, and fedmesh enforces policy for IPv4 only: this matches no traffic, and the IPv6 traffic of the pods this policy selects is dropped`,
+        );
+      }
+    }
+  }
+  return out;
 }
 
 /** A warning per peer that names a cluster with no RemoteClusterConfiguration (a typo, or one not joined yet). */
