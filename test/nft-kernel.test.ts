@@ -173,6 +173,24 @@ test('a full sync remakes objects of our names and the wrong shape: forward with
   assert.match(nftIn('list', 'chain', 'inet', 'fedmesh', 'prof-x'), /@peers return/);
 });
 
+/** A calculation of node n0 of cluster west with one pod, app=server at 10.245.0.2 (and these IPv6 addresses). */
+function calculationWithServer(ipv6: string[]): PolicyCalculation {
+  const calc = new PolicyCalculation('west', 'n0');
+  calc.setNodeCIDRs(['10.245.0.0/24']);
+  calc.setNamespace('demo', {});
+  calc.upsertEndpoint({
+    cluster: 'west',
+    namespace: 'demo',
+    name: 'server',
+    nodeName: 'n0',
+    ips: ['10.245.0.2'],
+    ...(ipv6.length > 0 ? { ipv6 } : {}),
+    labels: { app: 'server' },
+    ports: [],
+  });
+  return calc;
+}
+
 test('a rule nft refuses fails the full sync; its policy then goes in as a drop, and the rest of the ruleset with it', async () => {
   spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
   const policy = (name: string, ingress: object[]) =>
@@ -190,18 +208,7 @@ test('a rule nft refuses fails the full sync; its policy then goes in as a drop,
     ...compiled,
     ingress: compiled.ingress.map((r) => ({ ...r, protocol: 6, icmp: { type: 8, code: null } })),
   };
-  const calc = new PolicyCalculation('west', 'n0');
-  calc.setNodeCIDRs(['10.245.0.0/24']);
-  calc.setNamespace('demo', {});
-  calc.upsertEndpoint({
-    cluster: 'west',
-    namespace: 'demo',
-    name: 'server',
-    nodeName: 'n0',
-    ips: ['10.245.0.2'],
-    labels: { app: 'server' },
-    ports: [],
-  });
+  const calc = calculationWithServer([]);
   calc.upsertPolicy(good);
   calc.upsertPolicy(bad);
   const driver = new NftDriver(nft);
@@ -269,19 +276,7 @@ test('IPv6 packets to a pod a policy isolates are dropped (policy is decided for
       spawnSync('ip', ['netns', 'exec', client, 'ping', '-6', '-c', '1', '-W', '1', 'fd00:2::2']).status === 0;
     assert.ok(pings(), 'the route works before any rule');
 
-    const calc = new PolicyCalculation('west', 'n0');
-    calc.setNodeCIDRs(['10.245.0.0/24']);
-    calc.setNamespace('demo', {});
-    calc.upsertEndpoint({
-      cluster: 'west',
-      namespace: 'demo',
-      name: 'server',
-      nodeName: 'n0',
-      ips: ['10.245.0.2'],
-      ipv6: ['fd00:2::2'],
-      labels: { app: 'server' },
-      ports: [],
-    });
+    const calc = calculationWithServer(['fd00:2::2']);
     const isolate = adaptPolicy(
       compileNetworkPolicy(
         {
