@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { compileNetworkPolicy } from '../core/policy/index.js';
-import { NftDriver, NftError, SESSION_MAX_BYTES } from '../dataplane-agent/nft/driver.js';
-import { NftSession } from '../dataplane-agent/nft/session.js';
+import { NftDriver, NftError } from '../dataplane-agent/nft/driver.js';
+import { NftSession, SESSION_LINE_MAX_BYTES } from '../dataplane-agent/nft/session.js';
 import { emptyChanges, emptyState, type NftState } from '../dataplane-agent/nft/state.js';
 import { adaptPolicy } from '../dataplane-agent/policy/adapt.js';
 import { ingressMap, PolicyCalculation } from '../dataplane-agent/policy/calc.js';
@@ -115,7 +115,7 @@ test('the driver sends small deltas through the session and large ones through n
     big.sets.set('peers', { added: new Set(added), removed: new Set() });
     const s2 = await driver.apply(stateWith([...afterSmall, ...added]), big);
     assert.equal(s2.via, 'file');
-    assert.ok(added.join(', ').length > SESSION_MAX_BYTES);
+    assert.ok(added.join(', ').length > SESSION_LINE_MAX_BYTES);
     assert.deepEqual(elementsOf('peers'), [...afterSmall, ...added].sort());
 
     // A delta the kernel refuses (an element that is not there): nothing applied, the driver asks for a full sync.

@@ -10,6 +10,7 @@ import {
   formatDiagnostic,
   type NetworkPolicyObject,
   type NormalizedPolicy,
+  type Peer,
 } from '../core/policy/index.js';
 import { CLUSTER_LABEL, namedClusters } from '../core/selector/cluster-scope.js';
 import { objectShapes, shapeErrors } from './object-schemas.js';
@@ -47,19 +48,20 @@ function verdict(
  */
 export function ipv6NetWarnings(policy: NormalizedPolicy): string[] {
   const out: string[] = [];
-  for (const rules of [policy.ingress, policy.egress]) {
-    for (const rule of rules) {
-      for (const peer of rule.peers ?? []) {
-        if (peer.kind !== 'nets') continue;
-        const v6 = peer.nets.filter((n) => n.cidr.includes(':')).map((n) => n.cidr);
-        if (v6.length === 0) continue;
-        out.push(
-          `${peer.path}: ${v6.join(', ')} ${v6.length === 1 ? 'is' : 'are'} IPv6, and fedmesh enforces policy for IPv4 only: this matches no traffic, and the IPv6 traffic of the pods this policy selects is dropped`,
-        );
-      }
-    }
+  for (const peer of peersOf(policy)) {
+    if (peer.kind !== 'nets') continue;
+    const v6 = peer.nets.filter((n) => n.cidr.includes(':')).map((n) => n.cidr);
+    if (v6.length === 0) continue;
+    out.push(
+      `${peer.path}: ${v6.join(', ')} ${v6.length === 1 ? 'is' : 'are'} IPv6, and fedmesh enforces policy for IPv4 only: this matches no traffic, and the IPv6 traffic of the pods this policy selects is dropped`,
+    );
   }
   return out;
+}
+
+/** Every peer of every rule, ingress then egress. */
+function* peersOf(policy: NormalizedPolicy): Generator<Peer> {
+  for (const rule of [...policy.ingress, ...policy.egress]) yield* rule.peers ?? [];
 }
 
 /** A warning per peer that names a cluster with no RemoteClusterConfiguration (a typo, or one not joined yet). */
@@ -67,20 +69,16 @@ export function unknownClusterWarnings(policy: NormalizedPolicy, ctx: Validation
   const known = ctx.knownClusters();
   if (known === undefined) return [];
   const out = new Set<string>();
-  for (const rules of [policy.ingress, policy.egress]) {
-    for (const rule of rules) {
-      for (const peer of rule.peers ?? []) {
-        // A peer that selects local endpoints only never mentions the cluster label: no walk needed (most peers).
-        if (peer.kind !== 'endpoints' || peer.clusters.kind === 'local') continue;
-        const names = namedClusters(peer.selector);
-        if (peer.namespaces.kind === 'selector') names.push(...namedClusters(peer.namespaces.selector));
-        for (const name of names) {
-          if (name === ctx.localCluster || known.has(name)) continue;
-          out.add(
-            `${peer.path}: ${CLUSTER_LABEL} names "${name}", but no RemoteClusterConfiguration "${name}" exists: this peer selects nothing there until that cluster joins the mesh (check the spelling; kubectl get rcc)`,
-          );
-        }
-      }
+  for (const peer of peersOf(policy)) {
+    // A peer that selects local endpoints only never mentions the cluster label: no walk needed (most peers).
+    if (peer.kind !== 'endpoints' || peer.clusters.kind === 'local') continue;
+    const names = namedClusters(peer.selector);
+    if (peer.namespaces.kind === 'selector') names.push(...namedClusters(peer.namespaces.selector));
+    for (const name of names) {
+      if (name === ctx.localCluster || known.has(name)) continue;
+      out.add(
+        `${peer.path}: ${CLUSTER_LABEL} names "${name}", but no RemoteClusterConfiguration "${name}" exists: this peer selects nothing there until that cluster joins the mesh (check the spelling; kubectl get rcc)`,
+      );
     }
   }
   return [...out];

@@ -21,9 +21,10 @@ const DNS1123_SUBDOMAIN_MAX = 253;
 const DNS1123_SUBDOMAIN_MSG =
   "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 
-/** Whether `qualifiedNameErrors(value)` is empty, without building a message: the common case, tested first. */
 // The regexes above, as loops over the characters: every key and value of every selector of every admission review
 // is tested, and a short string is checked several times faster than a backtracking regex runs.
+
+/** Whether `qualifiedNameErrors(value)` is empty, without building a message: the common case, tested first. */
 export function isQualifiedName(value: string): boolean {
   const slash = value.indexOf('/');
   if (slash < 0) return !(value.length > QUALIFIED_NAME_MAX) && isNameRange(value, 0, value.length);

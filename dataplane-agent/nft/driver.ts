@@ -10,7 +10,7 @@ import { runTool } from '../exec.js';
 import { type ReadBackObject, readBackChainShape, readBackShape } from './object-shapes.js';
 import { blamesRule, type RefusedRule, refusedRules } from './refused-rules.js';
 import { type Existing, emptyProgrammed, type Programmed, renderDelta, renderFull } from './render.js';
-import { fitsSession, NftSession, NftSessionError, SESSION_LINE_MAX_BYTES } from './session.js';
+import { fitsSession, NftSession, NftSessionError } from './session.js';
 import { type NftChanges, type NftState, table, tableFamily, tableName } from './state.js';
 import { runNftTransaction } from './transaction-file.js';
 
@@ -44,13 +44,6 @@ export interface NftRunStats {
   /** Bytes of nft text (what a full sync needs in the transaction directory). */
   readonly bytes: number;
 }
-
-/**
- * Deltas up to this size go to the session (session.ts: a line it can write in one piece). Interactive nft reads a
- * byte per system call (~1 µs a byte here), far less than the ~20 ms of starting `nft -f` at this size; a
- * one-endpoint change is a few hundred bytes.
- */
-export const SESSION_MAX_BYTES = SESSION_LINE_MAX_BYTES;
 
 /** Parses `nft -t -j list table inet fedmesh` output: the names of its objects, and their shapes. */
 export function parseExisting(json: string): Existing {
@@ -165,6 +158,8 @@ export class NftDriver {
     const started = performance.now();
     const { text, lines, commit } = renderDelta(desired, changes, this.programmed);
     if (text === '') return { kind: 'delta', lines: 0, ms: 0, via: 'none', bytes: 0 };
+    // Small deltas to the session (a line it writes in one piece): interactive nft reads a byte per system call
+    // (~1 µs a byte here), still far less than the ~20 ms of starting `nft -f` at that size.
     const via = this.sessionOn && fitsSession(lines) ? 'session' : 'file';
     try {
       if (via === 'session') await this.runInSession(lines);

@@ -41,9 +41,10 @@ const readBack = JSON.stringify({
   ],
 });
 
+const existing = parseExisting(readBack);
+const shape = (key: string) => existing.shapes?.get(key);
+
 test('what nft prints back has the shape of what the renderer declared', () => {
-  const existing = parseExisting(readBack);
-  const shape = (key: string) => existing.shapes?.get(key);
   assert.equal(shape('set peers'), declaredShape('type ipv4_addr . mark;'));
   assert.equal(shape('set node-cidrs'), declaredShape('type ipv4_addr; flags interval; auto-merge;'));
   assert.equal(shape('set port-lists'), declaredShape('type inet_service . mark; flags interval;'));
@@ -54,8 +55,6 @@ test('what nft prints back has the shape of what the renderer declared', () => {
 });
 
 test('another key type, another flag, a missing hook or another policy is another shape', () => {
-  const existing = parseExisting(readBack);
-  const shape = (key: string) => existing.shapes?.get(key);
   assert.notEqual(shape('set peers'), declaredShape('type ipv4_addr . inet_service;'));
   assert.notEqual(shape('set peers'), declaredShape('type ipv4_addr . mark; flags interval;'));
   assert.notEqual(shape('set node-cidrs'), declaredShape('type ipv4_addr;'));

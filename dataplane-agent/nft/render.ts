@@ -68,10 +68,9 @@ export function renderFull(desired: NftState, existing: Existing): { text: strin
   const lines: string[] = [`add table ${table}`];
   const programmed = emptyProgrammed();
   // Every chain is flushed first: no rule then references a set, map or chain that goes away or is remade.
-  for (const name of existing.chains) if (!desired.chains.has(name)) lines.push(`flush chain ${table} ${name}`);
+  for (const name of existing.chains) lines.push(`flush chain ${table} ${name}`);
   const reshaped = reshapedObjects(desired, existing);
   if (reshaped.length > 0) {
-    for (const name of existing.chains) if (desired.chains.has(name)) lines.push(`flush chain ${table} ${name}`);
     // Verdict map elements jump to chains: emptied before a chain is remade.
     for (const name of existing.maps) lines.push(`flush map ${table} ${name}`);
     lines.push(...reshaped);

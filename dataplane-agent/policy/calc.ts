@@ -53,8 +53,8 @@ export interface Endpoint {
   readonly nodeName: string;
   readonly ips: readonly string[];
   /**
-   * Its IPv6 addresses (local pods; canonical text). Policy is decided for IPv4 only: while a policy isolates the
-   * endpoint in a direction, its IPv6 traffic in that direction is dropped.
+   * Its IPv6 addresses (local pods; as the API writes them). Policy is decided for IPv4 only: while a policy isolates
+   * the endpoint in a direction, its IPv6 traffic in that direction is dropped.
    */
   readonly ipv6?: readonly string[];
   readonly labels: Readonly<Record<string, string>>;
