@@ -1,5 +1,5 @@
 import { ShortWatchError, WatchErrorEvent } from '../core/kube/resilient-informer.js';
-import { KubeApiError, WatchStreamError } from '../core/kube/rest-client.js';
+import { KubeApiError, ResponseTooLargeError, WatchStreamError } from '../core/kube/rest-client.js';
 
 /** Why talking to a cluster failed, as an RCC condition reason. */
 export type FailureReason =
@@ -97,6 +97,12 @@ export function classifyFailure(req: FailedRequest, err: unknown): ClassifiedFai
       message: `${req.verb} ${resourceName(req)}: ${err.message.replace(/^watch [^:]*: /, '')}`,
     };
   }
+  if (err instanceof ResponseTooLargeError) {
+    return {
+      reason: 'BadResponse',
+      message: `${req.verb} ${resourceName(req)}: the answer was larger than ${err.limit} characters and was cancelled (no API server sends pages that large: check what answers at this address)`,
+    };
+  }
   if (err instanceof WatchErrorEvent) {
     return {
       reason: 'ServerError',
@@ -139,6 +145,7 @@ const statusReasons: Readonly<Record<number, string>> = {
 export function restartReason(err: unknown): string {
   if (err instanceof KubeApiError) return statusReasons[err.statusCode] ?? `HTTP${Math.trunc(err.statusCode)}`;
   if (err instanceof WatchStreamError) return err.reason;
+  if (err instanceof ResponseTooLargeError) return 'ResponseTooLarge';
   if (err instanceof ShortWatchError) return 'ShortWatch';
   if (err instanceof WatchErrorEvent)
     return err.code === undefined ? 'ErrorEvent' : (statusReasons[err.code] ?? 'ErrorEvent');

@@ -9,10 +9,19 @@ import {
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createCertificateAuthority, issueCertificate } from '../tls/certificates.js';
-import { KubeApiError, KubeRestClient, retryAfterSeconds, type WatchEvent, WatchStreamError } from './rest-client.js';
+import {
+  KubeApiError,
+  KubeRestClient,
+  lineSplitter,
+  ResponseTooLargeError,
+  retryAfterSeconds,
+  type WatchEvent,
+  WatchStreamError,
+} from './rest-client.js';
 
 const ca = createCertificateAuthority('rest-client-test-ca');
 const cert = issueCertificate(ca, { commonName: 'rc', ipAddresses: ['127.0.0.1'], usage: 'server' });
@@ -126,6 +135,46 @@ for (const http2 of [true, false]) {
       }
     });
 
+    test('an answer without end is cancelled past the size limit, and a watch line without end past the line limit', async () => {
+      // A server that never stops sending: a list body, or one watch line with no newline (1 MiB a write).
+      const piece = 'x'.repeat(1024 * 1024);
+      const { server, port } = await serveH2((req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        let sent = 0;
+        const more = () => {
+          // Bounded, so that a client that does not stop cannot keep the test busy: 40 MiB at most.
+          while (sent < 40 && res.write(req.url?.includes('watch') ? piece : `"${piece}",`)) sent++;
+          if (sent < 40) res.once('drain', more);
+        };
+        more();
+      });
+      const c = await clientFor(port, http2);
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
+      try {
+        const started = Date.now();
+        await assert.rejects(
+          c.request('GET', '/api/v1/pods?limit=500', { maxResponseChars: 8 * 1024 * 1024 }),
+          (e) =>
+            e instanceof ResponseTooLargeError && e.limit === 8 * 1024 * 1024 && /larger than 8388608/.test(e.message),
+        );
+        await assert.rejects(
+          c.watch('/api/v1/pods?watch=1', () => {}),
+          (e) =>
+            e instanceof WatchStreamError &&
+            e.reason === 'BadWatchLine' &&
+            /a line longer than 16777216/.test(e.message),
+        );
+        assert.ok(Date.now() - started < 10_000, 'both ended long before the server stopped sending');
+        // Searching the whole buffer again per chunk stalled the event loop for seconds at this size.
+        assert.ok(delay.max / 1e6 < 1000, `event loop delay ${Math.round(delay.max / 1e6)} ms`);
+      } finally {
+        delay.disable();
+        c.close();
+        server.close();
+      }
+    });
+
     test('a normal end resolves; an abort resolves', async () => {
       const { server, port } = await serveH2((req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -192,4 +241,29 @@ test('a token file is read again after a 401 (a rotated ServiceAccount token), n
     server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the line splitter: lines split anywhere across chunks, blank lines skipped, a line past the limit ends it', () => {
+  const lines: string[] = [];
+  let tooLong = 0;
+  const feed = lineSplitter(
+    10,
+    () => tooLong++,
+    (l) => lines.push(l),
+  );
+  for (const chunk of ['{"a"', ':1}\n\n  \n{"b":2}\n{', '"c"', ':3}\n']) feed(chunk);
+  assert.deepEqual(lines, ['{"a":1}', '{"b":2}', '{"c":3}']);
+  assert.equal(tooLong, 0);
+  feed('0123456');
+  feed('789abc');
+  assert.equal(tooLong, 1, 'a line growing past 10 characters across chunks');
+  feed('\n{"d":4}\n');
+  assert.deepEqual(lines, ['{"a":1}', '{"b":2}', '{"c":3}'], 'nothing after it is taken');
+  const whole = lineSplitter(
+    10,
+    () => tooLong++,
+    (l) => lines.push(l),
+  );
+  whole('0123456789abcdef\n');
+  assert.equal(tooLong, 2, 'a line past the limit inside one chunk');
 });

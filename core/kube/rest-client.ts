@@ -52,6 +52,34 @@ export class WatchStreamError extends Error {
   }
 }
 
+/**
+ * An answer larger than the client takes (RequestOptions.maxResponseChars): the request is cancelled as soon as
+ * the limit is passed, rather than a hostile or broken server filling this process's memory.
+ */
+export class ResponseTooLargeError extends Error {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly limit: number,
+  ) {
+    super(`${method} ${path.split('?')[0]}: the answer is larger than ${limit} characters; cancelled`);
+    this.name = 'ResponseTooLargeError';
+  }
+}
+
+/**
+ * The largest answer a request takes by default, in decoded characters: a page of 500 objects of the API
+ * server's largest size (about 1.5 MiB each, etcd's request limit) would not fit, but real pages are a tiny
+ * fraction of it, and V8 cannot hold a string of more than 512 Mi characters at all.
+ */
+export const DEFAULT_MAX_RESPONSE_CHARS = 128 * 1024 * 1024;
+
+/**
+ * The longest line a watch takes, in decoded characters: one event holds one object, and the API server stores
+ * none larger than about 1.5 MiB.
+ */
+export const MAX_WATCH_LINE_CHARS = 16 * 1024 * 1024;
+
 /** Where a bearer token comes from when it can change (a projected ServiceAccount token). */
 export interface TokenSource {
   token(): string;
@@ -64,6 +92,8 @@ export interface RequestOptions {
   readonly contentType?: string;
   readonly accept?: string;
   readonly timeoutMs?: number;
+  /** Past this many decoded characters the answer is refused (ResponseTooLargeError); default DEFAULT_MAX_RESPONSE_CHARS. */
+  readonly maxResponseChars?: number;
 }
 
 export interface KubeResponse<T> {
@@ -155,6 +185,7 @@ export class KubeRestClient {
     const startedAt = Date.now();
     const noted = (statusCode: number) => this.noteStatus(statusCode, startedAt);
     if (this.h2) return this.requestH2<T>(this.h2, method, path, opts, payload, noted);
+    const limit = opts.maxResponseChars ?? DEFAULT_MAX_RESPONSE_CHARS;
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -179,6 +210,11 @@ export class KubeRestClient {
           res.setEncoding('utf8');
           let text = '';
           res.on('data', (c: string) => {
+            if (text.length + c.length > limit) {
+              reject(new ResponseTooLargeError(method, path, limit));
+              req.destroy();
+              return;
+            }
             text += c;
           });
           res.on('end', () => settle(method, path, res.statusCode ?? 0, res.headers, text, resolve, reject));
@@ -319,7 +355,13 @@ export class KubeRestClient {
       });
       stream.setEncoding('utf8');
       let text = '';
+      const limit = opts.maxResponseChars ?? DEFAULT_MAX_RESPONSE_CHARS;
       stream.on('data', (c: string) => {
+        if (text.length + c.length > limit) {
+          reject(new ResponseTooLargeError(method, path, limit));
+          stream.close(h2.NGHTTP2_CANCEL);
+          return;
+        }
         text += c;
       });
       stream.on('end', () => settle(method, path, statusCode, headers, text, resolve, reject));
@@ -353,24 +395,29 @@ class WatchAnswer {
     onEvent: (ev: WatchEvent) => void,
     private readonly fail: (err: unknown) => void,
   ) {
-    this.lines = lineSplitter((line) => {
-      if (this.failure !== undefined) return;
-      const parsed = parseWatchLine(line);
-      if ('problem' in parsed) {
-        this.stop(new WatchStreamError(path, 'BadWatchLine', parsed.problem));
-        return;
-      }
-      try {
-        onEvent(parsed.event);
-      } catch (err) {
-        const detail = err instanceof Error ? err.message : String(err);
-        this.stop(
-          new WatchStreamError(path, 'HandlerFailed', `handling a ${parsed.event.type} event failed: ${detail}`, {
-            cause: err,
-          }),
-        );
-      }
-    });
+    this.lines = lineSplitter(
+      MAX_WATCH_LINE_CHARS,
+      () =>
+        this.stop(new WatchStreamError(path, 'BadWatchLine', `a line longer than ${MAX_WATCH_LINE_CHARS} characters`)),
+      (line) => {
+        if (this.failure !== undefined) return;
+        const parsed = parseWatchLine(line);
+        if ('problem' in parsed) {
+          this.stop(new WatchStreamError(path, 'BadWatchLine', parsed.problem));
+          return;
+        }
+        try {
+          onEvent(parsed.event);
+        } catch (err) {
+          const detail = err instanceof Error ? err.message : String(err);
+          this.stop(
+            new WatchStreamError(path, 'HandlerFailed', `handling a ${parsed.event.type} event failed: ${detail}`, {
+              cause: err,
+            }),
+          );
+        }
+      },
+    );
   }
 
   get accepted(): boolean {
@@ -477,20 +524,55 @@ function settle<T>(
   resolve({ statusCode, body: body as T, headers });
 }
 
-/** Splits a decoded stream into its non-empty lines. */
-function lineSplitter(onLine: (line: string) => void): (chunk: string) => void {
-  let buf = '';
+/**
+ * Splits a decoded stream into its non-empty lines. Each chunk is searched once (a line arriving in many pieces
+ * is not searched again per piece), and a line longer than `maxLine` characters calls `onTooLong` and is dropped,
+ * as is everything after it: the stream is no watch stream any more.
+ */
+export function lineSplitter(
+  maxLine: number,
+  onTooLong: () => void,
+  onLine: (line: string) => void,
+): (chunk: string) => void {
+  let pieces: string[] = [];
+  let pending = 0;
+  let broken = false;
   return (chunk) => {
-    buf = buf === '' ? chunk : buf + chunk;
+    if (broken) return;
     let start = 0;
-    let nl = buf.indexOf('\n');
-    while (nl >= 0) {
-      const line = buf.slice(start, nl).trim();
-      if (line !== '') onLine(line);
+    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
+      let line = chunk.slice(start, nl);
       start = nl + 1;
-      nl = buf.indexOf('\n', start);
+      if (pieces.length > 0) {
+        if (pending + line.length > maxLine) {
+          broken = true;
+          pieces = [];
+          onTooLong();
+          return;
+        }
+        pieces.push(line);
+        line = pieces.join('');
+        pieces = [];
+        pending = 0;
+      } else if (line.length > maxLine) {
+        broken = true;
+        onTooLong();
+        return;
+      }
+      line = line.trim();
+      if (line !== '') onLine(line);
     }
-    buf = start === buf.length ? '' : buf.slice(start);
+    if (start < chunk.length) {
+      const rest = start === 0 ? chunk : chunk.slice(start);
+      pending += rest.length;
+      if (pending > maxLine) {
+        broken = true;
+        pieces = [];
+        onTooLong();
+        return;
+      }
+      pieces.push(rest);
+    }
   };
 }
 
