@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { setImmediate } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { hashSeed, hashString, InternTable } from './intern-table.js';
+import { hashSeed, hashString, InternTable, MAX_BUCKET } from './intern-table.js';
 
 type Pair = { a: string; b: string };
 const hashPair = (p: Pair) => hashString(hashString(hashSeed, p.a), p.b);
@@ -32,6 +33,40 @@ test('values whose hashes collide stay apart', () => {
   assert.equal(t.intern({ a: 'q', b: '' }), q);
   assert.equal(t.intern({ a: 'r', b: '' }), r);
   assert.equal(t.size, 1);
+});
+
+test('values built to collide cost a bounded walk each: a full bucket shares no more of them', () => {
+  let comparisons = 0;
+  const t = new InternTable<Pair>(
+    () => 7,
+    (x, y) => {
+      comparisons++;
+      return samePair(x, y);
+    },
+  );
+  const n = 4000;
+  const first = Array.from({ length: n }, (_, i) => t.intern({ a: `v${i}`, b: '' }));
+  // Walking the whole bucket each time: n²/2, 8 million comparisons here.
+  assert.ok(comparisons <= n * MAX_BUCKET, `${comparisons} comparisons for ${n} values`);
+  for (let i = 0; i < n; i++) {
+    const again = t.intern({ a: `v${i}`, b: '' });
+    assert.deepEqual(again, { a: `v${i}`, b: '' });
+    assert.ok(Object.isFrozen(again));
+    if (i < MAX_BUCKET) assert.equal(again, first[i], 'the first ones stay shared');
+  }
+});
+
+test('the hash seed is drawn at start (collisions searched offline do not carry over)', () => {
+  const seeds = new Set<number>();
+  for (let i = 0; i < 3; i++) {
+    const r = spawnSync(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `import(${JSON.stringify(new URL('./intern-table.js', import.meta.url).href)}).then((m) => console.log(m.hashSeed))`,
+    ]);
+    seeds.add(Number(r.stdout.toString().trim()));
+  }
+  assert.equal(seeds.size, 3);
 });
 
 test('the hash separates fields: (ab, c) and (a, bc) differ', () => {

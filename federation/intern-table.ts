@@ -1,3 +1,5 @@
+import { randomInt } from 'node:crypto';
+
 /**
  * One shared, frozen copy of equal immutable values (label maps, port lists): the pods of a Deployment carry
  * the same labels and ports, and holding them once is most of what a slim object can still save. Lookups go by
@@ -6,6 +8,9 @@
  * since the last one as the table holds (amortised O(1); cheaper per entry than a FinalizationRegistry cell,
  * which matters because some values, such as a StatefulSet pod's labels, are unique).
  */
+/** Values kept under one hash; past it, a new value of that hash is not shared. */
+export const MAX_BUCKET = 8;
+
 export class InternTable<T extends object> {
   private readonly buckets = new Map<number, WeakRef<T> | WeakRef<T>[]>();
   private addedSinceSweep = 0;
@@ -21,10 +26,17 @@ export class InternTable<T extends object> {
    */
   intern(value: T, adopt: (v: T) => T = (v) => v): T {
     const h = this.hash(value);
-    const bucket = this.buckets.get(h);
+    let bucket = this.buckets.get(h);
     const found = bucket === undefined ? undefined : this.find(bucket, value);
     if (found !== undefined) return found;
     const shared = Object.freeze(adopt(value));
+    if (Array.isArray(bucket) && bucket.length >= MAX_BUCKET) {
+      // Values built to collide (remote labels are anyone's to choose) would make every lookup a walk of all of
+      // them: a full bucket keeps its live values and takes no more; the others stay unshared, costing memory only.
+      bucket = bucket.filter((r) => r.deref() !== undefined);
+      this.buckets.set(h, bucket);
+      if (bucket.length >= MAX_BUCKET) return shared;
+    }
     const ref = new WeakRef(shared);
     if (bucket === undefined) this.buckets.set(h, ref);
     else if (Array.isArray(bucket)) bucket.push(ref);
@@ -73,4 +85,8 @@ export function hashString(h: number, s: string): number {
   return Math.imul(x ^ 0xff, 0x01000193);
 }
 
-export const hashSeed = 0x811c9dc5;
+/**
+ * FNV-1a's offset basis, mixed with a number drawn at start: collisions searched for offline (remote label values
+ * are anyone's to choose) do not carry over to a running process.
+ */
+export const hashSeed = (0x811c9dc5 ^ randomInt(0, 2 ** 32 - 1)) >>> 0;
