@@ -1,4 +1,4 @@
-import { ShortWatchError, WatchErrorEvent } from '../core/kube/resilient-informer.js';
+import { ListLimitError, ShortWatchError, WatchErrorEvent } from '../core/kube/resilient-informer.js';
 import { KubeApiError, ResponseTooLargeError, WatchStreamError } from '../core/kube/rest-client.js';
 
 /** Why talking to a cluster failed, as an RCC condition reason. */
@@ -97,6 +97,12 @@ export function classifyFailure(req: FailedRequest, err: unknown): ClassifiedFai
       message: `${req.verb} ${resourceName(req)}: ${err.message.replace(/^watch [^:]*: /, '')}`,
     };
   }
+  if (err instanceof ListLimitError) {
+    return {
+      reason: 'BadResponse',
+      message: `${req.verb} ${resourceName(req)}: ${err.message.replace(/^list [^:]*: /, '')}`,
+    };
+  }
   if (err instanceof ResponseTooLargeError) {
     return {
       reason: 'BadResponse',
@@ -146,6 +152,7 @@ export function restartReason(err: unknown): string {
   if (err instanceof KubeApiError) return statusReasons[err.statusCode] ?? `HTTP${Math.trunc(err.statusCode)}`;
   if (err instanceof WatchStreamError) return err.reason;
   if (err instanceof ResponseTooLargeError) return 'ResponseTooLarge';
+  if (err instanceof ListLimitError) return 'ListLimit';
   if (err instanceof ShortWatchError) return 'ShortWatch';
   if (err instanceof WatchErrorEvent)
     return err.code === undefined ? 'ErrorEvent' : (statusReasons[err.code] ?? 'ErrorEvent');

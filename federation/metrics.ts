@@ -32,7 +32,7 @@ export function createFederationMetrics(registry: Registry, cache: MeshCacheRead
   });
   const restarts = new Counter({
     name: 'fedmesh_remote_watch_restarts_total',
-    help: 'Lists and watches of a remote cluster that ended early and were retried, by resource and reason (an HTTP status such as Forbidden or TooManyRequests, Expired for a 410 relist, or Unreachable, TLSError, BadWatchLine, HandlerFailed, ShortWatch, ResponseTooLarge)',
+    help: 'Lists and watches of a remote cluster that ended early and were retried, by resource and reason (an HTTP status such as Forbidden or TooManyRequests, Expired for a 410 relist, or Unreachable, TLSError, BadWatchLine, HandlerFailed, ShortWatch, ResponseTooLarge, ListLimit)',
     labelNames: ['cluster', 'resource', 'reason'] as const,
     registers: [registry],
   });

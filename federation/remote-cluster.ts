@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BackoffPolicy } from '../core/kube/backoff.js';
-import type { Gate } from '../core/kube/gate.js';
+import { Gate } from '../core/kube/gate.js';
 import { KubeRestClient } from '../core/kube/rest-client.js';
 import type { Logger } from '../core/log/logger.js';
 import { AccessSecretWatch } from './access-secret-watch.js';
@@ -88,6 +88,8 @@ export class RemoteCluster {
   private lastState: string | undefined;
   private stopped = false;
   private readonly log: Logger;
+  /** This cluster's lane to the shared list gate: one of its lists at a time takes a shared slot. */
+  private readonly listLane: Gate | undefined;
   /** The uid of the RCC this instance serves: another uid under the same name is another RCC. */
   uid: string | undefined;
 
@@ -96,6 +98,7 @@ export class RemoteCluster {
     private readonly deps: RemoteClusterDeps,
   ) {
     this.log = deps.log.child({ cluster: name });
+    this.listLane = deps.listGate ? new Gate(1, deps.listGate) : undefined;
     this.status = new RccStatusWriter({
       name,
       client: deps.localClient,
@@ -265,7 +268,7 @@ export class RemoteCluster {
           if (this.connection === conn) this.status.schedule(false);
         },
         ...(this.deps.probeIntervalMs === undefined ? {} : { probeIntervalMs: this.deps.probeIntervalMs }),
-        ...(this.deps.listGate ? { listGate: this.deps.listGate } : {}),
+        ...(this.listLane ? { listGate: this.listLane } : {}),
         ...(this.deps.remoteBackoff ? { backoff: this.deps.remoteBackoff } : {}),
       });
       this.connection = conn;

@@ -57,8 +57,11 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
     ...(opts.historySize === undefined ? {} : { historySize: opts.historySize }),
     onListenerError: (err) => opts.log.error({ err: String(err) }, 'a mesh cache subscriber threw'),
   });
-  // Four full lists in flight at most: bounds the parse peak with many clusters, costs little time.
+  // Four full lists of remote clusters in flight at most: bounds the parse peak with many clusters, costs little
+  // time. Each remote cluster takes one of them at a time (remote-cluster.ts), so that a slow or hostile one cannot
+  // hold them all; the local cluster has slots of its own.
   const listGate = new Gate(4);
+  const localListGate = new Gate(2);
   const metrics = opts.registry ? createFederationMetrics(opts.registry, cache) : undefined;
   const localClient = await KubeRestClient.fromKubeConfig(opts.localKubeConfig, 16);
   const localLog = opts.log.child({ cluster: opts.clusterName, local: true });
@@ -67,7 +70,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
     cluster: opts.clusterName,
     client: await KubeRestClient.fromKubeConfig(opts.localKubeConfig, 8, { http2: true }),
     cache,
-    listGate,
+    listGate: localListGate,
     log: localLog,
     onState: (d) => {
       if (d.state === 'InSync') lastSync = new Date().toISOString();

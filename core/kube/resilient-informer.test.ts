@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createCertificateAuthority, issueCertificate } from '../tls/certificates.js';
 import { Gate } from './gate.js';
-import { type InformerPhase, ResilientInformer } from './resilient-informer.js';
+import { type InformerPhase, ListLimitError, ResilientInformer } from './resilient-informer.js';
 import { KubeApiError, KubeRestClient, type WatchEvent } from './rest-client.js';
 
 type Obj = { metadata: { name: string; resourceVersion: string }; v?: number };
@@ -263,4 +263,79 @@ test('an informer stopped while it waits for the list gate never lists', async (
   await stopped;
   await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(calls, []);
+});
+
+/** An informer on `client` that reports its phases and lists. */
+function watching(client: KubeRestClient, extra: Partial<ConstructorParameters<typeof ResilientInformer<number>>[0]>) {
+  const phases: { phase: InformerPhase; error?: unknown }[] = [];
+  let lists = 0;
+  const informer = new ResilientInformer<number>({
+    client,
+    path: '/x',
+    convert: () => 1,
+    backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 },
+    handlers: {
+      onList: () => lists++,
+      onUpsert: () => {},
+      onDelete: () => {},
+      onPhase: (phase, failure) => phases.push({ phase, error: failure?.error }),
+    },
+    ...extra,
+  });
+  return { informer, phases, lists: () => lists };
+}
+
+test('a list past its deadline, its item bound, or with a repeated continue token fails, and shows why', async () => {
+  const page = (n: number, cont: string) => ({
+    metadata: { resourceVersion: '1', continue: cont },
+    items: Array.from({ length: n }, (_, i) => item(`${cont}-${i}`, '1')),
+  });
+  let pages = 0;
+  const endless = fakeClient(
+    Array.from({ length: 1000 }, () => () => page(1, `t${++pages}`)),
+    [],
+  );
+  // A server that never ends its pages, one with too many objects, and one that repeats a token.
+  const cases = [
+    { client: endless.client, extra: { listDeadlineMs: 300 }, limit: 'time', text: /not complete after 300 ms/ },
+    {
+      client: fakeClient([() => page(50, 'a'), () => page(50, 'b')], []).client,
+      extra: { maxListItems: 80 },
+      limit: 'items',
+      text: /more than 80 objects/,
+    },
+    {
+      client: fakeClient([() => page(1, 'same'), () => page(1, 'same')], []).client,
+      extra: {},
+      limit: 'continue',
+      text: /same continue token/,
+    },
+  ] as const;
+  for (const c of cases) {
+    const { informer, phases, lists } = watching(c.client, c.extra);
+    informer.start();
+    await new Promise((r) => setTimeout(r, 600));
+    await informer.stop();
+    const failed = phases.find((p) => p.phase === 'failed');
+    assert.ok(failed?.error instanceof ListLimitError, `${c.limit}: ${String(failed?.error)}`);
+    assert.equal(failed.error.limit, c.limit);
+    assert.match(failed.error.message, c.text);
+    assert.equal(lists(), 0, 'nothing of it is handed over');
+  }
+});
+
+test('a list that never completes gives its gate slot back at its deadline; other lists go on', async () => {
+  const gate = new Gate(1);
+  const hanging = fakeClient([], []); // every get hangs
+  const slow = watching(hanging.client, { listGate: gate, listDeadlineMs: 200 });
+  const fine = watching(fakeClient([() => ({ metadata: { resourceVersion: '1' }, items: [] })], []).client, {
+    listGate: gate,
+  });
+  slow.informer.start();
+  await new Promise((r) => setTimeout(r, 20));
+  fine.informer.start();
+  await new Promise((r) => setTimeout(r, 500));
+  await Promise.all([slow.informer.stop(), fine.informer.stop()]);
+  assert.equal(fine.lists(), 1, 'the other list got the slot');
+  assert.ok(slow.phases.some((p) => p.phase === 'failed' && p.error instanceof ListLimitError));
 });

@@ -55,6 +55,26 @@ export interface InformerOptions<T> {
   readonly idleTimeoutMs?: number;
   /** Shared by the informers of a process to bound how many full lists are fetched and parsed at once. */
   readonly listGate?: Gate;
+  /**
+   * A full list (every page) taking longer than this fails (ListLimitError), whatever pace the server keeps: a
+   * server feeding a byte at a time, or pages without end, would otherwise hold a list gate slot for ever. Default
+   * 5 minutes.
+   */
+  readonly listDeadlineMs?: number;
+  /** A list of more objects than this fails (ListLimitError). Default 1,000,000. */
+  readonly maxListItems?: number;
+}
+
+/** A list that broke one of the informer's bounds: its time, its size, or a server repeating a continue token. */
+export class ListLimitError extends Error {
+  constructor(
+    path: string,
+    readonly limit: 'time' | 'items' | 'continue',
+    detail: string,
+  ) {
+    super(`list ${path}: ${detail}`);
+    this.name = 'ListLimitError';
+  }
 }
 
 /** The fields of any Kubernetes object the informer reads itself. */
@@ -236,12 +256,17 @@ export class ResilientInformer<T> {
     const items = new Map<string, T>();
     let cont = '';
     let rv = '';
+    const deadlineMs = this.opts.listDeadlineMs ?? 300_000;
+    const maxItems = this.opts.maxListItems ?? 1_000_000;
+    const deadline = Date.now() + deadlineMs;
     for (;;) {
       const ac = this.request();
       const path = this.query({ limit: String(this.opts.pageSize ?? 500), ...(cont ? { continue: cont } : {}) });
       let body: unknown;
       try {
-        body = await this.withAbort(ac, this.opts.client.get<unknown>(path));
+        const late = new ListLimitError(this.opts.path, 'time', `not complete after ${deadlineMs} ms`);
+        const page = this.opts.client.get<unknown>(path, { signal: ac.signal });
+        body = await this.withAbort(ac, page, deadline - Date.now(), late);
       } catch (err) {
         // The continue token expired between pages: start over, a full list is the only safe base.
         if (cont && err instanceof KubeApiError && err.statusCode === 410) {
@@ -258,8 +283,15 @@ export class ResilientInformer<T> {
         const item = this.opts.convert(obj);
         if (item !== undefined) items.set(objectKey(obj), item);
       }
+      if (items.size > maxItems) {
+        throw new ListLimitError(this.opts.path, 'items', `more than ${maxItems} objects; the list is refused`);
+      }
       rv = checked.page.metadata?.resourceVersion ?? rv;
-      cont = checked.page.metadata?.continue ?? '';
+      const next = checked.page.metadata?.continue ?? '';
+      if (next !== '' && next === cont) {
+        throw new ListLimitError(this.opts.path, 'continue', 'the server answered a page with the same continue token');
+      }
+      cont = next;
       if (!cont) break;
     }
     this.opts.handlers.onList(items);
@@ -277,12 +309,19 @@ export class ResilientInformer<T> {
   /** The version of the last full list. */
   private listedAt: string | undefined;
 
-  /** Rejects as soon as `ac` aborts, whatever the request does (a list cannot take a signal). */
-  private withAbort<R>(ac: AbortController, p: Promise<R>): Promise<R> {
+  /**
+   * Rejects as soon as `ac` aborts, whatever the request does (a list cannot take a signal); with `timeoutMs`,
+   * aborts `ac` with `late` when that time has passed.
+   */
+  private withAbort<R>(ac: AbortController, p: Promise<R>, timeoutMs?: number, late?: Error): Promise<R> {
     return new Promise((resolve, reject) => {
       const onAbort = () => reject(ac.signal.reason ?? new Error('aborted'));
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => ac.abort(late), Math.max(0, timeoutMs));
       // Handlers go on `p` first: it may already have failed (a consumer aborted while it was being called).
-      p.then(resolve, reject).finally(() => ac.signal.removeEventListener('abort', onAbort));
+      p.then(resolve, reject).finally(() => {
+        clearTimeout(timer);
+        ac.signal.removeEventListener('abort', onAbort);
+      });
       if (ac.signal.aborted) onAbort();
       else ac.signal.addEventListener('abort', onAbort, { once: true });
     });

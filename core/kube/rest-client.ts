@@ -94,6 +94,8 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   /** Past this many decoded characters the answer is refused (ResponseTooLargeError); default DEFAULT_MAX_RESPONSE_CHARS. */
   readonly maxResponseChars?: number;
+  /** Cancels the request (it rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
 }
 
 export interface KubeResponse<T> {
@@ -202,6 +204,7 @@ export class KubeRestClient {
               : {}),
           },
           timeout: opts.timeoutMs ?? 30_000,
+          ...(opts.signal ? { signal: opts.signal } : {}),
         },
         (res) => {
           noted(res.statusCode ?? 0);
@@ -227,8 +230,8 @@ export class KubeRestClient {
     });
   }
 
-  async get<T = unknown>(path: string): Promise<T> {
-    return (await this.request<T>('GET', path)).body;
+  async get<T = unknown>(path: string, opts: RequestOptions = {}): Promise<T> {
+    return (await this.request<T>('GET', path, opts)).body;
   }
 
   async create<T = unknown>(path: string, body: unknown): Promise<T> {
@@ -340,7 +343,7 @@ export class KubeRestClient {
             ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': payload.length }
             : {}),
         },
-        { endStream: payload === undefined },
+        opts.signal ? { endStream: payload === undefined, signal: opts.signal } : { endStream: payload === undefined },
       );
       stream.setTimeout(timeoutMs, () => {
         stream.close(h2.NGHTTP2_CANCEL);
