@@ -118,7 +118,7 @@ export function classifyFailure(req: FailedRequest, err: unknown): ClassifiedFai
   if (err instanceof ShortWatchError) {
     return {
       reason: 'ServerError',
-      message: `${req.verb} ${resourceName(req)}: the API server closed the watch at once, with no event`,
+      message: `${req.verb} ${resourceName(req)}: the API server closed the watch within a second of opening it`,
     };
   }
   const code = errorCode(err);

@@ -339,3 +339,39 @@ test('a list that never completes gives its gate slot back at its deadline; othe
   assert.equal(fine.lists(), 1, 'the other list got the slot');
   assert.ok(slow.phases.some((p) => p.phase === 'failed' && p.error instanceof ListLimitError));
 });
+
+test('servers that expire or end everything at once are retried with backoff, not as fast as they answer', async () => {
+  const expired = () => {
+    throw new KubeApiError('GET', '/x', 410, { reason: 'Expired' });
+  };
+  const ok = (cont = '') => ({ metadata: { resourceVersion: '5', continue: cont }, items: [item('a', '5')] });
+  const forever = <T>(f: T) => Array.from({ length: 10_000 }, () => f);
+  const scenarios = {
+    // Every continue token expires: the list starts over once, then fails.
+    'continue expired': fakeClient(
+      forever(() => ok('next')).flatMap((f) => [f, expired]),
+      [],
+    ),
+    // A bookmark moves the version on, then the watch expires: relisted, again and again.
+    'bookmark then 410': fakeClient(
+      forever(() => ok()),
+      forever(async (emit: (e: WatchEvent) => void) => {
+        emit({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '9' } } });
+        emit({ type: 'ERROR', object: { code: 410, message: 'too old' } });
+      }),
+    ),
+    // One event, then the watch ends at once.
+    'one event and out': fakeClient(
+      forever(() => ok()),
+      forever(async (emit: (e: WatchEvent) => void) => emit({ type: 'ADDED', object: item('b', '6') })),
+    ),
+  };
+  for (const [name, { client, calls }] of Object.entries(scenarios)) {
+    const { informer } = watching(client, { backoff: { initialMs: 200, maxMs: 200, jitter: 0 } });
+    informer.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    await informer.stop();
+    // A cycle of up to 4 requests per 200 ms wait; before, thousands.
+    assert.ok(calls.length <= 30, `${name}: ${calls.length} requests in 1 s`);
+  }
+});

@@ -120,8 +120,11 @@ export class ShortWatchError extends Error {}
 /** The longest Retry-After honoured as such; longer ones are capped (a broken proxy must not park us for days). */
 const maxRetryAfterMs = 300_000;
 
-/** A watch shorter than this that delivered no event counts as failed. */
+/** A watch the server ends sooner than this counts as failed. */
 const shortWatchMs = 1000;
+
+/** A 410 this soon after a full list waits before the next list. */
+const quietAfterListMs = 30_000;
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -211,9 +214,10 @@ export class ResilientInformer<T> {
         if (this.stopped || err instanceof Stopped) break;
         if (err instanceof ExpiredError || this.restartPending || err instanceof RestartRequested) {
           h.onRelist?.(err instanceof ExpiredError ? 'Expired' : 'Restart');
-          // A version that expires right after a fresh list is a server that cannot keep one: wait before the
-          // next list, as for any failure, or the two would alternate as fast as it answers.
-          const wait = err instanceof ExpiredError && this.lastSeen === this.listedAt;
+          // A version that expires right after a fresh list (even one a bookmark moved on) is a server that cannot
+          // keep one: wait before the next list, as for any failure, or the two would alternate as fast as it answers.
+          const recent = Date.now() - this.listedAtMs < quietAfterListMs;
+          const wait = err instanceof ExpiredError && (this.lastSeen === this.listedAt || recent);
           rv = undefined;
           if (wait) await sleep(this.retry.next(), this.stopController.signal);
           continue;
@@ -259,6 +263,7 @@ export class ResilientInformer<T> {
     const deadlineMs = this.opts.listDeadlineMs ?? 300_000;
     const maxItems = this.opts.maxListItems ?? 1_000_000;
     const deadline = Date.now() + deadlineMs;
+    let restarted = false;
     for (;;) {
       const ac = this.request();
       const path = this.query({ limit: String(this.opts.pageSize ?? 500), ...(cont ? { continue: cont } : {}) });
@@ -268,8 +273,10 @@ export class ResilientInformer<T> {
         const page = this.opts.client.get<unknown>(path, { signal: ac.signal });
         body = await this.withAbort(ac, page, deadline - Date.now(), late);
       } catch (err) {
-        // The continue token expired between pages: start over, a full list is the only safe base.
-        if (cont && err instanceof KubeApiError && err.statusCode === 410) {
+        // The continue token expired between pages: start over, a full list is the only safe base. Once per list:
+        // a server that expires every token fails the list, which waits before the next one.
+        if (cont && err instanceof KubeApiError && err.statusCode === 410 && !restarted) {
+          restarted = true;
           items.clear();
           cont = '';
           continue;
@@ -297,6 +304,7 @@ export class ResilientInformer<T> {
     this.opts.handlers.onList(items);
     this.lastSeen = rv;
     this.listedAt = rv;
+    this.listedAtMs = Date.now();
     if (!this.syncedOnce) {
       this.syncedOnce = true;
       this.resolveSynced();
@@ -308,6 +316,8 @@ export class ResilientInformer<T> {
   private lastSeen: string | undefined;
   /** The version of the last full list. */
   private listedAt: string | undefined;
+  /** When the last full list completed (ms). */
+  private listedAtMs = 0;
 
   /**
    * Rejects as soon as `ac` aborts, whatever the request does (a list cannot take a signal); with `timeoutMs`,
@@ -388,8 +398,12 @@ export class ResilientInformer<T> {
     }
     if (ac.signal.aborted) throw ac.signal.reason ?? new Error('watch aborted');
     if (expired) throw new ExpiredError('expired');
-    if (events === 0 && Date.now() - startedAt < shortWatchMs) {
-      throw new ShortWatchError(`watch ${this.opts.path}: the server closed it at once, with no event`);
+    // However many events it carried: a server that ends every watch at once would otherwise be watched again
+    // as fast as it answers.
+    if (Date.now() - startedAt < shortWatchMs) {
+      throw new ShortWatchError(
+        `watch ${this.opts.path}: the server closed it within ${shortWatchMs} ms of opening it (${events} events)`,
+      );
     }
     return last;
   }
