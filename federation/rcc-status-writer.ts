@@ -1,3 +1,4 @@
+import { type BackoffPolicy, RetryBackoff } from '../core/kube/backoff.js';
 import { isStatus, type KubeRestClient } from '../core/kube/rest-client.js';
 import { SerialWriter } from '../core/kube/serial-writer.js';
 import type { Logger } from '../core/log/logger.js';
@@ -19,7 +20,11 @@ export interface RccStatusWriterOptions {
   readonly mayWrite: () => boolean;
   /** Minimum time between two writes that only change counts. */
   readonly intervalMs?: number;
+  /** Waits after a failed write; default 1 s doubling to 60 s, jittered. */
+  readonly retryBackoff?: BackoffPolicy;
 }
+
+const defaultRetry: BackoffPolicy = { initialMs: 1000, maxMs: 60_000, jitter: 0.2, resetAfterMs: 0 };
 
 /**
  * Writes one RCC's status subresource: state changes at once, count changes at most once per interval, nothing
@@ -32,10 +37,15 @@ export class RccStatusWriter {
   private timer: NodeJS.Timeout | undefined;
   private lastWriteAt = 0;
   private stopped = false;
+  private retry: RetryBackoff;
+  /** After a failed write, no write before this time (ms), even for a state change. */
+  private retryAt = 0;
   /** One write at a time (see SerialWriter): an older state must never land after a newer one. */
   private readonly writer = new SerialWriter(() => this.writeOnce());
 
-  constructor(private readonly opts: RccStatusWriterOptions) {}
+  constructor(private readonly opts: RccStatusWriterOptions) {
+    this.retry = new RetryBackoff(opts.retryBackoff ?? defaultRetry);
+  }
 
   /**
    * The RCC as the server has it now. Its status is what the next write is measured against: one written by
@@ -57,7 +67,8 @@ export class RccStatusWriter {
   schedule(urgent: boolean): void {
     if (!this.opts.mayWrite() || this.stopped) return;
     const interval = this.opts.intervalMs ?? 1000;
-    const delay = urgent ? 0 : Math.max(0, this.lastWriteAt + interval - Date.now());
+    const soonest = urgent ? 0 : this.lastWriteAt + interval - Date.now();
+    const delay = Math.max(0, soonest, this.retryAt - Date.now());
     if (this.timer) {
       if (!urgent) return;
       clearTimeout(this.timer);
@@ -99,14 +110,19 @@ export class RccStatusWriter {
     try {
       await this.opts.client.mergePatch(`${rccPath}/${encodeURIComponent(this.opts.name)}/status`, patch);
       this.written = body;
+      this.retry = new RetryBackoff(this.opts.retryBackoff ?? defaultRetry);
+      this.retryAt = 0;
     } catch (err) {
       if (isStatus(err, 404)) return;
-      this.opts.log.warn({ err: String(err) }, 'could not write the RCC status; retrying');
-      if (!this.timer && !this.stopped)
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          void this.writer.request();
-        }, 2000);
+      const wait = this.retry.next();
+      this.retryAt = Date.now() + wait;
+      this.opts.log.warn({ err: String(err), retryInMs: wait }, 'could not write the RCC status; retrying');
+      if (this.stopped) return;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.writer.request();
+      }, wait);
     }
   }
 }
