@@ -58,7 +58,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
     onListenerError: (err) => opts.log.error({ err: String(err) }, 'a mesh cache subscriber threw'),
   });
   // Four full lists of remote clusters in flight at most: bounds the parse peak with many clusters, costs little
-  // time. Each remote cluster takes one of them at a time (remote-cluster.ts), so that a slow or hostile one cannot
+  // time. Each remote cluster takes at most two of them (remote-cluster.ts), so that a slow or hostile one cannot
   // hold them all; the local cluster has slots of its own.
   const listGate = new Gate(4);
   const localListGate = new Gate(2);
