@@ -1,5 +1,8 @@
 import { randomInt } from 'node:crypto';
 
+/** Values kept under one hash; past it, a new value of that hash is not shared. */
+export const MAX_BUCKET = 8;
+
 /**
  * One shared, frozen copy of equal immutable values (label maps, port lists): the pods of a Deployment carry
  * the same labels and ports, and holding them once is most of what a slim object can still save. Lookups go by
@@ -8,9 +11,6 @@ import { randomInt } from 'node:crypto';
  * since the last one as the table holds (amortised O(1); cheaper per entry than a FinalizationRegistry cell,
  * which matters because some values, such as a StatefulSet pod's labels, are unique).
  */
-/** Values kept under one hash; past it, a new value of that hash is not shared. */
-export const MAX_BUCKET = 8;
-
 export class InternTable<T extends object> {
   private readonly buckets = new Map<number, WeakRef<T> | WeakRef<T>[]>();
   private addedSinceSweep = 0;

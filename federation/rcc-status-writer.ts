@@ -37,7 +37,7 @@ export class RccStatusWriter {
   private timer: NodeJS.Timeout | undefined;
   private lastWriteAt = 0;
   private stopped = false;
-  private retry: RetryBackoff;
+  private readonly retry: RetryBackoff;
   /** After a failed write, no write before this time (ms), even for a state change. */
   private retryAt = 0;
   /** One write at a time (see SerialWriter): an older state must never land after a newer one. */
@@ -110,7 +110,7 @@ export class RccStatusWriter {
     try {
       await this.opts.client.mergePatch(`${rccPath}/${encodeURIComponent(this.opts.name)}/status`, patch);
       this.written = body;
-      this.retry = new RetryBackoff(this.opts.retryBackoff ?? defaultRetry);
+      this.retry.reset();
       this.retryAt = 0;
     } catch (err) {
       if (isStatus(err, 404)) return;

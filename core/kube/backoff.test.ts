@@ -44,3 +44,10 @@ test('retry waits grow with every failure and start over only after a quiet peri
     'the default is client-go reflector’s',
   );
 });
+
+test('reset: after a success the next failure waits the first delay again', () => {
+  const r = new RetryBackoff({ initialMs: 100, maxMs: 1000, jitter: 0, resetAfterMs: 0 });
+  assert.deepEqual([r.next(), r.next(), r.next()], [100, 200, 400]);
+  r.reset();
+  assert.equal(r.next(), 100);
+});

@@ -43,4 +43,9 @@ export class RetryBackoff {
     this.lastFailureAt = t;
     return backoffDelay(this.policy, this.attempt++, this.random);
   }
+
+  /** A success: the next failure waits the first delay again. */
+  reset(): void {
+    this.attempt = 0;
+  }
 }

@@ -269,9 +269,11 @@ export class ResilientInformer<T> {
       const path = this.query({ limit: String(this.opts.pageSize ?? 500), ...(cont ? { continue: cont } : {}) });
       let body: unknown;
       try {
-        const late = new ListLimitError(this.opts.path, 'time', `not complete after ${deadlineMs} ms`);
         const page = this.opts.client.get<unknown>(path, { signal: ac.signal });
-        body = await this.withAbort(ac, page, deadline - Date.now(), late);
+        body = await this.withAbort(ac, page, {
+          ms: deadline - Date.now(),
+          error: () => new ListLimitError(this.opts.path, 'time', `not complete after ${deadlineMs} ms`),
+        });
       } catch (err) {
         // The continue token expired between pages: start over, a full list is the only safe base. Once per list:
         // a server that expires every token fails the list, which waits before the next one.
@@ -320,13 +322,17 @@ export class ResilientInformer<T> {
   private listedAtMs = 0;
 
   /**
-   * Rejects as soon as `ac` aborts, whatever the request does (a list cannot take a signal); with `timeoutMs`,
-   * aborts `ac` with `late` when that time has passed.
+   * Rejects as soon as `ac` aborts, whatever the request does; with `timeout`, aborts `ac` with its error when that
+   * time has passed.
    */
-  private withAbort<R>(ac: AbortController, p: Promise<R>, timeoutMs?: number, late?: Error): Promise<R> {
+  private withAbort<R>(
+    ac: AbortController,
+    p: Promise<R>,
+    timeout?: { readonly ms: number; readonly error: () => Error },
+  ): Promise<R> {
     return new Promise((resolve, reject) => {
       const onAbort = () => reject(ac.signal.reason ?? new Error('aborted'));
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => ac.abort(late), Math.max(0, timeoutMs));
+      const timer = timeout && setTimeout(() => ac.abort(timeout.error()), Math.max(0, timeout.ms));
       // Handlers go on `p` first: it may already have failed (a consumer aborted while it was being called).
       p.then(resolve, reject).finally(() => {
         clearTimeout(timer);

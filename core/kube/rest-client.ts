@@ -187,7 +187,6 @@ export class KubeRestClient {
     const startedAt = Date.now();
     const noted = (statusCode: number) => this.noteStatus(statusCode, startedAt);
     if (this.h2) return this.requestH2<T>(this.h2, method, path, opts, payload, noted);
-    const limit = opts.maxResponseChars ?? DEFAULT_MAX_RESPONSE_CHARS;
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -211,16 +210,15 @@ export class KubeRestClient {
           // Decoded chunk by chunk: each network buffer is released at once, instead of all of a multi-megabyte
           // list being held natively and then copied whole (which leaves the malloc heap fragmented and large).
           res.setEncoding('utf8');
-          let text = '';
+          const answer = new AnswerText(method, path, opts);
           res.on('data', (c: string) => {
-            if (text.length + c.length > limit) {
-              reject(new ResponseTooLargeError(method, path, limit));
+            const tooLarge = answer.add(c);
+            if (tooLarge) {
+              reject(tooLarge);
               req.destroy();
-              return;
             }
-            text += c;
           });
-          res.on('end', () => settle(method, path, res.statusCode ?? 0, res.headers, text, resolve, reject));
+          res.on('end', () => settle(method, path, res.statusCode ?? 0, res.headers, answer.text, resolve, reject));
           res.on('error', reject);
         },
       );
@@ -343,7 +341,7 @@ export class KubeRestClient {
             ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': payload.length }
             : {}),
         },
-        opts.signal ? { endStream: payload === undefined, signal: opts.signal } : { endStream: payload === undefined },
+        { endStream: payload === undefined, ...(opts.signal ? { signal: opts.signal } : {}) },
       );
       stream.setTimeout(timeoutMs, () => {
         stream.close(h2.NGHTTP2_CANCEL);
@@ -357,20 +355,40 @@ export class KubeRestClient {
         noted(statusCode);
       });
       stream.setEncoding('utf8');
-      let text = '';
-      const limit = opts.maxResponseChars ?? DEFAULT_MAX_RESPONSE_CHARS;
+      const answer = new AnswerText(method, path, opts);
       stream.on('data', (c: string) => {
-        if (text.length + c.length > limit) {
-          reject(new ResponseTooLargeError(method, path, limit));
+        const tooLarge = answer.add(c);
+        if (tooLarge) {
+          reject(tooLarge);
           stream.close(h2.NGHTTP2_CANCEL);
-          return;
         }
-        text += c;
       });
-      stream.on('end', () => settle(method, path, statusCode, headers, text, resolve, reject));
+      stream.on('end', () => settle(method, path, statusCode, headers, answer.text, resolve, reject));
       stream.on('error', (err) => reject(streamFailure(err)));
       if (payload) stream.end(payload);
     });
+  }
+}
+
+/** An answer's decoded text as it arrives, up to the request's limit. */
+class AnswerText {
+  text = '';
+  private readonly limit: number;
+
+  constructor(
+    private readonly method: string,
+    private readonly path: string,
+    opts: RequestOptions,
+  ) {
+    this.limit = opts.maxResponseChars ?? DEFAULT_MAX_RESPONSE_CHARS;
+  }
+
+  /** Appends a chunk; returns the error to fail with when it would pass the limit (the chunk is then dropped). */
+  add(chunk: string): ResponseTooLargeError | undefined {
+    if (this.text.length + chunk.length > this.limit)
+      return new ResponseTooLargeError(this.method, this.path, this.limit);
+    this.text += chunk;
+    return undefined;
   }
 }
 
@@ -537,45 +555,32 @@ export function lineSplitter(
   onTooLong: () => void,
   onLine: (line: string) => void,
 ): (chunk: string) => void {
+  /** The start of the line under way, in pieces, and their length. */
   let pieces: string[] = [];
   let pending = 0;
   let broken = false;
+  const tooLong = () => {
+    broken = true;
+    pieces = [];
+    onTooLong();
+  };
   return (chunk) => {
     if (broken) return;
     let start = 0;
     for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
-      let line = chunk.slice(start, nl);
+      const end = chunk.slice(start, nl);
       start = nl + 1;
-      if (pieces.length > 0) {
-        if (pending + line.length > maxLine) {
-          broken = true;
-          pieces = [];
-          onTooLong();
-          return;
-        }
-        pieces.push(line);
-        line = pieces.join('');
-        pieces = [];
-        pending = 0;
-      } else if (line.length > maxLine) {
-        broken = true;
-        onTooLong();
-        return;
-      }
-      line = line.trim();
+      if (pending + end.length > maxLine) return tooLong();
+      const line = (pieces.length === 0 ? end : pieces.join('') + end).trim();
+      pieces = [];
+      pending = 0;
       if (line !== '') onLine(line);
     }
-    if (start < chunk.length) {
-      const rest = start === 0 ? chunk : chunk.slice(start);
-      pending += rest.length;
-      if (pending > maxLine) {
-        broken = true;
-        pieces = [];
-        onTooLong();
-        return;
-      }
-      pieces.push(rest);
-    }
+    if (start === chunk.length) return;
+    const rest = start === 0 ? chunk : chunk.slice(start);
+    pending += rest.length;
+    if (pending > maxLine) return tooLong();
+    pieces.push(rest);
   };
 }
 
