@@ -14,7 +14,12 @@ import { KubeRestClient } from '../core/kube/rest-client.js';
 import { createLogger, errorMessage } from '../core/log/logger.js';
 import { HealthChecks } from '../core/metrics/health-checks.js';
 import { startHealthServer } from '../core/metrics/health-server.js';
-import { FederatedServicesController, ServiceImportController, startFederation } from '../federation/index.js';
+import {
+  DEFAULT_MAX_EXPORTS_PER_CLUSTER,
+  FederatedServicesController,
+  ServiceImportController,
+  startFederation,
+} from '../federation/index.js';
 
 function packageVersion(): string {
   const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'); // from dist/cli/
@@ -96,6 +101,12 @@ const flags = {
     value: 'N',
     description: 'open watches of one user before new ones get 429 (default 500; every agent of a cluster is one user)',
   },
+  'max-exports-per-cluster': {
+    type: 'string',
+    value: 'N',
+    description:
+      'exports (ServiceExports) of one remote cluster this cluster imports at most (default 1000): past it the oldest are imported and the rest left out, shown by the metric fedmesh_service_imports_left_out and a Warning Event on the RCC',
+  },
   'watch-stall-timeout': {
     type: 'string',
     value: 'DURATION',
@@ -146,6 +157,7 @@ export async function serverMain(argv: string[]): Promise<number> {
 
   const election = leaderElectionFlags(p.flags, svcNamespace);
   const apiLimits = apiLimitFlags(p.flags);
+  const maxExportsPerCluster = positiveIntegerFlag(p.flags, 'max-exports-per-cluster', DEFAULT_MAX_EXPORTS_PER_CLUSTER);
 
   const log = createLogger('fedmesh-server', level).child({ localCluster: clusterName });
   const kc = new KubeConfig();
@@ -182,6 +194,7 @@ export async function serverMain(argv: string[]): Promise<number> {
   services.start();
   const imports = new ServiceImportController({
     ...shared,
+    maxExportsPerCluster,
     client: await KubeRestClient.fromKubeConfig(kc, 8),
     log: log.child({ controller: 'service-imports' }),
     instance: hostname(),
@@ -288,16 +301,20 @@ function leaderElectionFlags(
   return settings;
 }
 
+type CountFlag = 'max-requests-inflight' | 'max-watches' | 'max-watches-per-user' | 'max-exports-per-cluster';
+
+function positiveIntegerFlag(f: ParsedFlags<typeof flags>, flag: CountFlag, fallback: number): number {
+  const text = f[flag];
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`--${flag} must be a positive integer, not "${text}"`, command);
+  return n;
+}
+
 /** The API's protective limits (docs/federation-api.md, Security), checked. */
 function apiLimitFlags(f: ParsedFlags<typeof flags>): ApiLimits {
-  const count = (flag: 'max-requests-inflight' | 'max-watches' | 'max-watches-per-user', fallback: number) => {
-    const text = f[flag];
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1)
-      throw new UsageError(`--${flag} must be a positive integer, not "${text}"`, command);
-    return n;
-  };
+  const count = (flag: CountFlag, fallback: number) => positiveIntegerFlag(f, flag, fallback);
   const stallText = f['watch-stall-timeout'] ?? '30s';
   const stallMs = parseDuration(stallText);
   if (stallMs === undefined || stallMs <= 0) {

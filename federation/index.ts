@@ -3,6 +3,7 @@
 
 export { creationTimestamp } from './creation-time.js';
 export {
+  DEFAULT_MAX_EXPORTS_PER_CLUSTER,
   type FederatedEndpointAddress,
   type FederatedEndpointsResult,
   FederatedServicesController,

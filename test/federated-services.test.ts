@@ -730,6 +730,41 @@ describe('the multi-cluster services API', () => {
     }
     await east.client.delete(`/api/v1/namespaces/${ns}/services/web`);
   });
+
+  test('a namespace created after the export gets the import then', async () => {
+    const late = 'created-late';
+    const mcs = `/apis/multicluster.x-k8s.io/v1alpha1/namespaces/${late}`;
+    await west.client.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: late } });
+    await west.client.create(`/api/v1/namespaces/${late}/services`, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'db', namespace: late },
+      spec: { ports: [{ name: 'sql', port: 5432 }] },
+    });
+    await west.client.create(`${mcs}/serviceexports`, {
+      apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+      kind: 'ServiceExport',
+      metadata: { name: 'db', namespace: late },
+    });
+    // West imports its own export once the announcement is through its mesh; east's watch of west is as quick, and
+    // two seconds more make sure that east holds it before the namespace exists (the case under test).
+    await eventually(async () => assert.ok(await west.client.get(`${mcs}/serviceimports/db`)), 30_000);
+    await new Promise((r) => setTimeout(r, 2_000));
+    await east.client.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: late } });
+    const imp = await eventually(
+      async () => east.client.get<{ spec: { ports: { port: number }[] } }>(`${mcs}/serviceimports/db`),
+      30_000,
+    );
+    assert.deepEqual(
+      imp.spec.ports.map((p) => p.port),
+      [5432],
+    );
+    await west.client.delete(`${mcs}/serviceexports/db`);
+    await eventually(async () => {
+      const r = await east.kubectl(['get', 'serviceimports.multicluster.x-k8s.io', 'db', '-n', late]);
+      assert.match(r.stderr, /NotFound/);
+    }, 30_000);
+  });
 });
 
 describe('a remote cluster that goes away', () => {

@@ -1,5 +1,5 @@
 // Hostile input against a deployed `fedmesh server` on real clusters: access Secrets that try to read the server's
-// files or crash it, and watchers that never read. The attacker's remote API server is a listener on 127.0.0.1.
+// files or crash it, watchers that never read, and a remote cluster that exports more Services than the limit. The attacker's remote API server is a listener on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -26,6 +26,7 @@ let metricsPort = 0;
 let serverPid = 0;
 let watcherToken = '';
 const maxWatchesPerUser = 3;
+const maxExportsPerCluster = 3;
 const westPods = 340;
 const federatedServices = 160;
 const east = () => tb.cluster('east');
@@ -71,7 +72,11 @@ before(async () => {
   });
   took('seeded');
   await deployFedmesh(tb.state, (m) => console.error(`[deploy] ${m}`), {
-    serverArgs: [`--max-watches-per-user=${maxWatchesPerUser}`, '--watch-stall-timeout=3s'],
+    serverArgs: [
+      `--max-watches-per-user=${maxWatchesPerUser}`,
+      '--watch-stall-timeout=3s',
+      `--max-exports-per-cluster=${maxExportsPerCluster}`,
+    ],
   });
   const server = tb.state.processes.find((p) => p.component === 'fedmesh-server' && p.cluster === 'east');
   assert.ok(server);
@@ -317,5 +322,67 @@ describe('watchers that never read', () => {
     } finally {
       for (const s of stuck) s.destroy();
     }
+  });
+});
+
+describe('a remote admin who exports more Services than the limit', () => {
+  test('gets only the oldest imported here, and the RCC and metrics say so; withdrawing one lets the next in', async () => {
+    const west = tb.cluster('west');
+    const mcs = '/apis/multicluster.x-k8s.io/v1alpha1/namespaces/shop';
+    const names = Array.from({ length: maxExportsPerCluster + 2 }, (_, i) => `flood-${i}`);
+    // One after another, so that the creation times (then the names) rank them in this order.
+    for (const name of names) {
+      await west.client.create('/api/v1/namespaces/shop/services', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace: 'shop' },
+        spec: { ports: [{ name: 'http', port: 80 }] },
+      });
+      await west.client.create(`${mcs}/serviceexports`, {
+        apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+        kind: 'ServiceExport',
+        metadata: { name, namespace: 'shop' },
+      });
+    }
+    const imported = async () =>
+      (
+        await east().client.get<{ items: { metadata: { name: string } }[] }>(
+          `${mcs}/serviceimports?labelSelector=${encodeURIComponent('app.kubernetes.io/managed-by=fedmesh')}`,
+        )
+      ).items
+        .map((i) => i.metadata.name)
+        .filter((n) => n.startsWith('flood-'))
+        .sort();
+    const leftOutEvents = async () =>
+      (
+        await east().client.get<{ items: { message: string }[] }>(
+          `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent('involvedObject.kind=RemoteClusterConfiguration,involvedObject.name=west,reason=TooManyExports')}`,
+        )
+      ).items;
+    await eventually(
+      async () => {
+        assert.deepEqual(await imported(), names.slice(0, maxExportsPerCluster));
+        assert.equal(await serverMetric('fedmesh_service_imports_left_out'), 2);
+        const events = await leftOutEvents();
+        assert.equal(events.length, 1);
+        assert.match(events[0]?.message ?? '', /cluster west exports more Services than the 3 this cluster imports/);
+      },
+      60_000,
+      500,
+    );
+    // Still exactly the oldest after further settles (nothing flaps in and out).
+    await new Promise((r) => setTimeout(r, 2_500));
+    assert.deepEqual(await imported(), names.slice(0, maxExportsPerCluster));
+    await west.client.delete(`${mcs}/serviceexports/flood-0`);
+    await eventually(
+      async () => {
+        assert.deepEqual(await imported(), names.slice(1, maxExportsPerCluster + 1));
+        assert.equal(await serverMetric('fedmesh_service_imports_left_out'), 1);
+      },
+      60_000,
+      500,
+    );
+    assert.equal((await leftOutEvents()).length, 1, 'one Event for the whole stretch over the limit');
+    serverAlive();
   });
 });

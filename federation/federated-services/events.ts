@@ -46,10 +46,12 @@ export class EventRecorder {
 
   private async post(obj: InvolvedObject, w: Warning): Promise<void> {
     const time = `${new Date().toISOString().slice(0, 19)}Z`;
+    // The Events of a cluster-scoped object (an RCC) go to default, as Kubernetes puts those of Nodes.
+    const namespace = obj.namespace === '' ? 'default' : obj.namespace;
     const body = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { generateName: `${obj.name}.`, namespace: obj.namespace },
+      metadata: { generateName: `${obj.name}.`, namespace },
       involvedObject: obj,
       type: 'Warning',
       reason: w.reason,
@@ -62,7 +64,7 @@ export class EventRecorder {
       count: 1,
     };
     try {
-      await this.client.create(`/api/v1/namespaces/${encodeURIComponent(obj.namespace)}/events`, body);
+      await this.client.create(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body);
       this.metrics?.events.inc({ reason: w.reason });
     } catch (err) {
       this.log.warn({ object: `${obj.kind} ${obj.namespace}/${obj.name}`, err: String(err) }, 'cannot write an Event');

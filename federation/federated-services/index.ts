@@ -11,4 +11,5 @@ export {
 export { federatedSelectorOf, federationAnnotationOf, mayBeBackend } from './federated-service.js';
 export { ServiceImportController, type ServiceImportOptions } from './mcs/controller.js';
 export { mcsCrds } from './mcs/crds.js';
+export { DEFAULT_MAX_EXPORTS_PER_CLUSTER } from './mcs/export-limit.js';
 export { managedByLabel, managedByValue } from './slice-plan.js';

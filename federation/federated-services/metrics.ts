@@ -11,6 +11,8 @@ export interface FederatedServicesMetrics {
   readonly syncErrors: Counter<'controller'>;
   readonly events: Counter<'reason'>;
   register(controller: string, gauges: ControllerGauges): void;
+  /** Where fedmesh_service_imports_left_out reads the remote clusters over their export limit. */
+  registerLeftOut(overLimit: () => ReadonlyMap<string, { readonly leftOut: number }>): void;
 }
 
 const byRegistry = new WeakMap<Registry, FederatedServicesMetrics>();
@@ -38,6 +40,17 @@ export function federatedServicesMetrics(registry: Registry): FederatedServicesM
       for (const [controller, g] of controllers) this.set({ controller }, g.queueDepth());
     },
   });
+  let overLimit: () => ReadonlyMap<string, { readonly leftOut: number }> = () => new Map();
+  new Gauge({
+    name: 'fedmesh_service_imports_left_out',
+    help: 'Exports of a remote cluster not imported because it exports more than --max-exports-per-cluster (counting those whose namespace exists here), by cluster; clusters within the limit are not listed',
+    labelNames: ['cluster'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cluster, o] of overLimit()) this.set({ cluster }, o.leftOut);
+    },
+  });
   const m: FederatedServicesMetrics = {
     writes: new Counter({
       name: 'fedmesh_federated_service_slice_writes_total',
@@ -58,6 +71,9 @@ export function federatedServicesMetrics(registry: Registry): FederatedServicesM
       registers: [registry],
     }),
     register: (controller, gauges) => controllers.set(controller, gauges),
+    registerLeftOut: (read) => {
+      overLimit = read;
+    },
   };
   byRegistry.set(registry, m);
   return m;

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { type KubeObject, ResilientInformer } from '../../../core/kube/resilient-informer.js';
 import { isStatus, KubeApiError } from '../../../core/kube/rest-client.js';
 import type { MeshEvent, MeshService } from '../../mesh-types.js';
+import { rccGroup, rccKind, rccPath, rccVersion } from '../../rcc-spec.js';
 import { endpointsOfBackends } from '../endpoints.js';
 import { EventRecorder } from '../events.js';
 import { derivedServiceLabel } from '../federated-service.js';
@@ -29,10 +30,15 @@ import {
   mergeExports,
 } from './clusterset.js';
 import { mcsGroup, mcsVersion, serviceExportPlural, serviceImportPlural } from './crds.js';
+import { DEFAULT_MAX_EXPORTS_PER_CLUSTER, ExportLimit } from './export-limit.js';
 
 export interface ServiceImportOptions extends LeaderControllerOptions {
   /** Who writes the Events (their reportingInstance), e.g. the pod name. */
   readonly instance?: string;
+  /** Exports of one remote cluster imported at most (export-limit.ts); default DEFAULT_MAX_EXPORTS_PER_CLUSTER. */
+  readonly maxExportsPerCluster?: number;
+  /** Least time between two choices of the exports of clusters over the limit (default 1 s). */
+  readonly exportLimitPeriodMs?: number;
 }
 
 const controllerName = 'service-imports';
@@ -196,11 +202,18 @@ export class ServiceImportController {
   private readonly events: EventRecorder;
   private unsubscribe: () => void = () => {};
   private ready = false;
+  private readonly exportLimit: ExportLimit;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private lastSettle = 0;
+  /** What the log last said of each cluster over the limit (said again only when it changes). */
+  private readonly loggedOverLimit = new Map<string, string>();
 
   constructor(private readonly opts: ServiceImportOptions) {
     this.metrics = opts.registry ? federatedServicesMetrics(opts.registry) : undefined;
     this.metrics?.register(controllerName, { managed: () => this.managedCount, queueDepth: () => this.queue.depth });
     this.events = new EventRecorder(opts.client, opts.log, opts.instance ?? 'fedmesh-server', this.metrics);
+    this.exportLimit = new ExportLimit(opts.maxExportsPerCluster ?? DEFAULT_MAX_EXPORTS_PER_CLUSTER, opts.localCluster);
+    this.metrics?.registerLeftOut(() => this.exportLimit.overLimit());
     this.queue = new WorkQueue({
       sync: (key) => this.sync(key),
       mayRun: () => this.ready && opts.mayWrite(),
@@ -265,7 +278,9 @@ export class ServiceImportController {
   }
 
   start(): void {
-    const sub = this.opts.cache.subscribe((ev) => this.onMeshEvent(ev), { kinds: ['Service', 'EndpointSlice'] });
+    const sub = this.opts.cache.subscribe((ev) => this.onMeshEvent(ev), {
+      kinds: ['Service', 'EndpointSlice', 'Namespace'],
+    });
     this.unsubscribe = sub.unsubscribe;
     for (const o of sub.snapshot?.objects ?? []) this.onMeshEvent({ type: 'added', revision: o.revision, object: o });
     this.exportInformer.start();
@@ -306,6 +321,8 @@ export class ServiceImportController {
 
   async stop(): Promise<void> {
     this.unsubscribe();
+    clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
     this.queue.stop();
     await Promise.all([this.exportInformer.stop(), this.importInformer.stop(), this.written.stop()]);
   }
@@ -321,13 +338,16 @@ export class ServiceImportController {
         if (ev.type === 'deleted') {
           m?.delete(a.cluster);
           if (m?.size === 0) this.announcements.delete(key);
+          this.exportLimit.delete(a.cluster, a.namespace, a.name);
         } else {
           if (!m) {
             m = new Map();
             this.announcements.set(key, m);
           }
           m.set(a.cluster, a);
+          this.exportLimit.set(a);
         }
+        this.scheduleSettle();
         this.queue.add(key);
       } else if (o.serviceName && this.announcements.get(keyOf(o.namespace, o.serviceName))?.has(o.cluster)) {
         this.queue.add(keyOf(o.namespace, o.serviceName));
@@ -338,6 +358,77 @@ export class ServiceImportController {
       const owner = o.cluster === this.opts.localCluster ? o.labels[derivedServiceLabel] : undefined;
       if (owner) this.queue.add(keyOf(o.namespace, owner));
       if (ev.type === 'deleted') this.serviceFacts.delete(o.uid);
+    } else if (o.kind === 'Namespace' && o.cluster === this.opts.localCluster && ev.type !== 'modified') {
+      // A namespace created here after a Service of its name was exported gets its imports now (and one deleted
+      // loses them with it); the clusters over their export limit choose again.
+      const prefix = `${o.name}/`;
+      for (const key of this.announcements.keys()) if (key.startsWith(prefix)) this.queue.add(key);
+      this.exportLimit.namespacesChanged();
+      this.scheduleSettle();
+    }
+  }
+
+  /** Chooses again, at most once a period, which exports of the clusters over their limit are imported. */
+  private scheduleSettle(): void {
+    if (this.settleTimer !== undefined || !this.exportLimit.needsSettle) return;
+    const period = this.opts.exportLimitPeriodMs ?? 1000;
+    const wait = Math.max(0, this.lastSettle + period - Date.now());
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      this.lastSettle = Date.now();
+      const local = this.opts.localCluster;
+      const changed = this.exportLimit.settle((ns) => this.opts.cache.get('Namespace', local, '', ns) !== undefined);
+      for (const key of changed) this.queue.add(key);
+      this.reportOverLimit();
+      this.scheduleSettle(); // what changed while it ran
+    }, wait);
+    this.settleTimer.unref();
+  }
+
+  /** Each remote cluster over its export limit: a log line when its figures change, a Warning Event on its RCC. */
+  private reportOverLimit(): void {
+    const over = this.exportLimit.overLimit();
+    const limit = this.exportLimit.limit;
+    for (const cluster of new Set([...over.keys(), ...this.loggedOverLimit.keys()])) {
+      const figures = over.get(cluster);
+      const said = figures ? `${figures.announced}/${figures.leftOut}` : undefined;
+      if (said !== this.loggedOverLimit.get(cluster)) {
+        if (figures) {
+          this.loggedOverLimit.set(cluster, said ?? '');
+          this.opts.log.warn(
+            { cluster, announced: figures.announced, leftOut: figures.leftOut, limit },
+            'a remote cluster exports more Services than this cluster imports from one cluster; its oldest exports are imported, the rest left out',
+          );
+        } else {
+          this.loggedOverLimit.delete(cluster);
+          this.opts.log.info(
+            { cluster, limit },
+            'a remote cluster is within the export limit again: every export is imported',
+          );
+        }
+      }
+      // One Event per stretch over the limit (its message holds no counts, so that churn writes no more), written
+      // by the leader only, like every other write.
+      if (!this.opts.mayWrite()) continue;
+      const warnings = figures
+        ? [
+            {
+              reason: 'TooManyExports',
+              message: `cluster ${cluster} exports more Services than the ${limit} this cluster imports from one cluster (--max-exports-per-cluster): its ${limit} oldest exports are imported and the others left out until it exports fewer; their count is the metric fedmesh_service_imports_left_out{cluster="${cluster}"}`,
+            },
+          ]
+        : [];
+      void this.events
+        .report(`export limit ${cluster}`, warnings, async () => {
+          const rcc = await this.opts.client.get<{ metadata?: { uid?: unknown } }>(
+            `${rccPath}/${encodeURIComponent(cluster)}`,
+          );
+          const uid = typeof rcc.metadata?.uid === 'string' ? rcc.metadata.uid : '';
+          return { apiVersion: `${rccGroup}/${rccVersion}`, kind: rccKind, namespace: '', name: cluster, uid };
+        })
+        .catch((err: unknown) =>
+          this.opts.log.warn({ cluster, err: String(err) }, 'cannot write the export limit Event on the RCC'),
+        );
     }
   }
 
@@ -345,6 +436,7 @@ export class ServiceImportController {
     const { namespace, name } = splitKey(key);
     const local = this.opts.localCluster;
     const exported = [...(this.announcements.get(key)?.values() ?? [])].flatMap((a) => {
+      if (!this.exportLimit.admits(a.cluster, key)) return [];
       const service = this.opts.cache.get('Service', a.cluster, namespace, name);
       return service ? [{ cluster: a.cluster, exportedAt: a.exportedAt, headless: a.headless, service }] : [];
     });
