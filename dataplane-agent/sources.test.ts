@@ -35,8 +35,8 @@ test('remote objects of the wrong shape, or claiming the local cluster, are refu
   assert.match(refusal(rwl({}, { app: 7 })), /labels\/additionalProperties\/type: must be string/);
   assert.match(refusal(rwl({ ports: [{ port: 70000 }] })), /port\/maximum: must be <= 65535/);
   assert.doesNotMatch(refusal(rwl({}, { app: 'x'.repeat(64) })), /xxx/, 'the reason never quotes a value');
-  const e = remoteWorkloadEndpoint(rwl({ ips: ['10.244.0.5', '999.1.1.1', 'fd00::1'] }), 'west');
-  assert.deepEqual(isRefusal(e) ? e : e.ips, ['10.244.0.5']);
+  const e = remoteWorkloadEndpoint(rwl({ ips: ['10.244.0.5', '999.1.1.1', 'fd00::1', '10.244.0.5'] }), 'west');
+  assert.deepEqual(isRefusal(e) ? e : e.ips, ['10.244.0.5'], 'IPv4 only, each once');
   assert.ok(isRefusal(remoteWorkloadEndpoint(null, 'west')));
 });
 

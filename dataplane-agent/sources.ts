@@ -132,7 +132,9 @@ export function remoteWorkloadEndpoint(obj: unknown, localCluster: string): Endp
     namespace: w.metadata.namespace,
     name: w.spec.podName,
     nodeName: w.spec.nodeName ?? '',
-    ips: ipv4Only(w.spec.ips),
+    // Each address once: a remote cluster listing one twice would otherwise add it to a selection twice and take it
+    // out once (the calculation drops repeats too).
+    ips: [...new Set(ipv4Only(w.spec.ips))],
     labels: podLabels,
     ports: namedPorts(w.spec.ports),
   };

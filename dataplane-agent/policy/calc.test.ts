@@ -539,3 +539,25 @@ test('IPv6 addresses of a pod a policy isolates are dropped in that direction on
   assert.ok(forwardRules().includes(`ip6 daddr @${ingressIsolatedV6Set} drop`));
   assert.ok(forwardRules().includes(`ip6 saddr @${egressIsolatedV6Set} drop`));
 });
+
+test('a remote endpoint listing an address twice leaves no element behind once a local pod takes it, or once it goes', () => {
+  const c = world();
+  c.upsertPolicy(eastClients);
+  c.trackChanges(true);
+  const members = () =>
+    peerElements(c)
+      .map((e) => e.split(' ')[0])
+      .sort();
+  // Before a local pod holds 10.245.1.7, a remote client lists it twice.
+  c.upsertEndpoint({
+    ...ep('east', 'twice', '10.245.1.7', { app: 'client' }, 'e2'),
+    ips: ['10.245.1.7', '10.245.1.7'],
+  });
+  assert.deepEqual(members(), ['10.244.0.2', '10.245.1.7']);
+  // A local pod (another node, not trusted by the policy) gets the address: the remote claim stops counting at once.
+  c.upsertEndpoint(ep('west', 'other', '10.245.1.7', { app: 'other' }, 'n1'));
+  assert.deepEqual(members(), ['10.244.0.2']);
+  c.deleteEndpoint('east', 'demo', 'twice');
+  c.deleteEndpoint('west', 'demo', 'other');
+  assert.deepEqual(members(), ['10.244.0.2'], 'nothing of the twice-listed address is left');
+});

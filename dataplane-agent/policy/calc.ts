@@ -323,7 +323,13 @@ export class PolicyCalculation {
     return n;
   }
 
-  upsertEndpoint(ep: Endpoint): void {
+  upsertEndpoint(given: Endpoint): void {
+    // Every address counts once: membership is counted per address, and a repeated one would be added twice and
+    // removed once (left in a peer set after its endpoint went). Sources drop repeats; this is the last guard.
+    const ep =
+      given.ips.length > 1 && new Set(given.ips).size < given.ips.length
+        ? { ...given, ips: [...new Set(given.ips)] }
+        : given;
     const key = endpointKey(ep.cluster, ep.namespace, ep.name);
     const old = this.endpoints.get(key);
     this.endpoints.set(key, ep);
