@@ -83,8 +83,8 @@ test('the peers set holds exactly the IPs a selector picks across clusters, unde
   assert.deepEqual(peerElements(c), ['10.244.0.2 . 0x00000001']);
   assert.deepEqual(
     [...(c.desired.sets.get(namedPortsSet)?.elements ?? [])].sort(),
-    ['10.244.0.2', '10.244.1.2', '10.245.0.2', '10.245.1.2'].map((ip) => `${ip} . tcp . 8080 . 0x00000001`),
-    'every endpoint with a port named http, under the tag of that name',
+    ['10.245.0.2', '10.245.1.2'].map((ip) => `${ip} . tcp . 8080 . 0x00000001`),
+    "every local endpoint with a port named http, under the tag of that name (an ingress rule's port is this node's endpoint's)",
   );
   const verdict = c.desired.maps.get(ingressMap)?.elements.get('10.245.0.2');
   assert.match(verdict ?? '', /^jump prof-/);
@@ -560,4 +560,82 @@ test('a remote endpoint listing an address twice leaves no element behind once a
   c.deleteEndpoint('east', 'demo', 'twice');
   c.deleteEndpoint('west', 'demo', 'other');
   assert.deepEqual(members(), ['10.244.0.2'], 'nothing of the twice-listed address is left');
+});
+
+test("a named port resolves on remote endpoints only for a peer that names their cluster: a remote pod cannot open a plain policy's port", () => {
+  // A plain NetworkPolicy: web may send to the port named http of anything, as Kubernetes means it (local pods).
+  const plain = np('web-egress', {
+    podSelector: { matchLabels: { app: 'web' } },
+    policyTypes: ['Egress'],
+    egress: [{ ports: [{ port: 'http' }] }],
+  });
+  // A remote cluster claims for its pod a local node's address and another local pod's, with the kubelet's and
+  // etcd's ports under the name http.
+  const hostile: Endpoint = {
+    ...ep('east', 'x', '10.0.0.11', {}, 'e9'),
+    ips: ['10.0.0.11', '10.245.1.50'],
+    ports: [
+      { name: 'http', port: 10250, protocol: 'TCP' },
+      { name: 'http', port: 2379, protocol: 'TCP' },
+    ],
+  };
+  const namedPorts = (c: PolicyCalculation) => [...(c.desired.sets.get(namedPortsSet)?.elements ?? [])].sort();
+  const c = world();
+  c.upsertEndpoint(ep('west', 'web', '10.245.0.3', { app: 'web' }));
+  c.upsertEndpoint(hostile);
+  c.upsertPolicy(plain);
+  assert.deepEqual(
+    namedPorts(c).map((e) => e.split(' . ')[0]),
+    ['10.245.0.2', '10.245.0.3', '10.245.1.2'],
+    'local endpoints only',
+  );
+  // A policy whose peer names east: its rule resolves the name on east's endpoints too, under a tag of its own,
+  // and only its line (the one matching east's peers) reads that tag.
+  const toEast = np('to-east', {
+    podSelector: { matchLabels: { app: 'web' } },
+    policyTypes: ['Egress'],
+    egress: [
+      {
+        to: [
+          { podSelector: {} },
+          { podSelector: { matchExpressions: [{ key: 'fedmesh.io/cluster', operator: 'In', values: ['east'] }] } },
+        ],
+        ports: [{ port: 'http' }],
+      },
+    ],
+  });
+  c.upsertPolicy(toEast);
+  const byTag = new Map<string, string[]>();
+  for (const e of namedPorts(c)) {
+    const [ip, , port, tag] = e.split(' . ');
+    byTag.set(tag ?? '', [...(byTag.get(tag ?? '') ?? []), `${ip}:${port}`]);
+  }
+  const tags = [...byTag.keys()].sort();
+  assert.equal(tags.length, 2);
+  const [localTag, meshTag] = tags.sort((a, b) => (byTag.get(a)?.length ?? 0) - (byTag.get(b)?.length ?? 0));
+  assert.deepEqual(byTag.get(localTag ?? ''), ['10.245.0.2:8080', '10.245.0.3:8080', '10.245.1.2:8080']);
+  assert.deepEqual(byTag.get(meshTag ?? '')?.sort(), [
+    '10.0.0.11:10250',
+    '10.0.0.11:2379',
+    '10.244.0.2:8080',
+    '10.244.1.2:8080',
+    '10.245.0.2:8080',
+    '10.245.0.3:8080',
+    '10.245.1.2:8080',
+    '10.245.1.50:10250',
+    '10.245.1.50:2379',
+  ]);
+  const profile = [...c.desired.chains]
+    .filter(([name]) => name.startsWith('prof-'))
+    .flatMap(([, chain]) => chain.rules)
+    .filter((r) => r.includes('@named-ports'));
+  const plainLine = profile.find((r) => !r.includes('@peers'));
+  assert.ok(plainLine?.includes(localTag ?? '?'), plainLine);
+  assert.equal(profile.filter((r) => r.includes(meshTag ?? '?')).length, 1, 'only the line of the peer naming east');
+  // The policy naming east goes: its tag and elements go; the plain policy's stay.
+  c.deletePolicy(toEast.key);
+  assert.deepEqual(
+    namedPorts(c).map((e) => e.split(' . ')[0]),
+    ['10.245.0.2', '10.245.0.3', '10.245.1.2'],
+  );
 });

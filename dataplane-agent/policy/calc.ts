@@ -23,6 +23,7 @@
 import { createHash } from 'node:crypto';
 import { SetIndex } from '../../core/collections/set-index.js';
 import { canonicalSelector } from '../../core/selector/canonical.js';
+import { clusterScope } from '../../core/selector/cluster-scope.js';
 import { SelectorIndex } from '../../core/selector/index.js';
 import { parseIpv4, parseIpv4Cidr } from '../ipv4.js';
 import { emptyChanges, type NftChain, type NftChanges, type NftMap, type NftSet, type NftState } from '../nft/state.js';
@@ -121,14 +122,17 @@ export class PolicyCalculation {
   private readonly policyRefs = new Map<string, PolicyRef>();
   /** Peer selector (canonical form) -> its tag in `peers` and reference count (rules naming it). */
   private readonly peers = new Map<string, PeerSelection>();
-  /** Named port -> its tag in `named-ports` and reference count (rules naming it). */
-  private readonly portNames = new Map<string, Tagged>();
+  /**
+   * Named port in a scope (portNameKey) -> its tag in `named-ports` and reference count (rules naming it). A name
+   * resolves on local endpoints only, unless the rule's peer may select remote ones (see namedPortScope).
+   */
+  private readonly portNames = new Map<string, NamedPortTag>();
   private readonly peerTags = new TagPool();
   private readonly portTags = new TagPool();
   /** Lists of ports and of excepted networks (listKey) -> their tag and reference count (rules naming them). */
   private readonly lists = new Map<string, Tagged>();
   private readonly listTags = new TagPool();
-  private readonly ruleTags: RuleTags = { peers: this.peers, portNames: this.portNames, lists: this.lists };
+  private readonly ruleTags: RuleTags;
   private readonly profiles = new Map<string, ProfileEntry>();
   /** Profile chain -> the policy each of its rules comes from (undefined: the base chain's and the final drop). */
   private readonly ruleOwners = new Map<string, readonly (string | undefined)[]>();
@@ -178,6 +182,7 @@ export class PolicyCalculation {
     private readonly localCluster: string,
     private readonly nodeName: string,
   ) {
+    this.ruleTags = { peers: this.peers, portNames: this.portNames, lists: this.lists, localCluster };
     this.state = {
       sets: new Map<string, NftSet>([[peersSet, { declaration: peersDecl, elements: this.peerMembers }]]),
       maps: new Map<string, NftMap>([
@@ -511,20 +516,23 @@ export class PolicyCalculation {
     }
   }
 
-  /** The endpoint's elements in `named-ports`: of every port it has, or only of the port name `only`. */
-  private portElements(ep: Endpoint | undefined, add: boolean, only?: string): void {
+  /** The endpoint's elements in `named-ports`: of every named port tag, or only of the tag `only`. */
+  private portElements(ep: Endpoint | undefined, add: boolean, only?: NamedPortTag): void {
     if (!ep || this.portNames.size === 0) return; // no rule names a port: no endpoint has elements in named-ports
     for (const ip of this.countedIps(ep)) this.portAddress(ep, ip, add, only);
   }
 
-  private portAddress(ep: Endpoint, ip: string, add: boolean, only?: string): void {
+  private portAddress(ep: Endpoint, ip: string, add: boolean, only?: NamedPortTag): void {
+    const local = ep.cluster === this.localCluster;
     for (const p of ep.ports) {
-      if (only !== undefined && p.name !== only) continue;
-      const named = this.portNames.get(p.name);
-      if (!named) continue;
-      const el = `${ip} . ${protoName[p.protocol]} . ${p.port} . ${named.text}`;
-      if (add) this.addElement(namedPortsSet, el);
-      else this.removeElement(namedPortsSet, el);
+      for (const scope of local ? namedPortScopes : remoteNamedPortScopes) {
+        if (only !== undefined && (p.name !== only.name || scope !== only.scope)) continue;
+        const named = this.portNames.get(portNameKey(scope, p.name));
+        if (!named) continue;
+        const el = `${ip} . ${protoName[p.protocol]} . ${p.port} . ${named.text}`;
+        if (add) this.addElement(namedPortsSet, el);
+        else this.removeElement(namedPortsSet, el);
+      }
     }
   }
 
@@ -588,7 +596,7 @@ export class PolicyCalculation {
   // ---- rule references: peer selectors, named ports, nets
 
   private retainRuleRefs(p: DataplanePolicy): void {
-    for (const rule of [...p.ingress, ...p.egress]) {
+    for (const [direction, rule] of rulesOf(p)) {
       for (const peer of rule.peers ?? []) {
         if (peer.kind === 'selector') {
           const id = peerSelectorKey(peer);
@@ -612,13 +620,17 @@ export class PolicyCalculation {
       if (services.length > 1) this.retainList(portListsSet, services);
       for (const port of rule.ports) {
         if (port.kind !== 'named') continue;
-        const named = this.portNames.get(port.name);
-        if (named) {
-          named.refs++;
-          continue;
+        for (const scope of ruleNamedPortScopes(rule, direction, this.localCluster)) {
+          const key = portNameKey(scope, port.name);
+          const named = this.portNames.get(key);
+          if (named) {
+            named.refs++;
+            continue;
+          }
+          const created: NamedPortTag = { ...tagged(this.portTags.take()), name: port.name, scope };
+          this.portNames.set(key, created);
+          for (const ep of this.endpoints.values()) this.portElements(ep, true, created);
         }
-        this.portNames.set(port.name, tagged(this.portTags.take()));
-        for (const ep of this.endpoints.values()) this.portElements(ep, true, port.name);
       }
     }
   }
@@ -646,7 +658,7 @@ export class PolicyCalculation {
   }
 
   private releaseRuleRefs(p: DataplanePolicy): void {
-    for (const rule of [...p.ingress, ...p.egress]) {
+    for (const [direction, rule] of rulesOf(p)) {
       for (const peer of rule.peers ?? []) {
         if (peer.kind === 'selector') {
           const id = peerSelectorKey(peer);
@@ -667,11 +679,14 @@ export class PolicyCalculation {
       if (services.length > 1) this.releaseList(portListsSet, services);
       for (const port of rule.ports) {
         if (port.kind !== 'named') continue;
-        const named = this.portNames.get(port.name);
-        if (!named || --named.refs > 0) continue;
-        for (const ep of this.endpoints.values()) this.portElements(ep, false, port.name);
-        this.portNames.delete(port.name);
-        this.portTags.release(named.tag);
+        for (const scope of ruleNamedPortScopes(rule, direction, this.localCluster)) {
+          const key = portNameKey(scope, port.name);
+          const named = this.portNames.get(key);
+          if (!named || --named.refs > 0) continue;
+          for (const ep of this.endpoints.values()) this.portElements(ep, false, named);
+          this.portNames.delete(key);
+          this.portTags.release(named.tag);
+        }
       }
     }
   }
@@ -850,6 +865,11 @@ interface PolicyRef {
   readonly key: string;
 }
 
+interface NamedPortTag extends Tagged {
+  readonly name: string;
+  readonly scope: NamedPortScope;
+}
+
 interface PeerSelection extends Tagged {
   readonly kind: 'peer';
 }
@@ -880,47 +900,81 @@ export function renderRule(rule: PolicyRule, direction: Direction, tags: RuleTag
   if (rule.peers !== null && rule.peers.length === 0) return []; // no peer can match
   const peerField = direction === 'ingress' ? 'ip saddr' : 'ip daddr';
   const verdict = rule.action === 'Allow' ? 'return' : 'drop';
-  const peerMatches: string[] = [];
-  if (rule.peers === null) peerMatches.push('');
+  const peerMatches: { readonly match: string; readonly scope: NamedPortScope }[] = [];
+  if (rule.peers === null) peerMatches.push({ match: '', scope: namedPortScope(null, direction, tags.localCluster) });
   for (const p of rule.peers ?? []) {
     const m = peerMatch(p, peerField, rule.action, tags);
-    if (m !== undefined) peerMatches.push(m);
+    if (m !== undefined) peerMatches.push({ match: m, scope: namedPortScope(p, direction, tags.localCluster) });
   }
   const proto = rule.protocol === null ? '' : `meta l4proto ${rule.protocol}`;
-  const portMatches: string[] = [];
-  for (const port of rule.ports) {
-    if (port.kind === 'named') {
-      // The destination's own port of that name: for ingress this node's endpoint, for egress the peer.
-      const named = tags.portNames.get(port.name);
-      if (!named) throw new Error(`port name ${port.name} has no tag`);
-      portMatches.push(
-        `${proto} ip daddr . meta l4proto . th dport . ${tagExpression(named.tag)} @${namedPortsSet}`.trim(),
-      );
-    }
-  }
+  // The destination's own port of a name: for ingress this node's endpoint, for egress the peer (of the scope the
+  // peer can select).
+  const namedMatches = (scope: NamedPortScope) =>
+    rule.ports.flatMap((port) => {
+      if (port.kind !== 'named') return [];
+      const named = tags.portNames.get(portNameKey(scope, port.name));
+      if (!named) throw new Error(`port name ${port.name} (${scope}) has no tag`);
+      return [`${proto} ip daddr . meta l4proto . th dport . ${tagExpression(named.tag)} @${namedPortsSet}`.trim()];
+    });
+  const otherMatches: string[] = [];
   const ranges = portRanges(rule.ports);
-  if (ranges.length === 1) portMatches.push(`${proto} th dport ${ranges[0]}`.trim());
+  if (ranges.length === 1) otherMatches.push(`${proto} th dport ${ranges[0]}`.trim());
   else if (ranges.length > 1) {
     const list = listTag(tags, portListsSet, ranges);
-    portMatches.push(`${proto} th dport . ${tagExpression(list)} @${portListsSet}`.trim());
-  }
-  if (portMatches.length === 0) {
-    const icmp = rule.icmp
-      ? ` icmp type ${rule.icmp.type}${rule.icmp.code === null ? '' : ` icmp code ${rule.icmp.code}`}`
-      : '';
-    portMatches.push(`${proto}${icmp}`.trim());
+    otherMatches.push(`${proto} th dport . ${tagExpression(list)} @${portListsSet}`.trim());
   }
   const out: string[] = [];
   for (const pm of peerMatches) {
-    for (const port of portMatches) out.push([pm, port, verdict].filter((s) => s !== '').join(' '));
+    const portMatches = [...namedMatches(pm.scope), ...otherMatches];
+    if (portMatches.length === 0) {
+      const icmp = rule.icmp
+        ? ` icmp type ${rule.icmp.type}${rule.icmp.code === null ? '' : ` icmp code ${rule.icmp.code}`}`
+        : '';
+      portMatches.push(`${proto}${icmp}`.trim());
+    }
+    for (const port of portMatches) out.push([pm.match, port, verdict].filter((s) => s !== '').join(' '));
   }
   return out;
+}
+
+/**
+ * Where a named port of a rule resolves: on local endpoints only, as a standard NetworkPolicy means it, unless the
+ * rule's peer is a selector that may select remote endpoints (it names other clusters). A peer-less rule, an
+ * ipBlock peer and every ingress rule (the port is this node's endpoint's) resolve locally: otherwise any remote
+ * cluster could open a plain policy's named port to whatever address and port it claims for its pods.
+ */
+export function namedPortScope(peer: RulePeer | null, direction: Direction, localCluster: string): NamedPortScope {
+  if (direction === 'ingress' || peer === null || peer.kind === 'net') return 'local';
+  const scope = clusterScope(peer.selector);
+  return scope.kind === 'clusters' && scope.names.every((n) => n === localCluster) ? 'local' : 'mesh';
+}
+
+/** The scopes a rule's named ports resolve in (one per distinct scope of its peers). */
+function ruleNamedPortScopes(rule: PolicyRule, direction: Direction, localCluster: string): NamedPortScope[] {
+  if (rule.peers === null) return [namedPortScope(null, direction, localCluster)];
+  return [...new Set(rule.peers.map((p) => namedPortScope(p, direction, localCluster)))];
+}
+
+function* rulesOf(p: DataplanePolicy): Generator<[Direction, PolicyRule]> {
+  for (const rule of p.ingress) yield ['ingress', rule];
+  for (const rule of p.egress) yield ['egress', rule];
+}
+
+/** Local endpoints only, or every endpoint of the mesh. */
+export type NamedPortScope = 'local' | 'mesh';
+const namedPortScopes: readonly NamedPortScope[] = ['local', 'mesh'];
+const remoteNamedPortScopes: readonly NamedPortScope[] = ['mesh'];
+
+function portNameKey(scope: NamedPortScope, name: string): string {
+  return `${scope}|${name}`;
 }
 
 /** The tags a rule's rendering reads. */
 export interface RuleTags {
   readonly peers: ReadonlyMap<string, { readonly tag: number }>;
+  /** portNameKey -> tag. */
   readonly portNames: ReadonlyMap<string, { readonly tag: number }>;
+  readonly localCluster: string;
   /** listKey -> tag. */
   readonly lists: ReadonlyMap<string, { readonly tag: number }>;
 }
