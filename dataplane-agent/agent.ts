@@ -93,7 +93,7 @@ export class Agent {
   private resolveProgrammed: () => void = () => {};
 
   constructor(private readonly opts: AgentOptions) {
-    this.calc = new PolicyCalculation(opts.clusterName, opts.nodeName);
+    this.calc = new PolicyCalculation(opts.clusterName, opts.nodeName, { tunnelDevice: opts.vxlan.device });
     this.programmed = new Promise((r) => {
       this.resolveProgrammed = r;
     });
@@ -541,6 +541,9 @@ export class Agent {
         localRoutes: await readMainRoutes(),
         self: this.ownTunnel,
       });
+      // Packets out of the tunnel may come from the networks it routes, and from no other: before the routes change,
+      // so that a network is accepted no sooner than it is routed (the nft lane takes the change on its own).
+      if (this.calc.setTunnelSources(plan.state.routes.keys())) this.flushes.schedule();
       for (const p of plan.problems) this.opts.log.warn({ problem: p }, 'remote node left out of the overlay');
       this.metrics.overlayProblems.set(plan.problems.length);
       this.metrics.remoteNodes.set(plan.state.neighbors.size);

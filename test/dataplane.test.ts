@@ -289,6 +289,85 @@ describe('overlay', () => {
   });
 });
 
+// Prints each datagram it receives as `<inner source> <payload>`.
+const udpListenScript = `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => console.log(r.address + ' ' + String(m))); s.bind(Number(process.argv[1]), '0.0.0.0', () => console.log('listening'));`;
+
+// Sends one VXLAN frame as any host that reaches a node's VXLAN port can: outer UDP to argv[1]:argv[2], VNI
+// argv[3], an inner IPv4/UDP packet from argv[5] to argv[6]:argv[7] for the device MAC argv[4], payload argv[8].
+const vxlanSendScript = `const [dst, port, vni, mac, src, to, toPort, text] = process.argv.slice(1);
+const quad = (a) => Buffer.from(a.split('.').map(Number)); const payload = Buffer.from(text);
+const udp = Buffer.alloc(8); udp.writeUInt16BE(40000, 0); udp.writeUInt16BE(Number(toPort), 2); udp.writeUInt16BE(8 + payload.length, 4);
+const ip = Buffer.alloc(20); ip[0] = 0x45; ip.writeUInt16BE(28 + payload.length, 2); ip[8] = 64; ip[9] = 17; quad(src).copy(ip, 12); quad(to).copy(ip, 16);
+let sum = 0; for (let i = 0; i < 20; i += 2) sum += ip.readUInt16BE(i); while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16); ip.writeUInt16BE(~sum & 0xffff, 10);
+const eth = Buffer.concat([Buffer.from(mac.split(':').map((h) => parseInt(h, 16))), Buffer.from([2, 0, 0, 0, 0, 9, 8, 0])]);
+const vx = Buffer.alloc(8); vx[0] = 8; vx.writeUIntBE(Number(vni), 4, 3);
+const s = require('node:dgram').createSocket('udp4'); s.send(Buffer.concat([vx, eth, ip, udp, payload]), Number(port), dst, (e) => { s.close(); process.exit(e ? 1 : 0); });`;
+
+describe('the tunnel', () => {
+  test('a packet out of the tunnel with a source the tunnel does not route (a spoofed local pod) is dropped', async () => {
+    const server = pod('west', 'server');
+    const node = nodeOf(server);
+    const sender = nodeOf(pod('east', 'client'));
+    const listener = spawnIn(server.netns, udpListenScript, ['5000']);
+    const received: string[] = [];
+    let buf = '';
+    await new Promise<void>((resolve) => {
+      listener.stdout?.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const lines = buf.split('\n');
+        buf = lines.pop() ?? '';
+        for (const l of lines)
+          if (l === 'listening') resolve();
+          else if (l) received.push(l);
+      });
+    });
+    const link = await runTool('ip', ['-n', node.netns, '-j', 'link', 'show', 'fedmesh.vxlan']);
+    const mac = (JSON.parse(link.stdout) as { address: string }[])[0]?.address ?? '';
+    assert.match(mac, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    const send = async (source: string, text: string) => {
+      const r = await runTool('ip', [
+        'netns',
+        'exec',
+        sender.netns,
+        process.execPath,
+        '-e',
+        vxlanSendScript,
+        node.underlayIP,
+        '4789',
+        '4097',
+        mac,
+        source,
+        server.ip,
+        '5000',
+        text,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+    };
+    // No policy selects the server. The frame is well made: from a remote pod's address (routed through the
+    // tunnel) it is delivered.
+    await eventually(
+      async () => {
+        await send(pod('east', 'client').ip, 'remote');
+        await sleep(200);
+        assert.ok(received.includes(`${pod('east', 'client').ip} remote`), received.join('; '));
+      },
+      15_000,
+      100,
+    );
+    // The same frame claiming a local pod's address (west's peer, on the other node) never is, nor one claiming an
+    // address nobody holds; the first frame again still is.
+    for (const source of [pod('west', 'peer').ip, '10.99.0.1']) await send(source, 'spoofed');
+    await send(pod('east', 'client').ip, 'remote-again');
+    await eventually(async () => assert.ok(received.includes(`${pod('east', 'client').ip} remote-again`)), 5_000, 50);
+    await sleep(500);
+    assert.deepEqual(
+      received.filter((l) => l.endsWith('spoofed')),
+      [],
+    );
+    listener.kill('SIGKILL');
+  });
+});
+
 describe('policy', () => {
   test('a NetworkPolicy admitting east pods labelled app=client: only that pod gets in; relabelling flips within 1 s', async (t) => {
     const client = pod('east', 'client');

@@ -15,6 +15,7 @@ import {
   PolicyCalculation,
   peersSet,
   portListsSet,
+  tunnelSourcesSet,
 } from './calc.js';
 import type { DataplanePolicy } from './model.js';
 
@@ -638,4 +639,29 @@ test("a named port resolves on remote endpoints only for a peer that names their
     namedPorts(c).map((e) => e.split(' . ')[0]),
     ['10.245.0.2', '10.245.0.3', '10.245.1.2'],
   );
+});
+
+test('with a tunnel device: what comes out of it must have a source it routes, checked before established flows', () => {
+  const c = new PolicyCalculation('west', 'n0', { tunnelDevice: 'fedmesh.vxlan' });
+  const rules = c.desired.chains.get('forward')?.rules ?? [];
+  assert.deepEqual(rules.slice(0, 3), [
+    'iifname "fedmesh.vxlan" meta nfproto ipv6 drop',
+    'iifname "fedmesh.vxlan" ip saddr . (meta mark & 0x00000000 | 0x00000000) != @tunnel-sources drop',
+    'ct state established,related accept',
+  ]);
+  const sources = () => [...(c.desired.sets.get(tunnelSourcesSet)?.elements ?? [])].sort();
+  assert.deepEqual(sources(), [], 'nothing routed yet: nothing out of the tunnel passes');
+  c.trackChanges(true);
+  assert.equal(c.setTunnelSources(['10.244.0.0/24', '10.244.1.0/24', 'not-a-cidr']), true);
+  assert.deepEqual(sources(), ['10.244.0.0-10.244.0.255 . 0x00000000', '10.244.1.0-10.244.1.255 . 0x00000000']);
+  assert.equal(c.setTunnelSources(['10.244.1.0/24', '10.244.0.0/24']), false, 'the same networks: no change');
+  c.takeChanges();
+  c.setTunnelSources(['10.244.1.0/24']);
+  const delta = c.takeChanges().sets.get(tunnelSourcesSet);
+  assert.deepEqual([...(delta?.removed ?? [])], ['10.244.0.0-10.244.0.255 . 0x00000000']);
+  assert.deepEqual([...(delta?.added ?? [])], []);
+  // Without a tunnel device (no overlay on the node), no such rule and no such set.
+  const plain = new PolicyCalculation('west', 'n0');
+  assert.equal(plain.desired.sets.has(tunnelSourcesSet), false);
+  assert.equal(plain.desired.chains.get('forward')?.rules[0], 'ct state established,related accept');
 });

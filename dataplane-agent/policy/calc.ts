@@ -70,6 +70,8 @@ export const peersSet = 'peers';
 export const namedPortsSet = 'named-ports';
 export const portListsSet = 'port-lists';
 export const exceptNetsSet = 'except-nets';
+/** The remote pod CIDRs routed through the tunnel: the only sources a packet out of the tunnel may have. */
+export const tunnelSourcesSet = 'tunnel-sources';
 /** IPv6 addresses of this node's endpoints isolated for ingress (policy decided for IPv4 only: dropped). */
 export const ingressIsolatedV6Set = 'ingress-isolated-v6';
 /** The same for egress. */
@@ -85,15 +87,30 @@ const peersDecl = 'type ipv4_addr . mark;';
 const namedPortsDecl = 'type ipv4_addr . inet_proto . inet_service . mark;';
 const portListsDecl = 'type inet_service . mark; flags interval;';
 const exceptNetsDecl = 'type ipv4_addr . mark; flags interval;';
+/** A concatenation like except-nets (nft 1.0.6 reads back a plain interval set before every transaction). */
+const tunnelSourcesDecl = 'type ipv4_addr . mark; flags interval;';
+const tunnelSourceTag = 0;
 const verdictMap = 'type ipv4_addr : verdict;';
 
 export function endpointKey(cluster: string, namespace: string, name: string): string {
   return `${cluster}/${namespace}/${name}`;
 }
 
-/** The rules of the base chain: established first, fail closed for unknown local addresses, then dispatch. */
-export function forwardRules(): string[] {
+/**
+ * The rules of the base chain: what came out of the tunnel with a source it does not route (a spoofed local or
+ * unknown address: any host can send VXLAN to the port) or as IPv6 is dropped, even for an established flow;
+ * then established flows pass, unknown local addresses are dropped (fail closed), and the rest is dispatched.
+ */
+export function forwardRules(tunnelDevice?: string): string[] {
+  const tunnel =
+    tunnelDevice === undefined
+      ? []
+      : [
+          `iifname "${tunnelDevice}" meta nfproto ipv6 drop`,
+          `iifname "${tunnelDevice}" ip saddr . ${tagExpression(tunnelSourceTag)} != @${tunnelSourcesSet} drop`,
+        ];
   return [
+    ...tunnel,
     'ct state established,related accept',
     'ct state invalid drop',
     `ip6 daddr @${ingressIsolatedV6Set} drop`,
@@ -178,9 +195,14 @@ export class PolicyCalculation {
   /** Off until the first full sync: a full sync reads `desired`, and recording 100k element changes costs. */
   private tracking = false;
 
+  /**
+   * @param options.tunnelDevice the VXLAN device: packets it delivers must come from a remote pod CIDR routed
+   *   through it (setTunnelSources); none, no such check (no overlay on this node).
+   */
   constructor(
     private readonly localCluster: string,
     private readonly nodeName: string,
+    options: { readonly tunnelDevice?: string } = {},
   ) {
     this.ruleTags = { peers: this.peers, portNames: this.portNames, lists: this.lists, localCluster };
     this.state = {
@@ -190,7 +212,13 @@ export class PolicyCalculation {
         [egressMap, { declaration: verdictMap, elements: new Map() }],
       ]),
       chains: new Map<string, NftChain>([
-        [forwardChain, { hook: 'type filter hook forward priority filter; policy accept;', rules: forwardRules() }],
+        [
+          forwardChain,
+          {
+            hook: 'type filter hook forward priority filter; policy accept;',
+            rules: forwardRules(options.tunnelDevice),
+          },
+        ],
       ]),
     };
     this.addPlainSet(localEndpointsSet, ipSet);
@@ -200,6 +228,7 @@ export class PolicyCalculation {
     this.addPlainSet(exceptNetsSet, exceptNetsDecl);
     this.addPlainSet(ingressIsolatedV6Set, ipv6Set);
     this.addPlainSet(egressIsolatedV6Set, ipv6Set);
+    if (options.tunnelDevice !== undefined) this.addPlainSet(tunnelSourcesSet, tunnelSourcesDecl);
   }
 
   /** The nftables content wanted now. */
@@ -304,6 +333,34 @@ export class PolicyCalculation {
   }
 
   // ---- inputs
+
+  /**
+   * The remote pod CIDRs the overlay routes through the tunnel now (each an IPv4 network; others are ignored).
+   * Returns whether the set changed.
+   */
+  setTunnelSources(cidrs: Iterable<string>): boolean {
+    const elements = this.plainSets.get(tunnelSourcesSet);
+    if (!elements) return false;
+    const want = new Set<string>();
+    for (const c of cidrs) {
+      // One element per network, not merged: the overlay's networks never overlap, and an element that merging
+      // grew would have to be replaced (removed and added) where nothing changed.
+      const range = networkRanges([c])?.[0];
+      if (range !== undefined) want.add(`${range} . ${tagText(tunnelSourceTag)}`);
+    }
+    let changed = false;
+    for (const el of [...elements]) {
+      if (want.has(el)) continue;
+      this.removeElement(tunnelSourcesSet, el);
+      changed = true;
+    }
+    for (const el of want) {
+      if (elements.has(el)) continue;
+      this.addElement(tunnelSourcesSet, el);
+      changed = true;
+    }
+    return changed;
+  }
 
   setNodeCIDRs(cidrs: readonly string[]): void {
     const elements = this.plainSets.get(nodeCidrsSet)!;
