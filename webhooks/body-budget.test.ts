@@ -40,38 +40,42 @@ async function partial(length: number, sent: number): Promise<{ socket: Socket; 
   return { socket, answer };
 }
 
-test('bodies held at once stay within the total: a request that would go over gets 429 with Retry-After', async () => {
-  const slow = await partial(7_000, 100); // most of a body, sent slowly
+test('bytes are charged as they arrive: a request that would go over gets 429 with Retry-After, a silent one holds nothing', async () => {
+  const silent = await partial(7_000, 0); // declares a body, sends none of it
+  const slow = await partial(7_000, 6_000); // most of a body, the rest later
   await new Promise((r) => setTimeout(r, 50));
-  assert.equal(budget.inUse, 7_000);
+  assert.equal(budget.inUse, 6_000, 'what arrived, not what was declared');
   const refused = await partial(7_000, 7_000);
   const text = await refused.answer;
   assert.match(text, /^HTTP\/1.1 429/);
   assert.match(text, /Retry-After: 1/i);
-  assert.match(text, /holds 7000 bytes of request bodies already/);
-  assert.equal(budget.inUse, 7_000, 'the refused request holds nothing');
+  assert.match(text, /Connection: close/i);
+  assert.match(text, /holds 6000 bytes of request bodies already/);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(budget.inUse, 6_000, 'the refused request holds nothing');
   // The slow body completes: its bytes are given back, and the next request fits.
-  slow.socket.write('a'.repeat(6_900));
+  slow.socket.write('a'.repeat(1_000));
   assert.match(await slow.answer, /"bytes":7000/);
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(budget.inUse, 0);
   const fits = await partial(7_000, 7_000);
   assert.match(await fits.answer, /^HTTP\/1.1 200/);
-  for (const s of [slow, refused, fits]) s.socket.destroy();
+  for (const s of [silent, slow, refused, fits]) s.socket.destroy();
 });
 
 test('a connection that goes mid-body gives its bytes back', async () => {
-  const gone = await partial(7_500, 10);
+  const gone = await partial(7_500, 3_000);
   await new Promise((r) => setTimeout(r, 50));
-  assert.equal(budget.inUse, 7_500);
+  assert.equal(budget.inUse, 3_000);
   gone.socket.destroy();
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(budget.inUse, 0);
 });
 
-test('a body parser given as `then` reads the body inside the middleware; a refused request never reaches it', async () => {
+test('a body parser given as `then` reads the body inside the middleware; a refused request never reaches the handler', async () => {
   const small = new BodyBudget(1_000);
   let parsed = 0;
+  let handled = 0;
   const one = express();
   one.post(
     '/x',
@@ -86,6 +90,7 @@ test('a body parser given as `then` reads the body inside the middleware; a refu
       },
     ),
     (req, res) => {
+      handled++;
       res.json({ bytes: (req.body as Buffer).length, held: small.inUse });
     },
   );
@@ -104,7 +109,8 @@ test('a body parser given as `then` reads the body inside the middleware; a refu
   try {
     assert.match(await ask(600), /"bytes":600,"held":600/);
     assert.match(await ask(1_200), /^HTTP\/1.1 429/);
-    assert.equal(parsed, 1);
+    assert.equal(parsed, 2, 'both bodies went to the parser as they came');
+    assert.equal(handled, 1);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(small.inUse, 0);
   } finally {

@@ -29,9 +29,12 @@ export class BodyBudget {
 }
 
 /**
- * Express middleware before the body parser: reserves the declared Content-Length (or, for a chunked body, each
- * chunk as it comes) and gives it back when the response is done or the connection goes. `refuse` answers a
- * request that does not fit; `then`, if given, is the next middleware (a body parser), called from this one.
+ * Express middleware before the body parser: charges each chunk of the body as it arrives and gives the bytes back
+ * when the response is done or the connection goes. Bytes are charged as they come, not as declared: a connection
+ * that declares a large body and sends nothing holds nothing (declared lengths once let one silent connection
+ * hold the whole total and refuse every review for a minute). A chunk that does not fit is answered by `refuse`,
+ * and the connection closes after that answer (the rest of the body is not read). `then`, if given, is the next
+ * middleware (a body parser), called from this one.
  */
 export function holdBodyBudget(
   budget: BodyBudget,
@@ -42,31 +45,26 @@ export function holdBodyBudget(
   const proceed = then === undefined ? (_req: Request, _res: Response, next: NextFunction) => next() : then;
   return (req, res, next) => {
     let held = 0;
-    const release = () => {
+    let refused = false;
+    res.on('close', () => {
+      // A response closes once: no once() wrapper per request.
       budget.give(held);
       held = 0;
-    };
-    res.on('close', release); // a response closes once: no once() wrapper per request
-    const declared = req.headers['content-length'];
-    if (declared !== undefined) {
-      const bytes = Number(declared);
-      // A malformed length is the body parser's to refuse (400); it reads no more than the limit anyway.
-      if (Number.isSafeInteger(bytes) && bytes > 0) {
-        if (!budget.take(bytes)) {
-          refuse(res, `the server holds ${budget.inUse} bytes of request bodies already; retry shortly`);
-          req.resume(); // drain what the client sends, so that the answer reaches it
-          return;
-        }
-        held = bytes;
-      }
-      proceed(req, res, next);
-      return;
-    }
-    // Chunked: count as it arrives (the parser's own listener is attached in the same tick, before any data).
-    req.on('data', (chunk: Buffer) => {
-      if (budget.take(chunk.length)) held += chunk.length;
-      else req.destroy();
     });
-    proceed(req, res, next);
+    // Attached before the reader's own listener (same tick, before any data): every chunk is charged first.
+    req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      if (budget.take(chunk.length)) {
+        held += chunk.length;
+        return;
+      }
+      refused = true;
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+      refuse(res, `the server holds ${budget.inUse} bytes of request bodies already; retry shortly`);
+    });
+    // A refused request goes no further, even when the rest of its body was already in.
+    proceed(req, res, (err?: unknown) => {
+      if (!refused) next(err);
+    });
   };
 }

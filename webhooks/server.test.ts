@@ -3,12 +3,20 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { KeyPair } from '../core/tls/certificates.js';
 import { BodyBudget } from './body-budget.js';
 import type { WebhookServer } from './server.js';
-import { KEEP_ALIVE_MS, MAX_CONNECTIONS, webhookApp, webhookMetrics } from './server.js';
+import {
+  KEEP_ALIVE_MS,
+  MAX_BODY_BYTES,
+  MAX_BODY_BYTES_IN_FLIGHT,
+  MAX_CONNECTIONS,
+  webhookApp,
+  webhookMetrics,
+} from './server.js';
 import {
   FNP,
   fixedContext,
@@ -325,7 +333,7 @@ describe('webhook server', () => {
       return { socket, text: () => text };
     };
     try {
-      const slow = await send(7_000, 10); // most of a body still to come
+      const slow = await send(7_000, 6_000); // most of a body in, the rest still to come
       const over = await send(7_000, 7_000);
       await new Promise((r) => setTimeout(r, 200));
       assert.match(over.text(), /^HTTP\/1.1 429/);
@@ -336,6 +344,66 @@ describe('webhook server', () => {
       for (const s of [slow, over]) s.socket.destroy();
     } finally {
       plain.close();
+    }
+  });
+
+  test('a client that declares a body and sends none holds nothing: reviews go on; one over the limit gets 413 at once', async () => {
+    const silent = async (length: number) => {
+      const socket = tlsConnect({ port: server.port, host: '127.0.0.1', ca: ca.certPem, servername: 'localhost' });
+      await once(socket, 'secureConnect');
+      socket.write(`POST /validate/networkpolicies HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n`);
+      let text = '';
+      socket.on('data', (c) => {
+        text += c;
+      });
+      const closed = once(socket, 'close');
+      return { socket, text: () => text, closed };
+    };
+    // Eight connections that each declare the largest body the server takes, and one that declares the whole
+    // total: before, each reserved what it declared, and every review got 429 until the request timeout.
+    const held = await Promise.all(Array.from({ length: 8 }, () => silent(MAX_BODY_BYTES)));
+    const huge = await silent(MAX_BODY_BYTES_IN_FLIGHT);
+    const started = Date.now();
+    const ok = await post(agent, server.port, '/validate/networkpolicies', review(NP, realisticNetworkPolicy(1)));
+    assert.equal(ok.status, 200);
+    assert.ok(Date.now() - started < 1_000);
+    // The one over the limit is answered at once, without its body, and its connection closed.
+    await huge.closed;
+    assert.match(huge.text(), /^HTTP\/1.1 413/);
+    assert.match(huge.text(), /the body is larger than 8388608 bytes/);
+    assert.ok(Date.now() - started < 2_000);
+    for (const h of held) h.socket.destroy();
+  });
+
+  test('slow clients are cut: a handshake never begun, a body never finished (408)', async () => {
+    const quick = await startTestServer(fixedContext(), {
+      handshakeMs: 300,
+      headersMs: 500,
+      requestMs: 500,
+      checkEveryMs: 100,
+    });
+    try {
+      const started = Date.now();
+      // Plain TCP, no TLS: one of the 1000 connections held until the handshake timeout (Node's own: 120 s).
+      const idle = connect(quick.server.port, '127.0.0.1');
+      await once(idle, 'connect');
+      const stalled = tlsConnect({
+        port: quick.server.port,
+        host: '127.0.0.1',
+        ca: quick.ca.certPem,
+        servername: 'localhost',
+      });
+      await once(stalled, 'secureConnect');
+      stalled.write('POST /validate/networkpolicies HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"apiVersion"');
+      let answer = '';
+      stalled.on('data', (c) => {
+        answer += c;
+      });
+      await Promise.all([once(idle, 'close'), once(stalled, 'close')]);
+      assert.ok(Date.now() - started < 3_000, `cut after ${Date.now() - started} ms`);
+      assert.match(answer, /^HTTP\/1.1 408/);
+    } finally {
+      await quick.server.close();
     }
   });
 

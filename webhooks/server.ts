@@ -27,9 +27,30 @@ export const KEEP_ALIVE_MS = 95_000;
 export const MAX_BODY_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 /** Connections at once: kube-apiserver keeps a few per replica; each idle TLS connection costs tens of KiB. */
 export const MAX_CONNECTIONS = 1000;
-const HEADERS_TIMEOUT_MS = 20_000;
-const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
+ * How long a client may take over each step before the server gives up on it. kube-apiserver completes a
+ * handshake and sends a review in milliseconds, and waits at most 30 s for the answer; anyone else who reaches the
+ * port could hold a connection (of the 1000) or a request for as long as these allow.
+ */
+export interface ServingTimeouts {
+  /** TLS handshake (Node's default, 120 s, let 1000 silent connections lock kube-apiserver out for two minutes). */
+  readonly handshakeMs: number;
+  /** Request headers, from the first byte. */
+  readonly headersMs: number;
+  /** The whole request, body included. */
+  readonly requestMs: number;
+  /** How often the server looks for requests over their time (Node's default: 30 s). */
+  readonly checkEveryMs: number;
+}
+
+export const SERVING_TIMEOUTS: ServingTimeouts = {
+  handshakeMs: 10_000,
+  headersMs: 10_000,
+  requestMs: 10_000,
+  checkEveryMs: 1_000,
+};
 
 export interface WebhookServerOptions {
   readonly host: string;
@@ -39,6 +60,8 @@ export interface WebhookServerOptions {
   readonly context: ValidationContext;
   readonly log: Logger;
   readonly registry: Registry;
+  /** Default SERVING_TIMEOUTS. */
+  readonly timeouts?: ServingTimeouts;
 }
 
 export interface WebhookServer {
@@ -271,7 +294,12 @@ export function webhookApp(
  * The HTTPS server the webhooks answer on, serving an express app, with its limits and keep-alive. The benchmark's
  * floor serves its constant answer on it too.
  */
-export function webhookHttpsServer(app: Express, certPem: string, keyPem: string): Server {
+export function webhookHttpsServer(
+  app: Express,
+  certPem: string,
+  keyPem: string,
+  timeouts: ServingTimeouts = SERVING_TIMEOUTS,
+): Server {
   const server = createServer(
     {
       cert: certPem,
@@ -279,8 +307,10 @@ export function webhookHttpsServer(app: Express, certPem: string, keyPem: string
       minVersion: 'TLSv1.2',
       maxHeaderSize: MAX_HEADER_BYTES,
       keepAliveTimeout: KEEP_ALIVE_MS,
-      headersTimeout: HEADERS_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
+      handshakeTimeout: timeouts.handshakeMs,
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      connectionsCheckingInterval: timeouts.checkEveryMs,
       ...expressPrototypeOptions(app),
     },
     app,
@@ -293,7 +323,7 @@ export function webhookHttpsServer(app: Express, certPem: string, keyPem: string
 
 export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
   const metrics = webhookMetrics(o.registry);
-  const server = webhookHttpsServer(webhookApp(o.context, o.log, metrics), o.certPem, o.keyPem);
+  const server = webhookHttpsServer(webhookApp(o.context, o.log, metrics), o.certPem, o.keyPem, o.timeouts);
   server.on('tlsClientError', (err) => o.log.debug({ err: errorMessage(err) }, 'TLS handshake failed'));
   server.listen(o.port, o.host);
   await once(server, 'listening');

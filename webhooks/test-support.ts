@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { createCertificateAuthority, issueCertificate, type KeyPair } from '../core/tls/certificates.js';
 import { ADMISSION_API_VERSION } from './admission-review.js';
-import { startWebhookServer, type WebhookServer } from './server.js';
+import { type ServingTimeouts, startWebhookServer, type WebhookServer } from './server.js';
 import type { ValidationContext } from './validation-context.js';
 
 export function testCertificates(): { ca: KeyPair; leaf: KeyPair } {
@@ -33,6 +33,7 @@ export function fixedContext(over: Partial<ValidationContext> = {}): ValidationC
 
 export async function startTestServer(
   context: ValidationContext = fixedContext(),
+  timeouts?: ServingTimeouts,
 ): Promise<{ server: WebhookServer; ca: KeyPair; registry: Registry }> {
   const { ca, leaf } = testCertificates();
   const registry = new Registry();
@@ -44,6 +45,7 @@ export async function startTestServer(
     context,
     log: pino({ enabled: false }),
     registry,
+    ...(timeouts ? { timeouts } : {}),
   });
   return { server, ca, registry };
 }
