@@ -15,7 +15,7 @@ test('the agent ClusterRole lets it list and watch every collection it watches, 
   }
   // The only write: its own Node's VTEP annotations.
   const writes = rules.filter((r) => r.verbs?.some((v) => !['get', 'list', 'watch'].includes(v)));
-  assert.deepEqual(writes, [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] }]);
+  assert.deepEqual(writes, [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch', 'patch'] }]);
 });
 
 test('the manifests bind the ClusterRole to the agent ServiceAccount in the given namespace', () => {

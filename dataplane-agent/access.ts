@@ -2,7 +2,8 @@
 //  - list and watch pods, namespaces and NetworkPolicies (local endpoints and policy),
 //    FederatedNetworkPolicies, and RemoteClusterConfigurations (which clusters have overlay routing);
 //  - list and watch remoteworkloads and remotenodes of the federation API (remote endpoints, tunnel map);
-//  - get and patch Nodes: read its own (InternalIP, podCIDRs) and publish its VTEP annotations.
+//  - get and patch Nodes: read its own (InternalIP, podCIDRs) and publish its VTEP annotations; list and watch
+//    them all: every node's pod CIDRs and addresses are the cluster's, never a remote pod's or a remote route's.
 // The chart carries the same rules (a test compares them).
 
 import { accessManifests } from '../core/kube/access-manifests.js';
@@ -18,7 +19,7 @@ export function agentClusterRoleRules(): Record<string, string[]>[] {
   const watch = ['get', 'list', 'watch'];
   return [
     { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: watch },
-    { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
+    { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch', 'patch'] },
     { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: watch },
     { apiGroups: ['fedmesh.io'], resources: ['federatednetworkpolicies', 'remoteclusterconfigurations'], verbs: watch },
     { apiGroups: ['federation.fedmesh.io'], resources: ['remoteworkloads', 'remotenodes'], verbs: watch },

@@ -29,7 +29,14 @@ import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/
 import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from './policy/calc.js';
 import { RefusalReporter } from './refusals.js';
-import { notServedMeansNone, podEndpoint, rccOverlay, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
+import {
+  localNodeNetworks,
+  notServedMeansNone,
+  podEndpoint,
+  rccOverlay,
+  remoteNodeEntry,
+  remoteWorkloadEndpoint,
+} from './sources.js';
 
 export interface AgentOptions {
   readonly client: KubeRestClient;
@@ -50,6 +57,7 @@ export interface AgentOptions {
 export const watchedPaths = {
   pods: '/api/v1/pods',
   namespaces: '/api/v1/namespaces',
+  nodes: '/api/v1/nodes',
   networkpolicies: '/apis/networking.k8s.io/v1/networkpolicies',
   federatednetworkpolicies: '/apis/fedmesh.io/v1alpha1/federatednetworkpolicies',
   remoteworkloads: '/apis/federation.fedmesh.io/v1alpha1/remoteworkloads',
@@ -76,6 +84,8 @@ export class Agent {
   private readonly informers: ResilientInformer<unknown>[] = [];
   private readonly synced = new Set<SourceName>();
   private readonly remoteNodes = new Map<string, RemoteNode>();
+  /** Every local Node -> the networks it holds (pod CIDRs, addresses): never a remote pod's, never a remote route. */
+  private readonly localNodeNetworks = new Map<string, readonly string[]>();
   private readonly overlayClusters = new Map<string, boolean>();
   private readonly policyErrors = new Map<string, string>();
   private node: NodeFacts | undefined;
@@ -295,6 +305,29 @@ export class Agent {
       watchedPaths.remoteworkloads,
       this.refusals.convert('remoteworkloads', (raw) => remoteWorkloadEndpoint(raw, local)),
     );
+
+    const localNetworksChanged = () => {
+      this.calc.setLocalNetworks([...this.localNodeNetworks.values()].flat());
+      this.overlayDirty = true;
+    };
+    this.watch<readonly string[]>('nodes', watchedPaths.nodes, localNodeNetworks, {
+      onList: (items) => {
+        this.localNodeNetworks.clear();
+        for (const [k, networks] of items) this.localNodeNetworks.set(k, networks);
+        localNetworksChanged();
+      },
+      onUpsert: (k, networks) => {
+        const old = this.localNodeNetworks.get(k);
+        // Nodes change often (status, labels); their networks rarely.
+        if (old && old.length === networks.length && old.every((c, i) => c === networks[i])) return;
+        this.localNodeNetworks.set(k, networks);
+        localNetworksChanged();
+      },
+      onDelete: (k) => {
+        this.localNodeNetworks.delete(k);
+        localNetworksChanged();
+      },
+    });
 
     const namespaces = new Set<string>();
     this.watch<Record<string, string>>(
@@ -537,7 +570,13 @@ export class Agent {
       const plan = computeOverlay({
         remoteNodes: [...this.remoteNodes.values()],
         enabledClusters: new Set([...this.overlayClusters].filter(([, on]) => on).map(([c]) => c)),
-        protectedCIDRs: [...this.node.podCIDRs, `${this.node.internalIP}/32`],
+        protectedCIDRs: [
+          ...new Set([
+            ...this.node.podCIDRs,
+            `${this.node.internalIP}/32`,
+            ...[...this.localNodeNetworks.values()].flat(),
+          ]),
+        ],
         localRoutes: await readMainRoutes(),
         self: this.ownTunnel,
       });

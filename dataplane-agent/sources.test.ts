@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KubeApiError } from '../core/kube/rest-client.js';
-import { isRefusal, notServedMeansNone, podEndpoint, remoteNodeEntry, remoteWorkloadEndpoint } from './sources.js';
+import {
+  isRefusal,
+  localNodeNetworks,
+  notServedMeansNone,
+  podEndpoint,
+  remoteNodeEntry,
+  remoteWorkloadEndpoint,
+} from './sources.js';
 
 const rwl = (spec: Record<string, unknown>, labels: Record<string, unknown> = { app: 'web' }) => ({
   metadata: { name: 'east.web-0', namespace: 'shop', labels: { ...labels, 'fedmesh.io/cluster': 'east' } },
@@ -95,4 +102,24 @@ test('an unserved FederatedNetworkPolicy collection is never taken for an empty 
   assert.equal(notServedMeansNone('rccs', notFound), true);
   assert.equal(notServedMeansNone('rccs', error(403)), false);
   assert.equal(notServedMeansNone('networkpolicies', notFound), false);
+});
+
+test("a local Node's networks: its IPv4 pod CIDRs and addresses, nothing else", () => {
+  assert.deepEqual(
+    localNodeNetworks({
+      spec: { podCIDR: '10.245.1.0/24', podCIDRs: ['10.245.1.0/24', 'fd00::/64'] },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: '10.0.0.11' },
+          { type: 'ExternalIP', address: '203.0.113.7' },
+          { type: 'Hostname', address: 'node-1' },
+          { type: 'InternalIP', address: 'fd00::11' },
+          null,
+        ],
+      },
+    }),
+    ['10.0.0.11/32', '10.245.1.0/24', '203.0.113.7/32'],
+  );
+  assert.deepEqual(localNodeNetworks({}), []);
+  assert.deepEqual(localNodeNetworks({ spec: { podCIDRs: 'x' }, status: { addresses: 'y' } }), []);
 });

@@ -6,7 +6,7 @@
 import { isIPv6 } from 'node:net';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { isStatus } from '../core/kube/rest-client.js';
-import { parseIpv4 } from './ipv4.js';
+import { parseIpv4, parseIpv4Cidr } from './ipv4.js';
 import type { RemoteNode } from './overlay/calc.js';
 import type { Endpoint, EndpointPort } from './policy/calc.js';
 
@@ -198,6 +198,28 @@ export function podEndpoint(obj: unknown, localCluster: string): Endpoint | unde
     labels: p.metadata?.labels ?? {},
     ports: namedPorts(ports.filter((q) => q.port >= 1 && q.port <= 65535)),
   };
+}
+
+interface RawNode {
+  spec?: { podCIDR?: unknown; podCIDRs?: unknown };
+  status?: { addresses?: unknown };
+}
+
+/**
+ * The networks a local Node holds, as CIDRs: its IPv4 pod CIDRs and its IPv4 addresses (as /32). No remote pod may
+ * claim them (policy) and no remote route may cover them (overlay). What is not an IPv4 network is left out.
+ */
+export function localNodeNetworks(obj: unknown): string[] {
+  const n = obj as RawNode;
+  const texts = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  const cidrs = [...texts(n.spec?.podCIDRs), ...(typeof n.spec?.podCIDR === 'string' ? [n.spec.podCIDR] : [])];
+  const addresses = Array.isArray(n.status?.addresses)
+    ? (n.status.addresses as unknown[]).flatMap((a) => {
+        const address = (a as { address?: unknown } | null)?.address;
+        return typeof address === 'string' && parseIpv4(address) !== undefined ? [`${address}/32`] : [];
+      })
+    : [];
+  return [...new Set([...cidrs.filter((c) => parseIpv4Cidr(c) !== undefined), ...addresses])].sort();
 }
 
 /** overlayRoutingMode of a RemoteClusterConfiguration: the remote cluster's name and whether it is Enabled. */

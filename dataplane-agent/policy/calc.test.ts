@@ -665,3 +665,28 @@ test('with a tunnel device: what comes out of it must have a source it routes, c
   assert.equal(plain.desired.sets.has(tunnelSourcesSet), false);
   assert.equal(plain.desired.chains.get('forward')?.rules[0], 'ct state established,related accept');
 });
+
+test("a remote endpoint never counts with an address of the cluster's own networks (other nodes' pod CIDRs, node addresses)", () => {
+  const c = world();
+  c.upsertPolicy(eastClients);
+  const members = () =>
+    peerElements(c)
+      .map((e) => e.split(' ')[0])
+      .sort();
+  // An east client claims a local node's address (where host-network pods answer) and a free address of another
+  // node's pod CIDR, beside its own.
+  c.upsertEndpoint({
+    ...ep('east', 'claims', '10.0.0.11', { app: 'client' }, 'e3'),
+    ips: ['10.0.0.11', '10.245.1.99', '10.244.3.3'],
+  });
+  assert.deepEqual(members(), ['10.0.0.11', '10.244.0.2', '10.244.3.3', '10.245.1.99']);
+  c.trackChanges(true);
+  c.setLocalNetworks(['10.245.1.0/24', '10.0.0.11/32', '10.0.0.12/32']);
+  assert.deepEqual(members(), ['10.244.0.2', '10.244.3.3']);
+  assert.equal(c.refusedRemoteAddresses(), 2);
+  const delta = c.takeChanges().sets.get(peersSet);
+  assert.deepEqual([...(delta?.removed ?? [])].map((e) => e.split(' ')[0]).sort(), ['10.0.0.11', '10.245.1.99']);
+  // The node goes (its networks with it): the address is the remote pod's again.
+  c.setLocalNetworks(['10.245.1.0/24']);
+  assert.deepEqual(members(), ['10.0.0.11', '10.244.0.2', '10.244.3.3']);
+});

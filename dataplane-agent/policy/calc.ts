@@ -25,6 +25,7 @@ import { SetIndex } from '../../core/collections/set-index.js';
 import { canonicalSelector } from '../../core/selector/canonical.js';
 import { clusterScope } from '../../core/selector/cluster-scope.js';
 import { SelectorIndex } from '../../core/selector/index.js';
+import { AddressRanges } from '../address-ranges.js';
 import { parseIpv4, parseIpv4Cidr } from '../ipv4.js';
 import { emptyChanges, type NftChain, type NftChanges, type NftMap, type NftSet, type NftState } from '../nft/state.js';
 import { endpointLabels, namespaceLabelView } from './endpoint-labels.js';
@@ -169,6 +170,8 @@ export class PolicyCalculation {
   private readonly remoteIps = new SetIndex<string, string>();
   /** This node's pod CIDRs as numeric ranges: no remote endpoint counts with an address in them either. */
   private nodeRanges: readonly NodeRange[] = [];
+  /** The cluster's other networks (setLocalNetworks). */
+  private localNetworks = new AddressRanges([]);
   /** This node's endpoint addresses -> the endpoints holding them (usually one). */
   private readonly ipOwners = new SetIndex<string, string>();
   /** This node's endpoints -> their profile chain per direction (undefined: no policy selects it). */
@@ -376,8 +379,23 @@ export class PolicyCalculation {
   }
 
   /**
-   * Remote addresses that do not count because a local endpoint holds them or they lie in this node's pod CIDRs (a
-   * remote cluster claiming a local pod's address would otherwise pass for it). O(remote addresses).
+   * Networks of this cluster beyond this node's pod CIDRs: every node's pod CIDRs and addresses (and any the
+   * operator names). No remote endpoint counts with an address in them: a remote cluster claiming a local node's
+   * address (where host-network pods answer) or a free address of another node's pod CIDR would otherwise pass for
+   * its pod there.
+   */
+  setLocalNetworks(cidrs: Iterable<string>): void {
+    const next = new AddressRanges(cidrs);
+    if (next.key === this.localNetworks.key) return;
+    const before = new Map([...this.remoteIps.keys()].map((ip) => [ip, this.isLocalAddress(ip)]));
+    this.localNetworks = next;
+    for (const [ip, was] of before) if (this.isLocalAddress(ip) !== was) this.remoteAddressCounts(ip, was);
+  }
+
+  /**
+   * Remote addresses that do not count because a local endpoint holds them or they lie in this node's pod CIDRs or
+   * the cluster's own networks (a remote cluster claiming a local address would otherwise pass for a local pod).
+   * O(remote addresses).
    */
   refusedRemoteAddresses(): number {
     let n = 0;
@@ -440,7 +458,9 @@ export class PolicyCalculation {
       const n = parseIpv4(ip);
       if (n !== undefined && n >= r.base && n < r.base + r.size) return true;
     }
-    return false;
+    if (this.localNetworks.size === 0) return false;
+    const n = parseIpv4(ip);
+    return n !== undefined && this.localNetworks.has(n);
   }
 
   /** The addresses an endpoint counts with in peer selections and named ports. */
