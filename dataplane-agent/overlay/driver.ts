@@ -233,8 +233,10 @@ export function diffOverlay(have: KernelOverlay, want: OverlayState, dev: string
       out.routeAdd.push(`route ${verb} ${cidr} nhid ${nexthopId(via)} proto ${routeProtocol}`);
     }
   }
-  for (const cidr of have.routes.keys()) {
-    if (!want.routes.has(cidr)) out.routeDel.push(`route del ${cidr} dev ${dev} proto ${routeProtocol}`);
+  // Every fedmesh route not wanted, whatever it goes through (an older agent's onlink route too), by destination and
+  // protocol: `dev` does not match a route through a nexthop object (the kernel answers "No such process").
+  for (const cidr of have.ownedRoutes) {
+    if (!want.routes.has(cidr)) out.routeDel.push(`route del ${cidr} proto ${routeProtocol}`);
   }
   return out;
 }
