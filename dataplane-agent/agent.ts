@@ -24,7 +24,7 @@ import { blamedRules, NftDriver } from './nft/driver.js';
 import type { RefusedRule } from './nft/refused-rules.js';
 import { checkTransactionDir } from './nft/transaction-file.js';
 import { computeOverlay, type RemoteNode, type TunnelEndpoint } from './overlay/calc.js';
-import { OverlayDriver, readMainRoutes } from './overlay/driver.js';
+import { OverlayDriver, readMainRoutes, readNexthops } from './overlay/driver.js';
 import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
 import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from './policy/calc.js';
@@ -534,11 +534,13 @@ export class Agent {
     this.overlayDirty = false;
     const started = performance.now();
     try {
+      const [localRoutes, localNexthops] = await Promise.all([readMainRoutes(), readNexthops()]);
       const plan = computeOverlay({
         remoteNodes: [...this.remoteNodes.values()],
         enabledClusters: new Set([...this.overlayClusters].filter(([, on]) => on).map(([c]) => c)),
         protectedCIDRs: [...this.node.podCIDRs, `${this.node.internalIP}/32`],
-        localRoutes: await readMainRoutes(),
+        localRoutes,
+        localNexthops,
         self: this.ownTunnel,
       });
       for (const p of plan.problems) this.opts.log.warn({ problem: p }, 'remote node left out of the overlay');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computeOverlay, type LocalRoute, type RemoteNode } from './calc.js';
+import { computeOverlay, type LocalRoute, nexthopId, type RemoteNode } from './calc.js';
 
 const node = (cluster: string, name: string, i: number, extra: Partial<RemoteNode> = {}): RemoteNode => ({
   cluster,
@@ -22,6 +22,7 @@ test('one neighbour and FDB entry per remote node, one route per pod CIDR, only 
     enabledClusters: new Set(['west']),
     protectedCIDRs: ['10.244.0.0/24'],
     localRoutes: [],
+    localNexthops: [],
   });
   assert.deepEqual(plan.problems, []);
   assert.deepEqual(
@@ -62,6 +63,7 @@ test('hostile remote nodes are left out with a reason: default routes, local net
     enabledClusters: new Set(['west']),
     protectedCIDRs: ['10.244.0.0/24'],
     localRoutes: [],
+    localNexthops: [],
   });
   assert.deepEqual([...plan.state.routes.keys()], ['10.245.6.0/24']);
   assert.equal(plan.problems.length, 6);
@@ -90,6 +92,7 @@ test('a VTEP claimed twice goes to the first node in name order, whatever the in
       enabledClusters: new Set(['west']),
       protectedCIDRs: [],
       localRoutes: [],
+      localNexthops: [],
     });
     assert.deepEqual([...plan.state.neighbors.keys()], ['10.245.1.0']);
     assert.equal(plan.state.fdb.get('66:00:00:00:00:01'), '172.18.1.1');
@@ -106,6 +109,7 @@ test('nested protected networks protect their whole range, whatever their order'
       enabledClusters: new Set(['west']),
       protectedCIDRs,
       localRoutes: [],
+      localNexthops: [],
     });
     assert.equal(plan.state.routes.size, 0);
     assert.match(plan.problems[0] ?? '', /overlaps 10\.245\.0\.0\/16 of this cluster/);
@@ -118,6 +122,7 @@ const withRoutes = (remoteNodes: RemoteNode[], localRoutes: LocalRoute[]) =>
     enabledClusters: new Set(['west']),
     protectedCIDRs: ['10.244.1.0/24', '192.168.1.10/32'],
     localRoutes,
+    localNexthops: [],
   });
 
 test('a remote pod CIDR equal to, inside or containing a route of the main table that is not fedmesh’s is refused', () => {
@@ -182,6 +187,7 @@ test('a VTEP or node IP that is not a unicast address is refused: no entries for
         enabledClusters: new Set(['west']),
         protectedCIDRs: [],
         localRoutes: [],
+        localNexthops: [],
       });
       assert.equal(plan.problems.length, 1, `${field} ${ip}`);
       assert.match(
@@ -200,6 +206,7 @@ test('an all-zero, multicast or broadcast VTEP MAC is refused: it would be a def
       enabledClusters: new Set(['west']),
       protectedCIDRs: [],
       localRoutes: [],
+      localNexthops: [],
     });
     assert.equal(plan.problems.length, 1, mac);
     assert.match(plan.problems[0] ?? '', new RegExp(`remote node west/a: VTEP MAC ${mac} is not a unicast MAC`));
@@ -221,6 +228,7 @@ test("a remote node claiming this node's own tunnel endpoint or addresses is lef
     enabledClusters: new Set(['west']),
     protectedCIDRs: ['10.244.0.0/24', '172.18.0.1/32'],
     localRoutes: [],
+    localNexthops: [],
     self,
   });
   assert.deepEqual(plan.problems, [
@@ -240,8 +248,31 @@ test("a remote node claiming this node's own tunnel endpoint or addresses is lef
     enabledClusters: new Set(['west']),
     protectedCIDRs: [],
     localRoutes: [],
+    localNexthops: [],
     self,
   });
   assert.equal(bare.problems.length, 2);
   assert.equal(bare.state.fdb.size, 0);
+});
+
+test('a remote VTEP whose nexthop id another tool’s nexthop holds is refused; a nexthop of fedmesh’s with it is not in the way', () => {
+  const plan = computeOverlay({
+    remoteNodes: [node('west', 'a', 1, { vtepIP: '1.0.0.5' }), node('west', 'b', 2)],
+    enabledClusters: new Set(['west']),
+    protectedCIDRs: [],
+    localRoutes: [],
+    localNexthops: [
+      { id: nexthopId('1.0.0.5'), protocol: 4, text: 'id 16777221 via 10.0.0.1 dev eth0 proto static' },
+      {
+        id: nexthopId('10.245.2.0'),
+        protocol: 201,
+        text: `id ${nexthopId('10.245.2.0')} via 10.245.2.0 dev vx proto 201`,
+      },
+    ],
+  });
+  assert.deepEqual(plan.problems, [
+    'remote node west/a: VTEP IP 1.0.0.5 needs nexthop id 16777221, which the nexthop "id 16777221 via 10.0.0.1 dev eth0 proto static" holds: it is not fedmesh\'s',
+  ]);
+  assert.deepEqual([...plan.state.neighbors.keys()], ['10.245.2.0']);
+  assert.deepEqual([...plan.state.routes.keys()], ['10.245.2.0/24']);
 });

@@ -19,6 +19,15 @@ import {
 /** The protocol number that marks fedmesh's routes and nexthops (`ip route show proto 201`). */
 export const routeProtocol = 201;
 
+/**
+ * Routes go through nexthop objects, one per remote VTEP (id = the VTEP's IPv4 address as a number, so that it is
+ * the same after a restart): 5k onlink gateway routes cost the kernel ~4x more than 5k nexthops plus 5k routes
+ * that name them, measured on these machines. A remote node's pod CIDRs all share its nexthop.
+ */
+export function nexthopId(vtepIP: string): number {
+  return vtepIP.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
+}
+
 export interface RemoteNode {
   readonly cluster: string;
   readonly name: string;
@@ -37,6 +46,11 @@ export interface OverlayInputs {
   readonly protectedCIDRs: readonly string[];
   /** The node's main routing table as the kernel holds it now: each route not fedmesh's is off limits. */
   readonly localRoutes: readonly LocalRoute[];
+  /**
+   * The node's nexthop objects, of every protocol: a remote VTEP whose nexthop id (nexthopId) one that is not
+   * fedmesh's holds is refused, so that the overlay never takes over another tool's nexthop and its routes.
+   */
+  readonly localNexthops: readonly LocalNexthop[];
   /** This node's own tunnel endpoint: a remote node claiming any part of it is refused. */
   readonly self?: TunnelEndpoint;
 }
@@ -54,6 +68,15 @@ export interface LocalRoute {
   /** The route's protocol number: routeProtocol for fedmesh's own. */
   readonly protocol: number;
   /** The route as `ip route` prints it, for messages. */
+  readonly text: string;
+}
+
+/** A nexthop object of the node (`ip -N -j nexthop show`). */
+export interface LocalNexthop {
+  readonly id: number;
+  /** Its protocol number: routeProtocol for fedmesh's own. */
+  readonly protocol: number;
+  /** The nexthop as `ip nexthop` prints it, for messages. */
   readonly text: string;
 }
 
@@ -96,6 +119,9 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
       `the local route "${r.text}", which is not fedmesh's: the overlay never takes a destination it does not own`,
     );
   }
+  const foreignNexthops = new Map(
+    inputs.localNexthops.filter((h) => h.protocol !== routeProtocol).map((h) => [h.id, h] as const),
+  );
   const vtepIPs = new Map<string, string>();
   // Sorted, so that the same conflicting input gives the same winner on every node and after every restart.
   const nodes = [...inputs.remoteNodes]
@@ -103,7 +129,7 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
     .sort((a, b) => (a.cluster === b.cluster ? cmp(a.name, b.name) : cmp(a.cluster, b.cluster)));
   for (const n of nodes) {
     const who = `remote node ${n.cluster}/${n.name}`;
-    const refused = endpointProblem(n) ?? selfProblem(n, own);
+    const refused = endpointProblem(n) ?? selfProblem(n, own) ?? nexthopProblem(n, foreignNexthops);
     if (refused) {
       problems.push(`${who}: ${refused}`);
       continue;
@@ -186,6 +212,18 @@ function selfProblem(n: RemoteNode, own: OwnAddresses): string | undefined {
   const mac = normalizeMac(n.vtepMAC);
   if (mac !== undefined && mac === own.vtepMAC) return `VTEP MAC ${mac} is this node's own`;
   return undefined;
+}
+
+/**
+ * Why a remote node's nexthop id is not the overlay's to take, or undefined: a nexthop of another tool holds it
+ * (replacing it would move that tool's routes into the tunnel, deleting it would delete them). The VTEP IP is
+ * valid here (endpointProblem has passed).
+ */
+function nexthopProblem(n: RemoteNode, foreign: ReadonlyMap<number, LocalNexthop>): string | undefined {
+  const held = foreign.get(nexthopId(n.vtepIP));
+  return held
+    ? `VTEP IP ${n.vtepIP} needs nexthop id ${held.id}, which the nexthop "${held.text}" holds: it is not fedmesh's`
+    : undefined;
 }
 
 /**

@@ -4,14 +4,16 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { OverlayState } from './calc.js';
+import { computeOverlay, nexthopId, type OverlayState } from './calc.js';
 import {
   deviceMismatch,
   diffOverlay,
   type KernelOverlay,
-  nexthopId,
   OverlayDriver,
   parseMainRoutes,
+  parseNexthops,
+  readMainRoutes,
+  readNexthops,
 } from './driver.js';
 
 const state = (n: [string, string][], f: [string, string][], r: [string, string][]): KernelOverlay => ({
@@ -20,6 +22,7 @@ const state = (n: [string, string][], f: [string, string][], r: [string, string]
   routes: new Map(r),
   ownedRoutes: new Set(r.map(([cidr]) => cidr)),
   nexthops: new Map([...new Set(r.map(([, via]) => via))].map((via) => [nexthopId(via), via])),
+  ownedNexthops: new Set(r.map(([, via]) => nexthopId(via))),
 });
 
 test('the diff replaces what differs, deletes what is no longer wanted, and leaves what matches alone', () => {
@@ -61,7 +64,7 @@ test('the diff replaces what differs, deletes what is no longer wanted, and leav
   assert.deepEqual(d.fdbDel, ['fdb del 66:00:00:00:00:09 dev vx dst 172.18.1.9 self']);
   const nh2 = nexthopId('10.245.2.0');
   assert.equal(nh2, ((10 * 256 + 245) * 256 + 2) * 256);
-  assert.deepEqual(d.nexthopAdd, [`nexthop replace id ${nh2} via 10.245.2.0 dev vx onlink proto 201`]);
+  assert.deepEqual(d.nexthopAdd, [`nexthop add id ${nh2} via 10.245.2.0 dev vx onlink proto 201`]);
   assert.deepEqual(d.routeAdd, [`route add 10.245.2.0/24 nhid ${nh2} proto 201`]);
   // Without `dev`: a route through a nexthop object does not match it (the kernel answers "No such process").
   assert.deepEqual(d.routeDel, ['route del 10.245.9.0/24 proto 201']);
@@ -117,6 +120,50 @@ test('a route is added where fedmesh has none, so that the kernel refuses to ove
     `route add 10.245.2.0/24 nhid ${nexthopId('10.245.2.0')} proto 201`,
   ]);
   assert.deepEqual(d.routeDel, ['route del 10.245.8.0/24 proto 201']);
+});
+
+test('a nexthop is added where fedmesh has none, so that the kernel refuses to take another tool’s id; replaced where it is fedmesh’s; only fedmesh’s are deleted', () => {
+  const want = state(
+    [],
+    [],
+    [
+      ['10.245.1.0/24', '10.245.1.0'],
+      ['10.245.2.0/24', '10.245.2.0'],
+      ['10.245.3.0/24', '10.245.3.0'],
+    ],
+  );
+  const [nh1, nh2, nh3, nh9] = ['10.245.1.0', '10.245.2.0', '10.245.3.0', '10.245.9.0'].map(nexthopId);
+  const have: KernelOverlay = {
+    ...state([], [], [['10.245.1.0/24', '10.245.1.0']]),
+    // nh3 is fedmesh's on another device; nh9 is on fedmesh's device but not fedmesh's (protocol): never deleted.
+    nexthops: new Map([
+      [nh1!, '10.245.1.0'],
+      [nh9!, '10.245.9.0'],
+    ]),
+    ownedNexthops: new Set([nh1!, nh3!]),
+  };
+  const d = diffOverlay(have, want, 'vx');
+  assert.deepEqual(d.nexthopAdd, [
+    `nexthop add id ${nh2} via 10.245.2.0 dev vx onlink proto 201`,
+    `nexthop replace id ${nh3} via 10.245.3.0 dev vx onlink proto 201`,
+  ]);
+  assert.deepEqual(d.nexthopDel, []);
+});
+
+test('nexthops as `ip -N -j nexthop show` prints them: every protocol (boot when absent), readable', () => {
+  const json = JSON.stringify([
+    { id: 5, group: [{ id: 16777221 }, { id: 7 }], flags: [] },
+    { id: 6, blackhole: null, flags: [] },
+    { id: 16777221, gateway: '10.0.0.1', dev: 'eth0', scope: '253', protocol: '4', flags: [] },
+    { id: 167837952, gateway: '10.9.0.0', dev: 'fedmesh.vxlan', scope: '253', protocol: '201', flags: ['onlink'] },
+  ]);
+  assert.deepEqual(parseNexthops(json), [
+    { id: 5, protocol: 3, text: 'id 5 group 16777221/7' },
+    { id: 6, protocol: 3, text: 'id 6 blackhole' },
+    { id: 16777221, protocol: 4, text: 'id 16777221 via 10.0.0.1 dev eth0 proto static' },
+    { id: 167837952, protocol: 201, text: 'id 167837952 via 10.9.0.0 dev fedmesh.vxlan proto 201' },
+  ]);
+  assert.deepEqual(parseNexthops(''), []);
 });
 
 test('the main table as `ip -4 -N -j route` prints it: protocol numbers (boot when absent) and readable routes', () => {
@@ -218,4 +265,54 @@ test('kernel: a pod CIDR a remote node withdraws is removed while its other CIDR
   assert.deepEqual(await driver.apply(oneNode(['10.50.0.0/16'])), { added: 0, removed: 0 }, 'nothing left to do');
   await driver.apply({ neighbors: new Map(), fdb: new Map(), routes: new Map() });
   assert.deepEqual(ownRoutes(), []);
+});
+
+test('kernel: a nexthop of another tool that holds a remote VTEP’s id stays as it is, and its routes keep working', async () => {
+  const driver = new OverlayDriver(kernelCfg);
+  await driver.ensureDevice();
+  const id = nexthopId('1.0.0.5');
+  ipIn('nexthop', 'add', 'id', String(id), 'via', '10.0.0.1', 'dev', 'under0', 'proto', 'static');
+  ipIn('route', 'add', '198.51.100.0/24', 'nhid', String(id));
+  const foreign = () => [ipIn('nexthop', 'show', 'id', String(id)), ipIn('route', 'get', '198.51.100.7')];
+  const before = foreign();
+  assert.match(before[1]!, /198\.51\.100\.7 via 10\.0\.0\.1 dev under0/);
+  try {
+    // The calculation refuses the remote node whose VTEP needs that id; nothing is programmed for it.
+    const [localRoutes, localNexthops] = await Promise.all([readMainRoutes(), readNexthops()]);
+    const plan = computeOverlay({
+      remoteNodes: [
+        {
+          cluster: 'west',
+          name: 'n1',
+          nodeIP: '192.0.2.11',
+          podCIDRs: ['10.60.0.0/16'],
+          vtepIP: '1.0.0.5',
+          vtepMAC: '66:00:00:00:00:02',
+        },
+      ],
+      enabledClusters: new Set(['west']),
+      protectedCIDRs: [],
+      localRoutes,
+      localNexthops,
+    });
+    assert.deepEqual(plan.problems, [
+      `remote node west/n1: VTEP IP 1.0.0.5 needs nexthop id ${id}, which the nexthop "id ${id} via 10.0.0.1 dev under0 proto static" holds: it is not fedmesh's`,
+    ]);
+    await driver.apply(plan.state);
+    assert.deepEqual(foreign(), before);
+    // Should the nexthop appear between the read and the write, the driver's add fails instead of replacing it.
+    const late: OverlayState = {
+      neighbors: new Map([['1.0.0.5', '66:00:00:00:00:02']]),
+      fdb: new Map([['66:00:00:00:00:02', '192.0.2.11']]),
+      routes: new Map([['10.60.0.0/16', '1.0.0.5']]),
+    };
+    await assert.rejects(driver.apply(late), /File exists/);
+    assert.deepEqual(foreign(), before);
+    // The remote node gone: fedmesh deletes only its own, whatever went through that id.
+    await driver.apply({ neighbors: new Map(), fdb: new Map(), routes: new Map() });
+    assert.deepEqual(foreign(), before);
+    assert.deepEqual(ownRoutes(), []);
+  } finally {
+    spawnSync(realIp, ['-n', ns, 'nexthop', 'del', 'id', String(id)]);
+  }
 });
