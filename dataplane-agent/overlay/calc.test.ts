@@ -276,3 +276,44 @@ test('a remote VTEP whose nexthop id another tool’s nexthop holds is refused; 
   assert.deepEqual([...plan.state.neighbors.keys()], ['10.245.2.0']);
   assert.deepEqual([...plan.state.routes.keys()], ['10.245.2.0/24']);
 });
+
+test('a remote pod CIDR that reaches into a range that is not unicast, or is shorter than /8, is refused', () => {
+  const bad = [
+    '0.0.0.0/0',
+    '10.0.0.0/7',
+    '0.0.0.0/8',
+    '0.128.0.0/9',
+    '127.0.0.0/8',
+    '127.1.0.0/16',
+    '169.254.0.0/16',
+    '169.254.169.0/24',
+    '169.0.0.0/8',
+    '224.0.0.0/4',
+    '224.0.0.0/24',
+    '239.255.255.0/24',
+    '240.0.0.0/8',
+    '255.255.255.254/31',
+  ];
+  const plan = computeOverlay({
+    remoteNodes: [node('west', 'a', 1, { podCIDRs: [...bad, '10.245.1.0/24', '168.0.0.0/8', '223.0.0.0/8'] })],
+    enabledClusters: new Set(['west']),
+    protectedCIDRs: [],
+    localRoutes: [],
+    localNexthops: [],
+  });
+  assert.deepEqual([...plan.state.routes.keys()], ['10.245.1.0/24', '168.0.0.0/8', '223.0.0.0/8']);
+  assert.equal(plan.problems.length, bad.length, plan.problems.join('\n'));
+  for (const [i, text] of bad.entries()) {
+    assert.ok(
+      plan.problems[i]?.startsWith(`remote node west/a: pod CIDR "${text}" `) ||
+        plan.problems[i]?.startsWith(`remote node west/a: pod CIDR ${text} `),
+      plan.problems[i],
+    );
+  }
+  assert.match(
+    plan.problems.join('\n'),
+    /pod CIDR 169\.0\.0\.0\/8 overlaps link-local 169\.254\.0\.0\/16, which is not unicast/,
+  );
+  assert.match(plan.problems.join('\n'), /pod CIDR 255\.255\.255\.254\/31 overlaps reserved 240\.0\.0\.0\/4/);
+  assert.match(plan.problems.join('\n'), /pod CIDR "10\.0\.0\.0\/7" is not an IPv4 network between \/8 and \/31/);
+});

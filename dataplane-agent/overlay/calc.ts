@@ -11,6 +11,7 @@ import {
   type Ipv4Cidr,
   normalizeMac,
   notUnicastIpv4,
+  notUnicastIpv4Cidr,
   notUnicastMac,
   parseIpv4,
   parseIpv4Cidr,
@@ -145,6 +146,11 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
       const c = parseIpv4Cidr(text);
       if (!c || c.prefix < shortestRemotePrefix || c.prefix === 32) {
         problems.push(`${who}: pod CIDR "${text}" is not an IPv4 network between /${shortestRemotePrefix} and /31`);
+        continue;
+      }
+      const special = notUnicastIpv4Cidr(c);
+      if (special) {
+        problems.push(`${who}: pod CIDR ${text} overlaps ${special}, which is not unicast`);
         continue;
       }
       const clash = taken.overlapping(c);
