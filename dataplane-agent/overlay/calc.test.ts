@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
+import { cidrsOverlap, formatCidr, type Ipv4Cidr } from '../ipv4.js';
 import { computeOverlay, type LocalRoute, nexthopId, type RemoteNode } from './calc.js';
 
 const node = (cluster: string, name: string, i: number, extra: Partial<RemoteNode> = {}): RemoteNode => ({
@@ -316,4 +318,48 @@ test('a remote pod CIDR that reaches into a range that is not unicast, or is sho
   );
   assert.match(plan.problems.join('\n'), /pod CIDR 255\.255\.255\.254\/31 overlaps reserved 240\.0\.0\.0\/4/);
   assert.match(plan.problems.join('\n'), /pod CIDR "10\.0\.0\.0\/7" is not an IPv4 network between \/8 and \/31/);
+});
+
+test('property: overlaps are found whatever the order of the CIDRs (the first node in name order wins)', () => {
+  // Nested and disjoint CIDRs in 10.0.0.0/16, so that overlaps are common: protected ones, then remote ones.
+  const cidr = fc
+    .record({ n: fc.integer({ min: 0, max: 0xffff }), prefix: fc.integer({ min: 16, max: 31 }) })
+    .map(({ n, prefix }): Ipv4Cidr => {
+      const ip = 10 * 2 ** 24 + n;
+      return { base: ip - (ip % 2 ** (32 - prefix)), prefix };
+    });
+  fc.assert(
+    fc.property(
+      fc.array(cidr, { maxLength: 4 }),
+      fc.array(fc.array(cidr, { minLength: 1, maxLength: 3 }), { maxLength: 12 }),
+      (protectedCIDRs, perNode) => {
+        const plan = computeOverlay({
+          remoteNodes: perNode.map((cidrs, i) =>
+            node('west', `n${String(i).padStart(2, '0')}`, i, {
+              podCIDRs: cidrs.map(formatCidr),
+              nodeIP: `172.18.1.${i}`,
+              vtepIP: `172.20.1.${i}`,
+              vtepMAC: `66:00:00:00:01:${(16 + i).toString(16)}`,
+            }),
+          ),
+          enabledClusters: new Set(['west']),
+          protectedCIDRs: protectedCIDRs.map(formatCidr),
+          localRoutes: [],
+          localNexthops: [],
+        });
+        // By brute force: each CIDR against every one taken before it.
+        const taken: Ipv4Cidr[] = [...protectedCIDRs];
+        const want: string[] = [];
+        for (const cidrs of perNode) {
+          for (const c of cidrs) {
+            if (taken.some((t) => cidrsOverlap(t, c))) continue;
+            taken.push(c);
+            want.push(formatCidr(c));
+          }
+        }
+        assert.deepEqual([...plan.state.routes.keys()].sort(), [...new Set(want)].sort());
+      },
+    ),
+    { numRuns: 2_000 },
+  );
 });

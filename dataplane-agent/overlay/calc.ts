@@ -233,51 +233,55 @@ function nexthopProblem(n: RemoteNode, foreign: ReadonlyMap<number, LocalNexthop
 }
 
 /**
- * Address ranges already claimed, sorted and disjoint: O(log n) to check, so that 5k remote nodes cost
- * milliseconds rather than the seconds of comparing every pair.
+ * Address ranges already claimed. CIDRs nest or are disjoint, so `c` overlaps a claim exactly when a claim is one of
+ * the CIDRs around c (c included: one lookup per prefix length in use) or lies inside c (each claim marks the CIDRs
+ * around it). A few hash lookups per check and per claim, in any order: sorted arrays cost an O(n) insertion per
+ * claim, 0.2-0.4 s for 40k remote pod CIDRs in random or descending order (this: 40-50 ms in any order).
  */
 class TakenRanges {
-  private readonly starts: number[] = [];
-  private readonly ends: number[] = [];
-  /** Per range, the widest CIDR in it and what it is, for messages ("10.244.0.0/24 of this cluster"). */
-  private readonly owners: { cidr: Ipv4Cidr; label: string }[] = [];
+  /** Per prefix length, network number -> the first claim of exactly that CIDR. */
+  private readonly claims: Map<number, Claimed>[] = Array.from({ length: 33 }, () => new Map());
+  /** Per prefix length, network number -> the first claim strictly inside that CIDR. */
+  private readonly inside: Map<number, Claimed>[] = Array.from({ length: 33 }, () => new Map());
+  /** The prefix lengths claimed, shortest first. */
+  private lengths: readonly number[] = [];
 
-  /** The index of the first range that ends after `base`. */
-  private firstEndingAfter(base: number): number {
-    let lo = 0;
-    let hi = this.ends.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.ends[mid]! <= base) lo = mid + 1;
-      else hi = mid;
+  /** A claim that overlaps `c`, if any: the widest around it, else one inside it. */
+  overlapping(c: Ipv4Cidr): Claimed | undefined {
+    for (const p of this.lengths) {
+      if (p > c.prefix) break;
+      const around = this.claims[p]!.get(networkNumber(c.base, p));
+      if (around) return around;
     }
-    return lo;
+    return this.inside[c.prefix]!.get(networkNumber(c.base, c.prefix));
   }
 
-  /** A claimed range that overlaps `c`, if any. */
-  overlapping(c: Ipv4Cidr): { cidr: Ipv4Cidr; label: string } | undefined {
-    const i = this.firstEndingAfter(c.base);
-    return i < this.starts.length && this.starts[i]! < c.base + 2 ** (32 - c.prefix) ? this.owners[i] : undefined;
-  }
-
-  /** Claims `c`; ranges it overlaps (only this node's own networks and routes may) are merged into it. */
+  /** Claims `c`; claims may overlap (this node's own networks and routes do). */
   claim(c: Ipv4Cidr, label: string): void {
-    let start = c.base;
-    let end = c.base + 2 ** (32 - c.prefix);
-    const i = this.firstEndingAfter(start);
-    let widest = { cidr: c, label };
-    let n = 0;
-    while (i + n < this.starts.length && this.starts[i + n]! < end) {
-      start = Math.min(start, this.starts[i + n]!);
-      end = Math.max(end, this.ends[i + n]!);
-      // CIDRs nest or are disjoint: the union of overlapping ones is the widest of them.
-      if (this.owners[i + n]!.cidr.prefix < widest.cidr.prefix) widest = this.owners[i + n]!;
-      n++;
+    const claimed = { cidr: c, label };
+    const same = this.claims[c.prefix]!;
+    const n = networkNumber(c.base, c.prefix);
+    if (!same.has(n)) same.set(n, claimed);
+    if (!this.lengths.includes(c.prefix)) this.lengths = [...this.lengths, c.prefix].sort((a, b) => a - b);
+    // Narrowest first: where a CIDR around c is marked already, so are all the CIDRs around that one.
+    for (let p = c.prefix - 1; p >= 0; p--) {
+      const around = this.inside[p]!;
+      const k = networkNumber(c.base, p);
+      if (around.has(k)) break;
+      around.set(k, claimed);
     }
-    this.starts.splice(i, n, start);
-    this.ends.splice(i, n, end);
-    this.owners.splice(i, n, widest);
   }
+}
+
+interface Claimed {
+  readonly cidr: Ipv4Cidr;
+  /** What it is, for messages ("10.244.0.0/24 of this cluster"). */
+  readonly label: string;
+}
+
+/** Which CIDR of length `prefix` holds address `ip`, as a number (small: a map key without allocation). */
+function networkNumber(ip: number, prefix: number): number {
+  return Math.floor(ip / 2 ** (32 - prefix));
 }
 
 function cmp(a: string, b: string): number {
