@@ -60,7 +60,7 @@ test('hostile remote nodes are left out with a reason: default routes, local net
       node('west', 'bad-ip', 4, { nodeIP: '172.18.1.400' }),
       node('west', 'host-bits', 5, { podCIDRs: ['10.245.5.1/24'] }),
       node('west', 'x-first', 6),
-      node('west', 'y-second', 7, { podCIDRs: ['10.245.6.0/25'] }),
+      node('west', 'y-second', 7, { podCIDRs: ['10.245.6.128/25'] }),
     ],
     enabledClusters: new Set(['west']),
     protectedCIDRs: ['10.244.0.0/24'],
@@ -76,7 +76,7 @@ test('hostile remote nodes are left out with a reason: default routes, local net
   );
   assert.match(
     plan.problems.join('\n'),
-    /y-second: pod CIDR 10.245.6.0\/25 overlaps 10.245.6.0\/24 of remote node west\/x-first/,
+    /y-second: pod CIDR 10.245.6.128\/25 overlaps 10.245.6.0\/24 of remote node west\/x-first/,
   );
   // A node with no route left gets no tunnel entries either.
   assert.equal(plan.state.neighbors.size, 1);
@@ -362,4 +362,130 @@ test('property: overlaps are found whatever the order of the CIDRs (the first no
     ),
     { numRuns: 2_000 },
   );
+});
+
+test('property: a pod CIDR overlapping another cluster’s is refused on both sides; within a cluster the first wins', () => {
+  const cidr = fc
+    .record({ n: fc.integer({ min: 0, max: 0xffff }), prefix: fc.integer({ min: 16, max: 31 }) })
+    .map(({ n, prefix }): Ipv4Cidr => {
+      const ip = 10 * 2 ** 24 + n;
+      return { base: ip - (ip % 2 ** (32 - prefix)), prefix };
+    });
+  const remote = fc.record({
+    cluster: fc.constantFrom('a', 'b', 'c'),
+    cidrs: fc.array(cidr, { minLength: 1, maxLength: 3 }),
+  });
+  fc.assert(
+    fc.property(fc.array(cidr, { maxLength: 3 }), fc.array(remote, { maxLength: 12 }), (protectedCIDRs, remotes) => {
+      const nodes = remotes.map(({ cluster, cidrs }, i) =>
+        node(cluster, `n${String(i).padStart(2, '0')}`, i, {
+          podCIDRs: cidrs.map(formatCidr),
+          nodeIP: `172.18.1.${i}`,
+          vtepIP: `172.20.1.${i}`,
+          vtepMAC: `66:00:00:00:01:${(16 + i).toString(16)}`,
+        }),
+      );
+      const plan = computeOverlay({
+        remoteNodes: nodes,
+        enabledClusters: new Set(['a', 'b', 'c']),
+        protectedCIDRs: protectedCIDRs.map(formatCidr),
+        localRoutes: [],
+        localNexthops: [],
+      });
+      // By brute force, in name order (cluster, then node): every claim against every other.
+      const claims = remotes
+        .map((r, i) => ({ ...r, i }))
+        .sort((x, y) => (x.cluster === y.cluster ? x.i - y.i : x.cluster < y.cluster ? -1 : 1))
+        .flatMap(({ cluster, cidrs }) => cidrs.map((c) => ({ cluster, c })))
+        .filter(({ c }) => !protectedCIDRs.some((t) => cidrsOverlap(t, c)));
+      const taken: Ipv4Cidr[] = [];
+      const want: string[] = [];
+      for (const { cluster, c } of claims) {
+        if (claims.some((o) => o.cluster !== cluster && cidrsOverlap(o.c, c))) continue;
+        if (taken.some((t) => cidrsOverlap(t, c))) continue;
+        taken.push(c);
+        want.push(formatCidr(c));
+      }
+      assert.deepEqual([...plan.state.routes.keys()].sort(), want.sort());
+    }),
+    { numRuns: 2_000 },
+  );
+});
+
+test('pod CIDRs that overlap between clusters are refused on both sides, whatever the names and the input order', () => {
+  const west = node('west', 'w1', 1, { podCIDRs: ['10.50.1.0/24', '10.245.1.0/24'], vtepIP: '10.245.1.0' });
+  // VTEP IPs outside 10.50.0.0/16: a pod CIDR containing another node's VTEP IP is refused on its own (below).
+  const west2 = node('west', 'w2', 2, { podCIDRs: ['10.50.2.0/24'] });
+  const evil = node('aaa-evil', 'x', 6, { podCIDRs: ['10.50.0.0/16', '10.66.0.0/24'], vtepIP: '10.66.0.0' });
+  const north = node('north', 'n1', 7, { podCIDRs: ['10.50.1.0/24'], vtepIP: '10.70.0.0' });
+  for (const order of [
+    [west, west2, evil, north],
+    [north, evil, west2, west],
+  ]) {
+    const plan = computeOverlay({
+      remoteNodes: order,
+      enabledClusters: new Set(['west', 'aaa-evil', 'north']),
+      protectedCIDRs: [],
+      localRoutes: [],
+      localNexthops: [],
+    });
+    assert.deepEqual(
+      [...plan.state.routes],
+      [
+        ['10.66.0.0/24', '10.66.0.0'],
+        ['10.245.1.0/24', '10.245.1.0'],
+      ],
+    );
+    assert.deepEqual(plan.problems, [
+      'remote node aaa-evil/x: pod CIDR 10.50.0.0/16 overlaps 10.50.1.0/24 of remote node north/n1: clusters aaa-evil and north both claim these addresses, so neither gets them',
+      'remote node north/n1: pod CIDR 10.50.1.0/24 overlaps 10.50.0.0/16 of remote node aaa-evil/x: clusters north and aaa-evil both claim these addresses, so neither gets them',
+      'remote node west/w1: pod CIDR 10.50.1.0/24 overlaps 10.50.0.0/16 of remote node aaa-evil/x: clusters west and aaa-evil both claim these addresses, so neither gets them',
+      'remote node west/w2: pod CIDR 10.50.2.0/24 overlaps 10.50.0.0/16 of remote node aaa-evil/x: clusters west and aaa-evil both claim these addresses, so neither gets them',
+    ]);
+    // A node left without a route gets no tunnel entries; the others keep theirs.
+    assert.deepEqual([...plan.state.neighbors.keys()], ['10.66.0.0', '10.245.1.0']);
+  }
+  // Equal CIDRs, each node's VTEP IP the network address of its own (as vtep.ts makes them): neither.
+  const equal = computeOverlay({
+    remoteNodes: [
+      node('west', 'w1', 1, { podCIDRs: ['10.50.1.0/24'], vtepIP: '10.50.1.0' }),
+      node('aaa-evil', 'x', 6, { podCIDRs: ['10.50.1.0/24'], vtepIP: '10.50.1.0' }),
+    ],
+    enabledClusters: new Set(['west', 'aaa-evil']),
+    protectedCIDRs: [],
+    localRoutes: [],
+    localNexthops: [],
+  });
+  assert.equal(equal.state.routes.size, 0);
+  assert.match(
+    equal.problems.join('\n'),
+    /west\/w1: pod CIDR 10\.50\.1\.0\/24 overlaps 10\.50\.1\.0\/24 of remote node aaa-evil\/x/,
+  );
+  assert.match(
+    equal.problems.join('\n'),
+    /aaa-evil\/x: pod CIDR 10\.50\.1\.0\/24 overlaps 10\.50\.1\.0\/24 of remote node west\/w1/,
+  );
+});
+
+test('a remote pod CIDR that contains a remote node IP or another node’s VTEP IP is refused: tunnel packets would loop', () => {
+  const plan = computeOverlay({
+    remoteNodes: [
+      node('west', 'w1', 1, { nodeIP: '192.0.2.20', podCIDRs: ['10.50.1.0/24'], vtepIP: '10.50.1.0' }),
+      node('zz-evil', 'underlay', 2, { nodeIP: '10.0.0.66', podCIDRs: ['192.0.2.0/24', '10.77.0.0/24'] }),
+      node('zz-evil', 'vtep', 3, { nodeIP: '10.0.0.67', podCIDRs: ['10.50.0.0/23'], vtepIP: '10.78.0.0' }),
+      node('zz-evil', 'itself', 4, { nodeIP: '10.79.0.9', podCIDRs: ['10.79.0.0/24'], vtepIP: '10.79.0.0' }),
+      // Its own VTEP IP in its own pod CIDR is how every node is set up (the CIDR's network address).
+      node('zz-evil', 'fine', 5, { nodeIP: '10.0.0.69', podCIDRs: ['10.80.0.0/24'], vtepIP: '10.80.0.0' }),
+    ],
+    enabledClusters: new Set(['west', 'zz-evil']),
+    protectedCIDRs: [],
+    localRoutes: [],
+    localNexthops: [],
+  });
+  assert.deepEqual(plan.problems, [
+    'remote node zz-evil/itself: pod CIDR 10.79.0.0/24 contains the node IP 10.79.0.9 of remote node zz-evil/itself: tunnelled packets to it would be routed into the tunnel again',
+    'remote node zz-evil/underlay: pod CIDR 192.0.2.0/24 contains the node IP 192.0.2.20 of remote node west/w1: tunnelled packets to it would be routed into the tunnel again',
+    'remote node zz-evil/vtep: pod CIDR 10.50.0.0/23 contains the VTEP IP 10.50.1.0 of remote node west/w1: traffic to that tunnel endpoint would go to another node',
+  ]);
+  assert.deepEqual([...plan.state.routes.keys()].sort(), ['10.50.1.0/24', '10.77.0.0/24', '10.80.0.0/24']);
 });

@@ -3,7 +3,9 @@
 // node: one permanent neighbour (VTEP IP -> VTEP MAC) and one FDB entry (VTEP MAC -> node IP); per pod CIDR one
 // route via the VTEP IP, onlink. Input written by another cluster is checked here; what fails a check is left out
 // and reported, never programmed. The overlay never takes a destination it does not own: a remote pod CIDR that
-// overlaps a route of the node's main table other than fedmesh's own and the default route is refused.
+// overlaps a route of the node's main table other than fedmesh's own and the default route is refused. Nor may
+// one remote cluster take another's: pod CIDRs that overlap between clusters are refused on both sides, and no
+// pod CIDR may contain a remote node's tunnel addresses.
 
 import {
   cidrContains,
@@ -106,7 +108,6 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
   const routes = new Map<string, string>();
   // This node's own networks: no remote pod CIDR may overlap them, and no remote node IP lie in them.
   const ours = inputs.protectedCIDRs.flatMap((t) => parseIpv4Cidr(t) ?? []);
-  const own = ownAddresses(inputs.self, ours);
   const taken = new TakenRanges();
   for (const c of ours) taken.claim(c, `${formatCidr(c)} of this cluster`);
   for (const r of inputs.localRoutes) {
@@ -120,46 +121,56 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
       `the local route "${r.text}", which is not fedmesh's: the overlay never takes a destination it does not own`,
     );
   }
-  const foreignNexthops = new Map(
-    inputs.localNexthops.filter((h) => h.protocol !== routeProtocol).map((h) => [h.id, h] as const),
-  );
-  const vtepIPs = new Map<string, string>();
-  // Sorted, so that the same conflicting input gives the same winner on every node and after every restart.
+  // Sorted, so that the same conflicting input within a cluster gives the same winner on every node and after every
+  // restart.
   const nodes = [...inputs.remoteNodes]
     .filter((n) => inputs.enabledClusters.has(n.cluster))
     .sort((a, b) => (a.cluster === b.cluster ? cmp(a.name, b.name) : cmp(a.cluster, b.cluster)));
-  for (const n of nodes) {
-    const who = `remote node ${n.cluster}/${n.name}`;
-    const refused = endpointProblem(n) ?? selfProblem(n, own) ?? nexthopProblem(n, foreignNexthops);
+  const context: CheckContext = {
+    own: ownAddresses(inputs.self, ours),
+    foreignNexthops: new Map(
+      inputs.localNexthops.filter((h) => h.protocol !== routeProtocol).map((h) => [h.id, h] as const),
+    ),
+    local: taken,
+    tunnels: new TunnelAddresses(nodes),
+  };
+  // 1. Each node and each pod CIDR against what this node has and the remote tunnel addresses (all of them before
+  // step 3 claims remote pod CIDRs in `taken`).
+  const checked = nodes.map((n) => checkNode(n, context));
+  // 2. Pod CIDRs that overlap between clusters: refused on both sides, so that no cluster wins by its name.
+  const rivalOf = rivalClaims(checked.flatMap((c) => c.cidrs.filter((p) => typeof p !== 'string')));
+  // 3. In name order: a VTEP used twice and pod CIDRs that overlap within one cluster go to the first node.
+  const vtepIPs = new Map<string, string>();
+  for (const { node: n, who, refused, mac, cidrs: claims } of checked) {
     if (refused) {
       problems.push(`${who}: ${refused}`);
       continue;
     }
-    const mac = normalizeMac(n.vtepMAC) ?? '';
     const vtepOwner = vtepIPs.get(n.vtepIP);
     if (vtepOwner || fdb.has(mac)) {
       problems.push(`${who}: VTEP ${n.vtepIP} (${mac}) is used by ${vtepOwner ?? 'another remote node'} already`);
       continue;
     }
     const cidrs: string[] = [];
-    for (const text of n.podCIDRs) {
-      const c = parseIpv4Cidr(text);
-      if (!c || c.prefix < shortestRemotePrefix || c.prefix === 32) {
-        problems.push(`${who}: pod CIDR "${text}" is not an IPv4 network between /${shortestRemotePrefix} and /31`);
+    for (const p of claims) {
+      if (typeof p === 'string') {
+        problems.push(`${who}: ${p}`);
         continue;
       }
-      const special = notUnicastIpv4Cidr(c);
-      if (special) {
-        problems.push(`${who}: pod CIDR ${text} overlaps ${special}, which is not unicast`);
+      const rival = rivalOf(p);
+      if (rival) {
+        problems.push(
+          `${who}: pod CIDR ${p.text} overlaps ${formatCidr(rival.cidr)} of ${rival.who}: clusters ${n.cluster} and ${rival.cluster} both claim these addresses, so neither gets them`,
+        );
         continue;
       }
-      const clash = taken.overlapping(c);
+      const clash = taken.overlapping(p.cidr);
       if (clash) {
-        problems.push(`${who}: pod CIDR ${text} overlaps ${clash.label}`);
+        problems.push(`${who}: pod CIDR ${p.text} overlaps ${clash.label}`);
         continue;
       }
-      taken.claim(c, `${formatCidr(c)} of ${who}`);
-      cidrs.push(formatCidr(c));
+      taken.claim(p.cidr, `${formatCidr(p.cidr)} of ${who}`);
+      cidrs.push(formatCidr(p.cidr));
     }
     if (cidrs.length === 0) continue; // nothing to route to it: no tunnel entries either
     vtepIPs.set(n.vtepIP, who);
@@ -168,6 +179,166 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
     for (const c of cidrs) routes.set(c, n.vtepIP);
   }
   return { state: { neighbors, fdb, routes }, problems };
+}
+
+/** What a remote node is checked against before the others' claims count. */
+interface CheckContext {
+  readonly own: OwnAddresses;
+  /** Nexthops that are not fedmesh's, by id. */
+  readonly foreignNexthops: ReadonlyMap<number, LocalNexthop>;
+  /** This node's networks and the destinations of its routes that are not fedmesh's. */
+  readonly local: TakenRanges;
+  readonly tunnels: TunnelAddresses;
+}
+
+/** A remote node after the checks that need no other node's pod CIDRs. */
+interface CheckedNode {
+  readonly node: RemoteNode;
+  readonly who: string;
+  /** Why the whole node is left out, if it is. */
+  readonly refused: string | undefined;
+  readonly mac: string;
+  /** Its pod CIDRs in order: a claim, or why that CIDR is left out. */
+  readonly cidrs: readonly (PodClaim | string)[];
+}
+
+/** A remote pod CIDR that passed the checks of a single node. */
+interface PodClaim {
+  readonly cluster: string;
+  /** `remote node <cluster>/<name>`. */
+  readonly who: string;
+  readonly cidr: Ipv4Cidr;
+  /** As the remote node wrote it. */
+  readonly text: string;
+}
+
+function checkNode(n: RemoteNode, x: CheckContext): CheckedNode {
+  const who = `remote node ${n.cluster}/${n.name}`;
+  const mac = normalizeMac(n.vtepMAC) ?? '';
+  const refused = endpointProblem(n) ?? selfProblem(n, x.own) ?? nexthopProblem(n, x.foreignNexthops);
+  if (refused) return { node: n, who, refused, mac, cidrs: [] };
+  const ownVtep = parseIpv4(n.vtepIP) ?? -1;
+  const cidrs = n.podCIDRs.map((text): PodClaim | string => {
+    const c = parseIpv4Cidr(text);
+    if (!c || c.prefix < shortestRemotePrefix || c.prefix === 32) {
+      return `pod CIDR "${text}" is not an IPv4 network between /${shortestRemotePrefix} and /31`;
+    }
+    const special = notUnicastIpv4Cidr(c);
+    if (special) return `pod CIDR ${text} overlaps ${special}, which is not unicast`;
+    const clash = x.local.overlapping(c);
+    if (clash) return `pod CIDR ${text} overlaps ${clash.label}`;
+    const tunnel = x.tunnels.inside(c, ownVtep);
+    if (tunnel) return `pod CIDR ${text} contains ${tunnel}`;
+    return { cluster: n.cluster, who, cidr: c, text };
+  });
+  return { node: n, who, refused: undefined, mac, cidrs };
+}
+
+/**
+ * The node IPs and VTEP IPs of the remote nodes, sorted: a remote pod CIDR that contains one would route the
+ * tunnel's own packets (to a node IP) into the tunnel again, where they loop until their TTL runs out, or a tunnel
+ * endpoint to another node. A node's own VTEP IP is the exception: it is the network address of its first pod
+ * CIDR (vtep.ts).
+ */
+class TunnelAddresses {
+  private readonly ips: readonly number[];
+  private readonly entries: readonly TunnelAddress[];
+
+  constructor(nodes: readonly RemoteNode[]) {
+    const entries: TunnelAddress[] = [];
+    for (const node of nodes) {
+      const nodeIP = parseIpv4(node.nodeIP);
+      const vtepIP = parseIpv4(node.vtepIP);
+      if (nodeIP !== undefined) entries.push({ ip: nodeIP, vtep: false, node });
+      if (vtepIP !== undefined) entries.push({ ip: vtepIP, vtep: true, node });
+    }
+    this.entries = entries.sort((a, b) => a.ip - b.ip);
+    this.ips = this.entries.map((e) => e.ip);
+  }
+
+  /** What `c` contains, but the VTEP IP `ownVtep`, if anything, for a message. */
+  inside(c: Ipv4Cidr, ownVtep: number): string | undefined {
+    const end = c.base + 2 ** (32 - c.prefix);
+    for (let i = lowerBound(this.ips, c.base); i < this.ips.length && this.ips[i]! < end; i++) {
+      const { vtep, ip, node: n } = this.entries[i]!;
+      if (vtep && ip === ownVtep) continue;
+      return vtep
+        ? `the VTEP IP ${n.vtepIP} of remote node ${n.cluster}/${n.name}: traffic to that tunnel endpoint would go to another node`
+        : `the node IP ${n.nodeIP} of remote node ${n.cluster}/${n.name}: tunnelled packets to it would be routed into the tunnel again`;
+    }
+    return undefined;
+  }
+}
+
+interface TunnelAddress {
+  readonly ip: number;
+  /** A VTEP IP (else a node IP). */
+  readonly vtep: boolean;
+  readonly node: RemoteNode;
+}
+
+/** The index of the first of the sorted `values` that is not below `v`. */
+function lowerBound(values: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The claims of one CIDR: the first of each cluster (most CIDRs have one), and per cluster a rival's claim. */
+interface ClaimGroup {
+  readonly cidr: Ipv4Cidr;
+  readonly first: PodClaim[];
+  /** Per claim of `first`, a claim of another cluster that overlaps this CIDR. */
+  readonly rivals: (PodClaim | undefined)[];
+}
+
+/**
+ * For each claim, a claim of another cluster that overlaps it (undefined: none). CIDRs nest or are disjoint: claims
+ * are grouped by CIDR, and each group is compared with itself and the groups around it (one lookup per prefix
+ * length in use), per cluster rather than per claim, so that many nodes claiming one CIDR cost no more than one.
+ */
+function rivalClaims(claims: readonly PodClaim[]): (claim: PodClaim) => PodClaim | undefined {
+  const groups: Map<number, ClaimGroup>[] = Array.from({ length: 33 }, () => new Map());
+  const groupOf = (c: Ipv4Cidr) => groups[c.prefix]!.get(networkNumber(c.base, c.prefix));
+  for (const p of claims) {
+    let g = groupOf(p.cidr);
+    if (!g) {
+      g = { cidr: p.cidr, first: [], rivals: [] };
+      groups[p.cidr.prefix]!.set(networkNumber(p.cidr.base, p.cidr.prefix), g);
+    }
+    if (!g.first.some((c) => c.cluster === p.cluster)) g.first.push(p);
+  }
+  const lengths = groups.flatMap((byNumber, p) => (byNumber.size > 0 ? [p] : []));
+  for (const byNumber of groups) {
+    for (const g of byNumber.values()) {
+      for (const p of lengths) {
+        if (p >= g.cidr.prefix) break;
+        const around = groups[p]!.get(networkNumber(g.cidr.base, p));
+        if (!around) continue;
+        markRivals(g, around);
+        markRivals(around, g);
+      }
+      markRivals(g, g);
+    }
+  }
+  return (claim) => {
+    const g = groupOf(claim.cidr);
+    return g?.rivals[g.first.findIndex((c) => c.cluster === claim.cluster)];
+  };
+}
+
+/** Notes in `target`, per cluster, a claim of `source` by another cluster (the first noted stays). */
+function markRivals(target: ClaimGroup, source: ClaimGroup): void {
+  for (const [i, mine] of target.first.entries()) {
+    if (target.rivals[i]) continue;
+    const rival = source.first.find((c) => c.cluster !== mine.cluster);
+    if (rival) target.rivals[i] = rival;
+  }
 }
 
 /** Why a remote node's tunnel endpoint (node IP, VTEP IP and MAC) cannot be programmed, or undefined. */
