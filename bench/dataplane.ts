@@ -26,7 +26,7 @@ import { runToolOk } from '../dataplane-agent/exec.js';
 import { NftDriver } from '../dataplane-agent/nft/driver.js';
 import { emptyProgrammed, renderDelta, renderFull } from '../dataplane-agent/nft/render.js';
 import { computeOverlay, type RemoteNode } from '../dataplane-agent/overlay/calc.js';
-import { diffOverlay, OverlayDriver, readMainRoutes } from '../dataplane-agent/overlay/driver.js';
+import { diffOverlay, OverlayDriver, readMainRoutes, readNexthops } from '../dataplane-agent/overlay/driver.js';
 import { vtepMac } from '../dataplane-agent/overlay/vtep.js';
 import { adaptPolicy } from '../dataplane-agent/policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from '../dataplane-agent/policy/calc.js';
@@ -374,6 +374,7 @@ async function benchOverlay(): Promise<void> {
       enabledClusters: new Set(CLUSTERS),
       protectedCIDRs: ['10.200.0.0/24'],
       localRoutes: await readMainRoutes(),
+      localNexthops: await readNexthops(),
     });
     await driver.apply(plan.state);
     ours.push(performance.now() - t0);
@@ -385,6 +386,7 @@ async function benchOverlay(): Promise<void> {
       fdb: new Map(),
       routes: new Map(),
       nexthops: new Map(),
+      ownedNexthops: new Set<number>(),
       ownedRoutes: new Set<string>(),
     };
     const d = diffOverlay(empty, plan.state, cfg.name);

@@ -24,7 +24,7 @@ import { blamedRules, NftDriver } from './nft/driver.js';
 import type { RefusedRule } from './nft/refused-rules.js';
 import { checkTransactionDir } from './nft/transaction-file.js';
 import { computeOverlay, type RemoteNode, type TunnelEndpoint } from './overlay/calc.js';
-import { OverlayDriver, readMainRoutes } from './overlay/driver.js';
+import { OverlayDriver, readMainRoutes, readNexthops } from './overlay/driver.js';
 import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
 import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from './policy/calc.js';
@@ -567,6 +567,7 @@ export class Agent {
     this.overlayDirty = false;
     const started = performance.now();
     try {
+      const [localRoutes, localNexthops] = await Promise.all([readMainRoutes(), readNexthops()]);
       const plan = computeOverlay({
         remoteNodes: [...this.remoteNodes.values()],
         enabledClusters: new Set([...this.overlayClusters].filter(([, on]) => on).map(([c]) => c)),
@@ -577,11 +578,12 @@ export class Agent {
             ...[...this.localNodeNetworks.values()].flat(),
           ]),
         ],
-        localRoutes: await readMainRoutes(),
+        localRoutes,
+        localNexthops,
         self: this.ownTunnel,
       });
-      // Packets out of the tunnel may come from the networks it routes, and from no other: before the routes change,
-      // so that a network is accepted no sooner than it is routed (the nft lane takes the change on its own).
+      // Packets out of the tunnel may come from the networks it routes and from no other; the nft lane programs the
+      // new set on its own (until then the previous one holds).
       if (this.calc.setTunnelSources(plan.state.routes.keys())) this.flushes.schedule();
       for (const p of plan.problems) this.opts.log.warn({ problem: p }, 'remote node left out of the overlay');
       this.metrics.overlayProblems.set(plan.problems.length);

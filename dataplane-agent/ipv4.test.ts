@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseIpv4, parseIpv4Cidr } from './ipv4.js';
+import { notUnicastIpv4Cidr, parseIpv4, parseIpv4Cidr } from './ipv4.js';
 
 // What the parser must agree with: four decimal octets 0-255, no leading zeros, nothing else.
 const octet = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
@@ -43,4 +43,18 @@ test('property: the parser agrees with the regular-expression definition on any 
     }),
     { numRuns: 5_000 },
   );
+});
+
+test('a network that is not unicast anywhere in it is named by the range it reaches into', () => {
+  const name = (text: string) => notUnicastIpv4Cidr(parseIpv4Cidr(text)!);
+  assert.equal(name('0.0.0.0/0'), '0.0.0.0/8, "this network"');
+  assert.equal(name('0.255.255.0/24'), '0.0.0.0/8, "this network"');
+  assert.equal(name('126.0.0.0/7'), 'loopback 127.0.0.0/8');
+  assert.equal(name('169.254.169.254/32'), 'link-local 169.254.0.0/16');
+  assert.equal(name('169.0.0.0/8'), 'link-local 169.254.0.0/16');
+  assert.equal(name('239.0.0.0/8'), 'multicast 224.0.0.0/4');
+  assert.equal(name('255.255.255.255/32'), 'reserved 240.0.0.0/4, with the broadcast address 255.255.255.255');
+  for (const ok of ['1.0.0.0/8', '10.0.0.0/8', '126.0.0.0/8', '128.0.0.0/8', '169.253.0.0/16', '223.255.255.0/24']) {
+    assert.equal(name(ok), undefined, ok);
+  }
 });

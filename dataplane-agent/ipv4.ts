@@ -62,6 +62,15 @@ export function notUnicastIpv4(ip: number): string | undefined {
   return undefined;
 }
 
+/**
+ * The range of notUnicastIpv4 that network `c` reaches into, or undefined when every address in it may be a host's:
+ * a route for such a network would send loopback, link-local (the cloud metadata server 169.254.169.254) or
+ * multicast traffic elsewhere.
+ */
+export function notUnicastIpv4Cidr(c: Ipv4Cidr): string | undefined {
+  return nonUnicastRanges.find(([base, prefix]) => cidrsOverlap(c, { base, prefix }))?.[2];
+}
+
 const nonUnicastRanges: readonly (readonly [base: number, prefix: number, name: string])[] = [
   [0, 8, '0.0.0.0/8, "this network"'],
   [127 * 2 ** 24, 8, 'loopback 127.0.0.0/8'],

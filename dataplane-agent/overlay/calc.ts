@@ -3,7 +3,9 @@
 // node: one permanent neighbour (VTEP IP -> VTEP MAC) and one FDB entry (VTEP MAC -> node IP); per pod CIDR one
 // route via the VTEP IP, onlink. Input written by another cluster is checked here; what fails a check is left out
 // and reported, never programmed. The overlay never takes a destination it does not own: a remote pod CIDR that
-// overlaps a route of the node's main table other than fedmesh's own and the default route is refused.
+// overlaps a route of the node's main table other than fedmesh's own and the default route is refused. Nor may
+// one remote cluster take another's: pod CIDRs that overlap between clusters are refused on both sides, and no
+// pod CIDR may contain a remote node's tunnel addresses.
 
 import {
   cidrContains,
@@ -11,6 +13,7 @@ import {
   type Ipv4Cidr,
   normalizeMac,
   notUnicastIpv4,
+  notUnicastIpv4Cidr,
   notUnicastMac,
   parseIpv4,
   parseIpv4Cidr,
@@ -18,6 +21,15 @@ import {
 
 /** The protocol number that marks fedmesh's routes and nexthops (`ip route show proto 201`). */
 export const routeProtocol = 201;
+
+/**
+ * Routes go through nexthop objects, one per remote VTEP (id = the VTEP's IPv4 address as a number, so that it is
+ * the same after a restart): 5k onlink gateway routes cost the kernel ~4x more than 5k nexthops plus 5k routes
+ * that name them, measured on these machines. A remote node's pod CIDRs all share its nexthop.
+ */
+export function nexthopId(vtepIP: string): number {
+  return vtepIP.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
+}
 
 export interface RemoteNode {
   readonly cluster: string;
@@ -37,6 +49,11 @@ export interface OverlayInputs {
   readonly protectedCIDRs: readonly string[];
   /** The node's main routing table as the kernel holds it now: each route not fedmesh's is off limits. */
   readonly localRoutes: readonly LocalRoute[];
+  /**
+   * The node's nexthop objects, of every protocol: a remote VTEP whose nexthop id (nexthopId) one that is not
+   * fedmesh's holds is refused, so that the overlay never takes over another tool's nexthop and its routes.
+   */
+  readonly localNexthops: readonly LocalNexthop[];
   /** This node's own tunnel endpoint: a remote node claiming any part of it is refused. */
   readonly self?: TunnelEndpoint;
 }
@@ -54,6 +71,15 @@ export interface LocalRoute {
   /** The route's protocol number: routeProtocol for fedmesh's own. */
   readonly protocol: number;
   /** The route as `ip route` prints it, for messages. */
+  readonly text: string;
+}
+
+/** A nexthop object of the node (`ip -N -j nexthop show`). */
+export interface LocalNexthop {
+  readonly id: number;
+  /** Its protocol number: routeProtocol for fedmesh's own. */
+  readonly protocol: number;
+  /** The nexthop as `ip nexthop` prints it, for messages. */
   readonly text: string;
 }
 
@@ -82,7 +108,6 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
   const routes = new Map<string, string>();
   // This node's own networks: no remote pod CIDR may overlap them, and no remote node IP lie in them.
   const ours = inputs.protectedCIDRs.flatMap((t) => parseIpv4Cidr(t) ?? []);
-  const own = ownAddresses(inputs.self, ours);
   const taken = new TakenRanges();
   for (const c of ours) taken.claim(c, `${formatCidr(c)} of this cluster`);
   for (const r of inputs.localRoutes) {
@@ -96,38 +121,56 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
       `the local route "${r.text}", which is not fedmesh's: the overlay never takes a destination it does not own`,
     );
   }
-  const vtepIPs = new Map<string, string>();
-  // Sorted, so that the same conflicting input gives the same winner on every node and after every restart.
+  // Sorted, so that the same conflicting input within a cluster gives the same winner on every node and after every
+  // restart.
   const nodes = [...inputs.remoteNodes]
     .filter((n) => inputs.enabledClusters.has(n.cluster))
     .sort((a, b) => (a.cluster === b.cluster ? cmp(a.name, b.name) : cmp(a.cluster, b.cluster)));
-  for (const n of nodes) {
-    const who = `remote node ${n.cluster}/${n.name}`;
-    const refused = endpointProblem(n) ?? selfProblem(n, own);
+  const context: CheckContext = {
+    own: ownAddresses(inputs.self, ours),
+    foreignNexthops: new Map(
+      inputs.localNexthops.filter((h) => h.protocol !== routeProtocol).map((h) => [h.id, h] as const),
+    ),
+    local: taken,
+    tunnels: new TunnelAddresses(nodes),
+  };
+  // 1. Each node and each pod CIDR against what this node has and the remote tunnel addresses (all of them before
+  // step 3 claims remote pod CIDRs in `taken`).
+  const checked = nodes.map((n) => checkNode(n, context));
+  // 2. Pod CIDRs that overlap between clusters: refused on both sides, so that no cluster wins by its name.
+  const rivalOf = rivalClaims(checked.flatMap((c) => c.cidrs.filter((p) => typeof p !== 'string')));
+  // 3. In name order: a VTEP used twice and pod CIDRs that overlap within one cluster go to the first node.
+  const vtepIPs = new Map<string, string>();
+  for (const { node: n, who, refused, mac, cidrs: claims } of checked) {
     if (refused) {
       problems.push(`${who}: ${refused}`);
       continue;
     }
-    const mac = normalizeMac(n.vtepMAC) ?? '';
     const vtepOwner = vtepIPs.get(n.vtepIP);
     if (vtepOwner || fdb.has(mac)) {
       problems.push(`${who}: VTEP ${n.vtepIP} (${mac}) is used by ${vtepOwner ?? 'another remote node'} already`);
       continue;
     }
     const cidrs: string[] = [];
-    for (const text of n.podCIDRs) {
-      const c = parseIpv4Cidr(text);
-      if (!c || c.prefix < shortestRemotePrefix || c.prefix === 32) {
-        problems.push(`${who}: pod CIDR "${text}" is not an IPv4 network between /${shortestRemotePrefix} and /31`);
+    for (const p of claims) {
+      if (typeof p === 'string') {
+        problems.push(`${who}: ${p}`);
         continue;
       }
-      const clash = taken.overlapping(c);
+      const rival = rivalOf(p);
+      if (rival) {
+        problems.push(
+          `${who}: pod CIDR ${p.text} overlaps ${formatCidr(rival.cidr)} of ${rival.who}: clusters ${n.cluster} and ${rival.cluster} both claim these addresses, so neither gets them`,
+        );
+        continue;
+      }
+      const clash = taken.overlapping(p.cidr);
       if (clash) {
-        problems.push(`${who}: pod CIDR ${text} overlaps ${clash.label}`);
+        problems.push(`${who}: pod CIDR ${p.text} overlaps ${clash.label}`);
         continue;
       }
-      taken.claim(c, `${formatCidr(c)} of ${who}`);
-      cidrs.push(formatCidr(c));
+      taken.claim(p.cidr, `${formatCidr(p.cidr)} of ${who}`);
+      cidrs.push(formatCidr(p.cidr));
     }
     if (cidrs.length === 0) continue; // nothing to route to it: no tunnel entries either
     vtepIPs.set(n.vtepIP, who);
@@ -136,6 +179,166 @@ export function computeOverlay(inputs: OverlayInputs): OverlayPlan {
     for (const c of cidrs) routes.set(c, n.vtepIP);
   }
   return { state: { neighbors, fdb, routes }, problems };
+}
+
+/** What a remote node is checked against before the others' claims count. */
+interface CheckContext {
+  readonly own: OwnAddresses;
+  /** Nexthops that are not fedmesh's, by id. */
+  readonly foreignNexthops: ReadonlyMap<number, LocalNexthop>;
+  /** This node's networks and the destinations of its routes that are not fedmesh's. */
+  readonly local: TakenRanges;
+  readonly tunnels: TunnelAddresses;
+}
+
+/** A remote node after the checks that need no other node's pod CIDRs. */
+interface CheckedNode {
+  readonly node: RemoteNode;
+  readonly who: string;
+  /** Why the whole node is left out, if it is. */
+  readonly refused: string | undefined;
+  readonly mac: string;
+  /** Its pod CIDRs in order: a claim, or why that CIDR is left out. */
+  readonly cidrs: readonly (PodClaim | string)[];
+}
+
+/** A remote pod CIDR that passed the checks of a single node. */
+interface PodClaim {
+  readonly cluster: string;
+  /** `remote node <cluster>/<name>`. */
+  readonly who: string;
+  readonly cidr: Ipv4Cidr;
+  /** As the remote node wrote it. */
+  readonly text: string;
+}
+
+function checkNode(n: RemoteNode, x: CheckContext): CheckedNode {
+  const who = `remote node ${n.cluster}/${n.name}`;
+  const mac = normalizeMac(n.vtepMAC) ?? '';
+  const refused = endpointProblem(n) ?? selfProblem(n, x.own) ?? nexthopProblem(n, x.foreignNexthops);
+  if (refused) return { node: n, who, refused, mac, cidrs: [] };
+  const ownVtep = parseIpv4(n.vtepIP) ?? -1;
+  const cidrs = n.podCIDRs.map((text): PodClaim | string => {
+    const c = parseIpv4Cidr(text);
+    if (!c || c.prefix < shortestRemotePrefix || c.prefix === 32) {
+      return `pod CIDR "${text}" is not an IPv4 network between /${shortestRemotePrefix} and /31`;
+    }
+    const special = notUnicastIpv4Cidr(c);
+    if (special) return `pod CIDR ${text} overlaps ${special}, which is not unicast`;
+    const clash = x.local.overlapping(c);
+    if (clash) return `pod CIDR ${text} overlaps ${clash.label}`;
+    const tunnel = x.tunnels.inside(c, ownVtep);
+    if (tunnel) return `pod CIDR ${text} contains ${tunnel}`;
+    return { cluster: n.cluster, who, cidr: c, text };
+  });
+  return { node: n, who, refused: undefined, mac, cidrs };
+}
+
+/**
+ * The node IPs and VTEP IPs of the remote nodes, sorted: a remote pod CIDR that contains one would route the
+ * tunnel's own packets (to a node IP) into the tunnel again, where they loop until their TTL runs out, or a tunnel
+ * endpoint to another node. A node's own VTEP IP is the exception: it is the network address of its first pod
+ * CIDR (vtep.ts).
+ */
+class TunnelAddresses {
+  private readonly ips: readonly number[];
+  private readonly entries: readonly TunnelAddress[];
+
+  constructor(nodes: readonly RemoteNode[]) {
+    const entries: TunnelAddress[] = [];
+    for (const node of nodes) {
+      const nodeIP = parseIpv4(node.nodeIP);
+      const vtepIP = parseIpv4(node.vtepIP);
+      if (nodeIP !== undefined) entries.push({ ip: nodeIP, vtep: false, node });
+      if (vtepIP !== undefined) entries.push({ ip: vtepIP, vtep: true, node });
+    }
+    this.entries = entries.sort((a, b) => a.ip - b.ip);
+    this.ips = this.entries.map((e) => e.ip);
+  }
+
+  /** What `c` contains, but the VTEP IP `ownVtep`, if anything, for a message. */
+  inside(c: Ipv4Cidr, ownVtep: number): string | undefined {
+    const end = c.base + 2 ** (32 - c.prefix);
+    for (let i = lowerBound(this.ips, c.base); i < this.ips.length && this.ips[i]! < end; i++) {
+      const { vtep, ip, node: n } = this.entries[i]!;
+      if (vtep && ip === ownVtep) continue;
+      return vtep
+        ? `the VTEP IP ${n.vtepIP} of remote node ${n.cluster}/${n.name}: traffic to that tunnel endpoint would go to another node`
+        : `the node IP ${n.nodeIP} of remote node ${n.cluster}/${n.name}: tunnelled packets to it would be routed into the tunnel again`;
+    }
+    return undefined;
+  }
+}
+
+interface TunnelAddress {
+  readonly ip: number;
+  /** A VTEP IP (else a node IP). */
+  readonly vtep: boolean;
+  readonly node: RemoteNode;
+}
+
+/** The index of the first of the sorted `values` that is not below `v`. */
+function lowerBound(values: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The claims of one CIDR: the first of each cluster (most CIDRs have one), and per cluster a rival's claim. */
+interface ClaimGroup {
+  readonly cidr: Ipv4Cidr;
+  readonly first: PodClaim[];
+  /** Per claim of `first`, a claim of another cluster that overlaps this CIDR. */
+  readonly rivals: (PodClaim | undefined)[];
+}
+
+/**
+ * For each claim, a claim of another cluster that overlaps it (undefined: none). CIDRs nest or are disjoint: claims
+ * are grouped by CIDR, and each group is compared with itself and the groups around it (one lookup per prefix
+ * length in use), per cluster rather than per claim, so that many nodes claiming one CIDR cost no more than one.
+ */
+function rivalClaims(claims: readonly PodClaim[]): (claim: PodClaim) => PodClaim | undefined {
+  const groups: Map<number, ClaimGroup>[] = Array.from({ length: 33 }, () => new Map());
+  const groupOf = (c: Ipv4Cidr) => groups[c.prefix]!.get(networkNumber(c.base, c.prefix));
+  for (const p of claims) {
+    let g = groupOf(p.cidr);
+    if (!g) {
+      g = { cidr: p.cidr, first: [], rivals: [] };
+      groups[p.cidr.prefix]!.set(networkNumber(p.cidr.base, p.cidr.prefix), g);
+    }
+    if (!g.first.some((c) => c.cluster === p.cluster)) g.first.push(p);
+  }
+  const lengths = groups.flatMap((byNumber, p) => (byNumber.size > 0 ? [p] : []));
+  for (const byNumber of groups) {
+    for (const g of byNumber.values()) {
+      for (const p of lengths) {
+        if (p >= g.cidr.prefix) break;
+        const around = groups[p]!.get(networkNumber(g.cidr.base, p));
+        if (!around) continue;
+        markRivals(g, around);
+        markRivals(around, g);
+      }
+      markRivals(g, g);
+    }
+  }
+  return (claim) => {
+    const g = groupOf(claim.cidr);
+    return g?.rivals[g.first.findIndex((c) => c.cluster === claim.cluster)];
+  };
+}
+
+/** Notes in `target`, per cluster, a claim of `source` by another cluster (the first noted stays). */
+function markRivals(target: ClaimGroup, source: ClaimGroup): void {
+  for (const [i, mine] of target.first.entries()) {
+    if (target.rivals[i]) continue;
+    const rival = source.first.find((c) => c.cluster !== mine.cluster);
+    if (rival) target.rivals[i] = rival;
+  }
 }
 
 /** Why a remote node's tunnel endpoint (node IP, VTEP IP and MAC) cannot be programmed, or undefined. */
@@ -189,51 +392,67 @@ function selfProblem(n: RemoteNode, own: OwnAddresses): string | undefined {
 }
 
 /**
- * Address ranges already claimed, sorted and disjoint: O(log n) to check, so that 5k remote nodes cost
- * milliseconds rather than the seconds of comparing every pair.
+ * Why a remote node's nexthop id is not the overlay's to take, or undefined: a nexthop of another tool holds it
+ * (replacing it would move that tool's routes into the tunnel, deleting it would delete them). The VTEP IP is
+ * valid here (endpointProblem has passed).
+ */
+function nexthopProblem(n: RemoteNode, foreign: ReadonlyMap<number, LocalNexthop>): string | undefined {
+  const held = foreign.get(nexthopId(n.vtepIP));
+  return held
+    ? `VTEP IP ${n.vtepIP} needs nexthop id ${held.id}, which the nexthop "${held.text}" holds: it is not fedmesh's`
+    : undefined;
+}
+
+/**
+ * Address ranges already claimed. CIDRs nest or are disjoint, so `c` overlaps a claim exactly when a claim is one of
+ * the CIDRs around c (c included: one lookup per prefix length in use) or lies inside c (each claim marks the CIDRs
+ * around it). A few hash lookups per check and per claim, in any order: sorted arrays cost an O(n) insertion per
+ * claim, 0.2-0.4 s for 40k remote pod CIDRs in random or descending order (this: 40-50 ms in any order).
  */
 class TakenRanges {
-  private readonly starts: number[] = [];
-  private readonly ends: number[] = [];
-  /** Per range, the widest CIDR in it and what it is, for messages ("10.244.0.0/24 of this cluster"). */
-  private readonly owners: { cidr: Ipv4Cidr; label: string }[] = [];
+  /** Per prefix length, network number -> the first claim of exactly that CIDR. */
+  private readonly claims: Map<number, Claimed>[] = Array.from({ length: 33 }, () => new Map());
+  /** Per prefix length, network number -> the first claim strictly inside that CIDR. */
+  private readonly inside: Map<number, Claimed>[] = Array.from({ length: 33 }, () => new Map());
+  /** The prefix lengths claimed, shortest first. */
+  private lengths: readonly number[] = [];
 
-  /** The index of the first range that ends after `base`. */
-  private firstEndingAfter(base: number): number {
-    let lo = 0;
-    let hi = this.ends.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.ends[mid]! <= base) lo = mid + 1;
-      else hi = mid;
+  /** A claim that overlaps `c`, if any: the widest around it, else one inside it. */
+  overlapping(c: Ipv4Cidr): Claimed | undefined {
+    for (const p of this.lengths) {
+      if (p > c.prefix) break;
+      const around = this.claims[p]!.get(networkNumber(c.base, p));
+      if (around) return around;
     }
-    return lo;
+    return this.inside[c.prefix]!.get(networkNumber(c.base, c.prefix));
   }
 
-  /** A claimed range that overlaps `c`, if any. */
-  overlapping(c: Ipv4Cidr): { cidr: Ipv4Cidr; label: string } | undefined {
-    const i = this.firstEndingAfter(c.base);
-    return i < this.starts.length && this.starts[i]! < c.base + 2 ** (32 - c.prefix) ? this.owners[i] : undefined;
-  }
-
-  /** Claims `c`; ranges it overlaps (only this node's own networks and routes may) are merged into it. */
+  /** Claims `c`; claims may overlap (this node's own networks and routes do). */
   claim(c: Ipv4Cidr, label: string): void {
-    let start = c.base;
-    let end = c.base + 2 ** (32 - c.prefix);
-    const i = this.firstEndingAfter(start);
-    let widest = { cidr: c, label };
-    let n = 0;
-    while (i + n < this.starts.length && this.starts[i + n]! < end) {
-      start = Math.min(start, this.starts[i + n]!);
-      end = Math.max(end, this.ends[i + n]!);
-      // CIDRs nest or are disjoint: the union of overlapping ones is the widest of them.
-      if (this.owners[i + n]!.cidr.prefix < widest.cidr.prefix) widest = this.owners[i + n]!;
-      n++;
+    const claimed = { cidr: c, label };
+    const same = this.claims[c.prefix]!;
+    const n = networkNumber(c.base, c.prefix);
+    if (!same.has(n)) same.set(n, claimed);
+    if (!this.lengths.includes(c.prefix)) this.lengths = [...this.lengths, c.prefix].sort((a, b) => a - b);
+    // Narrowest first: where a CIDR around c is marked already, so are all the CIDRs around that one.
+    for (let p = c.prefix - 1; p >= 0; p--) {
+      const around = this.inside[p]!;
+      const k = networkNumber(c.base, p);
+      if (around.has(k)) break;
+      around.set(k, claimed);
     }
-    this.starts.splice(i, n, start);
-    this.ends.splice(i, n, end);
-    this.owners.splice(i, n, widest);
   }
+}
+
+interface Claimed {
+  readonly cidr: Ipv4Cidr;
+  /** What it is, for messages ("10.244.0.0/24 of this cluster"). */
+  readonly label: string;
+}
+
+/** Which CIDR of length `prefix` holds address `ip`, as a number (small: a map key without allocation). */
+function networkNumber(ip: number, prefix: number): number {
+  return Math.floor(ip / 2 ** (32 - prefix));
 }
 
 function cmp(a: string, b: string): number {

@@ -4,16 +4,7 @@
 // only what is fedmesh's: entries on its own device, routes with its own protocol number.
 
 import { CommandError, runTool, runToolOk } from '../exec.js';
-import { type LocalRoute, type OverlayState, routeProtocol } from './calc.js';
-
-/**
- * Routes go through nexthop objects, one per remote VTEP (id = the VTEP's IPv4 address as a number, so that it is
- * the same after a restart): 5k onlink gateway routes cost the kernel ~4x more than 5k nexthops plus 5k routes
- * that name them, measured on these machines. A remote node's pod CIDRs all share its nexthop.
- */
-export function nexthopId(vtepIP: string): number {
-  return vtepIP.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
-}
+import { type LocalNexthop, type LocalRoute, nexthopId, type OverlayState, routeProtocol } from './calc.js';
 
 export interface VxlanDeviceConfig {
   readonly name: string;
@@ -139,6 +130,7 @@ export class OverlayDriver {
       ),
       ownedRoutes: new Set(routes.map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/32`))),
       nexthops: new Map(nexthops.filter((n) => n.dev === name && n.gateway).map((n) => [n.id, n.gateway ?? ''])),
+      ownedNexthops: new Set(nexthops.map((n) => n.id)),
     };
   }
 
@@ -176,7 +168,10 @@ export class OverlayDriver {
 
 /** The overlay as read from the kernel: the state, and the nexthops behind its routes (id -> gateway). */
 export interface KernelOverlay extends OverlayState {
+  /** fedmesh's nexthops (protocol 201) on its device: id -> gateway. */
   readonly nexthops: ReadonlyMap<number, string>;
+  /** The ids of every fedmesh nexthop (protocol 201), on any device: the ids it may replace. */
+  readonly ownedNexthops: ReadonlySet<number>;
   /** The destinations of every fedmesh route (protocol 201) of the main table, programmed as wanted or not. */
   readonly ownedRoutes: ReadonlySet<string>;
 }
@@ -194,9 +189,10 @@ export interface OverlayDiff {
 
 /**
  * The batch lines that turn `have` into `want` on device `dev` (pure; `replace` makes every add idempotent). A route
- * is replaced only where fedmesh has one already, and added elsewhere: should a route of someone else have
- * appeared since the main table was read, the kernel refuses the add (the line fails, the flush is retried and
- * the next calculation leaves that pod CIDR out) instead of overwriting it.
+ * or nexthop is replaced only where fedmesh has one already, and added elsewhere: should one of someone else have
+ * appeared since the main table and the nexthops were read, the kernel refuses the add (the line fails, the flush
+ * is retried and the next calculation leaves that pod CIDR or VTEP out) instead of overwriting it. Only fedmesh's
+ * own are deleted.
  */
 export function diffOverlay(have: KernelOverlay, want: OverlayState, dev: string): OverlayDiff {
   const out: OverlayDiff = {
@@ -213,11 +209,14 @@ export function diffOverlay(have: KernelOverlay, want: OverlayState, dev: string
   for (const via of new Set(want.routes.values())) {
     const id = nexthopId(via);
     if (have.nexthops.get(id) !== via) {
-      out.nexthopAdd.push(`nexthop replace id ${id} via ${via} dev ${dev} onlink proto ${routeProtocol}`);
+      const verb = have.ownedNexthops.has(id) ? 'replace' : 'add';
+      out.nexthopAdd.push(`nexthop ${verb} id ${id} via ${via} dev ${dev} onlink proto ${routeProtocol}`);
     }
   }
-  // Deleting a nexthop deletes the routes through it: only after the routes that stay were moved.
-  for (const id of have.nexthops.keys()) if (!wantNexthops.has(id)) out.nexthopDel.push(`nexthop del id ${id}`);
+  // Deleting a nexthop deletes the routes through it: only after the routes that stay were moved; only fedmesh's.
+  for (const id of have.nexthops.keys()) {
+    if (!wantNexthops.has(id) && have.ownedNexthops.has(id)) out.nexthopDel.push(`nexthop del id ${id}`);
+  }
   for (const [ip, mac] of want.neighbors) {
     if (have.neighbors.get(ip) !== mac) out.neighAdd.push(`neigh replace ${ip} lladdr ${mac} dev ${dev} nud permanent`);
   }
@@ -233,8 +232,10 @@ export function diffOverlay(have: KernelOverlay, want: OverlayState, dev: string
       out.routeAdd.push(`route ${verb} ${cidr} nhid ${nexthopId(via)} proto ${routeProtocol}`);
     }
   }
-  for (const cidr of have.routes.keys()) {
-    if (!want.routes.has(cidr)) out.routeDel.push(`route del ${cidr} dev ${dev} proto ${routeProtocol}`);
+  // Every fedmesh route not wanted, whatever it goes through (an older agent's onlink route too), by destination and
+  // protocol: `dev` does not match a route through a nexthop object (the kernel answers "No such process").
+  for (const cidr of have.ownedRoutes) {
+    if (!want.routes.has(cidr)) out.routeDel.push(`route del ${cidr} proto ${routeProtocol}`);
   }
   return out;
 }
@@ -274,4 +275,38 @@ export function parseMainRoutes(json: string): LocalRoute[] {
 /** The node's main routing table, IPv4: what the overlay must not take (computeOverlay's localRoutes). */
 export async function readMainRoutes(): Promise<LocalRoute[]> {
   return parseMainRoutes(await runToolOk('ip', ['-4', '-N', '-j', 'route', 'show', 'table', 'main']));
+}
+
+interface NexthopJson {
+  readonly id: number;
+  readonly group?: readonly { id: number }[];
+  readonly gateway?: string;
+  readonly dev?: string;
+  readonly blackhole?: unknown;
+  readonly protocol?: string;
+}
+
+/**
+ * The nexthop objects from `ip -N -j nexthop show` (pure), of every protocol and family: their ids are one space.
+ * One without a protocol is the kernel's default, boot (3), as for routes.
+ */
+export function parseNexthops(json: string): LocalNexthop[] {
+  const rows = json.trim() === '' ? [] : (JSON.parse(json) as NexthopJson[]);
+  return rows.map((h) => {
+    const protocol = Number(h.protocol ?? 3);
+    const text = [
+      `id ${h.id}`,
+      ...(h.group ? [`group ${h.group.map((g) => g.id).join('/')}`] : []),
+      ...(h.gateway ? [`via ${h.gateway}`] : []),
+      ...(h.dev ? [`dev ${h.dev}`] : []),
+      ...(h.blackhole !== undefined ? ['blackhole'] : []),
+      ...(protocol !== 3 ? [`proto ${routeProtocols[protocol] ?? protocol}`] : []),
+    ].join(' ');
+    return { id: h.id, protocol, text };
+  });
+}
+
+/** The node's nexthop objects: ids the overlay must not take (computeOverlay's localNexthops). */
+export async function readNexthops(): Promise<LocalNexthop[]> {
+  return parseNexthops(await runToolOk('ip', ['-N', '-j', 'nexthop', 'show']));
 }
