@@ -25,6 +25,7 @@ import type { RefusedRule } from './nft/refused-rules.js';
 import { checkTransactionDir } from './nft/transaction-file.js';
 import { computeOverlay, type RemoteNode, type TunnelEndpoint } from './overlay/calc.js';
 import { OverlayDriver, readMainRoutes, readNexthops } from './overlay/driver.js';
+import { OverlayProblemLog } from './overlay/problem-log.js';
 import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
 import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
 import { type Endpoint, PolicyCalculation } from './policy/calc.js';
@@ -84,6 +85,7 @@ export class Agent {
   private readonly informers: ResilientInformer<unknown>[] = [];
   private readonly synced = new Set<SourceName>();
   private readonly remoteNodes = new Map<string, RemoteNode>();
+  private readonly overlayProblemLog = new OverlayProblemLog();
   /** Every local Node -> the networks it holds (pod CIDRs, addresses): never a remote pod's, never a remote route. */
   private readonly localNodeNetworks = new Map<string, readonly string[]>();
   private readonly overlayClusters = new Map<string, boolean>();
@@ -585,7 +587,14 @@ export class Agent {
       // Packets out of the tunnel may come from the networks it routes and from no other; the nft lane programs the
       // new set on its own (until then the previous one holds).
       if (this.calc.setTunnelSources(plan.state.routes.keys())) this.flushes.schedule();
-      for (const p of plan.problems) this.opts.log.warn({ problem: p }, 'remote node left out of the overlay');
+      const toLog = this.overlayProblemLog.next(plan.problems);
+      for (const p of toLog.lines) this.opts.log.warn({ problem: p }, 'remote node left out of the overlay');
+      if (toLog.more > 0) {
+        this.opts.log.warn(
+          { more: toLog.more, problems: plan.problems.length },
+          'more remote nodes left out of the overlay (not logged one by one; fedmesh_agent_overlay_problems counts them)',
+        );
+      }
       this.metrics.overlayProblems.set(plan.problems.length);
       this.metrics.remoteNodes.set(plan.state.neighbors.size);
       await this.overlay.ensureDevice();
