@@ -139,14 +139,25 @@ function sliceName(target: SliceTarget, g: Group, n: number): string {
   return `${target.service}-${g.cluster}-${h}-${n}`;
 }
 
+/** The cluster a written slice holds the endpoints of. */
+export function sourceClusterOf(s: WrittenSlice): string {
+  return s.labels[mcsSourceClusterLabel] ?? '';
+}
+
+/**
+ * `unlisted`: clusters that have not listed since this process started (unlisted-clusters.ts): their slices of
+ * this owner are left exactly as they are and their endpoints (there should be none) are not written.
+ */
 export function planSlices(
   target: SliceTarget,
   endpoints: readonly FederatedEndpointAddress[],
   existing: readonly WrittenSlice[],
   maxPerSlice = maxEndpointsPerSlice,
+  unlisted: ReadonlySet<string> = new Set(),
 ): SlicePlan {
   const groups = new Map<string, Group>();
   for (const ep of endpoints) {
+    if (unlisted.has(ep.cluster)) continue;
     const key = groupKey(ep.cluster, ep.addressType, ep.ports);
     let g = groups.get(key);
     if (!g) {
@@ -162,7 +173,9 @@ export function planSlices(
   const usedNames = new Set(existing.map((s) => s.name));
   const byGroup = new Map<string, WrittenSlice[]>();
   for (const s of existing) {
-    const key = groupKey(s.labels[mcsSourceClusterLabel] ?? '', s.addressType, s.ports);
+    const cluster = sourceClusterOf(s);
+    if (s.ownerUid === target.owner.uid && unlisted.has(cluster)) continue;
+    const key = groupKey(cluster, s.addressType, s.ports);
     if (s.ownerUid !== target.owner.uid || !groups.has(key)) {
       del.push({ name: s.name, resourceVersion: s.resourceVersion });
       continue;

@@ -15,7 +15,15 @@ import { endpointsOfBackends } from '../endpoints.js';
 import { EventRecorder } from '../events.js';
 import { derivedServiceLabel } from '../federated-service.js';
 import { type FederatedServicesMetrics, federatedServicesMetrics } from '../metrics.js';
-import { mcsServiceNameLabel, type OwnerReference, planSlices, serviceNameLabel } from '../slice-plan.js';
+import {
+  mcsServiceNameLabel,
+  type OwnerReference,
+  planSlices,
+  serviceNameLabel,
+  sourceClusterOf,
+  type WrittenSlice,
+} from '../slice-plan.js';
+import { UnlistedWaiters, unlistedClusters } from '../unlisted-clusters.js';
 import { type LeaderControllerOptions, WorkQueue } from '../work-queue.js';
 import { WrittenSliceView } from '../written-slices.js';
 import { type Announcement, announcementBody, announcementName, announcementOf, mcsManagedBy } from './announcement.js';
@@ -182,6 +190,16 @@ export function derivedServiceName(namespace: string, name: string): string {
   return `derived-${createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 10)}`;
 }
 
+/** The unlisted clusters that have a part in a held import: named in its status, or holding slices of it. */
+function unlistedParts(
+  imp: HeldImport | undefined,
+  slices: readonly WrittenSlice[],
+  unlisted: ReadonlySet<string>,
+): string[] {
+  const parts = new Set([...(imp?.clusters ?? []), ...slices.map(sourceClusterOf)]);
+  return [...parts].filter((c) => unlisted.has(c));
+}
+
 const samePorts = (a: readonly ImportPort[], b: readonly ImportPort[]) =>
   a.length === b.length &&
   a.every((p, i) => p.name === b[i]?.name && p.port === b[i]?.port && p.protocol === b[i]?.protocol);
@@ -207,12 +225,14 @@ export class ServiceImportController {
   private lastSettle = 0;
   /** What the log last said of each cluster over the limit (said again only when it changes). */
   private readonly loggedOverLimit = new Map<string, string>();
+  private readonly unlistedWaiters: UnlistedWaiters;
 
   constructor(private readonly opts: ServiceImportOptions) {
     this.metrics = opts.registry ? federatedServicesMetrics(opts.registry) : undefined;
     this.metrics?.register(controllerName, { managed: () => this.managedCount, queueDepth: () => this.queue.depth });
     this.events = new EventRecorder(opts.client, opts.log, opts.instance ?? 'fedmesh-server', this.metrics);
     this.exportLimit = new ExportLimit(opts.maxExportsPerCluster ?? DEFAULT_MAX_EXPORTS_PER_CLUSTER, opts.localCluster);
+    this.unlistedWaiters = new UnlistedWaiters(opts.cache, (key) => this.queue.add(key));
     this.metrics?.registerLeftOut(() => this.exportLimit.overLimit());
     this.queue = new WorkQueue({
       sync: (key) => this.sync(key),
@@ -323,12 +343,16 @@ export class ServiceImportController {
     this.unsubscribe();
     clearTimeout(this.settleTimer);
     this.settleTimer = undefined;
+    this.unlistedWaiters.stop();
     this.queue.stop();
     await Promise.all([this.exportInformer.stop(), this.importInformer.stop(), this.written.stop()]);
   }
 
   private onMeshEvent(ev: MeshEvent): void {
-    if (ev.type === 'cluster') return;
+    if (ev.type === 'cluster') {
+      this.unlistedWaiters.check();
+      return;
+    }
     const o = ev.object;
     if (o.kind === 'EndpointSlice') {
       const a = announcementOf(o);
@@ -446,7 +470,17 @@ export class ServiceImportController {
       merged && held && !held.managed ? { cluster: local, namespace, name } : undefined;
     await this.syncExport(key, merged, taken);
     if (taken) return; // a user's ServiceImport: not ours to change, nor to delete
-    if (merged && this.opts.cache.get('Namespace', local, '', namespace)) {
+    const namespaceExists = this.opts.cache.get('Namespace', local, '', namespace) !== undefined;
+    const unlisted = unlistedClusters(this.opts.cache);
+    const waitingFor = unlistedParts(held, this.written.get(key), unlisted);
+    if (held?.managed && namespaceExists && waitingFor.length > 0) {
+      await this.keepImport(
+        held,
+        exported.map((e) => e.service),
+        unlisted,
+      );
+      this.unlistedWaiters.wait(key, waitingFor);
+    } else if (merged && namespaceExists) {
       await this.ensureImport(
         namespace,
         name,
@@ -714,6 +748,46 @@ export class ServiceImportController {
       .map(str)
       .filter((ip) => ip && ip !== 'None');
     return ips;
+  }
+
+  /**
+   * A cluster that has not listed since this process started had a part in the import: the ServiceImport, its
+   * derived Service (the clusterset IP) and its status stay as they are, and so do that cluster's slices; the
+   * slices of the clusters that listed follow the mesh, with the ports the import holds.
+   */
+  private async keepImport(
+    imp: HeldImport,
+    backends: readonly MeshService[],
+    unlisted: ReadonlySet<string>,
+  ): Promise<void> {
+    const key = keyOf(imp.namespace, imp.name);
+    const owner: OwnerReference = {
+      apiVersion: `${mcsGroup}/${mcsVersion}`,
+      kind: 'ServiceImport',
+      name: imp.name,
+      uid: imp.uid,
+      controller: true,
+    };
+    const endpoints = endpointsOfBackends(
+      imp.ports,
+      [...backends].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0)),
+      (c, ns, n) => this.opts.cache.slicesOfService(c, ns, n),
+    );
+    const plan = planSlices(
+      {
+        localCluster: this.opts.localCluster,
+        namespace: imp.namespace,
+        service: derivedServiceName(imp.namespace, imp.name),
+        clustersetName: imp.name,
+        owner,
+        managedBy: mcsManagedBy,
+      },
+      endpoints,
+      this.written.get(key),
+      undefined,
+      unlisted,
+    );
+    await this.written.apply(imp.namespace, plan);
   }
 
   private async removeImport(namespace: string, name: string): Promise<void> {
