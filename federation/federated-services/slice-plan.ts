@@ -108,9 +108,10 @@ const groupKey = (cluster: string, addressType: string, ports: readonly Endpoint
   `${cluster}|${addressType}|${portsId(ports)}`;
 
 /**
- * The endpoint as a slice carries it. A remote endpoint names its pod (targetRef) but no nodeName: nodeName
- * refers to a Node of this cluster, and kube-proxy would count a remote pod as local to a local node that happens
- * to have the same name (internalTrafficPolicy/externalTrafficPolicy Local).
+ * The endpoint as a slice carries it. A remote endpoint has neither nodeName nor targetRef: both name objects of
+ * this cluster. kube-proxy would count a remote pod as local to a local node that happens to have the same name
+ * (internalTrafficPolicy/externalTrafficPolicy Local), and whatever resolves targetRef here (Prometheus, a service
+ * mesh) would give a remote IP the metadata of a local pod of that name.
  */
 export function sliceEndpoint(target: SliceTarget, ep: FederatedEndpointAddress): SliceEndpointBody {
   const local = ep.cluster === target.localCluster;
@@ -119,7 +120,9 @@ export function sliceEndpoint(target: SliceTarget, ep: FederatedEndpointAddress)
     conditions: { ready: ep.ready, serving: ep.serving, terminating: ep.terminating },
     ...(local && ep.nodeName ? { nodeName: ep.nodeName } : {}),
     ...(ep.zone ? { zone: ep.zone } : {}),
-    ...(ep.podName ? { targetRef: { kind: 'Pod' as const, namespace: target.namespace, name: ep.podName } } : {}),
+    ...(local && ep.podName
+      ? { targetRef: { kind: 'Pod' as const, namespace: target.namespace, name: ep.podName } }
+      : {}),
   };
 }
 
