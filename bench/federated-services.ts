@@ -89,7 +89,7 @@ function sliceOf(c: number, i: number, n: number, readyFlip?: number, prefix: 's
 
 /**
  * The floor's local write: east's slice for a floor Service, shaped as the controller writes its slices (the same
- * labels, no nodeName for remote endpoints), with one endpoint of cluster `c` unready or none.
+ * labels, no nodeName nor targetRef for remote endpoints), with one endpoint of cluster `c` unready or none.
  */
 function floorLocalSlice(c: number, i: number, n: number, readyFlip?: number) {
   const remote = sliceOf(c, i, n, readyFlip, 'floor');
@@ -107,7 +107,7 @@ function floorLocalSlice(c: number, i: number, n: number, readyFlip?: number) {
         'fedmesh.io/cluster': cluster,
       },
     },
-    endpoints: remote.endpoints.map(({ nodeName: _, ...e }) => e),
+    endpoints: remote.endpoints.map(({ nodeName: _n, targetRef: _t, ...e }) => e),
   };
 }
 

@@ -14,6 +14,7 @@ import type {
   MeshService,
   WorkloadEndpoint,
 } from './mesh-types.js';
+import { meshKinds } from './mesh-types.js';
 import { NamespacedStore, splitKey } from './namespaced-store.js';
 import { diffRelist } from './relist-diff.js';
 import { sameMeshObject } from './slim.js';
@@ -80,6 +81,12 @@ export interface MeshCacheReader {
   clusterStatus(cluster: string): ClusterStatus | undefined;
   clusterStatuses(): ClusterStatus[];
   /**
+   * Whether the cache holds every object of this kind of this cluster as of this process: a full list of it
+   * completed, or its objects were withdrawn (emptied on purpose). False until then: the absence of an object of a
+   * cluster that has not listed since the process started says nothing about that cluster.
+   */
+  listed(cluster: string, kind: MeshKind): boolean;
+  /**
    * The labels a selector sees on an endpoint: its own, the virtual `fedmesh.io/cluster`, and for pods what
    * Calico adds: `projectcalico.org/namespace`, `…/orchestrator`, `…/serviceaccount`, and the namespace's labels
    * as `pcns.<key>` (plus `pcns.projectcalico.org/name`).
@@ -137,6 +144,8 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
   private rev = 0;
   private readonly objects = new Map<string, KindMaps>();
   private readonly statuses = new Map<string, ClusterStatus>();
+  /** The kinds of each cluster that `listed` says are complete. */
+  private readonly complete = new Map<string, Set<MeshKind>>();
   private readonly history: EventHistory<MeshEvent>;
   private readonly subscribers = new Set<Subscriber>();
   private readonly byIp = new Map<string, WorkloadEndpoint | WorkloadEndpoint[]>();
@@ -225,6 +234,10 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
     return [...this.statuses.values()];
   }
 
+  listed(cluster: string, kind: MeshKind): boolean {
+    return this.complete.get(cluster)?.has(kind) ?? false;
+  }
+
   selectorLabels(ep: WorkloadEndpoint | HostEndpoint): LabelLookup {
     if (ep.kind === 'HostEndpoint') {
       return { get: (key) => (key === CLUSTER_LABEL ? ep.cluster : own(ep.labels, key)) };
@@ -282,6 +295,7 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
     for (const prev of diff.deleted) this.applyDelete(held, prev);
     for (const [prev, next] of diff.modified) this.applyUpsert(held, prev, next);
     for (const next of diff.added) this.applyUpsert(held, undefined, next);
+    this.markListed(cluster, [kind]);
   }
 
   upsert(cluster: string, kind: MeshKind, _key: string, obj: MeshObject): void {
@@ -300,6 +314,7 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
   }
 
   removeObjects(cluster: string): void {
+    this.markListed(cluster, meshKinds);
     const kinds = this.objects.get(cluster);
     if (!kinds) return;
     for (const held of kinds.values()) for (const prev of [...held.values()]) this.applyDelete(held, prev);
@@ -316,6 +331,16 @@ export class MeshCache implements MeshCacheReader, MeshCacheWriter {
   forgetCluster(cluster: string): void {
     this.removeObjects(cluster);
     this.statuses.delete(cluster);
+    this.complete.delete(cluster);
+  }
+
+  private markListed(cluster: string, kinds: readonly MeshKind[]): void {
+    let set = this.complete.get(cluster);
+    if (!set) {
+      set = new Set();
+      this.complete.set(cluster, set);
+    }
+    for (const k of kinds) set.add(k);
   }
 
   private applyUpsert(held: Store, prev: MeshObject | undefined, next: MeshObject) {

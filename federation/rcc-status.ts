@@ -78,7 +78,9 @@ function conditionsFor(s: ClusterStatus): Omit<RccCondition, 'lastTransitionTime
       type: 'Synced',
       status: 'False',
       reason: 'Withdrawn',
-      message: `objects withdrawn after the stale ttl (stale since ${s.staleSince ?? 'unknown'})`,
+      message: s.staleSince
+        ? `objects withdrawn after the stale ttl (stale since ${s.staleSince})`
+        : 'withdrawn after the stale ttl: no full list has completed since this server started, so what fedmesh wrote for this cluster before is removed',
     };
   } else if (s.staleSince) {
     synced = {

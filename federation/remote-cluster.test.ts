@@ -164,6 +164,41 @@ test('Withdraw: a refused watch of pods withdraws pods only; on recovery they al
   }
 });
 
+test('never listed since the start: Withdraw empties the cluster after the ttl (the controllers then remove what was written for it), Retain never', async () => {
+  for (const mode of ['Withdraw', 'Retain'] as const) {
+    const remote = await fakeRemote({});
+    remote.close(); // unreachable from the start: a restart during an outage
+    const cache = new MeshCache();
+    const c = new RemoteCluster('west', {
+      ...followerDeps(localSecretStore(remote.kubeconfig).client, cache),
+      remoteBackoff: { initialMs: 50, maxMs: 50, jitter: 0 },
+    });
+    try {
+      c.update({
+        rcc: {
+          metadata: { name: 'west', uid: 'u' },
+          spec: {
+            clusterAccessSecret: { name: 'remote-cluster-west', namespace: 'fedmesh-system' },
+            staleEndpoints: { mode, ttl: '300ms' },
+          },
+        },
+      });
+      for (let i = 0; i < 300 && !cache.listed('west', 'EndpointSlice'); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      if (mode === 'Withdraw') {
+        assert.equal(cache.listed('west', 'Service'), true, JSON.stringify(cache.clusterStatus('west')));
+        assert.equal(cache.listed('west', 'EndpointSlice'), true);
+        assert.equal(cache.clusterStatus('west')?.withdrawn, true);
+      } else {
+        assert.equal(cache.listed('west', 'EndpointSlice'), false);
+        assert.equal(cache.clusterStatus('west')?.state, 'ConnectionFailed');
+      }
+    } finally {
+      await c.stop();
+    }
+  }
+});
+
 test('churn: a Secret swapped for another cluster’s, and a spec change while connecting, end with the new cluster only', async () => {
   const pod = (name: string) => ({
     metadata: { name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: '1' },

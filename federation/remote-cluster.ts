@@ -83,6 +83,11 @@ export class RemoteCluster {
   /** Some or all objects were removed after the ttl (the Synced condition says so). */
   private withdrawn = false;
   private lastSyncTime: string | null = null;
+  /**
+   * When this process first found the cluster failing before any list of it completed (ms): what an earlier
+   * process wrote for it (slices, imports) is kept until it lists, and Withdraw's ttl counts from here.
+   */
+  private unlistedFailingSince: number | null = null;
   private staleTimer: NodeJS.Timeout | undefined;
   private readonly status: RccStatusWriter;
   private lastState: string | undefined;
@@ -311,8 +316,11 @@ export class RemoteCluster {
     if (d.state === 'InSync') {
       if (this.lastState !== 'InSync') this.lastSyncTime = new Date(now).toISOString();
       this.staleSince = null;
+      this.unlistedFailingSince = null;
       this.clusterWithdrawn = false;
       this.withdrawn = false;
+    } else if (isStaleState(d.state) && this.lastSyncTime === null) {
+      this.unlistedFailingSince ??= now;
     } else if (isStaleState(d.state) && this.staleSince === null && this.lastSyncTime !== null) {
       this.staleSince = now;
       this.log.warn({ state: d.state, reason: d.reason }, 'objects of this cluster are stale from now on');
@@ -347,14 +355,16 @@ export class RemoteCluster {
     let recheck: number | undefined;
     if (!this.connection || d.state === 'ConfigIncomplete') {
       if (this.clusterWithdrawn) return;
-      const decision = staleDecision(policy, this.staleSince, now);
+      const decision = staleDecision(policy, this.staleSince ?? this.unlistedFailingSince, now);
       if (decision.action === 'withdraw') {
         this.log.warn({ ttlMs: policy.ttlMs }, 'stale longer than the ttl: withdrawing its objects');
         this.clusterWithdrawn = true;
         this.withdrawn = true;
         this.deps.cache.removeObjects(this.name);
       } else if (decision.action === 'wait') recheck = decision.ms;
-    } else if (this.lastSyncTime !== null) {
+    } else if (this.lastSyncTime !== null || this.unlistedFailingSince !== null) {
+      // Never listed in this process: failing resources are withdrawn after the ttl too (they hold nothing, but
+      // that tells the controllers to remove what an earlier process wrote for the cluster: fail-closed).
       const { withdraw, recheckMs } = resourceWithdrawals(policy, this.connection.resources(), now);
       for (const resource of withdraw) {
         this.log.warn({ ttlMs: policy.ttlMs, resource }, 'failing longer than the ttl: withdrawing its objects');

@@ -228,7 +228,8 @@ describe('a federated Service', () => {
       );
       const remote = s.metadata.labels?.['fedmesh.io/cluster'] !== 'east';
       for (const e of s.endpoints ?? []) {
-        assert.match(e.targetRef?.name ?? '', /^api-[ewn]-\d$/);
+        if (remote) assert.equal(e.targetRef, undefined, 'no targetRef: it would name a pod of this cluster');
+        else assert.match(e.targetRef?.name ?? '', /^api-e-\d$/);
         assert.equal(e.nodeName === undefined, remote, 'nodeName only for endpoints on nodes of this cluster');
         if (s.metadata.labels?.['fedmesh.io/cluster'] === 'west')
           assert.equal(e.zone, 'west-a', 'the zone carried over');
@@ -764,6 +765,66 @@ describe('the multi-cluster services API', () => {
       const r = await east.kubectl(['get', 'serviceimports.multicluster.x-k8s.io', 'db', '-n', late]);
       assert.match(r.stderr, /NotFound/);
     }, 30_000);
+  });
+
+  test('an EndpointSlice named like the announcement that fedmesh did not write: never taken over, and said so', async () => {
+    const mcs = `/apis/multicluster.x-k8s.io/v1alpha1/namespaces/${ns}`;
+    const slicePath = `${slicesPath}/cache-export`;
+    // Team b's own slice for its selectorless Service cache-export, in west; the author of the ServiceExport below
+    // could not write it.
+    const theirs = await west.client.create<{ metadata: { resourceVersion: string } }>(slicesPath, {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'cache-export',
+        namespace: ns,
+        labels: { 'kubernetes.io/service-name': 'cache-export', 'endpointslice.kubernetes.io/managed-by': 'team-b' },
+      },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.9.9.9'] }],
+      ports: [{ name: 'redis', port: 6379, protocol: 'TCP' }],
+    });
+    await west.client.create(`/api/v1/namespaces/${ns}/services`, {
+      metadata: { name: 'cache', namespace: ns },
+      spec: { ports: [{ name: 'redis', port: 6379 }] },
+    });
+    await west.client.create(`${mcs}/serviceexports`, {
+      apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+      kind: 'ServiceExport',
+      metadata: { name: 'cache', namespace: ns },
+    });
+    await eventually(async () => {
+      const exp = await west.client.get<{
+        status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+      }>(`${mcs}/serviceexports/cache`);
+      const c = exp.status?.conditions?.find((x) => x.type === 'Conflict');
+      assert.equal(c?.status, 'True');
+      assert.equal(c?.reason, 'AnnouncementNameTaken');
+      assert.match(c?.message ?? '', /rename or delete that EndpointSlice/);
+    }, 30_000);
+    await eventually(async () => {
+      const list = await west.client.get<{ items: { type: string }[] }>(
+        `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent('involvedObject.kind=ServiceExport,involvedObject.name=cache,reason=AnnouncementNameTaken')}`,
+      );
+      assert.deepEqual(
+        list.items.map((e) => e.type),
+        ['Warning'],
+      );
+    }, 30_000);
+    const after = await west.client.get<{ metadata: { resourceVersion: string } }>(slicePath);
+    assert.equal(after.metadata.resourceVersion, theirs.metadata.resourceVersion, "team b's slice is untouched");
+    const noImport = await east.kubectl(['get', 'serviceimports.multicluster.x-k8s.io', 'cache', '-n', ns]);
+    assert.match(noImport.stderr, /NotFound/, 'not announced: not imported');
+
+    // Their slice gone, the export is announced and imported; unexported, only fedmesh's announcement goes.
+    await west.client.delete(slicePath);
+    await eventually(async () => assert.ok(await east.client.get(`${mcs}/serviceimports/cache`)), 30_000);
+    await west.client.delete(`${mcs}/serviceexports/cache`);
+    await eventually(async () => {
+      const r = await west.kubectl(['get', 'endpointslices', 'cache-export', '-n', ns]);
+      assert.match(r.stderr, /NotFound/);
+    }, 30_000);
+    await west.client.delete(`/api/v1/namespaces/${ns}/services/cache`);
   });
 });
 

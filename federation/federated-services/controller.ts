@@ -10,7 +10,15 @@ import { federatedSelectorOf } from './federated-service.js';
 import { LocalServiceUids } from './local-service-uids.js';
 import { type FederatedServicesMetrics, federatedServicesMetrics } from './metrics.js';
 import { serviceWarnings } from './service-warnings.js';
-import { managedByValue, planSlices, serviceNameLabel, serviceOwner, type WrittenSlice } from './slice-plan.js';
+import {
+  managedByValue,
+  planSlices,
+  serviceNameLabel,
+  serviceOwner,
+  sourceClusterOf,
+  type WrittenSlice,
+} from './slice-plan.js';
+import { UnlistedWaiters, unlistedClusters } from './unlisted-clusters.js';
 import { type LeaderControllerOptions, WorkQueue } from './work-queue.js';
 import { WrittenSliceView } from './written-slices.js';
 
@@ -44,6 +52,7 @@ export class FederatedServicesController {
   private readonly selections = new Map<string, BackendSelection>();
   private readonly realUids: LocalServiceUids;
   private readonly metrics: FederatedServicesMetrics | undefined;
+  private readonly unlistedWaiters: UnlistedWaiters;
   private unsubscribe: () => void = () => {};
   private meshIsReady = false;
 
@@ -71,6 +80,7 @@ export class FederatedServicesController {
     });
     this.events = new EventRecorder(opts.client, opts.log, opts.instance ?? 'fedmesh-server', this.metrics);
     this.realUids = new LocalServiceUids(opts.client, opts.localCluster);
+    this.unlistedWaiters = new UnlistedWaiters(opts.cache, (key) => this.queue.add(key));
   }
 
   start(): void {
@@ -95,6 +105,7 @@ export class FederatedServicesController {
 
   async stop(): Promise<void> {
     this.unsubscribe();
+    this.unlistedWaiters.stop();
     this.queue.stop();
     await this.written.stop();
   }
@@ -111,7 +122,11 @@ export class FederatedServicesController {
   }
 
   private onMeshEvent(ev: MeshEvent): void {
-    if (ev.type === 'cluster') return; // staleness changes no slice (Retain keeps them; Withdraw deletes objects)
+    if (ev.type === 'cluster') {
+      // Staleness changes no slice (Retain keeps them; Withdraw deletes objects); a first list may.
+      this.unlistedWaiters.check();
+      return;
+    }
     const o = ev.object;
     if (o.kind === 'Service') {
       if (o.cluster === this.opts.localCluster) this.trackLocal(o, ev.type === 'deleted');
@@ -166,13 +181,21 @@ export class FederatedServicesController {
     }
     const uid = await this.realUidOf(svc, held);
     if (uid === undefined) return; // the Service is gone or was recreated; its own event brings us back
+    // An invalid selector is the Service's own problem: every slice goes. Otherwise the slices of a cluster that
+    // has not listed yet stay as they are (a restart during its outage).
+    const unlisted = result.valid ? unlistedClusters(this.opts.cache) : new Set<string>();
     const plan = planSlices(
       { localCluster: this.opts.localCluster, namespace, service: name, owner: serviceOwner(name, uid) },
       result.valid ? result.endpoints : [],
       held,
       this.opts.maxEndpointsPerSlice,
+      unlisted,
     );
     await this.written.apply(namespace, plan);
+    this.unlistedWaiters.wait(
+      key,
+      held.map(sourceClusterOf).filter((c) => unlisted.has(c)),
+    );
   }
 
   /** The endpoints of a federated Service; its backends selected again only after a Service changed. */

@@ -10,6 +10,7 @@ export interface FederatedServicesMetrics {
   readonly writes: Counter<'operation' | 'result' | 'controller'>;
   readonly syncErrors: Counter<'controller'>;
   readonly events: Counter<'reason'>;
+  readonly eventsSuppressed: Counter<'reason'>;
   register(controller: string, gauges: ControllerGauges): void;
   /** Where fedmesh_service_imports_left_out reads the remote clusters over their export limit. */
   registerLeftOut(overLimit: () => ReadonlyMap<string, { readonly leftOut: number }>): void;
@@ -67,6 +68,12 @@ export function federatedServicesMetrics(registry: Registry): FederatedServicesM
     events: new Counter({
       name: 'fedmesh_federated_service_events_total',
       help: 'Warning Events written on Services and ServiceExports, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    eventsSuppressed: new Counter({
+      name: 'fedmesh_federated_service_events_suppressed_total',
+      help: 'Warning Events not written because their object had written too many of that reason lately (a burst of 25, then one per 5 minutes), by reason',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

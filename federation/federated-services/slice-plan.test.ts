@@ -72,15 +72,30 @@ test('one slice family per source cluster and port set, at most the limit each, 
   assert.equal(new Set(plan.create.map((x) => x.metadata.name)).size, plan.create.length, 'names are unique');
 });
 
-test('a remote endpoint names its pod and zone but no node of this cluster; a local one keeps its node', () => {
+test('a remote endpoint has its zone but names no node nor pod of this cluster; a local one keeps both', () => {
   const plan = planSlices(target, [ep('west', '10.1.0.1', { zone: 'west-a' }), ep('east', '10.2.0.1')], []);
   const byCluster = (c: string) =>
     plan.create.find((s) => s.metadata.labels['fedmesh.io/cluster'] === c)?.endpoints[0] ?? assert.fail(c);
   assert.equal(byCluster('west').nodeName, undefined);
   assert.equal(byCluster('west').zone, 'west-a');
   assert.equal(byCluster('east').zone, undefined, 'no zone where none is known');
-  assert.deepEqual(byCluster('west').targetRef, { kind: 'Pod', namespace: 'shop', name: 'pod-10.1.0.1' });
+  // targetRef names a pod of the slice's own namespace in this cluster: anything resolving it (Prometheus, a
+  // service mesh) would give the remote IP the metadata of a local pod that happens to have that name.
+  assert.equal(byCluster('west').targetRef, undefined);
+  assert.deepEqual(byCluster('east').targetRef, { kind: 'Pod', namespace: 'shop', name: 'pod-10.2.0.1' });
   assert.equal(byCluster('east').nodeName, 'east-node');
+});
+
+test('a remote endpoint written with a targetRef (by an earlier version) loses it in one update', () => {
+  const held = applyPlan([], planSlices(target, [ep('west', '10.1.0.1')], []));
+  const old = held.map((s) => ({
+    ...s,
+    endpoints: s.endpoints.map((e) => ({ ...e, targetRef: { kind: 'Pod' as const, namespace: 'shop', name: 'p' } })),
+  }));
+  const plan = planSlices(target, [ep('west', '10.1.0.1')], old);
+  assert.equal(plan.update.length, 1);
+  assert.equal(plan.update[0]?.endpoints[0]?.targetRef, undefined);
+  assert.equal(planSlices(target, [ep('west', '10.1.0.1')], applyPlan(old, plan)).update.length, 0);
 });
 
 test('planning again after the writes, or after a restart, plans nothing', () => {

@@ -108,9 +108,10 @@ const groupKey = (cluster: string, addressType: string, ports: readonly Endpoint
   `${cluster}|${addressType}|${portsId(ports)}`;
 
 /**
- * The endpoint as a slice carries it. A remote endpoint names its pod (targetRef) but no nodeName: nodeName
- * refers to a Node of this cluster, and kube-proxy would count a remote pod as local to a local node that happens
- * to have the same name (internalTrafficPolicy/externalTrafficPolicy Local).
+ * The endpoint as a slice carries it. A remote endpoint has neither nodeName nor targetRef: both name objects of
+ * this cluster. kube-proxy would count a remote pod as local to a local node that happens to have the same name
+ * (internalTrafficPolicy/externalTrafficPolicy Local), and whatever resolves targetRef here (Prometheus, a service
+ * mesh) would give a remote IP the metadata of a local pod of that name.
  */
 export function sliceEndpoint(target: SliceTarget, ep: FederatedEndpointAddress): SliceEndpointBody {
   const local = ep.cluster === target.localCluster;
@@ -119,7 +120,9 @@ export function sliceEndpoint(target: SliceTarget, ep: FederatedEndpointAddress)
     conditions: { ready: ep.ready, serving: ep.serving, terminating: ep.terminating },
     ...(local && ep.nodeName ? { nodeName: ep.nodeName } : {}),
     ...(ep.zone ? { zone: ep.zone } : {}),
-    ...(ep.podName ? { targetRef: { kind: 'Pod' as const, namespace: target.namespace, name: ep.podName } } : {}),
+    ...(local && ep.podName
+      ? { targetRef: { kind: 'Pod' as const, namespace: target.namespace, name: ep.podName } }
+      : {}),
   };
 }
 
@@ -139,14 +142,25 @@ function sliceName(target: SliceTarget, g: Group, n: number): string {
   return `${target.service}-${g.cluster}-${h}-${n}`;
 }
 
+/** The cluster a written slice holds the endpoints of. */
+export function sourceClusterOf(s: WrittenSlice): string {
+  return s.labels[mcsSourceClusterLabel] ?? '';
+}
+
+/**
+ * `unlisted`: clusters that have not listed since this process started (unlisted-clusters.ts): their slices of
+ * this owner are left exactly as they are and their endpoints (there should be none) are not written.
+ */
 export function planSlices(
   target: SliceTarget,
   endpoints: readonly FederatedEndpointAddress[],
   existing: readonly WrittenSlice[],
   maxPerSlice = maxEndpointsPerSlice,
+  unlisted: ReadonlySet<string> = new Set(),
 ): SlicePlan {
   const groups = new Map<string, Group>();
   for (const ep of endpoints) {
+    if (unlisted.has(ep.cluster)) continue;
     const key = groupKey(ep.cluster, ep.addressType, ep.ports);
     let g = groups.get(key);
     if (!g) {
@@ -162,7 +176,9 @@ export function planSlices(
   const usedNames = new Set(existing.map((s) => s.name));
   const byGroup = new Map<string, WrittenSlice[]>();
   for (const s of existing) {
-    const key = groupKey(s.labels[mcsSourceClusterLabel] ?? '', s.addressType, s.ports);
+    const cluster = sourceClusterOf(s);
+    if (s.ownerUid === target.owner.uid && unlisted.has(cluster)) continue;
+    const key = groupKey(cluster, s.addressType, s.ports);
     if (s.ownerUid !== target.owner.uid || !groups.has(key)) {
       del.push({ name: s.name, resourceVersion: s.resourceVersion });
       continue;

@@ -72,6 +72,26 @@ export function announcementLabels(localCluster: string, a: Announcement): Recor
 }
 
 /**
+ * Whether a slice named like the announcement of `service` is fedmesh's announcement of it. Anything else of that
+ * name (a user's slice for a Service called `<service>-export`) is never overwritten nor deleted: a ServiceExport
+ * must not let its author take over an EndpointSlice they could not write themselves.
+ */
+export function isOwnAnnouncement(labels: Readonly<Record<string, string>>, service: string): boolean {
+  return labels[managedByLabel] === mcsManagedBy && labels[exportLabel] === service;
+}
+
+/** What the ServiceExport's Conflict condition and the Warning Event say when the slice name is taken. */
+export function announcementNameTakenMessage(namespace: string, service: string): string {
+  const slice = announcementName(service);
+  return (
+    `the EndpointSlice ${namespace}/${slice} exists and is not fedmesh's announcement (labels ` +
+    `${managedByLabel}=${mcsManagedBy} and ${exportLabel}=${service}): fedmesh leaves it untouched and does not ` +
+    `announce this export to the clusterset; rename or delete that EndpointSlice, or export the Service under ` +
+    `another name`
+  );
+}
+
+/**
  * An announcement read from the mesh, or undefined for any other slice. The cluster is where the slice was read,
  * never what its labels claim: a cluster cannot announce exports for another.
  */

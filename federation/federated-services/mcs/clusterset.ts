@@ -156,6 +156,8 @@ export function exportConditions(
   service: MeshService | undefined,
   merged: ClustersetService | undefined,
   importNameTaken?: ImportNameTaken,
+  /** Why the announcement's EndpointSlice name is someone else's (announcementNameTakenMessage), if it is. */
+  announcementNameTaken?: string,
 ): Condition[] {
   let valid: Condition;
   if (!service) {
@@ -179,6 +181,9 @@ export function exportConditions(
     valid.status === 'True' ? [...(merged?.conflicts ?? [])] : [];
   if (valid.status === 'True' && importNameTaken) {
     conflicts.push({ reason: 'ImportNameTaken', message: importNameTakenMessage(importNameTaken) });
+  }
+  if (valid.status === 'True' && announcementNameTaken) {
+    conflicts.push({ reason: 'AnnouncementNameTaken', message: announcementNameTaken });
   }
   const conflict: Condition =
     conflicts.length === 0

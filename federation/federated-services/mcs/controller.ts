@@ -15,10 +15,26 @@ import { endpointsOfBackends } from '../endpoints.js';
 import { EventRecorder } from '../events.js';
 import { derivedServiceLabel } from '../federated-service.js';
 import { type FederatedServicesMetrics, federatedServicesMetrics } from '../metrics.js';
-import { mcsServiceNameLabel, type OwnerReference, planSlices, serviceNameLabel } from '../slice-plan.js';
+import {
+  mcsServiceNameLabel,
+  type OwnerReference,
+  planSlices,
+  serviceNameLabel,
+  sourceClusterOf,
+  type WrittenSlice,
+} from '../slice-plan.js';
+import { UnlistedWaiters, unlistedClusters } from '../unlisted-clusters.js';
 import { type LeaderControllerOptions, WorkQueue } from '../work-queue.js';
 import { WrittenSliceView } from '../written-slices.js';
-import { type Announcement, announcementBody, announcementName, announcementOf, mcsManagedBy } from './announcement.js';
+import {
+  type Announcement,
+  announcementBody,
+  announcementName,
+  announcementNameTakenMessage,
+  announcementOf,
+  isOwnAnnouncement,
+  mcsManagedBy,
+} from './announcement.js';
 import {
   type ClustersetService,
   type Condition,
@@ -52,8 +68,16 @@ const nsPath = (ns: string, plural: string, name?: string) =>
   `${apiBase}/namespaces/${encodeURIComponent(ns)}/${plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
 const servicePath = (ns: string, name?: string) =>
   `/api/v1/namespaces/${encodeURIComponent(ns)}/services${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
-const slicePath = (ns: string, name: string) =>
-  `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/endpointslices/${encodeURIComponent(name)}`;
+const slicesPath = (ns: string) => `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/endpointslices`;
+const slicePath = (ns: string, name: string) => `${slicesPath(ns)}/${encodeURIComponent(name)}`;
+const announcementSuffix = '-export';
+
+/** What decides whether a slice may be written or deleted as an announcement. */
+interface SliceMeta {
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
 
 interface ServiceFacts {
   readonly uid: string;
@@ -182,6 +206,16 @@ export function derivedServiceName(namespace: string, name: string): string {
   return `derived-${createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 10)}`;
 }
 
+/** The unlisted clusters that have a part in a held import: named in its status, or holding slices of it. */
+function unlistedParts(
+  imp: HeldImport | undefined,
+  slices: readonly WrittenSlice[],
+  unlisted: ReadonlySet<string>,
+): string[] {
+  const parts = new Set([...(imp?.clusters ?? []), ...slices.map(sourceClusterOf)]);
+  return [...parts].filter((c) => unlisted.has(c));
+}
+
 const samePorts = (a: readonly ImportPort[], b: readonly ImportPort[]) =>
   a.length === b.length &&
   a.every((p, i) => p.name === b[i]?.name && p.port === b[i]?.port && p.protocol === b[i]?.protocol);
@@ -207,12 +241,14 @@ export class ServiceImportController {
   private lastSettle = 0;
   /** What the log last said of each cluster over the limit (said again only when it changes). */
   private readonly loggedOverLimit = new Map<string, string>();
+  private readonly unlistedWaiters: UnlistedWaiters;
 
   constructor(private readonly opts: ServiceImportOptions) {
     this.metrics = opts.registry ? federatedServicesMetrics(opts.registry) : undefined;
     this.metrics?.register(controllerName, { managed: () => this.managedCount, queueDepth: () => this.queue.depth });
     this.events = new EventRecorder(opts.client, opts.log, opts.instance ?? 'fedmesh-server', this.metrics);
     this.exportLimit = new ExportLimit(opts.maxExportsPerCluster ?? DEFAULT_MAX_EXPORTS_PER_CLUSTER, opts.localCluster);
+    this.unlistedWaiters = new UnlistedWaiters(opts.cache, (key) => this.queue.add(key));
     this.metrics?.registerLeftOut(() => this.exportLimit.overLimit());
     this.queue = new WorkQueue({
       sync: (key) => this.sync(key),
@@ -323,14 +359,23 @@ export class ServiceImportController {
     this.unsubscribe();
     clearTimeout(this.settleTimer);
     this.settleTimer = undefined;
+    this.unlistedWaiters.stop();
     this.queue.stop();
     await Promise.all([this.exportInformer.stop(), this.importInformer.stop(), this.written.stop()]);
   }
 
   private onMeshEvent(ev: MeshEvent): void {
-    if (ev.type === 'cluster') return;
+    if (ev.type === 'cluster') {
+      this.unlistedWaiters.check();
+      return;
+    }
     const o = ev.object;
     if (o.kind === 'EndpointSlice') {
+      // A slice that has (or had) the name of an announcement of ours: whether the name is free may have changed.
+      if (o.cluster === this.opts.localCluster && o.name.endsWith(announcementSuffix)) {
+        const k = keyOf(o.namespace, o.name.slice(0, -announcementSuffix.length));
+        if (this.exports.has(k)) this.queue.add(k);
+      }
       const a = announcementOf(o);
       if (a) {
         const key = keyOf(a.namespace, a.name);
@@ -446,7 +491,17 @@ export class ServiceImportController {
       merged && held && !held.managed ? { cluster: local, namespace, name } : undefined;
     await this.syncExport(key, merged, taken);
     if (taken) return; // a user's ServiceImport: not ours to change, nor to delete
-    if (merged && this.opts.cache.get('Namespace', local, '', namespace)) {
+    const namespaceExists = this.opts.cache.get('Namespace', local, '', namespace) !== undefined;
+    const unlisted = unlistedClusters(this.opts.cache);
+    const waitingFor = unlistedParts(held, this.written.get(key), unlisted);
+    if (held?.managed && namespaceExists && waitingFor.length > 0) {
+      await this.keepImport(
+        held,
+        exported.map((e) => e.service),
+        unlisted,
+      );
+      this.unlistedWaiters.wait(key, waitingFor);
+    } else if (merged && namespaceExists) {
       await this.ensureImport(
         namespace,
         name,
@@ -474,7 +529,16 @@ export class ServiceImportController {
       const facts = await this.factsOf(svc);
       if (facts) want = { cluster: local, namespace, name, exportedAt: exp.exportedAt, headless: facts.headless };
     }
-    if (want && exp && (announced?.exportedAt !== want.exportedAt || announced.headless !== want.headless)) {
+    // A slice of the announcement's name that is not ours is never taken over (the mesh's copy first, the API
+    // server's before any write).
+    const cached = this.opts.cache.get('EndpointSlice', local, namespace, announcementName(name));
+    let nameTaken = want !== undefined && cached !== undefined && !isOwnAnnouncement(cached.labels, name);
+    if (
+      want &&
+      exp &&
+      !nameTaken &&
+      (announced?.exportedAt !== want.exportedAt || announced.headless !== want.headless)
+    ) {
       const owner: OwnerReference = {
         apiVersion: `${mcsGroup}/${mcsVersion}`,
         kind: 'ServiceExport',
@@ -482,25 +546,23 @@ export class ServiceImportController {
         uid: exp.uid,
         controller: true,
       };
-      await this.opts.client.request(
-        'PATCH',
-        `${slicePath(namespace, announcementName(name))}?fieldManager=fedmesh&force=true`,
-        {
-          body: announcementBody(local, want, owner),
-          contentType: 'application/apply-patch+yaml',
-        },
-      );
-      return; // the conditions follow once the announcement is back through the mesh
-    } else if (!want && announced) {
-      try {
-        await this.opts.client.delete(slicePath(namespace, announcementName(name)));
-      } catch (err) {
-        if (!isStatus(err, 404)) throw err;
+      if ((await this.writeAnnouncement(namespace, name, announcementBody(local, want, owner))) === 'written') {
+        return; // the conditions follow once the announcement is back through the mesh
       }
+      nameTaken = true;
+    } else if (!want && announced) {
+      await this.deleteAnnouncement(namespace, name);
     }
+    const takenMessage = nameTaken ? announcementNameTakenMessage(namespace, name) : undefined;
     await this.reportTakenName(key, exp, taken);
+    await this.events.report(
+      `ServiceExport ${key} announcement`,
+      takenMessage ? [{ reason: 'AnnouncementNameTaken', message: takenMessage }] : [],
+      async () =>
+        exp && { apiVersion: `${mcsGroup}/${mcsVersion}`, kind: 'ServiceExport', namespace, name, uid: exp.uid },
+    );
     if (!exp) return;
-    const conditions = exportConditions(svc, merged, taken);
+    const conditions = exportConditions(svc, merged, taken, takenMessage);
     const now = `${new Date().toISOString().slice(0, 19)}Z`;
     const held = new Map(exp.conditions.map((c) => [c.type, c]));
     const next = conditions.map((c) => {
@@ -516,6 +578,68 @@ export class ServiceImportController {
       body: { status: { conditions: next } },
       contentType: 'application/merge-patch+json',
     });
+  }
+
+  /**
+   * The slice of that name as the API server holds it now, or undefined when there is none. Listed by name: the
+   * server's role may list EndpointSlices (the mesh does), not get them.
+   */
+  private async readSlice(namespace: string, name: string): Promise<SliceMeta | undefined> {
+    const selector = encodeURIComponent(`metadata.name=${name}`);
+    const body = await this.opts.client.get<{ items?: unknown }>(`${slicesPath(namespace)}?fieldSelector=${selector}`);
+    const found = list(body.items)
+      .filter(isRecord)
+      .map((o) => (isRecord(o.metadata) ? o.metadata : {}))
+      .find((m) => m.name === name);
+    if (!found) return undefined;
+    const labels = isRecord(found.labels) ? found.labels : {};
+    return {
+      uid: str(found.uid),
+      resourceVersion: str(found.resourceVersion),
+      labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, str(v)])),
+    };
+  }
+
+  /**
+   * Creates this cluster's announcement, or updates ours (conditional on the version read): 'taken' when a slice
+   * of that name is someone else's. One created meanwhile comes back through the mesh and is decided then.
+   */
+  private async writeAnnouncement(
+    namespace: string,
+    name: string,
+    body: ReturnType<typeof announcementBody>,
+  ): Promise<'written' | 'taken'> {
+    const current = await this.readSlice(namespace, body.metadata.name);
+    if (!current) {
+      try {
+        await this.opts.client.request('POST', `${slicesPath(namespace)}?fieldManager=fedmesh`, { body });
+      } catch (err) {
+        if (!isStatus(err, 409)) throw err;
+      }
+      return 'written';
+    }
+    if (!isOwnAnnouncement(current.labels, name)) return 'taken';
+    await this.opts.client.request(
+      'PATCH',
+      `${slicePath(namespace, body.metadata.name)}?fieldManager=fedmesh&force=true`,
+      {
+        body: { ...body, metadata: { ...body.metadata, resourceVersion: current.resourceVersion } },
+        contentType: 'application/apply-patch+yaml',
+      },
+    );
+    return 'written';
+  }
+
+  /** Deletes this cluster's announcement: only fedmesh's own, and only the very slice read (uid precondition). */
+  private async deleteAnnouncement(namespace: string, name: string): Promise<void> {
+    const slice = announcementName(name);
+    const current = await this.readSlice(namespace, slice);
+    if (!current || !isOwnAnnouncement(current.labels, name)) return;
+    try {
+      await this.opts.client.delete(slicePath(namespace, slice), { preconditions: { uid: current.uid } });
+    } catch (err) {
+      if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
+    }
   }
 
   /**
@@ -714,6 +838,46 @@ export class ServiceImportController {
       .map(str)
       .filter((ip) => ip && ip !== 'None');
     return ips;
+  }
+
+  /**
+   * A cluster that has not listed since this process started had a part in the import: the ServiceImport, its
+   * derived Service (the clusterset IP) and its status stay as they are, and so do that cluster's slices; the
+   * slices of the clusters that listed follow the mesh, with the ports the import holds.
+   */
+  private async keepImport(
+    imp: HeldImport,
+    backends: readonly MeshService[],
+    unlisted: ReadonlySet<string>,
+  ): Promise<void> {
+    const key = keyOf(imp.namespace, imp.name);
+    const owner: OwnerReference = {
+      apiVersion: `${mcsGroup}/${mcsVersion}`,
+      kind: 'ServiceImport',
+      name: imp.name,
+      uid: imp.uid,
+      controller: true,
+    };
+    const endpoints = endpointsOfBackends(
+      imp.ports,
+      [...backends].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0)),
+      (c, ns, n) => this.opts.cache.slicesOfService(c, ns, n),
+    );
+    const plan = planSlices(
+      {
+        localCluster: this.opts.localCluster,
+        namespace: imp.namespace,
+        service: derivedServiceName(imp.namespace, imp.name),
+        clustersetName: imp.name,
+        owner,
+        managedBy: mcsManagedBy,
+      },
+      endpoints,
+      this.written.get(key),
+      undefined,
+      unlisted,
+    );
+    await this.written.apply(imp.namespace, plan);
   }
 
   private async removeImport(namespace: string, name: string): Promise<void> {
