@@ -1,6 +1,10 @@
 // The agent's runtime: informers feed the pure calculations (policy, overlay); a flush loop hands their changes
 // to the drivers (nft, ip/bridge). Nothing is programmed before every source has listed once: until then the
-// kernel keeps what the last run left (or nothing, on a fresh node). Stopping leaves the kernel as it is, so that
+// kernel keeps what the last run left, so that an agent restarted while the federation API is down keeps enforcing
+// it. A fresh or rebooted node has nothing to keep: there, once the local sources have listed, the remote ones
+// (the federation API) are waited for a little longer only (REMOTE_SOURCES_GRACE_MS), and local policy is then
+// programmed without them (no remote peer admitted, nothing out of the tunnel) rather than leave every pod of the
+// node unfiltered until the federation API answers. Stopping leaves the kernel as it is, so that
 // policy keeps being enforced and tunnels keep carrying traffic while the agent restarts.
 
 import { tmpdir } from 'node:os';
@@ -50,6 +54,11 @@ export interface AgentOptions {
   readonly registry: Registry;
   /** Full resync of both drivers against the kernel (drift defence), default 90 s. */
   readonly resyncIntervalMs?: number;
+  /**
+   * How long after the local sources have listed the agent waits for the remote ones (remoteworkloads, remotenodes)
+   * before it programs without them; default REMOTE_SOURCES_GRACE_MS.
+   */
+  readonly remoteSourcesGraceMs?: number;
   /** Where full nft transactions are written before nft reads them (nft/transaction-file.ts); default the OS's tmpdir. */
   readonly nftTransactionDir?: string;
 }
@@ -68,6 +77,10 @@ export const watchedPaths = {
 
 type SourceName = keyof typeof watchedPaths;
 const sourceCount = Object.keys(watchedPaths).length;
+/** The sources served by the federation API: every other is the local cluster's own. */
+const remoteSources: ReadonlySet<SourceName> = new Set(['remoteworkloads', 'remotenodes']);
+const localSourceCount = sourceCount - remoteSources.size;
+export const REMOTE_SOURCES_GRACE_MS = 10_000;
 
 interface NodeFacts {
   readonly internalIP: string;
@@ -84,6 +97,11 @@ export class Agent {
   private ownTunnel: TunnelEndpoint | undefined;
   private readonly informers: ResilientInformer<unknown>[] = [];
   private readonly synced = new Set<SourceName>();
+  /** The kernel held no table of fedmesh at the start (a fresh or rebooted node): local policy need not wait. */
+  private freshKernel = false;
+  /** The local sources have listed, and the grace for the remote ones is over: program what is known. */
+  private remoteGraceOver = false;
+  private remoteGraceTimer: NodeJS.Timeout | undefined;
   private readonly remoteNodes = new Map<string, RemoteNode>();
   private readonly overlayProblemLog = new OverlayProblemLog();
   /** Every local Node -> the networks it holds (pod CIDRs, addresses): never a remote pod's, never a remote route. */
@@ -223,6 +241,11 @@ export class Agent {
     this.ownTunnel = { nodeIP: this.node.internalIP, vtepIP: ip, vtepMAC: mac };
     await this.publishVtep(ip, mac);
     log.info({ underlay, vtepIP: ip, vtepMAC: mac, device: this.opts.vxlan.device }, 'VXLAN device ready');
+    // A failed read is taken as a table there: the safe side is to keep what the kernel holds.
+    this.freshKernel = await this.nft.readExisting().then(
+      (existing) => !existing.table,
+      () => false,
+    );
     this.startInformers();
     const resync = this.opts.resyncIntervalMs ?? 90_000;
     this.resyncTimer = setInterval(() => {
@@ -240,6 +263,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.resyncTimer);
+    clearTimeout(this.remoteGraceTimer);
     await Promise.all(this.informers.map((i) => i.stop()));
     await this.flushes.stop();
     await this.nft.close();
@@ -451,6 +475,7 @@ export class Agent {
       this.synced.add(source);
       this.metrics.sourceSynced.set({ source }, 1);
       this.opts.log.info({ source }, 'source listed');
+      if (this.localSourcesListed() && this.synced.size < sourceCount) this.startRemoteGrace();
     };
     const wrap = (fn: () => void) => {
       try {
@@ -503,8 +528,31 @@ export class Agent {
    * by one. Each driver retries its own failures with its own backoff (flush-loop.ts).
    */
   scheduleFlush(): void {
-    if (this.stopped || this.synced.size < sourceCount) return;
+    if (this.stopped) return;
+    if (this.synced.size < sourceCount && !(this.remoteGraceOver && this.localSourcesListed())) return;
     this.flushes.schedule();
+  }
+
+  private localSourcesListed(): boolean {
+    let n = 0;
+    for (const s of this.synced) if (!remoteSources.has(s)) n++;
+    return n === localSourceCount;
+  }
+
+  /** Once, on a fresh kernel: when the remote sources have not listed within the grace, programs without them. */
+  private startRemoteGrace(): void {
+    if (!this.freshKernel || this.remoteGraceTimer !== undefined || this.remoteGraceOver) return;
+    const grace = this.opts.remoteSourcesGraceMs ?? REMOTE_SOURCES_GRACE_MS;
+    this.remoteGraceTimer = setTimeout(() => {
+      this.remoteGraceOver = true;
+      if (this.stopped || this.synced.size === sourceCount) return;
+      this.opts.log.warn(
+        { waitedMs: grace, missing: [...remoteSources].filter((s) => !this.synced.has(s)) },
+        'the federation API has not listed the remote clusters yet: programming local policy without them (no remote peer is admitted and nothing comes out of the tunnel until it does)',
+      );
+      this.scheduleFlush();
+    }, grace);
+    this.remoteGraceTimer.unref();
   }
 
   private markProgrammed(): void {
@@ -566,6 +614,9 @@ export class Agent {
   /** The overlay driver's share of a flush: the whole overlay, recomputed, when anything it depends on changed. */
   private async flushOverlay(): Promise<boolean> {
     if (!this.overlayDirty || !this.overlay || !this.node) return true;
+    // Local policy may go in before the federation API has listed (a fresh node); the overlay is made of what it
+    // lists, and computed without it, it would remove routes that are still right.
+    if (!this.synced.has('remotenodes') || !this.synced.has('rccs')) return true;
     this.overlayDirty = false;
     const started = performance.now();
     try {

@@ -16,6 +16,7 @@ import {
   startAgentAgain,
   startNetnsDataplane,
   stopAgent,
+  waitForAgent,
 } from './testbed/netns-dataplane.js';
 
 const port = 8080;
@@ -516,5 +517,64 @@ describe('agent restart', () => {
       prober.stop();
       holder.kill('SIGKILL');
     }
+  });
+
+  test('a rebooted node enforces its local policy while the federation API is down; the mesh follows when it is back', async () => {
+    const client = pod('east', 'client');
+    const peer = pod('west', 'peer');
+    const server = pod('west', 'server');
+    const serverNode = nodeOf(server);
+    const nobody = {
+      ...eastClientsOnly,
+      metadata: { namespace: 'demo', name: 'from-nobody' },
+      spec: { ...eastClientsOnly.spec, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'nobody' } } }] }] },
+    };
+    // Only this test's policy selects the server (the one the test before left goes).
+    await west.kubectlOk(['delete', 'networkpolicy', '-n', 'demo', 'east-clients', '--ignore-not-found']);
+    await apply(west, nobody);
+    await expectRefused(peer, server);
+    // The federation API of west goes away (its APIService deleted: the agent's remote lists get 404).
+    const apiService = JSON.parse(
+      await west.kubectlOk(['get', 'apiservice', 'v1alpha1.federation.fedmesh.io', '-o', 'json']),
+    ) as { metadata: Record<string, unknown>; spec: unknown };
+    await west.kubectlOk(['delete', 'apiservice', 'v1alpha1.federation.fedmesh.io']);
+    try {
+      // A reboot: the agent goes and the kernel forgets fedmesh's table; every pod of the node is unfiltered.
+      await stopAgent(tb.state, serverNode);
+      const gone = await runTool('ip', [
+        'netns',
+        'exec',
+        serverNode.netns,
+        'nft',
+        'delete',
+        'table',
+        'inet',
+        'fedmesh',
+      ]);
+      assert.equal(gone.code, 0, gone.stderr);
+      await expectReach(peer, server);
+      const started = Date.now();
+      await startAgentAgain(tb.state, dp, serverNode, { waitReady: false });
+      // The local policy goes in once the local sources have listed and the remote ones' grace (10 s) is over.
+      await expectRefused(peer, server, 40_000);
+      const took = Date.now() - started;
+      console.error(`[dataplane] local policy enforced ${took} ms after the agent started, the federation API down`);
+      assert.ok(took < 30_000, `took ${took} ms`);
+      await expectRefused(client, server, 5_000);
+    } finally {
+      await west.kubectlOk(
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'apiregistration.k8s.io/v1',
+          kind: 'APIService',
+          metadata: { name: apiService.metadata.name, labels: apiService.metadata.labels },
+          spec: apiService.spec,
+        }),
+      );
+    }
+    await waitForAgent(tb.state, serverNode, 90_000);
+    await west.kubectlOk(['delete', 'networkpolicy', '-n', 'demo', 'from-nobody']);
+    await expectReach(client, server); // the mesh is back: the tunnel carries east's pods again
+    await expectReach(peer, server);
   });
 });

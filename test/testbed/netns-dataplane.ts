@@ -299,10 +299,15 @@ export async function stopAgent(state: TestbedState, node: NetnsNode): Promise<v
   writeState(state);
 }
 
-/** Starts a node's agent again with the same command line; resolves once it is ready. */
-export async function startAgentAgain(state: TestbedState, dp: NetnsDataplane, node: NetnsNode): Promise<void> {
+/** Starts a node's agent again with the same command line; resolves once it is ready (unless told not to wait). */
+export async function startAgentAgain(
+  state: TestbedState,
+  dp: NetnsDataplane,
+  node: NetnsNode,
+  opts: { readonly waitReady?: boolean } = {},
+): Promise<void> {
   const argv = dp.agentArgv.get(node.netns);
   if (!argv) throw new Error(`no agent command line for ${node.netns}`);
   launchInNetns(state, node.netns, { cluster: node.cluster, component: 'fedmesh-agent', tag: node.name, argv });
-  await waitForAgent(state, node, 60_000);
+  if (opts.waitReady ?? true) await waitForAgent(state, node, 60_000);
 }
