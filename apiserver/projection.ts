@@ -6,6 +6,7 @@ import {
   federatedEndpoints,
   federatedSelectorOf,
   type HostEndpoint,
+  LocalNetworks,
   type MeshCacheReader,
   type MeshEndpointSlice,
   type MeshEvent,
@@ -20,7 +21,7 @@ import type { Change, ServedObject } from './served-store.js';
 const clusterKey = (cluster: string, namespace: string, name: string): string => `${cluster}/${namespace}/${name}`;
 
 /** What the projection reads of the mesh cache: its Services by namespace and its EndpointSlices by Service. */
-export type MeshIndexes = Pick<MeshCacheReader, 'list' | 'slicesOfService'>;
+export type MeshIndexes = Pick<MeshCacheReader, 'list' | 'slicesOfService' | 'endpointsByIp'>;
 
 /**
  * Turns the mesh cache into the served objects: remote pods → RemoteWorkloads, remote nodes → RemoteNodes,
@@ -47,12 +48,16 @@ export class Projection {
   private readonly readersOfBackend = new SetIndex<string, string>();
   private readonly backendsOfFederated = new Map<string, readonly string[]>();
   private readonly backendOfSlice = new Map<string, string>();
+  /** This cluster's own addresses: a remote endpoint with one is left out, as in the slices. */
+  private readonly localNetworks: LocalNetworks;
 
   constructor(
     readonly localCluster: string,
     private readonly mesh: MeshIndexes,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.localNetworks = new LocalNetworks(mesh, localCluster);
+  }
 
   /** Changes for one mesh event. */
   apply(ev: MeshEvent): Change[] {
@@ -194,7 +199,10 @@ export class Projection {
   }
 
   private applyNode(n: HostEndpoint, deleted: boolean): Change[] {
-    if (!this.isRemote(n.cluster)) return [];
+    if (!this.isRemote(n.cluster)) {
+      this.localNetworks.invalidate();
+      return [];
+    }
     const key = `${n.cluster}.${n.name}`;
     if (deleted) {
       this.nodes.delete(key);
@@ -318,7 +326,12 @@ export class Projection {
 
   private federatedChange(svc: MeshService, inNamespace: readonly MeshService[]): Change {
     const key = `${svc.namespace}/${svc.name}`;
-    const result = federatedEndpoints(svc, inNamespace, (c, ns, name) => this.mesh.slicesOfService(c, ns, name));
+    const result = federatedEndpoints(
+      svc,
+      inNamespace,
+      (c, ns, name) => this.mesh.slicesOfService(c, ns, name),
+      this.localNetworks,
+    );
     this.setBackends(key, result.valid ? result.backends.map((b) => clusterKey(b.cluster, svc.namespace, b.name)) : []);
     const labels = { ...svc.labels };
     const metadata = {

@@ -39,7 +39,7 @@ const pod = (i: number): WorkloadEndpoint => ({
 
 function storeWith(n: number): ServedStore {
   const store = new ServedStore();
-  const projection = new Projection('east', { list: () => [], slicesOfService: () => [] });
+  const projection = new Projection('east', { list: () => [], slicesOfService: () => [], endpointsByIp: () => [] });
   for (let i = 0; i < n; i++) store.apply(projection.apply({ type: 'added', revision: i, object: pod(i) }));
   return store;
 }

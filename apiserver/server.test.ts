@@ -17,7 +17,7 @@ import { type RunningApiServer, startApiServer } from './server.js';
 import { authCfg, proxyClient, serving, servingCa } from './test-pki.js';
 
 const store = new ServedStore();
-const projection = new Projection('east', { list: () => [], slicesOfService: () => [] });
+const projection = new Projection('east', { list: () => [], slicesOfService: () => [], endpointsByIp: () => [] });
 let warnings: string[] = [];
 let server: RunningApiServer;
 

@@ -67,7 +67,7 @@ function pods(n: number): WorkloadEndpoint[] {
 /** Child process: serve the watches, fedmesh's server or the floor. Prints the port, then waits. */
 async function serve(kind: string, pki: Pki): Promise<void> {
   const store = new ServedStore();
-  const projection = new Projection('east', { list: () => [], slicesOfService: () => [] });
+  const projection = new Projection('east', { list: () => [], slicesOfService: () => [], endpointsByIp: () => [] });
   for (const p of pods(objects)) store.apply(projection.apply({ type: 'added', revision: p.revision, object: p }));
   // Each object's JSON is rendered once and kept for every list and watch: warm it, as the first list would.
   for (const o of store.snapshot('remoteworkloads').items) jsonOf(o);

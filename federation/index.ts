@@ -10,6 +10,8 @@ export {
   type FederatedServicesOptions,
   federatedEndpoints,
   federatedSelectorOf,
+  type LocalAddressGuard,
+  LocalNetworks,
   mcsCrds,
   ServiceImportController,
   type ServiceImportOptions,

@@ -371,6 +371,52 @@ describe('a federated Service', () => {
     const slices = await east.client.get<{ items: unknown[] }>(`${slicesPath}?${byService('grpc')}`);
     assert.equal(slices.items.length, 0, 'no port in common: no endpoints');
   });
+
+  test("a remote endpoint with one of this cluster's own addresses (a node's) is left out, and the Service says so", async () => {
+    const nodes = JSON.parse(await east.kubectlOk(['get', 'nodes', '-o', 'json'])) as {
+      items: { status: { addresses: { type: string; address: string }[] } }[];
+    };
+    const eastNode = nodes.items[0]?.status.addresses.find((a) => a.type === 'InternalIP')?.address ?? '';
+    assert.match(eastNode, /^\d+\.\d+\.\d+\.\d+$/);
+    // West's admin adds to its backend a slice that points at east's node (its kubelet port) beside a pod of its own.
+    const hostile = 'api-hostile';
+    await west.client.create(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: hostile, namespace: ns, labels: { 'kubernetes.io/service-name': 'api' } },
+      addressType: 'IPv4',
+      endpoints: [
+        { addresses: [eastNode], conditions: { ready: true } },
+        { addresses: ['10.250.9.9'], conditions: { ready: true } },
+      ],
+      ports: [{ name: 'http', port: 10250, protocol: 'TCP' }],
+    });
+    try {
+      await eventually(async () => {
+        const view = await sliceView();
+        assert.ok(view.includes('west 10.250.9.9 true http:10250/TCP'), view.join('; '));
+        assert.ok(!view.some((l) => l.includes(` ${eastNode} `)), `${eastNode} in ${view.join('; ')}`);
+        assert.ok(!(await fepView()).some((l) => l.includes(` ${eastNode} `)), 'nor in the FederatedEndpoint');
+      }, 30_000);
+      await eventually(async () => {
+        const events = await east.kubectlOk([
+          'get',
+          'events',
+          '-n',
+          ns,
+          '--field-selector',
+          `involvedObject.name=${fed},reason=RemoteAddressIsLocal`,
+          '-o',
+          'custom-columns=MSG:.message',
+          '--no-headers',
+        ]);
+        assert.match(events, /1 endpoint address of cluster west is this cluster's own/);
+      }, 30_000);
+    } finally {
+      await west.client.delete(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices/${hostile}`);
+    }
+    await eventually(async () => assert.ok(!(await sliceView()).some((l) => l.includes('10.250.9.9'))), 30_000);
+  });
 });
 
 const serviceExport = (cluster: TestCluster) =>

@@ -22,10 +22,10 @@
 
 import { createHash } from 'node:crypto';
 import { SetIndex } from '../../core/collections/set-index.js';
+import { NetworkSet } from '../../core/net/network-set.js';
 import { canonicalSelector } from '../../core/selector/canonical.js';
 import { clusterScope } from '../../core/selector/cluster-scope.js';
 import { SelectorIndex } from '../../core/selector/index.js';
-import { AddressRanges } from '../address-ranges.js';
 import { parseIpv4, parseIpv4Cidr } from '../ipv4.js';
 import { emptyChanges, type NftChain, type NftChanges, type NftMap, type NftSet, type NftState } from '../nft/state.js';
 import { endpointLabels, namespaceLabelView } from './endpoint-labels.js';
@@ -171,7 +171,7 @@ export class PolicyCalculation {
   /** This node's pod CIDRs as numeric ranges: no remote endpoint counts with an address in them either. */
   private nodeRanges: readonly NodeRange[] = [];
   /** The cluster's other networks (setLocalNetworks). */
-  private localNetworks = new AddressRanges([]);
+  private localNetworks = new NetworkSet([]);
   /** This node's endpoint addresses -> the endpoints holding them (usually one). */
   private readonly ipOwners = new SetIndex<string, string>();
   /** This node's endpoints -> their profile chain per direction (undefined: no policy selects it). */
@@ -385,7 +385,7 @@ export class PolicyCalculation {
    * its pod there.
    */
   setLocalNetworks(cidrs: Iterable<string>): void {
-    const next = new AddressRanges(cidrs);
+    const next = new NetworkSet(cidrs);
     if (next.key === this.localNetworks.key) return;
     const before = new Map([...this.remoteIps.keys()].map((ip) => [ip, this.isLocalAddress(ip)]));
     this.localNetworks = next;
@@ -458,9 +458,7 @@ export class PolicyCalculation {
       const n = parseIpv4(ip);
       if (n !== undefined && n >= r.base && n < r.base + r.size) return true;
     }
-    if (this.localNetworks.size === 0) return false;
-    const n = parseIpv4(ip);
-    return n !== undefined && this.localNetworks.has(n);
+    return !this.localNetworks.empty && this.localNetworks.contains(ip);
   }
 
   /** The addresses an endpoint counts with in peer selections and named ports. */

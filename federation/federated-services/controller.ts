@@ -7,6 +7,7 @@ import type { MeshEvent, MeshService } from '../mesh-types.js';
 import { type BackendSelection, endpointsOfSelection, selectBackends } from './endpoints.js';
 import { EventRecorder } from './events.js';
 import { federatedSelectorOf } from './federated-service.js';
+import { LocalNetworks } from './local-networks.js';
 import { LocalServiceUids } from './local-service-uids.js';
 import { type FederatedServicesMetrics, federatedServicesMetrics } from './metrics.js';
 import { serviceWarnings } from './service-warnings.js';
@@ -53,6 +54,9 @@ export class FederatedServicesController {
   private readonly realUids: LocalServiceUids;
   private readonly metrics: FederatedServicesMetrics | undefined;
   private readonly unlistedWaiters: UnlistedWaiters;
+  /** This cluster's own addresses, which no remote endpoint may take. */
+  private readonly localNetworks: LocalNetworks;
+  private resumeQueued = false;
   private unsubscribe: () => void = () => {};
   private meshIsReady = false;
 
@@ -81,10 +85,13 @@ export class FederatedServicesController {
     this.events = new EventRecorder(opts.client, opts.log, opts.instance ?? 'fedmesh-server', this.metrics);
     this.realUids = new LocalServiceUids(opts.client, opts.localCluster);
     this.unlistedWaiters = new UnlistedWaiters(opts.cache, (key) => this.queue.add(key));
+    this.localNetworks = new LocalNetworks(opts.cache, opts.localCluster);
   }
 
   start(): void {
-    const sub = this.opts.cache.subscribe((ev) => this.onMeshEvent(ev), { kinds: ['Service', 'EndpointSlice'] });
+    const sub = this.opts.cache.subscribe((ev) => this.onMeshEvent(ev), {
+      kinds: ['Service', 'EndpointSlice', 'HostEndpoint'],
+    });
     this.unsubscribe = sub.unsubscribe;
     for (const o of sub.snapshot?.objects ?? []) {
       if (o.kind === 'Service') this.onMeshEvent({ type: 'added', revision: o.revision, object: o });
@@ -137,6 +144,17 @@ export class FederatedServicesController {
       }
     } else if (o.kind === 'EndpointSlice' && o.serviceName) {
       for (const k of this.selectedBy.get(`${o.cluster}/${o.namespace}/${o.serviceName}`)) this.queue.add(k);
+    } else if (o.kind === 'HostEndpoint' && o.cluster === this.opts.localCluster) {
+      this.localNetworks.invalidate();
+      // A node that comes or goes changes which remote addresses are this cluster's own: every Service again,
+      // once for a burst (a list of thousands of nodes).
+      if (ev.type !== 'modified' && !this.resumeQueued) {
+        this.resumeQueued = true;
+        queueMicrotask(() => {
+          this.resumeQueued = false;
+          if (this.meshIsReady) this.resume();
+        });
+      }
     }
   }
 
@@ -206,7 +224,12 @@ export class FederatedServicesController {
       selection = selectBackends(svc, this.opts.cache.list('Service', { namespace: svc.namespace }));
       this.remember(key, selection);
     }
-    return endpointsOfSelection(svc, selection, (c, ns, n) => this.opts.cache.slicesOfService(c, ns, n));
+    return endpointsOfSelection(
+      svc,
+      selection,
+      (c, ns, n) => this.opts.cache.slicesOfService(c, ns, n),
+      this.localNetworks,
+    );
   }
 
   /** Keeps a selection, and which federated Services each backend's slice events concern. */

@@ -129,3 +129,31 @@ test('a federation annotation on a Service with a spec.selector is ignored, and 
   );
   assert.deepEqual(serviceWarnings(svc('east', 'plain'), undefined), [], 'a plain Service has nothing to fix');
 });
+
+test('a remote endpoint with an address this cluster holds is left out, with a warning per cluster; local ones stay', () => {
+  const own = new Set(['10.0.0.11', '10.246.0.5']);
+  const guard = { localCluster: 'east', isLocal: (ip: string) => own.has(ip) };
+  const backends = [svc('east', 'api'), svc('west', 'api'), svc('north', 'api')];
+  const slices = new Map([
+    ['east', [slice('east', 'api', '10.246.0.5')]],
+    [
+      'west',
+      [slice('west', 'api', '10.0.0.11'), slice('west', 'api', '10.245.0.9'), slice('west', 'api', '10.246.0.5')],
+    ],
+    ['north', [slice('north', 'api', '10.247.0.3')]],
+  ]);
+  const r = federatedEndpoints(fed, backends, (cluster) => slices.get(cluster) ?? [], guard);
+  assert.ok(r.valid);
+  assert.deepEqual(
+    r.endpoints.map((e) => `${e.cluster} ${e.ip}`),
+    ['east 10.246.0.5', 'north 10.247.0.3', 'west 10.245.0.9'],
+  );
+  assert.deepEqual(
+    r.warnings.filter((w) => w.reason === 'RemoteAddressIsLocal').map((w) => w.message.slice(0, 60)),
+    ["2 endpoint addresses of cluster west are this cluster's own "],
+  );
+  // Without a guard (no local networks known), nothing is left out.
+  const open = federatedEndpoints(fed, backends, (cluster) => slices.get(cluster) ?? []);
+  assert.ok(open.valid);
+  assert.equal(open.endpoints.length, 5);
+});

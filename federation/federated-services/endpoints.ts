@@ -4,6 +4,7 @@ import { matcherFor } from '../../core/selector/evaluate.js';
 import { parseSelector } from '../../core/selector/parser.js';
 import type { MeshEndpointSlice, MeshService, Protocol } from '../mesh-types.js';
 import { federatedSelectorOf, mayBeBackend } from './federated-service.js';
+import type { LocalAddressGuard } from './local-networks.js';
 
 export interface EndpointPort {
   readonly name: string;
@@ -31,7 +32,7 @@ export interface FederatedEndpointAddress {
 
 /** Something a user must fix, shown as a Warning Event on the federated Service. */
 export interface FederationWarning {
-  readonly reason: 'InvalidServiceSelector' | 'PortNotMatched' | 'PortProtocolConflict';
+  readonly reason: 'InvalidServiceSelector' | 'PortNotMatched' | 'PortProtocolConflict' | 'RemoteAddressIsLocal';
   readonly message: string;
 }
 
@@ -84,8 +85,9 @@ export function federatedEndpoints(
   federated: MeshService,
   services: Iterable<MeshService>,
   slicesOf: (cluster: string, namespace: string, service: string) => Iterable<MeshEndpointSlice>,
+  guard?: LocalAddressGuard,
 ): FederatedEndpointsResult {
-  return endpointsOfSelection(federated, selectBackends(federated, services), slicesOf);
+  return endpointsOfSelection(federated, selectBackends(federated, services), slicesOf, guard);
 }
 
 /** The Services a federated Service selects, or why its selector is invalid. */
@@ -117,6 +119,7 @@ export function endpointsOfSelection(
   federated: MeshService,
   selection: BackendSelection,
   slicesOf: (cluster: string, namespace: string, service: string) => Iterable<MeshEndpointSlice>,
+  guard?: LocalAddressGuard,
 ): FederatedEndpointsResult {
   if (!selection.valid) {
     const { selector, error } = selection;
@@ -130,13 +133,22 @@ export function endpointsOfSelection(
     };
   }
   const { backends, selector } = selection;
+  const refused = new Map<string, number>();
   return {
     valid: true,
     selector,
     backends: backends.map((b) => ({ cluster: b.cluster, name: b.name })),
-    endpoints: endpointsOfBackends(federated.ports, backends, slicesOf),
-    warnings: portWarnings(federated, backends),
+    endpoints: endpointsOfBackends(federated.ports, backends, slicesOf, guard, refused),
+    warnings: [...portWarnings(federated, backends), ...localAddressWarnings(refused)],
   };
+}
+
+/** A warning per remote cluster some of whose endpoint addresses were this cluster's own (left out). */
+export function localAddressWarnings(refused: ReadonlyMap<string, number>): FederationWarning[] {
+  return [...refused].map(([cluster, n]) => ({
+    reason: 'RemoteAddressIsLocal' as const,
+    message: `${n} endpoint address${n === 1 ? '' : 'es'} of cluster ${cluster} ${n === 1 ? 'is' : 'are'} this cluster's own (a node's address or pod CIDR, or a local pod's address) and ${n === 1 ? 'is' : 'are'} left out: a remote cluster cannot point a local Service at local hosts; check that cluster's EndpointSlices and pod CIDRs`,
+  }));
 }
 
 /**
@@ -149,6 +161,9 @@ export function endpointsOfBackends(
   ports: readonly { readonly name: string; readonly protocol: Protocol }[],
   backends: readonly MeshService[],
   slicesOf: (cluster: string, namespace: string, service: string) => Iterable<MeshEndpointSlice>,
+  guard?: LocalAddressGuard,
+  /** Filled with how many addresses of each remote cluster the guard refused. */
+  refused?: Map<string, number>,
 ): FederatedEndpointAddress[] {
   const wanted = new Set(ports.map((p) => portKey(p.name, p.protocol)));
   const byKey = new Map<string, FederatedEndpointAddress>();
@@ -163,6 +178,10 @@ export function endpointsOfBackends(
       const portsId = matched.map((p) => `${p.name}/${p.protocol}/${p.port}`).join(',');
       for (const ep of slice.endpoints) {
         for (const ip of ep.addresses) {
+          if (guard && svc.cluster !== guard.localCluster && guard.isLocal(ip)) {
+            refused?.set(svc.cluster, (refused.get(svc.cluster) ?? 0) + 1);
+            continue;
+          }
           const key = `${svc.cluster}|${slice.addressType}|${ip}|${portsId}`;
           const prev = byKey.get(key);
           if (prev && (prev.ready || !ep.ready)) continue;

@@ -9,6 +9,7 @@ export {
   federatedEndpoints,
 } from './endpoints.js';
 export { federatedSelectorOf, federationAnnotationOf, mayBeBackend } from './federated-service.js';
+export { type LocalAddressGuard, LocalNetworks } from './local-networks.js';
 export { ServiceImportController, type ServiceImportOptions } from './mcs/controller.js';
 export { mcsCrds } from './mcs/crds.js';
 export { DEFAULT_MAX_EXPORTS_PER_CLUSTER } from './mcs/export-limit.js';

@@ -11,9 +11,10 @@ import { type KubeObject, ResilientInformer } from '../../../core/kube/resilient
 import { isStatus, KubeApiError } from '../../../core/kube/rest-client.js';
 import type { MeshEvent, MeshService } from '../../mesh-types.js';
 import { rccGroup, rccKind, rccPath, rccVersion } from '../../rcc-spec.js';
-import { endpointsOfBackends } from '../endpoints.js';
+import { endpointsOfBackends, type FederatedEndpointAddress, localAddressWarnings } from '../endpoints.js';
 import { EventRecorder } from '../events.js';
 import { derivedServiceLabel } from '../federated-service.js';
+import { LocalNetworks } from '../local-networks.js';
 import { type FederatedServicesMetrics, federatedServicesMetrics } from '../metrics.js';
 import {
   mcsServiceNameLabel,
@@ -237,6 +238,9 @@ export class ServiceImportController {
   private unsubscribe: () => void = () => {};
   private ready = false;
   private readonly exportLimit: ExportLimit;
+  /** This cluster's own addresses, which no remote endpoint may take. */
+  private readonly localNetworks: LocalNetworks;
+  private resumeQueued = false;
   private settleTimer: NodeJS.Timeout | undefined;
   private lastSettle = 0;
   /** What the log last said of each cluster over the limit (said again only when it changes). */
@@ -248,6 +252,7 @@ export class ServiceImportController {
     this.metrics?.register(controllerName, { managed: () => this.managedCount, queueDepth: () => this.queue.depth });
     this.events = new EventRecorder(opts.client, opts.log, opts.instance ?? 'fedmesh-server', this.metrics);
     this.exportLimit = new ExportLimit(opts.maxExportsPerCluster ?? DEFAULT_MAX_EXPORTS_PER_CLUSTER, opts.localCluster);
+    this.localNetworks = new LocalNetworks(opts.cache, opts.localCluster);
     this.unlistedWaiters = new UnlistedWaiters(opts.cache, (key) => this.queue.add(key));
     this.metrics?.registerLeftOut(() => this.exportLimit.overLimit());
     this.queue = new WorkQueue({
@@ -315,7 +320,7 @@ export class ServiceImportController {
 
   start(): void {
     const sub = this.opts.cache.subscribe((ev) => this.onMeshEvent(ev), {
-      kinds: ['Service', 'EndpointSlice', 'Namespace'],
+      kinds: ['Service', 'EndpointSlice', 'Namespace', 'HostEndpoint'],
     });
     this.unsubscribe = sub.unsubscribe;
     for (const o of sub.snapshot?.objects ?? []) this.onMeshEvent({ type: 'added', revision: o.revision, object: o });
@@ -403,6 +408,17 @@ export class ServiceImportController {
       const owner = o.cluster === this.opts.localCluster ? o.labels[derivedServiceLabel] : undefined;
       if (owner) this.queue.add(keyOf(o.namespace, owner));
       if (ev.type === 'deleted') this.serviceFacts.delete(o.uid);
+    } else if (o.kind === 'HostEndpoint' && o.cluster === this.opts.localCluster) {
+      // Which remote addresses are this cluster's own changes with its nodes; a node that comes or goes: every
+      // import again, once for a burst.
+      this.localNetworks.invalidate();
+      if (ev.type !== 'modified' && !this.resumeQueued) {
+        this.resumeQueued = true;
+        queueMicrotask(() => {
+          this.resumeQueued = false;
+          if (this.ready) this.resume();
+        });
+      }
     } else if (o.kind === 'Namespace' && o.cluster === this.opts.localCluster && ev.type !== 'modified') {
       // A namespace created here after a Service of its name was exported gets its imports now (and one deleted
       // loses them with it); the clusters over their export limit choose again.
@@ -744,11 +760,7 @@ export class ServiceImportController {
           ? `the headless derived Service ${derived} is in place`
           : `the derived Service ${derived} holds the clusterset IP`,
     });
-    const endpoints = endpointsOfBackends(
-      merged.ports,
-      [...backends].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0)),
-      (c, ns, n) => this.opts.cache.slicesOfService(c, ns, n),
-    );
+    const endpoints = await this.importEndpoints(imp, merged.ports, backends);
     const plan = planSlices(
       {
         localCluster: this.opts.localCluster,
@@ -762,6 +774,37 @@ export class ServiceImportController {
       this.written.get(key),
     );
     await this.written.apply(namespace, plan);
+  }
+
+  /**
+   * The endpoints of an import's backends; remote addresses that are this cluster's own are left out and said so
+   * in a Warning Event on the import.
+   */
+  private async importEndpoints(
+    imp: HeldImport,
+    ports: readonly ImportPort[],
+    backends: readonly MeshService[],
+  ): Promise<FederatedEndpointAddress[]> {
+    const refused = new Map<string, number>();
+    const endpoints = endpointsOfBackends(
+      ports,
+      [...backends].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0)),
+      (c, ns, n) => this.opts.cache.slicesOfService(c, ns, n),
+      this.localNetworks,
+      refused,
+    );
+    await this.events.report(
+      `addresses ${keyOf(imp.namespace, imp.name)}`,
+      localAddressWarnings(refused),
+      async () => ({
+        apiVersion: `${mcsGroup}/${mcsVersion}`,
+        kind: 'ServiceImport',
+        namespace: imp.namespace,
+        name: imp.name,
+        uid: imp.uid,
+      }),
+    );
+    return endpoints;
   }
 
   /** The import's status (exporting clusters, Ready condition), written when it differs from what it holds. */
@@ -858,11 +901,7 @@ export class ServiceImportController {
       uid: imp.uid,
       controller: true,
     };
-    const endpoints = endpointsOfBackends(
-      imp.ports,
-      [...backends].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0)),
-      (c, ns, n) => this.opts.cache.slicesOfService(c, ns, n),
-    );
+    const endpoints = await this.importEndpoints(imp, imp.ports, backends);
     const plan = planSlices(
       {
         localCluster: this.opts.localCluster,
