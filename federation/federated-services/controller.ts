@@ -56,7 +56,6 @@ export class FederatedServicesController {
   private readonly unlistedWaiters: UnlistedWaiters;
   /** This cluster's own addresses, which no remote endpoint may take. */
   private readonly localNetworks: LocalNetworks;
-  private resumeQueued = false;
   private unsubscribe: () => void = () => {};
   private meshIsReady = false;
 
@@ -85,7 +84,10 @@ export class FederatedServicesController {
     this.events = new EventRecorder(opts.client, opts.log, opts.instance ?? 'fedmesh-server', this.metrics);
     this.realUids = new LocalServiceUids(opts.client, opts.localCluster);
     this.unlistedWaiters = new UnlistedWaiters(opts.cache, (key) => this.queue.add(key));
-    this.localNetworks = new LocalNetworks(opts.cache, opts.localCluster);
+    // A node that comes or goes changes which remote addresses are this cluster's own: every Service again.
+    this.localNetworks = new LocalNetworks(opts.cache, opts.localCluster, () => {
+      if (this.meshIsReady) this.resume();
+    });
   }
 
   start(): void {
@@ -144,17 +146,8 @@ export class FederatedServicesController {
       }
     } else if (o.kind === 'EndpointSlice' && o.serviceName) {
       for (const k of this.selectedBy.get(`${o.cluster}/${o.namespace}/${o.serviceName}`)) this.queue.add(k);
-    } else if (o.kind === 'HostEndpoint' && o.cluster === this.opts.localCluster) {
-      this.localNetworks.invalidate();
-      // A node that comes or goes changes which remote addresses are this cluster's own: every Service again,
-      // once for a burst (a list of thousands of nodes).
-      if (ev.type !== 'modified' && !this.resumeQueued) {
-        this.resumeQueued = true;
-        queueMicrotask(() => {
-          this.resumeQueued = false;
-          if (this.meshIsReady) this.resume();
-        });
-      }
+    } else if (o.kind === 'HostEndpoint') {
+      this.localNetworks.onNodeEvent(ev.type, o.cluster);
     }
   }
 

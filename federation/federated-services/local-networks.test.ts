@@ -47,3 +47,19 @@ test("this cluster's own addresses: its nodes' addresses and pod CIDRs and its p
   assert.ok(local.isLocal('10.246.1.9'));
   assert.equal(lists, 2);
 });
+
+test('a local node that comes or goes recomputes once per burst; a modified one or a remote one only invalidates', async () => {
+  let recomputed = 0;
+  const cache = { list: (() => []) as never, endpointsByIp: () => [] };
+  const local = new LocalNetworks(cache, 'east', () => recomputed++);
+  for (let i = 0; i < 1000; i++) local.onNodeEvent('added', 'east');
+  await Promise.resolve();
+  assert.equal(recomputed, 1, 'a list of 1000 nodes');
+  local.onNodeEvent('modified', 'east');
+  local.onNodeEvent('added', 'west');
+  await Promise.resolve();
+  assert.equal(recomputed, 1);
+  local.onNodeEvent('deleted', 'east');
+  await Promise.resolve();
+  assert.equal(recomputed, 2);
+});

@@ -16,15 +16,33 @@ export interface LocalAddressGuard {
 export class LocalNetworks implements LocalAddressGuard {
   /** The local nodes' networks, made again after a local node changed. */
   private networks: NetworkSet | undefined;
+  private recomputeQueued = false;
 
+  /**
+   * @param recompute called (once per burst of events, such as the list of thousands of nodes) when a local node
+   *   came or went: what was computed with the old networks must be computed again.
+   */
   constructor(
     private readonly cache: Pick<MeshCacheReader, 'list' | 'endpointsByIp'>,
     readonly localCluster: string,
+    private readonly recompute: () => void = () => {},
   ) {}
 
   /** A local node came, went or changed: its networks are read again at the next question. */
   invalidate(): void {
     this.networks = undefined;
+  }
+
+  /** A node event of the mesh: a local node's invalidates the networks, and one that came or went recomputes. */
+  onNodeEvent(type: 'added' | 'modified' | 'deleted', cluster: string): void {
+    if (cluster !== this.localCluster) return;
+    this.invalidate();
+    if (type === 'modified' || this.recomputeQueued) return;
+    this.recomputeQueued = true;
+    queueMicrotask(() => {
+      this.recomputeQueued = false;
+      this.recompute();
+    });
   }
 
   isLocal(address: string): boolean {

@@ -240,7 +240,6 @@ export class ServiceImportController {
   private readonly exportLimit: ExportLimit;
   /** This cluster's own addresses, which no remote endpoint may take. */
   private readonly localNetworks: LocalNetworks;
-  private resumeQueued = false;
   private settleTimer: NodeJS.Timeout | undefined;
   private lastSettle = 0;
   /** What the log last said of each cluster over the limit (said again only when it changes). */
@@ -252,7 +251,10 @@ export class ServiceImportController {
     this.metrics?.register(controllerName, { managed: () => this.managedCount, queueDepth: () => this.queue.depth });
     this.events = new EventRecorder(opts.client, opts.log, opts.instance ?? 'fedmesh-server', this.metrics);
     this.exportLimit = new ExportLimit(opts.maxExportsPerCluster ?? DEFAULT_MAX_EXPORTS_PER_CLUSTER, opts.localCluster);
-    this.localNetworks = new LocalNetworks(opts.cache, opts.localCluster);
+    // A node that comes or goes changes which remote addresses are this cluster's own: every import again.
+    this.localNetworks = new LocalNetworks(opts.cache, opts.localCluster, () => {
+      if (this.ready) this.resume();
+    });
     this.unlistedWaiters = new UnlistedWaiters(opts.cache, (key) => this.queue.add(key));
     this.metrics?.registerLeftOut(() => this.exportLimit.overLimit());
     this.queue = new WorkQueue({
@@ -408,17 +410,8 @@ export class ServiceImportController {
       const owner = o.cluster === this.opts.localCluster ? o.labels[derivedServiceLabel] : undefined;
       if (owner) this.queue.add(keyOf(o.namespace, owner));
       if (ev.type === 'deleted') this.serviceFacts.delete(o.uid);
-    } else if (o.kind === 'HostEndpoint' && o.cluster === this.opts.localCluster) {
-      // Which remote addresses are this cluster's own changes with its nodes; a node that comes or goes: every
-      // import again, once for a burst.
-      this.localNetworks.invalidate();
-      if (ev.type !== 'modified' && !this.resumeQueued) {
-        this.resumeQueued = true;
-        queueMicrotask(() => {
-          this.resumeQueued = false;
-          if (this.ready) this.resume();
-        });
-      }
+    } else if (o.kind === 'HostEndpoint') {
+      this.localNetworks.onNodeEvent(ev.type, o.cluster);
     } else if (o.kind === 'Namespace' && o.cluster === this.opts.localCluster && ev.type !== 'modified') {
       // A namespace created here after a Service of its name was exported gets its imports now (and one deleted
       // loses them with it); the clusters over their export limit choose again.
