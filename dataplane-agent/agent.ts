@@ -106,6 +106,8 @@ export class Agent {
   private readonly overlayProblemLog = new OverlayProblemLog();
   /** Every local Node -> the networks it holds (pod CIDRs, addresses): never a remote pod's, never a remote route. */
   private readonly localNodeNetworks = new Map<string, readonly string[]>();
+  /** The networks of all local Nodes, each once. */
+  private localNetworks: readonly string[] = [];
   private readonly overlayClusters = new Map<string, boolean>();
   private readonly policyErrors = new Map<string, string>();
   private node: NodeFacts | undefined;
@@ -333,7 +335,8 @@ export class Agent {
     );
 
     const localNetworksChanged = () => {
-      this.calc.setLocalNetworks([...this.localNodeNetworks.values()].flat());
+      this.localNetworks = [...new Set([...this.localNodeNetworks.values()].flat())];
+      this.calc.setLocalNetworks(this.localNetworks);
       this.overlayDirty = true;
     };
     this.watch<readonly string[]>('nodes', watchedPaths.nodes, localNodeNetworks, {
@@ -624,13 +627,7 @@ export class Agent {
       const plan = computeOverlay({
         remoteNodes: [...this.remoteNodes.values()],
         enabledClusters: new Set([...this.overlayClusters].filter(([, on]) => on).map(([c]) => c)),
-        protectedCIDRs: [
-          ...new Set([
-            ...this.node.podCIDRs,
-            `${this.node.internalIP}/32`,
-            ...[...this.localNodeNetworks.values()].flat(),
-          ]),
-        ],
+        protectedCIDRs: [...this.node.podCIDRs, `${this.node.internalIP}/32`, ...this.localNetworks],
         localRoutes,
         localNexthops,
         self: this.ownTunnel,

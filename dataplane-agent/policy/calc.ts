@@ -342,8 +342,7 @@ export class PolicyCalculation {
    * Returns whether the set changed.
    */
   setTunnelSources(cidrs: Iterable<string>): boolean {
-    const elements = this.plainSets.get(tunnelSourcesSet);
-    if (!elements) return false;
+    if (!this.plainSets.has(tunnelSourcesSet)) return false;
     const want = new Set<string>();
     for (const c of cidrs) {
       // One element per network, not merged: the overlay's networks never overlap, and an element that merging
@@ -351,44 +350,57 @@ export class PolicyCalculation {
       const range = networkRanges([c])?.[0];
       if (range !== undefined) want.add(`${range} . ${tagText(tunnelSourceTag)}`);
     }
+    return this.replaceElements(tunnelSourcesSet, want);
+  }
+
+  setNodeCIDRs(cidrs: readonly string[]): void {
+    if (!this.replaceElements(nodeCidrsSet, new Set(cidrs))) return;
+    this.recountRemoteAddresses(() => {
+      this.nodeRanges = cidrs.flatMap((c) => {
+        const r = parseIpv4Cidr(c);
+        return r ? [nodeRange(r.base, r.prefix, c)] : [];
+      });
+    });
+  }
+
+  /**
+   * Networks of this cluster beyond this node's pod CIDRs: every node's pod CIDRs and addresses. No remote endpoint
+   * counts with an address in them: a remote cluster claiming a local node's address (where host-network pods
+   * answer) or a free address of another node's pod CIDR would otherwise pass for its pod there.
+   */
+  setLocalNetworks(cidrs: Iterable<string>): void {
+    const next = new NetworkSet(cidrs);
+    if (next.key === this.localNetworks.key) return;
+    this.recountRemoteAddresses(() => {
+      this.localNetworks = next;
+    });
+  }
+
+  /** Makes one of the plain sets hold exactly `want`; whether anything changed. */
+  private replaceElements(set: string, want: ReadonlySet<string>): boolean {
+    const elements = this.plainSets.get(set);
+    if (!elements) return false;
     let changed = false;
     for (const el of [...elements]) {
       if (want.has(el)) continue;
-      this.removeElement(tunnelSourcesSet, el);
+      this.removeElement(set, el);
       changed = true;
     }
     for (const el of want) {
       if (elements.has(el)) continue;
-      this.addElement(tunnelSourcesSet, el);
+      this.addElement(set, el);
       changed = true;
     }
     return changed;
   }
 
-  setNodeCIDRs(cidrs: readonly string[]): void {
-    const elements = this.plainSets.get(nodeCidrsSet)!;
-    if (cidrs.length === elements.size && cidrs.every((c) => elements.has(c))) return;
-    for (const c of [...elements]) if (!cidrs.includes(c)) this.removeElement(nodeCidrsSet, c);
-    for (const c of cidrs) if (!elements.has(c)) this.addElement(nodeCidrsSet, c);
-    const before = new Map([...this.remoteIps.keys()].map((ip) => [ip, this.isLocalAddress(ip)]));
-    this.nodeRanges = cidrs.flatMap((c) => {
-      const r = parseIpv4Cidr(c);
-      return r ? [nodeRange(r.base, r.prefix, c)] : [];
-    });
-    for (const [ip, was] of before) if (this.isLocalAddress(ip) !== was) this.remoteAddressCounts(ip, was);
-  }
-
   /**
-   * Networks of this cluster beyond this node's pod CIDRs: every node's pod CIDRs and addresses (and any the
-   * operator names). No remote endpoint counts with an address in them: a remote cluster claiming a local node's
-   * address (where host-network pods answer) or a free address of another node's pod CIDR would otherwise pass for
-   * its pod there.
+   * Changes what counts as a local address (`change`), then makes every remote address whose standing changed
+   * start or stop counting. O(remote addresses).
    */
-  setLocalNetworks(cidrs: Iterable<string>): void {
-    const next = new NetworkSet(cidrs);
-    if (next.key === this.localNetworks.key) return;
+  private recountRemoteAddresses(change: () => void): void {
     const before = new Map([...this.remoteIps.keys()].map((ip) => [ip, this.isLocalAddress(ip)]));
-    this.localNetworks = next;
+    change();
     for (const [ip, was] of before) if (this.isLocalAddress(ip) !== was) this.remoteAddressCounts(ip, was);
   }
 
