@@ -18,17 +18,21 @@
 //    and so is an endpoint whose namespace is not known yet (fail closed);
 //  - two sets of IPv6 addresses of this node's endpoints that a policy isolates, per direction: policy is decided
 //    for IPv4 only, so their IPv6 traffic in that direction is dropped rather than let through unfiltered.
-// Membership comes from one SelectorIndex: a label change re-evaluates only the selectors that read that label.
+// Membership comes from one SelectorIndex over identities (identities.ts: endpoints grouped by the labels selectors
+// read): a label change re-evaluates only the selectors that read that label, and 100k endpoints of a few thousand
+// label combinations cost the index a few thousand items.
 
 import { createHash } from 'node:crypto';
 import { SetIndex } from '../../core/collections/set-index.js';
 import { NetworkSet } from '../../core/net/network-set.js';
+import { referencedLabels, type SelectorNode } from '../../core/selector/ast.js';
 import { canonicalSelector } from '../../core/selector/canonical.js';
 import { clusterScope } from '../../core/selector/cluster-scope.js';
 import { SelectorIndex } from '../../core/selector/index.js';
 import { parseIpv4, parseIpv4Cidr } from '../ipv4.js';
 import { emptyChanges, type NftChain, type NftChanges, type NftMap, type NftSet, type NftState } from '../nft/state.js';
-import { endpointLabels, namespaceLabelView } from './endpoint-labels.js';
+import { endpointLabel, namespaceLabelView } from './endpoint-labels.js';
+import { Identities, type Identity, type Member } from './identities.js';
 import {
   comparePolicies,
   type DataplanePolicy,
@@ -37,9 +41,9 @@ import {
   type PolicyRule,
   type RulePeer,
 } from './model.js';
+import { element, PeerElements } from './peer-elements.js';
 import { networkRanges, portRanges } from './ranges.js';
 import { TagPool, tagExpression, tagText } from './tag-pool.js';
-import { element, TaggedMembers } from './tagged-members.js';
 
 export interface EndpointPort {
   readonly name: string;
@@ -131,8 +135,10 @@ interface ProfileEntry {
 
 export class PolicyCalculation {
   /** Selectors are filed under interned objects: an index result leads to its tag with no lookup by name. */
-  private readonly index = new SelectorIndex<SelectorRef, string>();
-  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly index = new SelectorIndex<SelectorRef, EndpointIdentity>();
+  private readonly identities = new Identities<SelectorRef, EndpointEntry>();
+  /** Endpoint key -> the endpoint and its identity. */
+  private readonly endpoints = new Map<string, EndpointEntry>();
   /** Local namespaces -> their labels as endpoints see them (namespaceLabelView). */
   private readonly namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
   private readonly policies = new Map<string, DataplanePolicy>();
@@ -166,8 +172,8 @@ export class PolicyCalculation {
   >();
   /** Addresses of local endpoints (any node) -> how many hold them: a remote endpoint never counts with these. */
   private readonly localIps = new Map<string, number>();
-  /** Addresses of remote endpoints -> the endpoints holding them. */
-  private readonly remoteIps = new SetIndex<string, string>();
+  /** Addresses of endpoints (local and remote) -> the endpoints holding them. */
+  private readonly ipHolders = new SetIndex<string, EndpointEntry>();
   /** This node's pod CIDRs as numeric ranges: no remote endpoint counts with an address in them either. */
   private nodeRanges: readonly NodeRange[] = [];
   /** The cluster's other networks (setLocalNetworks). */
@@ -182,7 +188,7 @@ export class PolicyCalculation {
    */
   private readonly extra = new Map<string, Map<string, number>>();
   /** The elements of `peers`. */
-  private readonly peerMembers = new TaggedMembers();
+  private readonly peerMembers = new PeerElements<PeerSelection>(() => this.peerContributions());
   /** The elements of every other set (the same objects as in `desired`). */
   private readonly plainSets = new Map<string, Set<string>>();
   private readonly state: NftState;
@@ -399,7 +405,7 @@ export class PolicyCalculation {
    * start or stop counting. O(remote addresses).
    */
   private recountRemoteAddresses(change: () => void): void {
-    const before = new Map([...this.remoteIps.keys()].map((ip) => [ip, this.isLocalAddress(ip)]));
+    const before = new Map([...this.remoteAddresses()].map((ip) => [ip, this.isLocalAddress(ip)]));
     change();
     for (const [ip, was] of before) if (this.isLocalAddress(ip) !== was) this.remoteAddressCounts(ip, was);
   }
@@ -411,7 +417,7 @@ export class PolicyCalculation {
    */
   refusedRemoteAddresses(): number {
     let n = 0;
-    for (const ip of this.remoteIps.keys()) if (this.isLocalAddress(ip)) n++;
+    for (const ip of this.remoteAddresses()) if (this.isLocalAddress(ip)) n++;
     return n;
   }
 
@@ -423,41 +429,77 @@ export class PolicyCalculation {
         ? { ...given, ips: [...new Set(given.ips)] }
         : given;
     const key = endpointKey(ep.cluster, ep.namespace, ep.name);
-    const old = this.endpoints.get(key);
-    this.endpoints.set(key, ep);
-    if (ep.cluster !== this.localCluster) this.remoteIps.move(key, old?.ips ?? [], ep.ips);
-    const labels = endpointLabels(ep.labels, ep.cluster, ep.namespace, this.nsLabelsOf(ep));
-    const sameIps = old !== undefined && sameList(old.ips, ep.ips);
-    if (old && !sameIps) {
-      // The IPs moved: take the old ones out of every set the endpoint is in, put the new ones in below.
-      for (const sel of this.index.selectorsMatching(key)) this.peerMembership(sel, old, false);
+    const identity = this.identityOf(ep);
+    const entry = this.endpoints.get(key);
+    if (!entry) {
+      const added: EndpointEntry = { key, ep, identity, at: 0, counted: NO_IPS };
+      this.endpoints.set(key, added);
+      this.identities.join(identity, added);
+      if (this.onThisNode(ep)) identity.here.add(key);
+      this.takeIps(added);
+      this.portElements(added, true);
+      if (this.onThisNode(ep)) this.refreshEndpoint(key);
+      if (ep.cluster === this.localCluster) this.moveLocalIps([], ep.ips);
+      return;
     }
-    const delta = this.index.setItem(key, labels);
-    if (old && !sameIps) {
-      for (const sel of this.index.selectorsMatching(key)) this.peerMembership(sel, ep, true);
-    } else {
-      for (const sel of delta.gained) this.peerMembership(sel, ep, true);
-      for (const sel of delta.lost) this.peerMembership(sel, ep, false);
+    const old = entry.ep;
+    const was = entry.identity;
+    const sameIps = sameList(old.ips, ep.ips);
+    const samePorts = sameIps && JSON.stringify(old.ports) === JSON.stringify(ep.ports);
+    if (!samePorts) this.portElements(entry, false);
+    // New addresses: the old ones leave every set the endpoint was in, the new ones join those it is in now.
+    if (!sameIps) this.releaseIps(entry);
+    entry.ep = ep;
+    this.moveMember(entry, identity);
+    if (!sameIps) this.takeIps(entry);
+    else if (was !== identity) {
+      for (const sel of identity.selectors) if (!was.selectors.has(sel)) this.peerMembership(sel, entry, true);
+      for (const sel of was.selectors) if (!identity.selectors.has(sel)) this.peerMembership(sel, entry, false);
     }
-    if (!old || !sameIps || JSON.stringify(old.ports) !== JSON.stringify(ep.ports)) {
-      this.portElements(old, false);
-      this.portElements(ep, true);
-    }
-    if (this.onThisNode(ep) || (old && this.onThisNode(old))) this.refreshEndpoint(key);
-    if (ep.cluster === this.localCluster && !sameIps) this.moveLocalIps(old?.ips ?? [], ep.ips);
+    if (!samePorts) this.portElements(entry, true);
+    if (this.onThisNode(ep) || this.onThisNode(old)) this.refreshEndpoint(key);
+    if (ep.cluster === this.localCluster && !sameIps) this.moveLocalIps(old.ips, ep.ips);
   }
 
   deleteEndpoint(cluster: string, namespace: string, name: string): void {
     const key = endpointKey(cluster, namespace, name);
-    const old = this.endpoints.get(key);
-    if (!old) return;
-    const lost = this.index.deleteItem(key).lost;
-    for (const sel of lost) this.peerMembership(sel, old, false);
-    this.portElements(old, false);
+    const entry = this.endpoints.get(key);
+    if (!entry) return;
+    const old = entry.ep;
+    this.portElements(entry, false);
+    this.releaseIps(entry);
     this.endpoints.delete(key);
+    this.leaveIdentity(entry, entry.identity);
     if (this.onThisNode(old)) this.refreshEndpoint(key);
     if (cluster === this.localCluster) this.moveLocalIps(old.ips, []);
-    else this.remoteIps.move(key, old.ips, []);
+  }
+
+  /** The endpoint holds its addresses: it counts with them in the peer sets of its identity's selectors. */
+  private takeIps(entry: EndpointEntry): void {
+    for (const ip of entry.ep.ips) {
+      const holders = this.ipHolders.get(ip);
+      // A second holder: the first one's contributions are counted from now on (peer-elements.ts).
+      for (const first of holders) this.peerMembers.share(ip, this.contributedTags(first, ip));
+      this.ipHolders.add(ip, entry);
+    }
+    entry.counted = this.countedIps(entry.ep);
+    for (const sel of entry.identity.selectors) this.peerMembership(sel, entry, true);
+  }
+
+  /** The endpoint lets go of its addresses (before they change, or it goes). */
+  private releaseIps(entry: EndpointEntry): void {
+    for (const sel of entry.identity.selectors) this.peerMembership(sel, entry, false);
+    entry.counted = NO_IPS;
+    for (const ip of entry.ep.ips) {
+      this.ipHolders.delete(ip, entry);
+      if (this.peerMembers.isShared(ip) && !hasTwo(this.ipHolders.get(ip))) this.peerMembers.unshare(ip);
+    }
+  }
+
+  /** The peer tags an endpoint contributes `ip` to now. */
+  private *contributedTags(entry: EndpointEntry, ip: string): Generator<PeerSelection> {
+    if (!entry.counted.includes(ip)) return;
+    for (const sel of entry.identity.selectors) if (sel.kind === 'peer') yield sel;
   }
 
   // ---- addresses: a local endpoint's address is its own; a remote endpoint claiming it does not count
@@ -495,11 +537,26 @@ export class PolicyCalculation {
 
   /** The remote endpoints holding `ip` start (or stop) counting with it, in every selection and named port. */
   private remoteAddressCounts(ip: string, counts: boolean): void {
-    for (const key of this.remoteIps.get(ip)) {
-      const ep = this.endpoints.get(key);
-      if (!ep) continue;
-      for (const sel of this.index.selectorsMatching(key)) this.peerAddress(sel, ip, counts);
-      this.portAddress(ep, ip, counts);
+    for (const entry of [...this.ipHolders.get(ip)]) {
+      if (entry.ep.cluster === this.localCluster || entry.counted.includes(ip) === counts) continue;
+      // This address only: a caller going through several updates the others in their turn.
+      entry.counted = counts
+        ? entry.ep.ips.filter((a) => a === ip || entry.counted.includes(a))
+        : entry.counted.filter((a) => a !== ip);
+      for (const sel of entry.identity.selectors) this.peerAddress(sel, ip, counts);
+      this.portAddress(entry.ep, ip, counts);
+    }
+  }
+
+  /** Addresses some remote endpoint holds. */
+  private *remoteAddresses(): Generator<string> {
+    for (const ip of this.ipHolders.keys()) {
+      for (const entry of this.ipHolders.get(ip)) {
+        if (entry.ep.cluster !== this.localCluster) {
+          yield ip;
+          break;
+        }
+      }
     }
   }
 
@@ -507,12 +564,14 @@ export class PolicyCalculation {
   setNamespace(name: string, labels: Readonly<Record<string, string>> | undefined): void {
     if (labels) this.namespaceLabels.set(name, namespaceLabelView(labels, this.localCluster));
     else this.namespaceLabels.delete(name);
-    for (const ep of this.endpoints.values()) {
+    for (const { ep } of this.endpoints.values()) {
       if (ep.cluster === this.localCluster && ep.namespace === name) this.upsertEndpoint(ep);
     }
   }
 
   upsertPolicy(p: DataplanePolicy): void {
+    // Its keys now, even while it is held: endpoints listed before it is applied are grouped by them from the start.
+    this.readKeysOf(policySelectors(p));
     if (this.pending) {
       this.pending.queue.set(p.key, p);
       return;
@@ -547,11 +606,13 @@ export class PolicyCalculation {
       ref = { kind: 'policy', key: p.key };
       this.policyRefs.set(p.key, ref);
     }
-    const delta = this.index.setSelector(ref, p.selector);
-    const affected = new Set<string>([...delta.gained, ...delta.lost]);
-    for (const key of this.index.matchingItems(ref)) affected.add(key);
+    const delta = this.setSelector(ref, p.selector);
+    // This node's endpoints it selected or selects: their profiles change (its rules or types may have, too).
+    const affected = new Set<string>();
+    for (const identity of [...delta.lost, ...this.index.matchingItems(ref)]) {
+      for (const key of identity.here) affected.add(key);
+    }
     for (const key of affected) {
-      if (!this.endpointProfiles.has(key) && !this.isOnThisNode(key)) continue;
       if (deferred) deferred.add(key);
       else this.refreshEndpoint(key);
     }
@@ -564,12 +625,14 @@ export class PolicyCalculation {
     if (!old) return;
     this.refused.delete(key);
     const ref = this.policyRefs.get(key);
-    const lost = ref ? this.index.deleteSelector(ref).lost : [];
+    const lost = ref ? this.deleteSelector(ref) : [];
     this.policyRefs.delete(key);
     this.policies.delete(key);
-    for (const k of lost) {
-      if (deferred) deferred.add(k);
-      else this.refreshEndpoint(k);
+    for (const identity of lost) {
+      for (const k of identity.here) {
+        if (deferred) deferred.add(k);
+        else this.refreshEndpoint(k);
+      }
     }
     this.releaseRuleRefs(old);
   }
@@ -584,29 +647,101 @@ export class PolicyCalculation {
     return ep.cluster === this.localCluster && ep.nodeName === this.nodeName;
   }
 
-  private isOnThisNode(key: string): boolean {
-    const ep = this.endpoints.get(key);
-    return ep !== undefined && this.onThisNode(ep);
+  // ---- identities: every selector goes into the index through these, so that each identity knows its selectors
+
+  /** The identity of an endpoint's labels, made and filed in the index when it is new. */
+  private identityOf(ep: Endpoint): EndpointIdentity {
+    const nsView = this.nsLabelsOf(ep);
+    return this.identities.find(
+      (key) => endpointLabel(ep.labels, ep.cluster, ep.namespace, nsView, key),
+      (made) => {
+        for (const sel of this.index.setItem(made, made.labels).gained) made.selectors.add(sel);
+      },
+    );
   }
 
-  private peerMembership(peer: SelectorRef, ep: Endpoint, member: boolean): void {
+  /** Moves an endpoint between identities (or onto or off this node within one). */
+  private moveMember(entry: EndpointEntry, to: EndpointIdentity): void {
+    const from = entry.identity;
+    entry.identity = to;
+    if (from !== to) {
+      this.leaveIdentity(entry, from); // first: joining overwrites the entry's place
+      this.identities.join(to, entry);
+    }
+    if (this.onThisNode(entry.ep)) to.here.add(entry.key);
+    else to.here.delete(entry.key);
+  }
+
+  private leaveIdentity(entry: EndpointEntry, identity: EndpointIdentity): void {
+    identity.here.delete(entry.key);
+    if (this.identities.leave(identity, entry)) this.index.deleteItem(identity);
+  }
+
+  private setSelector(
+    ref: SelectorRef,
+    node: SelectorNode,
+  ): { gained: readonly EndpointIdentity[]; lost: readonly EndpointIdentity[] } {
+    this.readKeysOf([node]);
+    const delta = this.index.setSelector(ref, node);
+    for (const identity of delta.gained) identity.selectors.add(ref);
+    for (const identity of delta.lost) identity.selectors.delete(ref);
+    return delta;
+  }
+
+  private deleteSelector(ref: SelectorRef): readonly EndpointIdentity[] {
+    const lost = this.index.deleteSelector(ref).lost;
+    for (const identity of lost) identity.selectors.delete(ref);
+    return lost;
+  }
+
+  /**
+   * Makes identities tell apart every key these selectors read. A new key splits identities: every endpoint moves
+   * to the identity of its labels under the longer key list. The selectors filed so far read none of the new keys,
+   * so each new identity matches what its endpoints' old one did: no element changes, only the grouping. O(endpoints),
+   * once per label key that selectors start to read.
+   */
+  private readKeysOf(selectors: Iterable<SelectorNode>): void {
+    const keys = new Set<string>();
+    for (const node of selectors) for (const k of referencedLabels(node)) keys.add(k);
+    if (!this.identities.addKeys(keys)) return;
+    // Every identity was forgotten: each endpoint finds its new one, and an old one is taken out of the index as its
+    // last member leaves.
+    for (const entry of this.endpoints.values()) this.moveMember(entry, this.identityOf(entry.ep));
+  }
+
+  private identityMembership(peer: SelectorRef, identity: EndpointIdentity, member: boolean): void {
+    for (const entry of identity.members) this.peerMembership(peer, entry, member);
+  }
+
+  private peerMembership(peer: SelectorRef, entry: EndpointEntry, member: boolean): void {
     if (peer.kind !== 'peer') return; // a policy's main selector
-    for (const ip of this.countedIps(ep)) this.peerAddress(peer, ip, member);
+    for (const ip of entry.counted) this.peerAddress(peer, ip, member);
+  }
+
+  /** Every peer tag with the addresses of the endpoints it selects (peer-elements.ts). */
+  private *peerContributions(): Generator<readonly [PeerSelection, Iterable<string>]> {
+    for (const sel of this.peers.values()) yield [sel, this.addressesOf(sel)];
+  }
+
+  private *addressesOf(sel: PeerSelection): Generator<string> {
+    for (const identity of this.index.matchingItems(sel)) {
+      for (const entry of identity.members) yield* entry.counted;
+    }
   }
 
   private peerAddress(peer: SelectorRef, ip: string, member: boolean): void {
     if (peer.kind !== 'peer') return;
     if (member) {
-      if (this.peerMembers.add(peer, ip) && this.tracking) this.recordAdded(peersSet, element(peer, ip));
-    } else if (this.peerMembers.delete(peer, ip) && this.tracking) {
+      if (this.peerMembers.contribute(peer, ip, true) && this.tracking) this.recordAdded(peersSet, element(peer, ip));
+    } else if (this.peerMembers.contribute(peer, ip, false) && this.tracking) {
       this.recordRemoved(peersSet, element(peer, ip));
     }
   }
 
   /** The endpoint's elements in `named-ports`: of every named port tag, or only of the tag `only`. */
-  private portElements(ep: Endpoint | undefined, add: boolean, only?: NamedPortTag): void {
-    if (!ep || this.portNames.size === 0) return; // no rule names a port: no endpoint has elements in named-ports
-    for (const ip of this.countedIps(ep)) this.portAddress(ep, ip, add, only);
+  private portElements(entry: EndpointEntry, add: boolean, only?: NamedPortTag): void {
+    if (this.portNames.size === 0) return; // no rule names a port: no endpoint has elements in named-ports
+    for (const ip of entry.counted) this.portAddress(entry.ep, ip, add, only);
   }
 
   private portAddress(ep: Endpoint, ip: string, add: boolean, only?: NamedPortTag): void {
@@ -694,10 +829,8 @@ export class PolicyCalculation {
           }
           const sel: PeerSelection = { kind: 'peer', ...tagged(this.peerTags.take()) };
           this.peers.set(id, sel);
-          for (const key of this.index.setSelector(sel, peer.selector).gained) {
-            const ep = this.endpoints.get(key);
-            if (ep) this.peerMembership(sel, ep, true);
-          }
+          for (const identity of this.setSelector(sel, peer.selector).gained)
+            this.identityMembership(sel, identity, true);
         } else {
           const except = networkRanges(peer.except);
           if (except && except.length > 0) this.retainList(exceptNetsSet, except);
@@ -716,7 +849,7 @@ export class PolicyCalculation {
           }
           const created: NamedPortTag = { ...tagged(this.portTags.take()), name: port.name, scope };
           this.portNames.set(key, created);
-          for (const ep of this.endpoints.values()) this.portElements(ep, true, created);
+          for (const entry of this.endpoints.values()) this.portElements(entry, true, created);
         }
       }
     }
@@ -751,10 +884,7 @@ export class PolicyCalculation {
           const id = peerSelectorKey(peer);
           const entry = this.peers.get(id);
           if (!entry || --entry.refs > 0) continue;
-          for (const key of this.index.deleteSelector(entry).lost) {
-            const ep = this.endpoints.get(key);
-            if (ep) this.peerMembership(entry, ep, false);
-          }
+          for (const identity of this.deleteSelector(entry)) this.identityMembership(entry, identity, false);
           this.peers.delete(id);
           this.peerTags.release(entry.tag);
         } else {
@@ -770,7 +900,7 @@ export class PolicyCalculation {
           const key = portNameKey(scope, port.name);
           const named = this.portNames.get(key);
           if (!named || --named.refs > 0) continue;
-          for (const ep of this.endpoints.values()) this.portElements(ep, false, named);
+          for (const entry of this.endpoints.values()) this.portElements(entry, false, named);
           this.portNames.delete(key);
           this.portTags.release(named.tag);
         }
@@ -782,14 +912,14 @@ export class PolicyCalculation {
 
   /** Recomputes an endpoint of this node: local-eps membership and the verdict maps for its IPs. */
   private refreshEndpoint(key: string): void {
-    const ep = this.endpoints.get(key);
+    const entry = this.endpoints.get(key);
+    const ep = entry?.ep;
     const before = this.endpointProfiles.get(key);
     const live = ep !== undefined && this.onThisNode(ep);
     let after: EndpointProfiles | undefined;
     if (live) {
       const known = this.namespaceLabels.has(ep.namespace);
-      const selecting = this.index
-        .selectorsMatching(key)
+      const selecting = [...entry!.identity.selectors]
         .map((s) => (s.kind === 'policy' ? this.policies.get(s.key) : undefined))
         .filter((p): p is DataplanePolicy => p !== undefined)
         .sort(comparePolicies);
@@ -909,6 +1039,33 @@ export class PolicyCalculation {
     this.state.chains.set(name, { rules });
     this.ruleOwners.set(name, owners);
     if (this.tracking) this.changes.chains.add(name);
+  }
+}
+
+/** An endpoint as given, and the identity its labels put it in (`at`: its place among the identity's members). */
+interface EndpointEntry extends Member {
+  readonly key: string;
+  ep: Endpoint;
+  identity: EndpointIdentity;
+  /** The addresses it counts with in peer sets and named ports now (countedIps), while it holds them. */
+  counted: readonly string[];
+}
+
+const NO_IPS: readonly string[] = Object.freeze([]);
+
+function hasTwo(values: Iterable<unknown>): boolean {
+  let n = 0;
+  for (const _ of values) if (++n === 2) return true;
+  return false;
+}
+
+type EndpointIdentity = Identity<SelectorRef, EndpointEntry>;
+
+/** Every selector of a policy: its own and its rules' peers'. */
+function* policySelectors(p: DataplanePolicy): Generator<SelectorNode> {
+  yield p.selector;
+  for (const [, rule] of rulesOf(p)) {
+    for (const peer of rule.peers ?? []) if (peer.kind === 'selector') yield peer.selector;
   }
 }
 
