@@ -32,6 +32,7 @@ import { SelectorIndex } from '../../core/selector/index.js';
 import { parseIpv4, parseIpv4Cidr } from '../ipv4.js';
 import { emptyChanges, type NftChain, type NftChanges, type NftMap, type NftSet, type NftState } from '../nft/state.js';
 import { endpointLabel, namespaceLabelView } from './endpoint-labels.js';
+import { EndpointTable } from './endpoint-table.js';
 import { Identities, type Identity, type Member } from './identities.js';
 import {
   comparePolicies,
@@ -137,8 +138,10 @@ export class PolicyCalculation {
   /** Selectors are filed under interned objects: an index result leads to its tag with no lookup by name. */
   private readonly index = new SelectorIndex<SelectorRef, EndpointIdentity>();
   private readonly identities = new Identities<SelectorRef, EndpointEntry>();
-  /** Endpoint key -> the endpoint and its identity. */
-  private readonly endpoints = new Map<string, EndpointEntry>();
+  /** Every endpoint, with its identity. */
+  private readonly endpoints = new EndpointTable<EndpointEntry>();
+  /** This node's endpoints by key (endpointKey). */
+  private readonly hereByKey = new Map<string, EndpointEntry>();
   /** Local namespaces -> their labels as endpoints see them (namespaceLabelView). */
   private readonly namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
   private readonly policies = new Map<string, DataplanePolicy>();
@@ -428,17 +431,16 @@ export class PolicyCalculation {
       given.ips.length > 1 && new Set(given.ips).size < given.ips.length
         ? { ...given, ips: [...new Set(given.ips)] }
         : given;
-    const key = endpointKey(ep.cluster, ep.namespace, ep.name);
     const identity = this.identityOf(ep);
-    const entry = this.endpoints.get(key);
+    const entry = this.endpoints.get(ep.cluster, ep.namespace, ep.name);
     if (!entry) {
-      const added: EndpointEntry = { key, ep, identity, at: 0, counted: NO_IPS };
-      this.endpoints.set(key, added);
+      const added: EndpointEntry = { key: undefined, ep, identity, at: 0, counted: NO_IPS };
+      this.endpoints.set(ep.cluster, ep.namespace, ep.name, added);
       this.identities.join(identity, added);
-      if (this.onThisNode(ep)) identity.here.add(key);
+      this.placeOnNode(added);
       this.takeIps(added);
       this.portElements(added, true);
-      if (this.onThisNode(ep)) this.refreshEndpoint(key);
+      if (added.key !== undefined) this.refreshEndpoint(added.key);
       if (ep.cluster === this.localCluster) this.moveLocalIps([], ep.ips);
       return;
     }
@@ -457,20 +459,20 @@ export class PolicyCalculation {
       for (const sel of was.selectors) if (!identity.selectors.has(sel)) this.peerMembership(sel, entry, false);
     }
     if (!samePorts) this.portElements(entry, true);
-    if (this.onThisNode(ep) || this.onThisNode(old)) this.refreshEndpoint(key);
+    if (entry.key !== undefined) this.refreshEndpoint(entry.key);
     if (ep.cluster === this.localCluster && !sameIps) this.moveLocalIps(old.ips, ep.ips);
   }
 
   deleteEndpoint(cluster: string, namespace: string, name: string): void {
-    const key = endpointKey(cluster, namespace, name);
-    const entry = this.endpoints.get(key);
+    const entry = this.endpoints.get(cluster, namespace, name);
     if (!entry) return;
     const old = entry.ep;
     this.portElements(entry, false);
     this.releaseIps(entry);
-    this.endpoints.delete(key);
+    this.endpoints.delete(cluster, namespace, name);
+    if (entry.key !== undefined) this.hereByKey.delete(entry.key);
     this.leaveIdentity(entry, entry.identity);
-    if (this.onThisNode(old)) this.refreshEndpoint(key);
+    if (entry.key !== undefined) this.refreshEndpoint(entry.key);
     if (cluster === this.localCluster) this.moveLocalIps(old.ips, []);
   }
 
@@ -668,12 +670,27 @@ export class PolicyCalculation {
       this.leaveIdentity(entry, from); // first: joining overwrites the entry's place
       this.identities.join(to, entry);
     }
-    if (this.onThisNode(entry.ep)) to.here.add(entry.key);
-    else to.here.delete(entry.key);
+    this.placeOnNode(entry);
+  }
+
+  /**
+   * Files the endpoint as one of this node's, or not, as its node says now. Only this node's endpoints (now or
+   * before) get a key: the other 100k never need one.
+   */
+  private placeOnNode(entry: EndpointEntry): void {
+    const { ep } = entry;
+    if (this.onThisNode(ep)) {
+      entry.key ??= endpointKey(ep.cluster, ep.namespace, ep.name);
+      entry.identity.here.add(entry.key);
+      this.hereByKey.set(entry.key, entry);
+    } else if (entry.key !== undefined) {
+      entry.identity.here.delete(entry.key);
+      this.hereByKey.delete(entry.key);
+    }
   }
 
   private leaveIdentity(entry: EndpointEntry, identity: EndpointIdentity): void {
-    identity.here.delete(entry.key);
+    if (entry.key !== undefined) identity.here.delete(entry.key);
     if (this.identities.leave(identity, entry)) this.index.deleteItem(identity);
   }
 
@@ -912,10 +929,10 @@ export class PolicyCalculation {
 
   /** Recomputes an endpoint of this node: local-eps membership and the verdict maps for its IPs. */
   private refreshEndpoint(key: string): void {
-    const entry = this.endpoints.get(key);
+    const entry = this.hereByKey.get(key);
     const ep = entry?.ep;
     const before = this.endpointProfiles.get(key);
-    const live = ep !== undefined && this.onThisNode(ep);
+    const live = ep !== undefined;
     let after: EndpointProfiles | undefined;
     if (live) {
       const known = this.namespaceLabels.has(ep.namespace);
@@ -1044,7 +1061,8 @@ export class PolicyCalculation {
 
 /** An endpoint as given, and the identity its labels put it in (`at`: its place among the identity's members). */
 interface EndpointEntry extends Member {
-  readonly key: string;
+  /** endpointKey, once it is (or was) on this node. */
+  key: string | undefined;
   ep: Endpoint;
   identity: EndpointIdentity;
   /** The addresses it counts with in peer sets and named ports now (countedIps), while it holds them. */
