@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { compileNetworkPolicy } from '../core/policy/index.js';
-import { NftDriver, NftError } from '../dataplane-agent/nft/driver.js';
+import { blamedRules, NftDriver, NftError } from '../dataplane-agent/nft/driver.js';
+import { PREFILL_MIN_ELEMENTS } from '../dataplane-agent/nft/render.js';
 import { NftSession, SESSION_LINE_MAX_BYTES } from '../dataplane-agent/nft/session.js';
 import { emptyChanges, emptyState, type NftState } from '../dataplane-agent/nft/state.js';
 import { adaptPolicy } from '../dataplane-agent/policy/adapt.js';
@@ -31,7 +32,7 @@ after(() => {
 });
 
 function nftIn(...args: string[]): string {
-  const r = spawnSync(nft, args);
+  const r = spawnSync(nft, args, { maxBuffer: 256 * 1024 * 1024 });
   assert.equal(r.status, 0, `nft ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.toString();
 }
@@ -304,5 +305,128 @@ test('IPv6 packets to a pod a policy isolates are dropped (policy is decided for
   } finally {
     spawnSync('ip', ['netns', 'delete', client]);
     spawnSync('ip', ['netns', 'delete', server]);
+  }
+});
+
+/** The chains of table inet fedmesh in the kernel, and the sets. */
+function tableObjects(): { chains: string[]; sets: string[] } {
+  const doc = JSON.parse(nftIn('-t', '-j', 'list', 'table', 'inet', 'fedmesh')) as {
+    nftables: { chain?: { name: string }; set?: { name: string } }[];
+  };
+  return {
+    chains: doc.nftables.flatMap((e) => (e.chain ? [e.chain.name] : [])),
+    sets: doc.nftables.flatMap((e) => (e.set ? [e.set.name] : [])),
+  };
+}
+
+/** A ruleset with a large peers set (`elements`), a profile that uses it and forward jumping to the profile. */
+function largeRuleset(elements: readonly string[]): NftState {
+  const state = stateWith(elements);
+  state.chains.set('prof-x', { rules: ['ip saddr . (meta mark & 0x00000000 | 0x00000001) @peers return', 'drop'] });
+  state.chains.set('forward', {
+    hook: 'type filter hook forward priority filter; policy accept;',
+    rules: ['ip daddr 10.245.0.2 jump prof-x'],
+  });
+  return state;
+}
+
+const large = Array.from({ length: 2.5 * PREFILL_MIN_ELEMENTS }, (_, i) => el(i, 1));
+
+test('a full sync into an empty table loads a large set in chunks ahead, and ends with exactly the desired state', async () => {
+  spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  const driver = new NftDriver(nft);
+  try {
+    const stats = await driver.fullSync(() => largeRuleset(large));
+    assert.equal(stats.prefillChunks, 3);
+    assert.deepEqual(elementsOf('peers'), [...large].sort());
+    assert.match(nftIn('list', 'chain', 'inet', 'fedmesh', 'prof-x'), /@peers return\n\s+drop\n/);
+    assert.match(
+      nftIn('list', 'chain', 'inet', 'fedmesh', 'forward'),
+      /hook forward .*\n\s+ip daddr 10\.245\.0\.2 jump prof-x/,
+    );
+  } finally {
+    await driver.close();
+  }
+  // A restart over the table: the set exists, so it is flushed and refilled in the one transaction, as always.
+  const moved = [...large.slice(1000), el(99_999, 2)];
+  const again = new NftDriver(nft);
+  try {
+    const stats = await again.fullSync(() => largeRuleset(moved));
+    assert.equal(stats.prefillChunks, 0);
+    assert.deepEqual(elementsOf('peers'), [...moved].sort());
+  } finally {
+    await again.close();
+    spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  }
+});
+
+test('a chunk nft refuses fails the full sync before any rule uses the set; the next full sync programs the exact state', async () => {
+  spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  // One element of the second chunk nft refuses (a mark above 32 bits).
+  const bad = large.map((e, i) => (i === large.length / 2 ? e.replace(/0x[0-9a-f]+$/, '0x1ffffffff') : e));
+  const driver = new NftDriver(nft);
+  try {
+    const err = await driver
+      .fullSync(() => largeRuleset(bad))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof NftError, String(err));
+    assert.match(
+      err.message,
+      /^loading set peers ahead of the full sync, chunk 2 of 3: nft -f refused the transaction/,
+    );
+    assert.deepEqual(blamedRules(err, true), []);
+    // The first chunk went in; nothing refers to it.
+    assert.deepEqual(tableObjects(), { chains: [], sets: ['peers'] });
+    const partial = elementsOf('peers').length;
+    assert.ok(partial > 0 && partial < large.length, `partly loaded: ${partial}`);
+
+    // The next full sync finds the set and flushes it in its one transaction: what the first chunk left is gone.
+    const wanted = [...large.slice(20_000), el(99_999, 2)];
+    const stats = await driver.fullSync(() => largeRuleset(wanted));
+    assert.equal(stats.prefillChunks, 0);
+    assert.deepEqual(elementsOf('peers'), [...wanted].sort());
+    assert.deepEqual(tableObjects().chains.sort(), ['forward', 'prof-x']);
+  } finally {
+    await driver.close();
+    spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  }
+});
+
+test('a large set made after the read-back is not filled ahead: the full sync fails, and the next one empties it', async () => {
+  spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  // nft whose listing is followed by someone making peers with an element of their own (a late transaction).
+  const late = join(dir, 'nft-late');
+  writeFileSync(
+    late,
+    `#!/bin/sh
+if [ "$1" = -t ]; then
+  ip netns exec ${ns} nft "$@"; rc=$?
+  printf 'add table inet fedmesh\\nadd set inet fedmesh peers { type ipv4_addr . mark; }\\nadd element inet fedmesh peers { 10.99.0.1 . 0x00000001 }\\n' | ip netns exec ${ns} nft -f -
+  exit $rc
+fi
+exec ip netns exec ${ns} nft "$@"
+`,
+  );
+  chmodSync(late, 0o755);
+  const driver = new NftDriver(late);
+  try {
+    await assert.rejects(
+      driver.fullSync(() => largeRuleset(large)),
+      /^NftError: creating set peers ahead of the full sync: nft -f refused the transaction .*File exists/,
+    );
+    assert.deepEqual(elementsOf('peers'), ['10.99.0.1 . 0x00000001'], 'not one element added to it');
+  } finally {
+    await driver.close();
+  }
+  const next = new NftDriver(nft);
+  try {
+    await next.fullSync(() => largeRuleset(large));
+    assert.deepEqual(elementsOf('peers'), [...large].sort());
+  } finally {
+    await next.close();
+    spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
   }
 });

@@ -65,3 +65,133 @@ test('a failed flush blames the rules nft refused in a full sync, not in a delta
   assert.deepEqual(blamedRules(err, false), [], 'a delta: the kernel may have changed under it');
   assert.deepEqual(blamedRules(new Error('spawn nft ENOENT'), true), []);
 });
+
+// `nft -f -` logs when a transaction starts and ends: a chunk takes 0.3 s, one holding 0x1ffffffff is refused at once,
+// the declarations pass, and so does the full transaction unless it holds an icmp rule (refused, naming its line).
+// `nft -t -j list` finds no table.
+const prefillLog = join(dir, 'prefill.log');
+const slowFake = join(dir, 'nft-slow');
+writeFileSync(
+  slowFake,
+  `#!/bin/sh
+case "$1" in
+  -i) exec cat > /dev/null ;;
+  -f)
+    input=$(cat)
+    case "$input" in
+      *'create set'*) echo declarations >> ${prefillLog}; exit 0 ;;
+      *'add rule'*icmp*)
+        echo full >> ${prefillLog}
+        line=$(printf '%s\\n' "$input" | grep -n icmp | cut -d: -f1)
+        echo "/dev/stdin:$line:1-4: Error: conflicting protocols specified: tcp vs. icmp" >&2
+        exit 1 ;;
+      *'add rule'*) echo full >> ${prefillLog}; exit 0 ;;
+    esac
+    echo start >> ${prefillLog}
+    case "$input" in
+      *0x1ffffffff*) echo end >> ${prefillLog}; echo '/dev/stdin:1:5-9: Error: Value 8589934591 exceeds valid range' >&2; exit 1 ;;
+    esac
+    sleep 0.3
+    echo end >> ${prefillLog}
+    exit 0 ;;
+  *) echo 'Error: No such file or directory' >&2; exit 1 ;;
+esac
+`,
+);
+chmodSync(slowFake, 0o755);
+
+/** 60 elements of peers (6 chunks of 10), element `bad` replaced by one nft refuses; a chain that uses the set. */
+function largeState(bad?: number) {
+  const state = emptyState();
+  const elements = Array.from({ length: 60 }, (_, i) => `10.0.0.${i} . 0x${i === bad ? '1ffffffff' : '00000001'}`);
+  state.sets.set('peers', { declaration: 'type ipv4_addr . mark;', elements: new Set(elements) });
+  state.chains.set('prof-x', { rules: ['ip saddr . (meta mark & 0x00000000 | 0x00000001) @peers return'] });
+  return state;
+}
+
+/** The log's lines, and the most chunk transactions that ran at once. */
+function readPrefillLog(): { lines: string[]; most: number } {
+  const lines = readFileSync(prefillLog, 'utf8').trim().split('\n');
+  let running = 0;
+  let most = 0;
+  for (const l of lines) {
+    running += l === 'start' ? 1 : l === 'end' ? -1 : 0;
+    most = Math.max(most, running);
+  }
+  return { lines, most };
+}
+
+const prefillOptions = { prefillMinElements: 50, prefillChunkElements: 10, prefillConcurrency: 2 };
+
+test('a large new set is declared, loaded in chunks a few at a time, then the full transaction runs', async () => {
+  writeFileSync(prefillLog, '');
+  const driver = new NftDriver(slowFake, prefillOptions);
+  try {
+    const stats = await driver.fullSync(() => largeState());
+    assert.equal(stats.prefillChunks, 6);
+    const { lines, most } = readPrefillLog();
+    assert.equal(lines[0], 'declarations');
+    assert.equal(lines.at(-1), 'full');
+    assert.equal(lines.filter((l) => l === 'start').length, 6);
+    assert.equal(most, 2, 'two chunks at a time, never more');
+  } finally {
+    await driver.close();
+  }
+});
+
+test('a refused chunk fails the full sync once the chunks already started have ended; no rule is blamed', async () => {
+  writeFileSync(prefillLog, '');
+  const driver = new NftDriver(slowFake, prefillOptions);
+  try {
+    // Element 15: the second chunk, refused while the first still loads.
+    const err = await driver
+      .fullSync(() => largeState(15))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof NftError, String(err));
+    assert.match(
+      err.message,
+      /^loading set peers ahead of the full sync, chunk 2 of 6: nft -f refused the transaction/,
+    );
+    assert.deepEqual(blamedRules(err, true), []);
+    const { lines } = readPrefillLog();
+    assert.equal(lines[0], 'declarations');
+    assert.equal(lines.filter((l) => l === 'start').length, 2, 'no chunk started after the refusal');
+    assert.equal(lines.filter((l) => l === 'end').length, 2, 'the first chunk (0.3 s) had ended');
+    assert.ok(!lines.includes('full'));
+    assert.equal(driver.inSync, false);
+  } finally {
+    await driver.close();
+  }
+});
+
+test('a rule refused in the full transaction after a prefill is blamed by its line in that transaction', async () => {
+  writeFileSync(prefillLog, '');
+  const driver = new NftDriver(slowFake, prefillOptions);
+  try {
+    const state = largeState();
+    state.chains.set('prof-y', { rules: ['tcp dport 80 return', 'meta l4proto 6 icmp type 8 return'] });
+    const err = await driver
+      .fullSync(() => state)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof NftError, String(err));
+    assert.match(err.message, /^nft -f refused the transaction/);
+    assert.deepEqual(blamedRules(err, true), [
+      {
+        chain: 'prof-y',
+        index: 1,
+        rule: 'meta l4proto 6 icmp type 8 return',
+        reason: 'conflicting protocols specified: tcp vs. icmp',
+      },
+    ]);
+    const { lines } = readPrefillLog();
+    assert.equal(lines.filter((l) => l === 'start').length, 6, 'the chunks ran first');
+  } finally {
+    await driver.close();
+  }
+});

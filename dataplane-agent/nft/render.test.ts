@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { emptyProgrammed, renderDelta, renderFull } from './render.js';
+import {
+  emptyProgrammed,
+  renderDelta,
+  renderFull,
+  renderPrefillChunks,
+  renderPrefillDeclarations,
+  setsToPrefill,
+} from './render.js';
 import { emptyChanges, emptyState } from './state.js';
 
 test('a full sync flushes and refills what exists, creates what is missing, deletes leftovers last', () => {
@@ -121,4 +128,87 @@ test('an object of a wanted name and another shape is deleted, once nothing refe
   existing.shapes.set('set peers', 'ipv4_addr . mark');
   existing.shapes.set('chain forward', 'filter hook forward policy accept');
   assert.ok(!renderFull(desired, existing).text.includes('delete '));
+});
+
+const noTable = { table: false, sets: new Set<string>(), maps: new Set<string>(), chains: new Set<string>() };
+const tagged = (n: number, tag: number) =>
+  Array.from({ length: n }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} . 0x0000000${tag}`);
+
+/** peers and big: large; small: below the threshold; ranges: large, but an interval set. */
+function largeState() {
+  const desired = emptyState();
+  desired.sets.set('peers', { declaration: 'type ipv4_addr . mark;', elements: new Set(tagged(10_000, 1)) });
+  desired.sets.set('small', { declaration: 'type ipv4_addr . mark;', elements: new Set(tagged(999, 2)) });
+  desired.sets.set('big', { declaration: 'type ipv4_addr . mark;', elements: new Set(tagged(5_000, 3)) });
+  desired.sets.set('ranges', {
+    declaration: 'type ipv4_addr . mark; flags interval;',
+    elements: new Set(tagged(5_000, 4)),
+  });
+  desired.chains.set('prof-x', { rules: ['ip saddr . (meta mark & 0x00000000 | 0x00000001) @peers return', 'drop'] });
+  return desired;
+}
+
+test('a full sync loads the large plain sets the kernel lacks ahead: not small ones, interval ones or existing ones', () => {
+  const desired = largeState();
+  assert.deepEqual(setsToPrefill(desired, noTable, 1_000), ['peers', 'big']);
+  const existing = { table: true, sets: new Set(['peers']), maps: new Set(['big']), chains: new Set<string>() };
+  assert.deepEqual(setsToPrefill(desired, existing, 1_000), [], 'a set or map of that name is in the kernel');
+  assert.deepEqual(setsToPrefill(desired, noTable, 20_000), [], 'none is large enough');
+  assert.deepEqual(
+    renderPrefillDeclarations(desired, ['peers', 'big']),
+    'add table inet fedmesh\ncreate set inet fedmesh peers { type ipv4_addr . mark; }\ncreate set inet fedmesh big { type ipv4_addr . mark; }\n',
+  );
+});
+
+test('prefill chunks hold every element of the set once, in slices of at most the chunk size, at least two', () => {
+  const desired = largeState();
+  const chunks = renderPrefillChunks(desired, ['peers', 'big'], 3_000);
+  const bySet = new Map<string, string[][]>();
+  for (const { set, text } of chunks) {
+    const elements: string[] = [];
+    for (const line of text.trim().split('\n')) {
+      const m = /^add element inet fedmesh (\S+) \{ (.*) \}$/.exec(line);
+      assert.ok(m, `only element lines: ${line.slice(0, 80)}`);
+      assert.equal(m[1], set);
+      elements.push(...m[2]!.split(', '));
+    }
+    bySet.set(set, [...(bySet.get(set) ?? []), elements]);
+  }
+  const peers = bySet.get('peers')!;
+  assert.deepEqual(
+    peers.map((c) => c.length),
+    [2_500, 2_500, 2_500, 2_500],
+    '10k elements in 4 equal slices of <= 3k',
+  );
+  assert.deepEqual(peers.flat().sort(), tagged(10_000, 1).sort(), 'each element once');
+  assert.deepEqual(
+    bySet.get('big')!.map((c) => c.length),
+    [2_500, 2_500],
+  );
+  assert.deepEqual(
+    renderPrefillChunks(desired, ['big'], 10_000).map((c) => c.text.split(', ').length),
+    [2_500, 2_500],
+    'a set within one chunk is still cut in two',
+  );
+});
+
+test('the full transaction declares prefilled sets but neither flushes nor refills them; the others as always', () => {
+  const desired = largeState();
+  const { text, programmed } = renderFull(desired, noTable, new Set(['peers', 'big']));
+  const lines = text.trim().split('\n');
+  for (const name of ['peers', 'big']) {
+    assert.ok(lines.includes(`add set inet fedmesh ${name} { type ipv4_addr . mark; }`), `${name} declared`);
+    assert.ok(!lines.includes(`flush set inet fedmesh ${name}`), `${name} not flushed`);
+    assert.ok(!lines.some((l) => l.startsWith(`add element inet fedmesh ${name} `)), `${name} not refilled`);
+    assert.equal(programmed.sets.get(name), 'type ipv4_addr . mark;');
+  }
+  for (const name of ['small', 'ranges']) {
+    assert.ok(lines.includes(`flush set inet fedmesh ${name}`));
+    assert.ok(lines.some((l) => l.startsWith(`add element inet fedmesh ${name} `)));
+  }
+  assert.ok(lines.includes('add rule inet fedmesh prof-x drop'));
+  // Without prefilled sets, as before.
+  const whole = renderFull(desired, noTable).text.trim().split('\n');
+  assert.ok(whole.includes('flush set inet fedmesh peers'));
+  assert.equal(whole.filter((l) => l.startsWith('add element inet fedmesh peers ')).length, 3);
 });
