@@ -727,6 +727,14 @@ export class PolicyCalculation {
   }
 
   private identityMembership(peer: SelectorRef, identity: EndpointIdentity, member: boolean): void {
+    if (peer.kind !== 'peer') return;
+    if (!this.tracking && !this.peerMembers.anyShared) {
+      // Nothing to record, and no address held twice: every counted address of a member is an element of its own.
+      let n = 0;
+      for (const entry of identity.members) n += entry.counted.length;
+      this.peerMembers.contributeUnshared(n, member);
+      return;
+    }
     for (const entry of identity.members) this.peerMembership(peer, entry, member);
   }
 

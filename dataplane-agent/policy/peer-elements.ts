@@ -47,6 +47,19 @@ export class PeerElements<T extends Tag> implements NftElements {
     this.shared.delete(ip);
   }
 
+  /** Whether any address is held by two endpoints now. */
+  get anyShared(): boolean {
+    return this.shared.size > 0;
+  }
+
+  /**
+   * `n` contributions start (or stop) at once, to one tag, of addresses no other endpoint holds (so each is an
+   * element of its own): what contribute would do n times, without looking up each address.
+   */
+  contributeUnshared(n: number, on: boolean): void {
+    this.count += on ? n : -n;
+  }
+
   /** One holder starts (or stops) contributing `ip` to `tag`; true when the element came (or went). */
   contribute(tag: T, ip: string, on: boolean): boolean {
     const counts = this.shared.get(ip);
