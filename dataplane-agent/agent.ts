@@ -32,7 +32,7 @@ import { OverlayDriver, readMainRoutes, readNexthops } from './overlay/driver.js
 import { OverlayProblemLog } from './overlay/problem-log.js';
 import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
 import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
-import { type Endpoint, PolicyCalculation } from './policy/calc.js';
+import { type Endpoint, PolicyCalculation, peersDecl, peersSet } from './policy/calc.js';
 import { RefusalReporter } from './refusals.js';
 import {
   localNodeNetworks,
@@ -248,6 +248,13 @@ export class Agent {
       (existing) => !existing.table,
       () => false,
     );
+    // On a kernel without `peers` (a boot), its elements go to the kernel while the sources list, into a set no rule
+    // uses before the first full sync (NftDriver.streamSet); that sync then finds most of them loaded.
+    const stream = await this.nft.streamSet(peersSet, peersDecl).catch((err: unknown) => {
+      log.warn({ err: errorMessage(err) }, 'could not create the peers set ahead; it is loaded at the first full sync');
+      return undefined;
+    });
+    if (stream) this.calc.streamPeers(stream);
     this.startInformers();
     const resync = this.opts.resyncIntervalMs ?? 90_000;
     this.resyncTimer = setInterval(() => {

@@ -12,8 +12,9 @@ import { blamedRules, NftDriver, NftError } from '../dataplane-agent/nft/driver.
 import { PREFILL_MIN_ELEMENTS } from '../dataplane-agent/nft/render.js';
 import { NftSession, SESSION_LINE_MAX_BYTES } from '../dataplane-agent/nft/session.js';
 import { emptyChanges, emptyState, type NftState } from '../dataplane-agent/nft/state.js';
+import { startNftTransaction } from '../dataplane-agent/nft/transaction-file.js';
 import { adaptPolicy } from '../dataplane-agent/policy/adapt.js';
-import { ingressMap, PolicyCalculation } from '../dataplane-agent/policy/calc.js';
+import { ingressMap, PolicyCalculation, peersDecl, peersSet } from '../dataplane-agent/policy/calc.js';
 
 const ns = `fm-nft-${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), 'fedmesh-nft-kernel-'));
@@ -427,6 +428,150 @@ exec ip netns exec ${ns} nft "$@"
     assert.deepEqual(elementsOf('peers'), [...large].sort());
   } finally {
     await next.close();
+    spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  }
+});
+
+/** The calculation of the streaming tests: one policy whose peer selects east's pods labelled app=client. */
+function streamingCalc(): PolicyCalculation {
+  const calc = new PolicyCalculation('west', 'n0');
+  calc.setNodeCIDRs(['10.245.0.0/24']);
+  calc.setNamespace('demo', {});
+  calc.upsertEndpoint({
+    cluster: 'west',
+    namespace: 'demo',
+    name: 'server',
+    nodeName: 'n0',
+    ips: ['10.245.0.2'],
+    labels: { app: 'server' },
+    ports: [],
+  });
+  return calc;
+}
+
+const clientsPolicy = adaptPolicy(
+  compileNetworkPolicy(
+    {
+      metadata: { namespace: 'demo', name: 'clients' },
+      spec: {
+        podSelector: { matchLabels: { app: 'server' } },
+        ingress: [
+          {
+            from: [
+              {
+                podSelector: {
+                  matchLabels: { app: 'client' },
+                  matchExpressions: [{ key: 'fedmesh.io/cluster', operator: 'In', values: ['east'] }],
+                },
+              },
+            ],
+          },
+        ],
+      },
+    } as Parameters<typeof compileNetworkPolicy>[0],
+    { localCluster: 'west' },
+  ).policy!,
+  'west',
+);
+
+const eastPod = (i: number, app = 'client') => ({
+  cluster: 'east',
+  namespace: 'demo',
+  name: `pod-${i}`,
+  nodeName: 'e0',
+  ips: [`10.244.${(i >> 8) & 255}.${i & 255}`],
+  labels: { app },
+  ports: [],
+});
+
+test('peers streamed while computed: chunks go in during the calculation, and the full sync ends exact', async () => {
+  spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  const driver = new NftDriver(nft, { prefillChunkElements: 4096 });
+  try {
+    const stream = await driver.streamSet(peersSet, peersDecl);
+    assert.ok(stream, 'no table yet: the set is streamed');
+    assert.deepEqual(tableObjects(), { chains: [], sets: ['peers'] }, 'created empty, nothing refers to it');
+    const calc = streamingCalc();
+    calc.streamPeers(stream);
+    calc.upsertPolicy(clientsPolicy);
+    for (let i = 0; i < 20_000; i++) calc.upsertEndpoint(eastPod(i));
+    // Changes during the stream: pods sent already leave (relabelled, deleted), one comes back.
+    for (let i = 0; i < 100; i++) calc.upsertEndpoint(eastPod(i, 'other'));
+    for (let i = 100; i < 200; i++) calc.deleteEndpoint('east', 'demo', `pod-${i}`);
+    calc.upsertEndpoint(eastPod(5));
+    // Chunks ran while the calculation went on: the kernel holds part of the set already, and no rule uses it.
+    await new Promise((r) => setTimeout(r, 500));
+    const early = elementsOf(peersSet).length;
+    assert.ok(early >= 4096, `loaded while computed: ${early}`);
+    const stats = await driver.fullSync(() => {
+      calc.trackChanges(true);
+      return calc.desired;
+    });
+    assert.ok((stats.streamedChunks ?? 0) >= 4, `streamed in chunks: ${stats.streamedChunks}`);
+    const want = [...calc.desired.sets.get(peersSet)!.elements].sort();
+    assert.equal(want.length, 19_801);
+    assert.deepEqual(elementsOf(peersSet), want);
+    assert.match(nftIn('list', 'chain', 'inet', 'fedmesh', 'forward'), /hook forward/);
+    // From here on, changes are deltas as always.
+    calc.upsertEndpoint(eastPod(7, 'other'));
+    await driver.apply(calc.desired, calc.takeChanges());
+    assert.deepEqual(elementsOf(peersSet), [...calc.desired.sets.get(peersSet)!.elements].sort());
+  } finally {
+    await driver.close();
+    spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  }
+});
+
+test('a stream that did not see every change is not trusted: the full sync refills the set, and a restart streams nothing', async () => {
+  spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  const driver = new NftDriver(nft, { prefillChunkElements: 4096 });
+  try {
+    const stream = await driver.streamSet(peersSet, peersDecl);
+    assert.ok(stream);
+    const calc = streamingCalc();
+    calc.streamPeers(stream);
+    calc.upsertPolicy(clientsPolicy);
+    for (let i = 0; i < 10_000; i++) calc.upsertEndpoint(eastPod(i));
+    stream.add('10.99.0.1 . 0x00000001'); // an element the calculation never had
+    await driver.fullSync(() => {
+      calc.trackChanges(true);
+      return calc.desired;
+    });
+    assert.deepEqual(elementsOf(peersSet), [...calc.desired.sets.get(peersSet)!.elements].sort());
+  } finally {
+    await driver.close();
+  }
+  const again = new NftDriver(nft);
+  try {
+    assert.equal(await again.streamSet(peersSet, peersDecl), undefined, 'the set exists: nothing to stream');
+  } finally {
+    await again.close();
+    spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  }
+});
+
+test('startNftTransaction has nft running before it returns: a caller that never yields still gets it done', async () => {
+  spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  try {
+    const done = startNftTransaction(
+      nft,
+      'add table inet fedmesh\nadd set inet fedmesh started { type ipv4_addr; }\n',
+      dir,
+    );
+    // No await: an asynchronous file write would wait for this loop to end, and nft with it.
+    const until = Date.now() + 5000;
+    let seen = false;
+    while (!seen && Date.now() < until) {
+      seen = spawnSync(nft, ['list', 'set', 'inet', 'fedmesh', 'started']).status === 0;
+    }
+    assert.ok(seen, 'nft committed while the caller was still running');
+    assert.equal((await done).code, 0);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith('fedmesh-nft-')),
+      [],
+      'no transaction file left',
+    );
+  } finally {
     spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
   }
 });

@@ -8,6 +8,7 @@
 
 import { tmpdir } from 'node:os';
 import { runTool } from '../exec.js';
+import { ElementStream } from './element-stream.js';
 import { type ReadBackObject, readBackChainShape, readBackShape } from './object-shapes.js';
 import { blamesRule, type RefusedRule, refusedRules } from './refused-rules.js';
 import {
@@ -24,7 +25,7 @@ import {
 } from './render.js';
 import { fitsSession, NftSession, NftSessionError } from './session.js';
 import { type NftChanges, type NftState, table, tableFamily, tableName } from './state.js';
-import { runNftTransaction } from './transaction-file.js';
+import { runNftTransaction, startNftTransaction } from './transaction-file.js';
 
 export class NftError extends Error {
   constructor(
@@ -57,6 +58,8 @@ export interface NftRunStats {
   readonly bytes: number;
   /** A full sync: how many chunk transactions loaded large new sets ahead of it (0: none). */
   readonly prefillChunks?: number;
+  /** A full sync: how many chunk transactions loaded a set while it was computed (streamSet; 0: none). */
+  readonly streamedChunks?: number;
 }
 
 /** Parses `nft -t -j list table inet fedmesh` output: the names of its objects, and their shapes. */
@@ -117,6 +120,8 @@ export const SESSION_MAX_BROKEN = 3;
 
 export class NftDriver {
   private programmed: Programmed = emptyProgrammed();
+  /** A set being loaded while it is computed, until the next full sync (streamSet). */
+  private stream: ElementStream | undefined;
   private synced = false;
   private readonly session: NftSession;
   private brokenInARow = 0;
@@ -163,14 +168,44 @@ export class NftDriver {
    */
   async fullSync(prepare: () => NftState): Promise<NftRunStats> {
     const started = performance.now();
+    const stream = this.stream;
+    this.stream = undefined;
     const existing = await this.readExisting();
     // Every text is rendered from one state, synchronously: the state is live, and what changes after prepare() is
     // the next delta's, so no text may be rendered after an await.
     const desired = prepare();
+    const streamed = stream?.close();
+    // A stream is used only if it holds what the state holds (by count: the calculation told it every change) and
+    // its set is still there; otherwise that set is flushed and refilled here, as any other.
+    const useStream =
+      stream !== undefined &&
+      streamed !== undefined &&
+      existing.sets.has(stream.set) &&
+      desired.sets.get(stream.set)?.elements.size === streamed.count;
     const names = setsToPrefill(desired, existing, this.opts.prefillMinElements ?? PREFILL_MIN_ELEMENTS);
     const declarations = names.length > 0 ? renderPrefillDeclarations(desired, names) : '';
     const chunks = renderPrefillChunks(desired, names, this.opts.prefillChunkElements ?? PREFILL_CHUNK_ELEMENTS);
-    const { text, programmed } = renderFull(desired, existing, new Set(names));
+    const prefilled = new Set(names);
+    if (useStream) prefilled.add(stream.set);
+    const { text, programmed } = renderFull(
+      desired,
+      existing,
+      prefilled,
+      useStream ? new Map([[stream.set, streamed.removed]]) : undefined,
+    );
+    // Every chunk of the stream ends before anything else runs (one refused fails this sync; the next one finds
+    // the set and refills it), even one it is not used for: none may land after the set is live.
+    let streamedChunks = 0;
+    if (streamed) {
+      await streamed.done.then(
+        (r) => {
+          if (useStream) streamedChunks = r.chunks;
+        },
+        (err: unknown) => {
+          if (useStream) throw new NftError(errorText(err), '');
+        },
+      );
+    }
     if (names.length > 0) await this.prefill(names, declarations, chunks);
     await this.run(text);
     this.programmed = programmed;
@@ -181,7 +216,38 @@ export class NftDriver {
       lines += countLines(t);
       bytes += Buffer.byteLength(t);
     }
-    return { kind: 'full', lines, ms: performance.now() - started, via: 'file', bytes, prefillChunks: chunks.length };
+    return {
+      kind: 'full',
+      lines,
+      ms: performance.now() - started,
+      via: 'file',
+      bytes,
+      prefillChunks: chunks.length,
+      streamedChunks,
+    };
+  }
+
+  /**
+   * On a kernel without `set` (a node's first start): creates it, empty (and the table, if there is none), and
+   * returns a stream that loads elements into it while they are computed (element-stream.ts); the next fullSync
+   * ends it. Undefined when the kernel holds the set already (a restart), or it is an interval set (nft checks the
+   * intervals of one transaction against each other: chunks would not see one another's).
+   */
+  async streamSet(set: string, declaration: string): Promise<ElementStream | undefined> {
+    if (/(^|;)\s*flags [^;]*\binterval\b/.test(declaration)) return undefined;
+    const existing = await this.readExisting();
+    if (existing.sets.has(set) || existing.maps.has(set)) return undefined;
+    // `create`: refused if the set was made since the read-back; its elements and references would not be known.
+    await this.run(
+      `add table ${table}\ncreate set ${table} ${set} { ${declaration} }\n`,
+      `creating set ${set} to stream it`,
+    );
+    const dir = this.opts.transactionDir ?? tmpdir();
+    this.stream = new ElementStream(set, (text) => startNftTransaction(this.nft, text, dir), {
+      chunkElements: this.opts.prefillChunkElements ?? PREFILL_CHUNK_ELEMENTS,
+      concurrency: Math.max(1, this.opts.prefillConcurrency ?? PREFILL_CONCURRENCY),
+    });
+    return this.stream;
   }
 
   /**
@@ -275,4 +341,8 @@ function countLines(text: string): number {
   let n = 0;
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
   return n;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -70,6 +70,8 @@ export function renderFull(
   existing: Existing,
   /** Sets created and filled ahead of this transaction (see prefill below): declared, not flushed nor refilled. */
   prefilled: ReadonlySet<string> = new Set(),
+  /** Of those, elements loaded ahead that are no longer wanted (a streamed set, element-stream.ts): deleted here. */
+  unwanted: ReadonlyMap<string, readonly string[]> = new Map(),
 ): { text: string; programmed: Programmed } {
   const lines: string[] = [`add table ${table}`];
   const programmed = emptyProgrammed();
@@ -85,6 +87,7 @@ export function renderFull(
   for (const [name, set] of desired.sets) {
     lines.push(`add set ${table} ${name} { ${set.declaration} }`);
     if (!prefilled.has(name)) lines.push(`flush set ${table} ${name}`, ...elementLines('add', name, set.elements));
+    else lines.push(...elementLines('delete', name, unwanted.get(name) ?? []));
     programmed.sets.set(name, set.declaration);
   }
   for (const [name, map] of desired.maps) {

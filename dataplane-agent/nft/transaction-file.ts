@@ -9,6 +9,7 @@
 // agent killed in that instant leaves an empty file, under a random name that nothing will ever ask for again.
 
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runTool, type ToolResult } from '../exec.js';
@@ -56,6 +57,51 @@ export async function runNftTransaction(nft: string, text: string, dir: string):
     return await runTool(nft, ['-f', '-'], { fd: file.fd });
   } finally {
     await file.close();
+  }
+}
+
+/**
+ * Like runNftTransaction, but the file is written and nft started before this returns, with no await: for a
+ * caller inside a long synchronous computation (element-stream.ts), whose asynchronous file writes would otherwise
+ * wait for the computation to end. Only nft's answer is awaited.
+ */
+export function startNftTransaction(nft: string, text: string, dir: string): Promise<ToolResult> {
+  let fd: number;
+  try {
+    fd = anonymousFileSync(dir);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  try {
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
+    // runTool starts nft at once (its promise's executor spawns it); nft holds its own copy of the descriptor.
+    return runTool(nft, ['-f', '-'], { fd });
+  } catch (err) {
+    return Promise.reject(err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** anonymousFile, synchronously (a descriptor open for reading and writing). */
+function anonymousFileSync(dir: string): number {
+  for (let attempt = 1; ; attempt++) {
+    const path = join(dir, `fedmesh-nft-${randomBytes(12).toString('hex')}.txn`);
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx+', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < MAX_NAME_TRIES) continue;
+      throw err;
+    }
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return fd;
   }
 }
 

@@ -30,6 +30,7 @@ import { canonicalSelector } from '../../core/selector/canonical.js';
 import { clusterScope } from '../../core/selector/cluster-scope.js';
 import { SelectorIndex } from '../../core/selector/index.js';
 import { parseIpv4, parseIpv4Cidr } from '../ipv4.js';
+import type { ElementSink } from '../nft/element-stream.js';
 import { emptyChanges, type NftChain, type NftChanges, type NftMap, type NftSet, type NftState } from '../nft/state.js';
 import { endpointLabel, namespaceLabelView } from './endpoint-labels.js';
 import { EndpointTable } from './endpoint-table.js';
@@ -89,7 +90,8 @@ const protoName = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
 const ipSet = 'type ipv4_addr;';
 const ipv6Set = 'type ipv6_addr;';
 const intervalSet = 'type ipv4_addr; flags interval; auto-merge;';
-const peersDecl = 'type ipv4_addr . mark;';
+/** The declaration of `peers` (a driver may create it ahead: NftDriver.streamSet). */
+export const peersDecl = 'type ipv4_addr . mark;';
 const namedPortsDecl = 'type ipv4_addr . inet_proto . inet_service . mark;';
 const portListsDecl = 'type inet_service . mark; flags interval;';
 const exceptNetsDecl = 'type ipv4_addr . mark; flags interval;';
@@ -206,6 +208,8 @@ export class PolicyCalculation {
   private changes: NftChanges = emptyChanges();
   /** Off until the first full sync: a full sync reads `desired`, and recording 100k element changes costs. */
   private tracking = false;
+  /** Until the first full sync, where every change of `peers` goes as it happens (streamPeers). */
+  private stream: ElementSink | undefined;
 
   /**
    * @param options.tunnelDevice the VXLAN device: packets it delivers must come from a remote pod CIDR routed
@@ -271,8 +275,21 @@ export class PolicyCalculation {
   trackChanges(on: boolean): void {
     this.applyPendingPolicies();
     this.tracking = on;
+    if (on) this.stream = undefined;
     this.changes = emptyChanges();
     this.recycleTags();
+  }
+
+  /**
+   * Until changes are tracked (trackChanges(true): a full sync's prepare), tells `sink` every element that comes into or leaves
+   * `peers` as it happens, starting with those it holds now, so that a driver can load them into the kernel while
+   * the rest is computed (NftDriver.streamSet). Held policies are applied now: with selectors in place, elements
+   * appear as endpoints come (filing identities, selectors first costs about what selectors last does).
+   */
+  streamPeers(sink: ElementSink): void {
+    this.applyPendingPolicies();
+    this.stream = sink;
+    for (const el of this.peerMembers) sink.add(el);
   }
 
   /**
@@ -728,7 +745,7 @@ export class PolicyCalculation {
 
   private identityMembership(peer: SelectorRef, identity: EndpointIdentity, member: boolean): void {
     if (peer.kind !== 'peer') return;
-    if (!this.tracking && !this.peerMembers.anyShared) {
+    if (!this.tracking && !this.stream && !this.peerMembers.anyShared) {
       // Nothing to record, and no address held twice: every counted address of a member is an element of its own.
       let n = 0;
       for (const entry of identity.members) n += entry.counted.length;
@@ -756,10 +773,13 @@ export class PolicyCalculation {
 
   private peerAddress(peer: SelectorRef, ip: string, member: boolean): void {
     if (peer.kind !== 'peer') return;
-    if (member) {
-      if (this.peerMembers.contribute(peer, ip, true) && this.tracking) this.recordAdded(peersSet, element(peer, ip));
-    } else if (this.peerMembers.contribute(peer, ip, false) && this.tracking) {
-      this.recordRemoved(peersSet, element(peer, ip));
+    if (!this.peerMembers.contribute(peer, ip, member)) return;
+    if (this.tracking) {
+      if (member) this.recordAdded(peersSet, element(peer, ip));
+      else this.recordRemoved(peersSet, element(peer, ip));
+    } else if (this.stream) {
+      if (member) this.stream.add(element(peer, ip));
+      else this.stream.remove(element(peer, ip));
     }
   }
 
