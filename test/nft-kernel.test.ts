@@ -1,14 +1,16 @@
 // The nftables driver and its long-lived `nft -i` session against the real nft and kernel, in a network namespace
 // of the test's own (created and removed here): transactions commit whole or not at all, small deltas go through
-// the session and large ones through `nft -f`, and interactive nft leaves nothing on disk.
+// the session and large ones through `nft -f`, interactive nft leaves nothing on disk, and the read-back of the table
+// asks the kernel for no set element.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { compileNetworkPolicy } from '../core/policy/index.js';
-import { blamedRules, NftDriver, NftError } from '../dataplane-agent/nft/driver.js';
+import { blamedRules, NftDriver, NftError, parseExisting } from '../dataplane-agent/nft/driver.js';
+import { declaredChainShape, declaredShape } from '../dataplane-agent/nft/object-shapes.js';
 import { PREFILL_MIN_ELEMENTS } from '../dataplane-agent/nft/render.js';
 import { NftSession, SESSION_LINE_MAX_BYTES } from '../dataplane-agent/nft/session.js';
 import { emptyChanges, emptyState, type NftState } from '../dataplane-agent/nft/state.js';
@@ -573,5 +575,118 @@ test('startNftTransaction has nft running before it returns: a caller that never
     );
   } finally {
     spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  }
+});
+
+/** The netlink requests nft sends for `args` (`-d mnl` prints each request's header, its type in decimal). */
+function kernelRequests(args: readonly string[]): Set<number> {
+  const out = nftIn('-d', 'mnl', ...args);
+  return new Set(
+    [...out.matchAll(/^\|\s*(\d+)\s*\|\s*[-A-Z]+\s*\|\s*\|\s*type\s*\|\s*flags\s*\|$/gm)].map((m) => Number(m[1])),
+  );
+}
+/** NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETSETELEM, NFT_MSG_GETSET, NFT_MSG_GETCHAIN. */
+const GETSETELEM = 0xa0d;
+const GETSET = 0xa0a;
+const GETCHAIN = 0xa04;
+
+test('the read-back finds what `list table` finds, with 50k elements, and asks the kernel for no element', async (t) => {
+  spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
+  const peers = Array.from({ length: 50_000 }, (_, i) => el(i, 1 + (i % 7)));
+  // fedmesh's objects as the agent writes them, and objects of the same names in another inet table and in an ip
+  // table fedmesh: not ours.
+  const lines = [
+    'add table inet fedmesh',
+    'add set inet fedmesh peers { type ipv4_addr . mark; }',
+    'add set inet fedmesh node-cidrs { type ipv4_addr; flags interval; auto-merge; }',
+    'add element inet fedmesh node-cidrs { 10.245.0.0/24, 10.246.0.0/16 }',
+    'add set inet fedmesh port-lists { type inet_service . mark; flags interval; }',
+    'add map inet fedmesh ingress-eps { type ipv4_addr : verdict; }',
+    'add chain inet fedmesh forward { type filter hook forward priority filter; policy accept; }',
+    'add chain inet fedmesh prof-x',
+    'add rule inet fedmesh prof-x ip saddr . (meta mark & 0x00000000 | 0x00000001) @peers return',
+    'add rule inet fedmesh prof-x tcp dport { 80, 443 } ip saddr @node-cidrs return',
+    'add rule inet fedmesh prof-x drop',
+    'add element inet fedmesh ingress-eps { 10.245.0.2 : jump prof-x }',
+    'add rule inet fedmesh forward ip daddr vmap @ingress-eps',
+    'add table inet fm-other',
+    'add set inet fm-other node-cidrs { type ipv4_addr; }',
+    'add map inet fm-other egress-eps { type ipv4_addr : verdict; }',
+    'add chain inet fm-other forward { type filter hook forward priority filter; policy drop; }',
+    'add table ip fedmesh',
+    'add set ip fedmesh other-peers { type ipv4_addr; }',
+    'add chain ip fedmesh prof-y',
+    ...Array.from(
+      { length: Math.ceil(peers.length / 4096) },
+      (_, i) => `add element inet fedmesh peers { ${peers.slice(i * 4096, (i + 1) * 4096).join(', ')} }`,
+    ),
+    '',
+  ];
+  const load = spawnSync(nft, ['-f', '-'], { input: lines.join('\n') });
+  assert.equal(load.status, 0, load.stderr.toString());
+  // nft that logs its arguments, one a line, each run ending in `--`.
+  const log = join(dir, 'read-back-args.log');
+  const recording = join(dir, 'nft-recording');
+  writeFileSync(
+    recording,
+    `#!/bin/sh\n{ printf '%s\\n' "$@"; echo --; } >> ${log}\nexec ip netns exec ${ns} nft "$@"\n`,
+  );
+  chmodSync(recording, 0o755);
+  const driver = new NftDriver(recording);
+  try {
+    const started = performance.now();
+    const existing = await driver.readExisting();
+    const readBackMs = performance.now() - started;
+    const listStarted = performance.now();
+    const listed = parseExisting(nftIn('-t', '-j', 'list', 'table', 'inet', 'fedmesh'));
+    // For the log only: a timing assert would fail on a busy machine.
+    t.diagnostic(
+      `50k elements: read-back ${readBackMs.toFixed(0)} ms, list table ${(performance.now() - listStarted).toFixed(0)} ms`,
+    );
+    assert.deepEqual(existing, listed);
+    assert.deepEqual(existing, {
+      table: true,
+      sets: new Set(['peers', 'node-cidrs', 'port-lists']),
+      maps: new Set(['ingress-eps']),
+      chains: new Set(['forward', 'prof-x']),
+      shapes: new Map([
+        ['set peers', declaredShape('type ipv4_addr . mark;')],
+        ['set node-cidrs', declaredShape('type ipv4_addr; flags interval; auto-merge;')],
+        ['set port-lists', declaredShape('type inet_service . mark; flags interval;')],
+        ['map ingress-eps', declaredShape('type ipv4_addr : verdict;')],
+        ['chain forward', declaredChainShape('type filter hook forward priority filter; policy accept;')],
+        ['chain prof-x', declaredChainShape(undefined)],
+      ]),
+    });
+
+    // One nft run, and what it asks the kernel: sets and chains, never a set's elements. The same check on `list
+    // table` (which nft 1.0.6 answers by fetching every element, -t or not) shows the check sees element requests.
+    const runs = readFileSync(log, 'utf8')
+      .split('--\n')
+      .filter((r) => r !== '');
+    assert.equal(runs.length, 1, runs.join(' | '));
+    const args = runs[0]!.trimEnd().split('\n');
+    const asked = kernelRequests(args);
+    assert.ok(asked.has(GETSET) && asked.has(GETCHAIN), [...asked].join(' '));
+    assert.equal(asked.has(GETSETELEM), false, `nft ${args.join(' ')} fetches set elements`);
+    assert.ok(kernelRequests(['-t', '-j', 'list', 'table', 'inet', 'fedmesh']).has(GETSETELEM));
+
+    // No table inet fedmesh (while others are there): absent, not an error.
+    nftIn('delete', 'table', 'inet', 'fedmesh');
+    assert.deepEqual(await driver.readExisting(), {
+      table: false,
+      sets: new Set(),
+      maps: new Set(),
+      chains: new Set(),
+    });
+  } finally {
+    await driver.close();
+    for (const [family, name] of [
+      ['inet', 'fedmesh'],
+      ['inet', 'fm-other'],
+      ['ip', 'fedmesh'],
+    ] as const) {
+      spawnSync(nft, ['delete', 'table', family, name]);
+    }
   }
 });
