@@ -40,12 +40,13 @@ const POLICIES = QUICK ? 100 : 1_000;
 const LOCAL = 50;
 const CHANGES = QUICK ? 100 : 1_000;
 const NODES = QUICK ? 500 : 5_000;
-const FULL_ROUNDS = 3;
+const FULL_ROUNDS = 5;
 const OVERLAY_ROUNDS = 3;
 const CLUSTERS = ['c0', 'c1', 'c2', 'c3', 'c4'];
 // `--prefill-concurrency N`, `--prefill-chunk N`: how the driver loads large new sets ahead of a full sync (defaults:
 // the driver's); `--no-prefill`: in the full transaction, as before there was a prefill. `--no-stream`: `peers` is
-// not loaded while the calculation computes it (NftDriver.streamSet), only at the full sync.
+// not loaded while the calculation computes it (NftDriver.streamSet), only at the full sync; `--stream-chunk N`: elements
+// per streamed chunk (default: the driver's).
 const STREAM = !process.argv.includes('--no-stream');
 const flag = (name: string) => {
   const at = process.argv.indexOf(name);
@@ -54,6 +55,7 @@ const flag = (name: string) => {
 const DRIVER_OPTIONS = {
   prefillConcurrency: flag('--prefill-concurrency'),
   prefillChunkElements: flag('--prefill-chunk'),
+  streamChunkElements: flag('--stream-chunk'),
   prefillMinElements: process.argv.includes('--no-prefill') ? Number.POSITIVE_INFINITY : undefined,
 };
 const LOCAL_CLUSTER = 'local';

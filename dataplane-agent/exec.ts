@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 
 /** A kernel tool (ip, bridge, nft) that exited non-zero: the command, its exit code and what it printed. */
 export class CommandError extends Error {
@@ -25,9 +26,21 @@ export type ToolInput = string | { readonly fd: number };
  * Runs one tool with `input` on stdin and collects its output. Never rejects for a non-zero exit (callers decide:
  * `ip -force -batch` reports a failed line but applies the others); rejects only when the tool cannot start.
  */
-export function runTool(cmd: string, args: readonly string[], input: ToolInput = ''): Promise<ToolResult> {
+export function runTool(
+  cmd: string,
+  args: readonly string[],
+  input: ToolInput = '',
+  opts: { readonly niceness?: number } = {},
+): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, [...args], { stdio: [typeof input === 'string' ? 'pipe' : input.fd, 'pipe', 'pipe'] });
+    if (opts.niceness !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, opts.niceness);
+      } catch {
+        // Only a scheduling preference: the tool runs either way.
+      }
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (c: Buffer) => out.push(c));

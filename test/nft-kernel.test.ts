@@ -488,7 +488,7 @@ const eastPod = (i: number, app = 'client') => ({
 
 test('peers streamed while computed: chunks go in during the calculation, and the full sync ends exact', async () => {
   spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
-  const driver = new NftDriver(nft, { prefillChunkElements: 4096 });
+  const driver = new NftDriver(nft, { streamChunkElements: 4096 });
   try {
     const stream = await driver.streamSet(peersSet, peersDecl);
     assert.ok(stream, 'no table yet: the set is streamed');
@@ -526,7 +526,7 @@ test('peers streamed while computed: chunks go in during the calculation, and th
 
 test('a stream that did not see every change is not trusted: the full sync refills the set, and a restart streams nothing', async () => {
   spawnSync(nft, ['delete', 'table', 'inet', 'fedmesh']);
-  const driver = new NftDriver(nft, { prefillChunkElements: 4096 });
+  const driver = new NftDriver(nft, { streamChunkElements: 4096 });
   try {
     const stream = await driver.streamSet(peersSet, peersDecl);
     assert.ok(stream);

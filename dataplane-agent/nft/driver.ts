@@ -128,6 +128,8 @@ export interface NftDriverOptions {
   readonly prefillChunkElements?: number;
   /** How many chunk transactions run at once. */
   readonly prefillConcurrency?: number;
+  /** Elements per chunk transaction of a streamed set (streamSet). */
+  readonly streamChunkElements?: number;
 }
 
 /**
@@ -137,6 +139,17 @@ export interface NftDriverOptions {
  * of the cores that other work holds.
  */
 export const PREFILL_CONCURRENCY = 3;
+
+/** The niceness of chunks streamed while the calculation runs (element-stream.ts StartTransaction). */
+export const STREAM_NICENESS = 10;
+
+/**
+ * Elements per streamed chunk. While the calculation runs, the stream cannot see a chunk end (the calculation does
+ * not yield), so it starts at most PREFILL_CONCURRENCY chunks then: of 32k, that is about what nft loads on the
+ * idle core in the time the calculation of 100k endpoints takes here (bench/dataplane: chunks of 16k streamed
+ * 48k elements and left nft idle before the calculation ended).
+ */
+export const STREAM_CHUNK_ELEMENTS = 32_768;
 
 /**
  * After this many transactions in a row that the session could not get answered (nft exited or hung: not a refusal,
@@ -270,10 +283,14 @@ export class NftDriver {
       `creating set ${set} to stream it`,
     );
     const dir = this.opts.transactionDir ?? tmpdir();
-    this.stream = new ElementStream(set, (text) => startNftTransaction(this.nft, text, dir), {
-      chunkElements: this.opts.prefillChunkElements ?? PREFILL_CHUNK_ELEMENTS,
-      concurrency: Math.max(1, this.opts.prefillConcurrency ?? PREFILL_CONCURRENCY),
-    });
+    this.stream = new ElementStream(
+      set,
+      (text, beside) => startNftTransaction(this.nft, text, dir, beside ? { niceness: STREAM_NICENESS } : {}),
+      {
+        chunkElements: this.opts.streamChunkElements ?? STREAM_CHUNK_ELEMENTS,
+        concurrency: Math.max(1, this.opts.prefillConcurrency ?? PREFILL_CONCURRENCY),
+      },
+    );
     return this.stream;
   }
 

@@ -5,15 +5,16 @@ import { ElementStream } from './element-stream.js';
 
 /** A stand-in for starting nft: records each text, answers when told. */
 function fakeNft() {
-  const started: { text: string; answer: (r: ToolResult) => void }[] = [];
+  const started: { text: string; beside: boolean; answer: (r: ToolResult) => void }[] = [];
   let running = 0;
   let most = 0;
-  const start = (text: string) =>
+  const start = (text: string, beside: boolean) =>
     new Promise<ToolResult>((resolve) => {
       running++;
       most = Math.max(most, running);
       started.push({
         text,
+        beside,
         answer: (r) => {
           running--;
           resolve(r);
@@ -54,6 +55,11 @@ test('elements go out in chunks as they come, at most N at once while the produc
   await nft.answerAll();
   assert.deepEqual(await closed.done, { chunks: 5 });
   assert.equal(nft.most(), 2, 'never more than two at once');
+  assert.deepEqual(
+    nft.started.map((s) => s.beside),
+    [true, true, false, false, false],
+    'beside the calculation (at a lower priority) only while it runs',
+  );
   const sent = nft.started.flatMap((s) => nft.elementsOf(s.text));
   assert.deepEqual(sent.sort(), Array.from({ length: 9 }, (_, i) => `10.0.0.${i + 1} . 0x00000001`).sort());
 });

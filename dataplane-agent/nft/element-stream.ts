@@ -18,8 +18,12 @@ export interface ElementSink {
   remove(element: string): void;
 }
 
-/** Starts one `nft -f` transaction before returning (transaction-file.ts startNftTransaction). */
-export type StartTransaction = (text: string) => Promise<ToolResult>;
+/**
+ * Starts one `nft -f` transaction before returning (transaction-file.ts startNftTransaction). `beside`: while the
+ * calculation runs, at a lower priority, so that nft takes the core the calculation leaves idle rather than half of
+ * the calculation's (it is what the full sync waits for).
+ */
+export type StartTransaction = (text: string, beside: boolean) => Promise<ToolResult>;
 
 export interface ElementStreamOptions {
   /** Elements per chunk transaction. */
@@ -100,7 +104,7 @@ export class ElementStream implements ElementSink {
     const n = ++this.chunks;
     const text = `add element ${table} ${this.set} { ${elements.join(', ')} }\n`;
     this.ended.push(
-      this.start(text).then(
+      this.start(text, !this.closed).then(
         (r) => {
           if (r.code !== 0 && this.failure === undefined) {
             this.failure = new Error(

@@ -65,7 +65,12 @@ export async function runNftTransaction(nft: string, text: string, dir: string):
  * caller inside a long synchronous computation (element-stream.ts), whose asynchronous file writes would otherwise
  * wait for the computation to end. Only nft's answer is awaited.
  */
-export function startNftTransaction(nft: string, text: string, dir: string): Promise<ToolResult> {
+export function startNftTransaction(
+  nft: string,
+  text: string,
+  dir: string,
+  opts: { readonly niceness?: number } = {},
+): Promise<ToolResult> {
   let fd: number;
   try {
     fd = anonymousFileSync(dir);
@@ -76,7 +81,7 @@ export function startNftTransaction(nft: string, text: string, dir: string): Pro
     const bytes = Buffer.from(text);
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
     // runTool starts nft at once (its promise's executor spawns it); nft holds its own copy of the descriptor.
-    return runTool(nft, ['-f', '-'], { fd });
+    return runTool(nft, ['-f', '-'], { fd }, opts);
   } catch (err) {
     return Promise.reject(err);
   } finally {
