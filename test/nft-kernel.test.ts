@@ -434,23 +434,7 @@ exec ip netns exec ${ns} nft "$@"
   }
 });
 
-/** The calculation of the streaming tests: one policy whose peer selects east's pods labelled app=client. */
-function streamingCalc(): PolicyCalculation {
-  const calc = new PolicyCalculation('west', 'n0');
-  calc.setNodeCIDRs(['10.245.0.0/24']);
-  calc.setNamespace('demo', {});
-  calc.upsertEndpoint({
-    cluster: 'west',
-    namespace: 'demo',
-    name: 'server',
-    nodeName: 'n0',
-    ips: ['10.245.0.2'],
-    labels: { app: 'server' },
-    ports: [],
-  });
-  return calc;
-}
-
+/** The policy of the streaming tests: its peer selects east's pods labelled app=client. */
 const clientsPolicy = adaptPolicy(
   compileNetworkPolicy(
     {
@@ -493,7 +477,7 @@ test('peers streamed while computed: chunks go in during the calculation, and th
     const stream = await driver.streamSet(peersSet, peersDecl);
     assert.ok(stream, 'no table yet: the set is streamed');
     assert.deepEqual(tableObjects(), { chains: [], sets: ['peers'] }, 'created empty, nothing refers to it');
-    const calc = streamingCalc();
+    const calc = calculationWithServer([]);
     calc.streamPeers(stream);
     calc.upsertPolicy(clientsPolicy);
     for (let i = 0; i < 20_000; i++) calc.upsertEndpoint(eastPod(i));
@@ -530,7 +514,7 @@ test('a stream that did not see every change is not trusted: the full sync refil
   try {
     const stream = await driver.streamSet(peersSet, peersDecl);
     assert.ok(stream);
-    const calc = streamingCalc();
+    const calc = calculationWithServer([]);
     calc.streamPeers(stream);
     calc.upsertPolicy(clientsPolicy);
     for (let i = 0; i < 10_000; i++) calc.upsertEndpoint(eastPod(i));
