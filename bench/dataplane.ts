@@ -45,8 +45,8 @@ const OVERLAY_ROUNDS = 3;
 const CLUSTERS = ['c0', 'c1', 'c2', 'c3', 'c4'];
 // `--prefill-concurrency N`, `--prefill-chunk N`: how the driver loads large new sets ahead of a full sync (defaults:
 // the driver's); `--no-prefill`: in the full transaction, as before there was a prefill. `--no-stream`: `peers` is
-// not loaded while the calculation computes it (NftDriver.streamSet), only at the full sync; `--stream-chunk N`: elements
-// per streamed chunk (default: the driver's).
+// not loaded while the calculation computes it (NftDriver.streamSet), only at the full sync; `--stream-chunk N`:
+// elements per streamed chunk (default: the driver's).
 const STREAM = !process.argv.includes('--no-stream');
 const flag = (name: string) => {
   const at = process.argv.indexOf(name);

@@ -1,10 +1,11 @@
 // The nftables driver: one text transaction per flush (nft 1.0.6 cannot read JSON from a pipe), terse JSON
-// read-back (sets, maps and chains, never a set's elements: parseExisting) to learn what a previous run left. Small deltas (the common case: a pod
-// relabelled, added or gone) go to a long-lived `nft -i` session, which saves starting nft each time; full syncs
-// and large deltas go to `nft -f -`, which reads its input far faster, from a file written in full first
-// (transaction-file.ts: a transaction is never cut short). A full sync into a table that lacks a large set loads
-// that set's elements first, in chunks run side by side (render.ts, prefill). Never touches anything outside table
-// inet fedmesh, and never deletes that table: a stopped or restarting agent leaves its rules enforcing.
+// read-back of sets, maps and chains (never a set's elements: parseExisting) to learn what a previous run left.
+// Small deltas (the common case: a pod relabelled, added or gone) go to a long-lived `nft -i` session, which saves
+// starting nft each time; full syncs and large deltas go to `nft -f -`, which reads its input far faster, from a
+// file written in full first (transaction-file.ts: a transaction is never cut short). A full sync into a table
+// that lacks a large set loads that set's elements first, in chunks run side by side (render.ts, prefill), or
+// while they were computed (streamSet, element-stream.ts). Never touches anything outside table inet fedmesh, and
+// never deletes that table: a stopped or restarting agent leaves its rules enforcing.
 
 import { tmpdir } from 'node:os';
 import { runTool } from '../exec.js';

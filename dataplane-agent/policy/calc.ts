@@ -199,10 +199,10 @@ export class PolicyCalculation {
   private readonly state: NftState;
   /**
    * Policies received before the first full sync, applied when it reads the state (key -> the policy, or undefined
-   * for a delete), and this node's endpoints to refresh once they are in; undefined once applied. At a start the agent lists a
-   * few policies and up to 100k endpoints in any order: applying the policies after the endpoints lets each
-   * selector visit the items holding its value once, which costs about half of filing every endpoint against the
-   * selectors as it arrives.
+   * for a delete), and this node's endpoints to refresh once they are in; undefined once applied (or streamPeers).
+   * At a start the agent lists a few policies and up to 100k endpoints in any order: applied after the endpoints,
+   * a selector gaining an identity counts its elements at once (identityMembership), and no profile is built for
+   * a prefix of an endpoint's policy list.
    */
   private pending: PendingPolicies | undefined = { queue: new Map(), refresh: new Set() };
   private changes: NftChanges = emptyChanges();
@@ -281,9 +281,9 @@ export class PolicyCalculation {
   }
 
   /**
-   * Until changes are tracked (trackChanges(true): a full sync's prepare), tells `sink` every element that comes into or leaves
-   * `peers` as it happens, starting with those it holds now, so that a driver can load them into the kernel while
-   * the rest is computed (NftDriver.streamSet). Held policies are applied now: with selectors in place, elements
+   * Until changes are tracked (trackChanges(true): a full sync's prepare), tells `sink` every element that comes
+   * into or leaves `peers` as it happens, starting with those it holds now, so that a driver can load them into the
+   * kernel while the rest is computed (NftDriver.streamSet). Held policies are applied now: with selectors in place, elements
    * appear as endpoints come (filing identities, selectors first costs about what selectors last does).
    */
   streamPeers(sink: ElementSink): void {
