@@ -26,13 +26,14 @@ import { FlushLoop } from './flush-loop.js';
 import { parseIpv4 } from './ipv4.js';
 import { blamedRules, NftDriver } from './nft/driver.js';
 import type { RefusedRule } from './nft/refused-rules.js';
+import type { Existing } from './nft/render.js';
 import { checkTransactionDir } from './nft/transaction-file.js';
 import { computeOverlay, type RemoteNode, type TunnelEndpoint } from './overlay/calc.js';
 import { OverlayDriver, readMainRoutes, readNexthops } from './overlay/driver.js';
 import { OverlayProblemLog } from './overlay/problem-log.js';
 import { vtepIp, vtepIpAnnotation, vtepMac, vtepMacAnnotation } from './overlay/vtep.js';
 import { adaptPolicy, denyAllPolicy } from './policy/adapt.js';
-import { type Endpoint, PolicyCalculation, peersDecl, peersSet } from './policy/calc.js';
+import { type Endpoint, forwardChain, PolicyCalculation, peersDecl, peersSet } from './policy/calc.js';
 import { RefusalReporter } from './refusals.js';
 import {
   localNodeNetworks,
@@ -97,7 +98,10 @@ export class Agent {
   private ownTunnel: TunnelEndpoint | undefined;
   private readonly informers: ResilientInformer<unknown>[] = [];
   private readonly synced = new Set<SourceName>();
-  /** The kernel held no table of fedmesh at the start (a fresh or rebooted node): local policy need not wait. */
+  /**
+   * At the start, the kernel's fedmesh table filtered nothing (a fresh or rebooted node, or an agent stopped before
+   * its first full sync): there is nothing to keep, and local policy need not wait for the remote sources.
+   */
   private freshKernel = false;
   /** The local sources have listed, and the grace for the remote ones is over: program what is known. */
   private remoteGraceOver = false;
@@ -244,10 +248,7 @@ export class Agent {
     await this.publishVtep(ip, mac);
     log.info({ underlay, vtepIP: ip, vtepMAC: mac, device: this.opts.vxlan.device }, 'VXLAN device ready');
     // A failed read is taken as a table there: the safe side is to keep what the kernel holds.
-    this.freshKernel = await this.nft.readExisting().then(
-      (existing) => !existing.table,
-      () => false,
-    );
+    this.freshKernel = await this.nft.readExisting().then(filtersNothing, () => false);
     // On a kernel without `peers` (a boot), its elements go to the kernel while the sources list, into a set no rule
     // uses before the first full sync (NftDriver.streamSet); that sync then finds most of them loaded.
     const stream = await this.nft.streamSet(peersSet, peersDecl).catch((err: unknown) => {
@@ -678,4 +679,13 @@ export async function interfaceWithAddress(ip: string): Promise<string> {
     throw new Error(`no interface holds the node's InternalIP ${ip}; give the underlay with --underlay-interface`);
   }
   return link.ifname;
+}
+
+/**
+ * Whether fedmesh's table, as read back, filters nothing: no table, or one without the base chain `forward` (all
+ * an agent leaves when it stops between creating `peers` to stream it and its first full sync). Such a kernel has
+ * no ruleset to keep while the remote sources are missing.
+ */
+export function filtersNothing(existing: Existing): boolean {
+  return !existing.table || !existing.chains.has(forwardChain);
 }

@@ -539,18 +539,20 @@ describe('agent restart', () => {
     ) as { metadata: Record<string, unknown>; spec: unknown };
     await west.kubectlOk(['delete', 'apiservice', 'v1alpha1.federation.fedmesh.io']);
     try {
-      // A reboot: the agent goes and the kernel forgets fedmesh's table; every pod of the node is unfiltered.
+      // A reboot: the agent goes and the kernel forgets fedmesh's table; every pod of the node is unfiltered. Then
+      // an agent starts and stops before its first full sync: it leaves the table with only the `peers` set it
+      // created to stream (no chain), which filters nothing either and must not be taken for a ruleset to keep.
       await stopAgent(tb.state, serverNode);
-      const gone = await runTool('ip', [
-        'netns',
-        'exec',
-        serverNode.netns,
-        'nft',
-        'delete',
-        'table',
-        'inet',
-        'fedmesh',
-      ]);
+      const gone = await runTool(
+        'ip',
+        ['netns', 'exec', serverNode.netns, 'nft', '-f', '-'],
+        [
+          'delete table inet fedmesh',
+          'add table inet fedmesh',
+          'add set inet fedmesh peers { type ipv4_addr . mark; }',
+          '',
+        ].join('\n'),
+      );
       assert.equal(gone.code, 0, gone.stderr);
       await expectReach(peer, server);
       const started = Date.now();

@@ -195,3 +195,56 @@ test('a rule refused in the full transaction after a prefill is blamed by its li
     await driver.close();
   }
 });
+
+test('a full sync that fails before it can use a stream waits for its chunks and ends it: nothing lands after', async () => {
+  const streamLog = join(dir, 'stream.log');
+  const reads = join(dir, 'stream-reads');
+  writeFileSync(streamLog, '');
+  writeFileSync(reads, '');
+  // The first read-back finds no table; the second (the full sync's) fails. Chunks take 0.4 s.
+  const fakeStream = join(dir, 'nft-stream');
+  writeFileSync(
+    fakeStream,
+    `#!/bin/sh
+case "$1" in
+  -i) exec cat > /dev/null ;;
+  -t)
+    echo read >> ${reads}
+    if [ "$(wc -l < ${reads})" -eq 1 ]; then echo 'Error: No such file or directory' >&2; else echo 'Error: Device or resource busy' >&2; fi
+    exit 1 ;;
+  -f)
+    input=$(cat)
+    case "$input" in
+      *'create set'*) exit 0 ;;
+    esac
+    echo start >> ${streamLog}
+    sleep 0.4
+    echo end >> ${streamLog}
+    exit 0 ;;
+esac
+`,
+  );
+  chmodSync(fakeStream, 0o755);
+  const driver = new NftDriver(fakeStream, { streamChunkElements: 10, prefillConcurrency: 2 });
+  try {
+    const stream = await driver.streamSet('peers', 'type ipv4_addr . mark;');
+    assert.ok(stream);
+    for (let i = 0; i < 35; i++) stream.add(`10.0.0.${i} . 0x00000001`);
+    const count = (what: string) =>
+      readFileSync(streamLog, 'utf8')
+        .split('\n')
+        .filter((l) => l === what).length;
+    await assert.rejects(
+      driver.fullSync(() => largeState()),
+      /Device or resource busy/,
+    );
+    assert.equal(count('start'), 2, 'the two chunks running; the rest never sent');
+    assert.equal(count('end'), 2, 'both ended before the sync failed');
+    // The calculation, not told yet, goes on adding: nothing more goes out.
+    for (let i = 35; i < 60; i++) stream.add(`10.0.0.${i} . 0x00000001`);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(count('start'), 2);
+  } finally {
+    await driver.close();
+  }
+});

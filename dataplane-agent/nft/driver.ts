@@ -211,61 +211,68 @@ export class NftDriver {
     const started = performance.now();
     const stream = this.stream;
     this.stream = undefined;
-    const existing = await this.readExisting();
-    // Every text is rendered from one state, synchronously: the state is live, and what changes after prepare() is
-    // the next delta's, so no text may be rendered after an await.
-    const desired = prepare();
-    const streamed = stream?.close();
-    // A stream is used only if it holds what the state holds (by count: the calculation told it every change) and
-    // its set is still there; otherwise that set is flushed and refilled here, as any other.
-    const useStream =
-      stream !== undefined &&
-      streamed !== undefined &&
-      existing.sets.has(stream.set) &&
-      desired.sets.get(stream.set)?.elements.size === streamed.count;
-    const names = setsToPrefill(desired, existing, this.opts.prefillMinElements ?? PREFILL_MIN_ELEMENTS);
-    const declarations = names.length > 0 ? renderPrefillDeclarations(desired, names) : '';
-    const chunks = renderPrefillChunks(desired, names, this.opts.prefillChunkElements ?? PREFILL_CHUNK_ELEMENTS);
-    const prefilled = new Set(names);
-    if (useStream) prefilled.add(stream.set);
-    const { text, programmed } = renderFull(
-      desired,
-      existing,
-      prefilled,
-      useStream ? new Map([[stream.set, streamed.removed]]) : undefined,
-    );
-    // Every chunk of the stream ends before anything else runs (one refused fails this sync; the next one finds
-    // the set and refills it), even one it is not used for: none may land after the set is live.
-    let streamedChunks = 0;
-    if (streamed) {
-      await streamed.done.then(
-        (r) => {
-          if (useStream) streamedChunks = r.chunks;
-        },
-        (err: unknown) => {
-          if (useStream) throw new NftError(errorText(err), '');
-        },
+    try {
+      const existing = await this.readExisting();
+      // Every text is rendered from one state, synchronously: the state is live, and what changes after prepare() is
+      // the next delta's, so no text may be rendered after an await.
+      const desired = prepare();
+      const streamed = stream?.close();
+      // A stream is used only if it holds what the state holds (by count: the calculation told it every change) and
+      // its set is still there; otherwise that set is flushed and refilled here, as any other.
+      const useStream =
+        stream !== undefined &&
+        streamed !== undefined &&
+        existing.sets.has(stream.set) &&
+        desired.sets.get(stream.set)?.elements.size === streamed.count;
+      const names = setsToPrefill(desired, existing, this.opts.prefillMinElements ?? PREFILL_MIN_ELEMENTS);
+      const declarations = names.length > 0 ? renderPrefillDeclarations(desired, names) : '';
+      const chunks = renderPrefillChunks(desired, names, this.opts.prefillChunkElements ?? PREFILL_CHUNK_ELEMENTS);
+      const prefilled = new Set(names);
+      if (useStream) prefilled.add(stream.set);
+      const { text, programmed } = renderFull(
+        desired,
+        existing,
+        prefilled,
+        useStream ? new Map([[stream.set, streamed.removed]]) : undefined,
       );
+      // Every chunk of the stream ends before anything else runs (one refused fails this sync; the next one finds
+      // the set and refills it), even one it is not used for: none may land after the set is live.
+      let streamedChunks = 0;
+      if (streamed) {
+        await streamed.done.then(
+          (r) => {
+            if (useStream) streamedChunks = r.chunks;
+          },
+          (err: unknown) => {
+            if (useStream) throw new NftError(errorText(err), '');
+          },
+        );
+      }
+      if (names.length > 0) await this.prefill(names, declarations, chunks);
+      await this.run(text);
+      this.programmed = programmed;
+      this.synced = true;
+      let lines = countLines(text);
+      let bytes = Buffer.byteLength(text);
+      for (const t of [declarations, ...chunks.map((c) => c.text)]) {
+        lines += countLines(t);
+        bytes += Buffer.byteLength(t);
+      }
+      return {
+        kind: 'full',
+        lines,
+        ms: performance.now() - started,
+        via: 'file',
+        bytes,
+        prefillChunks: chunks.length,
+        streamedChunks,
+      };
+    } catch (err) {
+      // A stream not used in full (the sync failed before its end, or on the way): its chunks end before this
+      // sync fails, and it sends nothing more, so that none lands after the next sync has refilled the set.
+      await stream?.abort();
+      throw err;
     }
-    if (names.length > 0) await this.prefill(names, declarations, chunks);
-    await this.run(text);
-    this.programmed = programmed;
-    this.synced = true;
-    let lines = countLines(text);
-    let bytes = Buffer.byteLength(text);
-    for (const t of [declarations, ...chunks.map((c) => c.text)]) {
-      lines += countLines(t);
-      bytes += Buffer.byteLength(t);
-    }
-    return {
-      kind: 'full',
-      lines,
-      ms: performance.now() - started,
-      via: 'file',
-      bytes,
-      prefillChunks: chunks.length,
-      streamedChunks,
-    };
   }
 
   /**

@@ -51,6 +51,7 @@ export class ElementStream implements ElementSink {
   private readonly ended: Promise<void>[] = [];
   private failure: unknown;
   private closed = false;
+  private aborted = false;
   /** Waiting for a free slot (after the close, when the event loop runs again). */
   private readonly waiting: (() => void)[] = [];
 
@@ -75,6 +76,20 @@ export class ElementStream implements ElementSink {
     this.removed.add(element);
   }
 
+  /**
+   * Ends the stream without sending what is left, once every chunk started has ended (never rejects): for a full
+   * sync that fails before it could use the stream. The set is then refilled by the next full sync, and no chunk of
+   * this stream may land after that.
+   */
+  async abort(): Promise<void> {
+    this.closed = true;
+    this.aborted = true;
+    this.buffer = [];
+    await Promise.all(this.ended);
+    // drain() may have started chunks while we waited (it checks `aborted` before each): wait for those too.
+    await Promise.all(this.ended);
+  }
+
   /** Ends the stream (synchronously: nothing the calculation does afterwards reaches it). */
   close(): ClosedStream {
     this.closed = true;
@@ -88,7 +103,7 @@ export class ElementStream implements ElementSink {
     this.buffer = [];
     for (let at = 0; at < rest.length && this.failure === undefined; at += this.opts.chunkElements) {
       if (this.running >= this.opts.concurrency) await new Promise<void>((r) => this.waiting.push(r));
-      if (this.failure !== undefined) break;
+      if (this.failure !== undefined || this.aborted) break;
       this.buffer = rest.slice(at, at + this.opts.chunkElements);
       this.send();
     }

@@ -19,10 +19,13 @@ test('endpointLabel(key) is endpointLabels(…)[key], reserved and virtual keys 
     NAMESPACE_LABELS_KNOWN,
     'toString',
     'constructor',
+    '__proto__',
   ];
   for (let i = 0; i < 2000; i++) {
-    const labels: Record<string, string> = {};
-    for (const k of keys) if (random() < 0.3) labels[k] = pick(['a', 'b', '']);
+    // Parsed from JSON, as a remote cluster's labels are: `__proto__` is then an own key.
+    const labels = JSON.parse(
+      JSON.stringify(Object.fromEntries(keys.filter(() => random() < 0.3).map((k) => [k, pick(['a', 'b', ''])]))),
+    ) as Record<string, string>;
     const cluster = pick(['west', 'east']);
     const ns = random() < 0.5 ? namespaceLabelView({ team: pick(['x', 'y']) }, cluster) : undefined;
     const full = endpointLabels(labels, cluster, 'demo', ns);

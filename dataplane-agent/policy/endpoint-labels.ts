@@ -46,7 +46,9 @@ export function endpointLabel(
   if (key === CLUSTER_LABEL) return cluster;
   if (key === NAMESPACE_LABEL) return namespace;
   if (namespaceView !== undefined && Object.hasOwn(namespaceView, key)) return namespaceView[key];
-  return isReservedLabelKey(key) || !Object.hasOwn(labels, key) ? undefined : labels[key];
+  // `__proto__`: Object.assign in endpointLabels sets the prototype with it rather than copying it (not a valid
+  // label key anyway; a remote cluster may still send it).
+  return isReservedLabelKey(key) || key === '__proto__' || !Object.hasOwn(labels, key) ? undefined : labels[key];
 }
 
 /** Label keys only fedmesh sets on an endpoint (as Calico reserves them): never taken from the pod's own labels. */
