@@ -248,3 +248,22 @@ esac
     await driver.close();
   }
 });
+
+test('a full sync that fails after one that succeeded leaves the driver out of sync until the next one succeeds', async () => {
+  writeFileSync(prefillLog, '');
+  const driver = new NftDriver(slowFake, prefillOptions);
+  try {
+    await driver.fullSync(() => largeState());
+    assert.equal(driver.inSync, true);
+    await assert.rejects(
+      driver.fullSync(() => largeState(15)),
+      NftError,
+    );
+    assert.equal(driver.inSync, false, 'what is wanted now may not be in the kernel');
+    await assert.rejects(driver.apply(largeState(), emptyChanges()), /a delta needs a full sync first/);
+    await driver.fullSync(() => largeState());
+    assert.equal(driver.inSync, true);
+  } finally {
+    await driver.close();
+  }
+});

@@ -268,6 +268,9 @@ export class NftDriver {
         streamedChunks,
       };
     } catch (err) {
+      // The kernel may lag behind what is wanted now (a periodic resync that fails is what repairs drift): not in
+      // sync until a full sync succeeds, as after a failed delta.
+      this.synced = false;
       // A stream not used in full (the sync failed before its end, or on the way): its chunks end before this
       // sync fails, and it sends nothing more, so that none lands after the next sync has refilled the set.
       await stream?.abort();
