@@ -8,6 +8,7 @@
 // never deletes that table: a stopped or restarting agent leaves its rules enforcing.
 
 import { tmpdir } from 'node:os';
+import { errorMessage } from '../../core/log/logger.js';
 import { runTool } from '../exec.js';
 import { ElementStream } from './element-stream.js';
 import { type ReadBackObject, readBackChainShape, readBackShape } from './object-shapes.js';
@@ -15,6 +16,7 @@ import { blamesRule, type RefusedRule, refusedRules } from './refused-rules.js';
 import {
   type Existing,
   emptyProgrammed,
+  isIntervalSet,
   PREFILL_CHUNK_ELEMENTS,
   PREFILL_MIN_ELEMENTS,
   type Programmed,
@@ -244,7 +246,7 @@ export class NftDriver {
             if (useStream) streamedChunks = r.chunks;
           },
           (err: unknown) => {
-            if (useStream) throw new NftError(errorText(err), '');
+            if (useStream) throw new NftError(errorMessage(err), '');
           },
         );
       }
@@ -285,7 +287,7 @@ export class NftDriver {
    * intervals of one transaction against each other: chunks would not see one another's).
    */
   async streamSet(set: string, declaration: string): Promise<ElementStream | undefined> {
-    if (/(^|;)\s*flags [^;]*\binterval\b/.test(declaration)) return undefined;
+    if (isIntervalSet(declaration)) return undefined;
     const existing = await this.readExisting();
     if (existing.sets.has(set) || existing.maps.has(set)) return undefined;
     // `create`: refused if the set was made since the read-back; its elements and references would not be known.
@@ -396,8 +398,4 @@ function countLines(text: string): number {
   let n = 0;
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
   return n;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

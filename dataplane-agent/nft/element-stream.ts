@@ -11,12 +11,7 @@
 // checked by count against the state being synced; if they differ, the set is flushed and refilled as always.
 
 import type { ToolResult } from '../exec.js';
-import { table } from './state.js';
-
-export interface ElementSink {
-  add(element: string): void;
-  remove(element: string): void;
-}
+import { type ElementSink, table } from './state.js';
 
 /**
  * Starts one `nft -f` transaction before returning (transaction-file.ts startNftTransaction). `beside`: while the

@@ -138,10 +138,15 @@ export function setsToPrefill(desired: NftState, existing: Existing, minElements
   const out: string[] = [];
   for (const [name, set] of desired.sets) {
     if (set.elements.size < minElements || existing.sets.has(name) || existing.maps.has(name)) continue;
-    if (/(^|;)\s*flags [^;]*\binterval\b/.test(set.declaration)) continue;
+    if (isIntervalSet(set.declaration)) continue;
     out.push(name);
   }
   return out;
+}
+
+/** Whether a set declaration has the interval flag (its elements cannot be loaded in separate transactions). */
+export function isIntervalSet(declaration: string): boolean {
+  return /(^|;)\s*flags [^;]*\binterval\b/.test(declaration);
 }
 
 /** Step (1): the transaction that creates the sets to prefill, empty (and the table, if the kernel has none). */

@@ -6,6 +6,12 @@ export const tableFamily = 'inet';
 export const tableName = 'fedmesh';
 export const table = `${tableFamily} ${tableName}`;
 
+/** Told each element that comes into (add) or leaves (remove) a set, as it happens (element-stream.ts). */
+export interface ElementSink {
+  add(element: string): void;
+  remove(element: string): void;
+}
+
 /** A set's elements in nft's text form: a Set, or a structure that builds the text when it is enumerated. */
 export interface NftElements extends Iterable<string> {
   readonly size: number;

@@ -10,7 +10,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runTool, type ToolResult } from '../exec.js';
 
@@ -18,83 +17,18 @@ import { runTool, type ToolResult } from '../exec.js';
 const MAX_NAME_TRIES = 8;
 
 /**
- * Creates and unlinks a new file in `dir`, open for reading and writing. The name is random: a process id repeats
- * (the agent is process 1 of every container it runs in) and a counter restarts, and a name someone could guess
- * they could also take first.
+ * Creates and unlinks a new file in `dir`, open for reading and writing; returns its descriptor. The name is
+ * random: a process id repeats (the agent is process 1 of every container it runs in) and a counter restarts, and
+ * a name someone could guess they could also take first. Synchronous, as is the write that follows: a caller inside
+ * a long synchronous computation (element-stream.ts) gets nft started before it returns.
  */
-async function anonymousFile(dir: string): Promise<FileHandle> {
-  for (let attempt = 1; ; attempt++) {
-    const path = join(dir, `fedmesh-nft-${randomBytes(12).toString('hex')}.txn`);
-    let file: FileHandle;
-    try {
-      // 'wx+': created here (never an existing file, or a link placed under that name), and readable by nft through
-      // the same descriptor; 0600: the ruleset is ours.
-      file = await open(path, 'wx+', 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < MAX_NAME_TRIES) continue;
-      throw err;
-    }
-    try {
-      await unlink(path);
-    } catch (err) {
-      await file.close();
-      throw err;
-    }
-    return file;
-  }
-}
-
-/** Runs `nft -f -` with `text` as its whole input; `dir` must be writable (a tmpfs keeps it in memory). */
-export async function runNftTransaction(nft: string, text: string, dir: string): Promise<ToolResult> {
-  const file = await anonymousFile(dir);
-  try {
-    const bytes = Buffer.from(text);
-    // Positional writes: the descriptor's own offset stays at 0, where nft starts reading.
-    for (let at = 0; at < bytes.length; ) {
-      const { bytesWritten } = await file.write(bytes, at, bytes.length - at, at);
-      at += bytesWritten;
-    }
-    return await runTool(nft, ['-f', '-'], { fd: file.fd });
-  } finally {
-    await file.close();
-  }
-}
-
-/**
- * Like runNftTransaction, but the file is written and nft started before this returns, with no await: for a
- * caller inside a long synchronous computation (element-stream.ts), whose asynchronous file writes would otherwise
- * wait for the computation to end. Only nft's answer is awaited.
- */
-export function startNftTransaction(
-  nft: string,
-  text: string,
-  dir: string,
-  opts: { readonly niceness?: number } = {},
-): Promise<ToolResult> {
-  let fd: number;
-  try {
-    fd = anonymousFileSync(dir);
-  } catch (err) {
-    return Promise.reject(err);
-  }
-  try {
-    const bytes = Buffer.from(text);
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
-    // runTool starts nft at once (its promise's executor spawns it); nft holds its own copy of the descriptor.
-    return runTool(nft, ['-f', '-'], { fd }, opts);
-  } catch (err) {
-    return Promise.reject(err);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** anonymousFile, synchronously (a descriptor open for reading and writing). */
-function anonymousFileSync(dir: string): number {
+function anonymousFile(dir: string): number {
   for (let attempt = 1; ; attempt++) {
     const path = join(dir, `fedmesh-nft-${randomBytes(12).toString('hex')}.txn`);
     let fd: number;
     try {
+      // 'wx+': created here (never an existing file, or a link placed under that name), and readable by nft through
+      // the same descriptor; 0600: the ruleset is ours.
       fd = openSync(path, 'wx+', 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < MAX_NAME_TRIES) continue;
@@ -111,16 +45,50 @@ function anonymousFileSync(dir: string): number {
 }
 
 /**
+ * Writes `text` to a new anonymous file in `dir` and starts `nft -f -` on it before returning, with no await; only
+ * nft's answer is awaited. `dir` must be writable (a tmpfs keeps it in memory).
+ */
+export function startNftTransaction(
+  nft: string,
+  text: string,
+  dir: string,
+  opts: { readonly niceness?: number } = {},
+): Promise<ToolResult> {
+  let fd: number;
+  try {
+    fd = anonymousFile(dir);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  try {
+    const bytes = Buffer.from(text);
+    // Positional writes: the descriptor's own offset stays at 0, where nft starts reading.
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
+    // runTool starts nft at once (its promise's executor spawns it); nft holds its own copy of the descriptor.
+    return runTool(nft, ['-f', '-'], { fd }, opts);
+  } catch (err) {
+    return Promise.reject(err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Runs `nft -f -` with `text` as its whole input (startNftTransaction, awaited). */
+export async function runNftTransaction(nft: string, text: string, dir: string): Promise<ToolResult> {
+  return startNftTransaction(nft, text, dir);
+}
+
+/**
  * Checks that transactions can be written to `dir`, so that a start fails with a clear message rather than every
  * full sync later.
  */
 export async function checkTransactionDir(dir: string): Promise<void> {
   try {
-    const file = await anonymousFile(dir);
+    const fd = anonymousFile(dir);
     try {
-      await file.write('probe', 0);
+      writeSync(fd, 'probe', 0);
     } finally {
-      await file.close();
+      closeSync(fd);
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';

@@ -28,10 +28,17 @@ import { NetworkSet } from '../../core/net/network-set.js';
 import { referencedLabels, type SelectorNode } from '../../core/selector/ast.js';
 import { canonicalSelector } from '../../core/selector/canonical.js';
 import { clusterScope } from '../../core/selector/cluster-scope.js';
-import { SelectorIndex } from '../../core/selector/index.js';
+import { type MatchDelta, SelectorIndex } from '../../core/selector/index.js';
 import { parseIpv4, parseIpv4Cidr } from '../ipv4.js';
-import type { ElementSink } from '../nft/element-stream.js';
-import { emptyChanges, type NftChain, type NftChanges, type NftMap, type NftSet, type NftState } from '../nft/state.js';
+import {
+  type ElementSink,
+  emptyChanges,
+  type NftChain,
+  type NftChanges,
+  type NftMap,
+  type NftSet,
+  type NftState,
+} from '../nft/state.js';
 import { endpointLabel, namespaceLabelView } from './endpoint-labels.js';
 import { EndpointTable } from './endpoint-table.js';
 import { Identities, type Identity, type Member } from './identities.js';
@@ -711,10 +718,7 @@ export class PolicyCalculation {
     if (this.identities.leave(identity, entry)) this.index.deleteItem(identity);
   }
 
-  private setSelector(
-    ref: SelectorRef,
-    node: SelectorNode,
-  ): { gained: readonly EndpointIdentity[]; lost: readonly EndpointIdentity[] } {
+  private setSelector(ref: SelectorRef, node: SelectorNode): MatchDelta<EndpointIdentity> {
     this.readKeysOf([node]);
     const delta = this.index.setSelector(ref, node);
     for (const identity of delta.gained) identity.selectors.add(ref);
