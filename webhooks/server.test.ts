@@ -8,15 +8,9 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { KeyPair } from '../core/tls/certificates.js';
 import { BodyBudget } from './body-budget.js';
+import { webhookMetrics } from './review-metrics.js';
 import type { WebhookServer } from './server.js';
-import {
-  KEEP_ALIVE_MS,
-  MAX_BODY_BYTES,
-  MAX_BODY_BYTES_IN_FLIGHT,
-  MAX_CONNECTIONS,
-  webhookApp,
-  webhookMetrics,
-} from './server.js';
+import { KEEP_ALIVE_MS, MAX_BODY_BYTES, MAX_BODY_BYTES_IN_FLIGHT, MAX_CONNECTIONS, webhookApp } from './server.js';
 import {
   FNP,
   fixedContext,

@@ -9,14 +9,15 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../core/log/logger.js';
 import { errorMessage } from '../core/log/logger.js';
 import { ADMISSION_API_VERSION, admissionResponseJson, deny, parseAdmissionReview } from './admission-review.js';
 import { BodyBudget, holdBodyBudget } from './body-budget.js';
 import { expressPrototypeOptions } from './express-prototypes.js';
 import { readBody } from './read-body.js';
-import { type Reviewed, type ReviewOutcome, reviewRequest, webhookRoutes } from './review.js';
+import { type Reviewed, reviewRequest, type WebhookRoute, webhookRoutes } from './review.js';
+import { type WebhookMetrics, type WebhookReviewSeries, webhookMetrics } from './review-metrics.js';
 import type { ValidationContext } from './validation-context.js';
 
 /** Largest request body: an UPDATE review carries the object twice, and kube-apiserver takes objects of 3 MiB. */
@@ -72,30 +73,6 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-export function webhookMetrics(registry: Registry) {
-  return {
-    reviews: new Counter({
-      name: 'fedmesh_webhook_reviews_total',
-      help: 'AdmissionReviews answered, by webhook path and outcome (allowed, denied, skipped, malformed, error)',
-      labelNames: ['webhook', 'outcome'],
-      registers: [registry],
-    }),
-    rejectedBodies: new Counter({
-      name: 'fedmesh_webhook_bad_requests_total',
-      help: 'Requests answered 4xx because they were not an AdmissionReview (or too large)',
-      labelNames: ['code'],
-      registers: [registry],
-    }),
-    duration: new Histogram({
-      name: 'fedmesh_webhook_review_duration_seconds',
-      help: 'Time from a complete request body to the answer, by webhook path',
-      labelNames: ['webhook'],
-      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1],
-      registers: [registry],
-    }),
-  };
-}
-
 function status(res: Response, code: number, message: string): void {
   if (res.headersSent) return;
   res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -135,34 +112,20 @@ function claimedUid(body: unknown): string | undefined {
   return typeof uid === 'string' && uid.length > 0 && uid.length <= 128 ? uid : undefined;
 }
 
-type Outcome = ReviewOutcome | 'malformed' | 'error';
-const OUTCOMES: readonly Outcome[] = ['allowed', 'denied', 'skipped', 'malformed', 'error'];
-
-// Each webhook with its labelled series, made once: they exist (at 0) from the first scrape, and a review does not
-// check label names on every count.
-function seriesByWebhook(metrics: ReturnType<typeof webhookMetrics>) {
-  return new Map(
-    webhookRoutes.map((r) => {
-      const reviews = {} as Record<Outcome, { inc(): void }>;
-      for (const outcome of OUTCOMES) {
-        metrics.reviews.inc({ webhook: r.name, outcome }, 0);
-        reviews[outcome] = metrics.reviews.labels(r.name, outcome);
-      }
-      metrics.duration.zero({ webhook: r.name });
-      return [r.name, { route: r, reviews, duration: metrics.duration.labels(r.name) }] as const;
-    }),
-  );
+interface RouteAndSeries {
+  readonly route: WebhookRoute;
+  readonly reviews: WebhookReviewSeries;
 }
-
-type WebhookSeries = ReturnType<typeof seriesByWebhook> extends Map<string, infer S> ? S : never;
 
 export function webhookApp(
   ctx: ValidationContext,
   log: Logger,
-  metrics: ReturnType<typeof webhookMetrics>,
+  metrics: WebhookMetrics,
   budget = new BodyBudget(MAX_BODY_BYTES_IN_FLIGHT),
 ) {
-  const series = seriesByWebhook(metrics);
+  const series = new Map(
+    webhookRoutes.map((route) => [route.name, { route, reviews: metrics.series.get(route.name)! }] as const),
+  );
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -177,7 +140,7 @@ export function webhookApp(
   );
 
   // One review, its body read, for the webhook `name` (its series).
-  const answerReview = (name: string, routeSeries: WebhookSeries, req: Request, res: Response) => {
+  const answerReview = (name: string, routeSeries: RouteAndSeries, req: Request, res: Response) => {
     const started = performance.now();
     let review: unknown;
     try {
@@ -196,7 +159,7 @@ export function webhookApp(
         status(res, 400, parsed.message);
         return;
       }
-      routeSeries.reviews.malformed.inc();
+      routeSeries.reviews.count('malformed');
       sendJson(res, 200, deny(uid, `malformed AdmissionReview: ${parsed.message}`));
       return;
     }
@@ -204,15 +167,15 @@ export function webhookApp(
     // A child logger only when something is logged: most reviews log nothing.
     const reqLog = () => log.child({ uid: request.uid, webhook: name, operation: request.operation });
     const answer = ({ response, outcome }: Reviewed) => {
-      routeSeries.reviews[outcome].inc();
-      routeSeries.duration.observe((performance.now() - started) / 1000);
+      routeSeries.reviews.count(outcome);
+      routeSeries.reviews.time((performance.now() - started) / 1000);
       if (outcome === 'denied') {
         reqLog().info({ namespace: request.namespace, name: request.name, user: request.userInfo?.username }, 'denied');
       }
       sendJsonText(res, 200, admissionResponseJson(response));
     };
     const fail = (err: unknown) => {
-      routeSeries.reviews.error.inc();
+      routeSeries.reviews.count('error');
       reqLog().error({ err: errorMessage(err) }, 'validator failed');
       sendJson(
         res,

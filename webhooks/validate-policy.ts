@@ -1,6 +1,7 @@
 // NetworkPolicy and FederatedNetworkPolicy admission: the shape with ajv, then the policy compiler (core/policy)
 // for every selector, CIDR, port and cluster rule, then what needs the cluster's state: cluster names in peers
-// that no RemoteClusterConfiguration has.
+// that no RemoteClusterConfiguration has. A plain NetworkPolicy (core/policy/plain-network-policy.ts), about which
+// the compiler would say nothing, is allowed without compiling it.
 
 import {
   compileFederatedNetworkPolicy,
@@ -8,6 +9,7 @@ import {
   type Diagnostic,
   type FederatedNetworkPolicy,
   formatDiagnostic,
+  isPlainNetworkPolicy,
   type NetworkPolicyObject,
   type NormalizedPolicy,
   type Peer,
@@ -16,10 +18,24 @@ import { CLUSTER_LABEL, namedClusters } from '../core/selector/cluster-scope.js'
 import { objectShapes, shapeErrors } from './object-schemas.js';
 import type { ValidationContext, Verdict } from './validation-context.js';
 
+const NOTHING_TO_SAY: Verdict = Object.freeze({ errors: [], warnings: [] });
+
+/**
+ * A NetworkPolicy's verdict. A plain one (isPlainNetworkPolicy: nearly every policy) is allowed without compiling
+ * it, which would find nothing to say; any other is compiled for its errors and warnings.
+ */
 export function validateNetworkPolicy(object: unknown, ctx: ValidationContext): Verdict {
   const shape = shapeErrors(objectShapes.NetworkPolicy, object);
   if (shape.length > 0) return { errors: shape, warnings: [] };
-  const r = compileNetworkPolicy(object as NetworkPolicyObject, { localCluster: ctx.localCluster });
+  const known = ctx.knownClusters();
+  const needsNoWarning = (name: string) => known === undefined || name === ctx.localCluster || known.has(name);
+  if (isPlainNetworkPolicy(object as NetworkPolicyObject, needsNoWarning)) return NOTHING_TO_SAY;
+  return compiledNetworkPolicyVerdict(object as NetworkPolicyObject, ctx);
+}
+
+/** The verdict from compiling the policy: what validateNetworkPolicy answers for one that is not plain. */
+export function compiledNetworkPolicyVerdict(object: NetworkPolicyObject, ctx: ValidationContext): Verdict {
+  const r = compileNetworkPolicy(object, { localCluster: ctx.localCluster });
   return verdict(r.errors, r.warnings, r.policy, ctx);
 }
 

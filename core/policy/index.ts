@@ -25,4 +25,5 @@ export {
   withClusterLabel,
 } from './match.js';
 export * from './model.js';
+export { isPlainNetworkPolicy } from './plain-network-policy.js';
 export type { PolicyCompilation } from './result.js';

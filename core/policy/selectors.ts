@@ -64,11 +64,16 @@ export function labelSelectorParts(selector: LabelSelector, path: string): { nod
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** Whether a cluster could have this name: cluster names are DNS-1123 labels. */
+export function isClusterName(name: string): boolean {
+  return name.length <= 63 && DNS_LABEL.test(name);
+}
+
 /** Errors for cluster names that no cluster can have (cluster names are DNS-1123 labels). */
 export function checkClusterNames(node: SelectorNode, path: string, d: Diagnostics): void {
   if (!mentionsClusterLabel(node)) return; // most selectors: no list to build
   for (const name of namedClusters(node)) {
-    if (name.length > 63 || !DNS_LABEL.test(name)) {
+    if (!isClusterName(name)) {
       d.error(
         path,
         `${CLUSTER_LABEL} names the cluster ${JSON.stringify(name)}, which is not a valid cluster name: cluster names are DNS-1123 labels (lower case letters, digits and '-', at most 63 characters, e.g. "west-1")`,

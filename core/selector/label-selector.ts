@@ -45,9 +45,12 @@ export function validateLabelSelector(selector: LabelSelector, path = ''): strin
   return errors;
 }
 
-// The same rules as validateLabelSelector, as tests only: every admission review validates several selectors,
-// almost always valid ones, and the messages (sorted keys, paths, quoting) are built only for an invalid one.
-function isValidLabelSelector(selector: LabelSelector): boolean {
+/**
+ * Whether validateLabelSelector finds nothing: the same rules, as tests only. Every admission review validates
+ * several selectors, almost always valid ones, and the messages (sorted keys, paths, quoting) are built only for an
+ * invalid one.
+ */
+export function isValidLabelSelector(selector: LabelSelector): boolean {
   const matchLabels = selector.matchLabels ?? {};
   for (const key of Object.keys(matchLabels)) {
     if (!isQualifiedName(key) || !isLabelValue(matchLabels[key]!)) return false;
