@@ -18,7 +18,8 @@ import { CLUSTER_LABEL, namedClusters } from '../core/selector/cluster-scope.js'
 import { objectShapes, shapeErrors } from './object-schemas.js';
 import type { ValidationContext, Verdict } from './validation-context.js';
 
-const NOTHING_TO_SAY: Verdict = Object.freeze({ errors: [], warnings: [] });
+// Shared by every plain review: frozen through, so that no caller can add to another review's answer.
+const NOTHING_TO_SAY: Verdict = Object.freeze({ errors: Object.freeze([]), warnings: Object.freeze([]) });
 
 /**
  * A NetworkPolicy's verdict. A plain one (isPlainNetworkPolicy: nearly every policy) is allowed without compiling
