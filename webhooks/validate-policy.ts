@@ -28,9 +28,7 @@ const NOTHING_TO_SAY: Verdict = Object.freeze({ errors: Object.freeze([]), warni
 export function validateNetworkPolicy(object: unknown, ctx: ValidationContext): Verdict {
   const shape = shapeErrors(objectShapes.NetworkPolicy, object);
   if (shape.length > 0) return { errors: shape, warnings: [] };
-  const known = ctx.knownClusters();
-  const needsNoWarning = (name: string) => known === undefined || name === ctx.localCluster || known.has(name);
-  if (isPlainNetworkPolicy(object as NetworkPolicyObject, needsNoWarning)) return NOTHING_TO_SAY;
+  if (isPlainNetworkPolicy(object as NetworkPolicyObject, clusterNeedsNoWarning(ctx))) return NOTHING_TO_SAY;
   return compiledNetworkPolicyVerdict(object as NetworkPolicyObject, ctx);
 }
 
@@ -81,10 +79,18 @@ function* peersOf(policy: NormalizedPolicy): Generator<Peer> {
   for (const rule of [...policy.ingress, ...policy.egress]) yield* rule.peers ?? [];
 }
 
+/**
+ * Whether a cluster named in a peer needs no warning: the local cluster, one a RemoteClusterConfiguration names, or
+ * any before the first list of them (nothing is known to be missing yet).
+ */
+export function clusterNeedsNoWarning(ctx: ValidationContext): (name: string) => boolean {
+  const known = ctx.knownClusters();
+  return (name) => known === undefined || name === ctx.localCluster || known.has(name);
+}
+
 /** A warning per peer that names a cluster with no RemoteClusterConfiguration (a typo, or one not joined yet). */
 export function unknownClusterWarnings(policy: NormalizedPolicy, ctx: ValidationContext): string[] {
-  const known = ctx.knownClusters();
-  if (known === undefined) return [];
+  const needsNoWarning = clusterNeedsNoWarning(ctx);
   const out = new Set<string>();
   for (const peer of peersOf(policy)) {
     // A peer that selects local endpoints only never mentions the cluster label: no walk needed (most peers).
@@ -92,7 +98,7 @@ export function unknownClusterWarnings(policy: NormalizedPolicy, ctx: Validation
     const names = namedClusters(peer.selector);
     if (peer.namespaces.kind === 'selector') names.push(...namedClusters(peer.namespaces.selector));
     for (const name of names) {
-      if (name === ctx.localCluster || known.has(name)) continue;
+      if (needsNoWarning(name)) continue;
       out.add(
         `${peer.path}: ${CLUSTER_LABEL} names "${name}", but no RemoteClusterConfiguration "${name}" exists: this peer selects nothing there until that cluster joins the mesh (check the spelling; kubectl get rcc)`,
       );

@@ -11,13 +11,8 @@
 import { CLUSTER_LABEL } from '../selector/cluster-scope.js';
 import { isValidLabelSelector, type LabelSelector } from '../selector/label-selector.js';
 import { cidrContains, parseCidr } from './cidr.js';
-import type {
-  NetworkPolicyObject,
-  NetworkPolicyPeer,
-  NetworkPolicyPort,
-  NetworkPolicySpec,
-} from './compile-network-policy.js';
-import { portNameErrors } from './ports.js';
+import type { NetworkPolicyObject, NetworkPolicyPeer, NetworkPolicyPort } from './compile-network-policy.js';
+import { portNameErrors, validPort } from './ports.js';
 import { isClusterName } from './selectors.js';
 
 /**
@@ -29,7 +24,7 @@ export function isPlainNetworkPolicy(
   np: NetworkPolicyObject,
   clusterNeedsNoWarning: (name: string) => boolean,
 ): boolean {
-  const spec: NetworkPolicySpec | null | undefined = np.spec;
+  const spec = np.spec;
   if (spec === undefined || spec === null) return false;
   const main = spec.podSelector;
   if (main !== undefined && main !== null && (!isValidLabelSelector(main) || mentionsCluster(main))) return false;
@@ -109,10 +104,6 @@ function plainPort(port: NetworkPolicyPort): boolean {
   const end = port.endPort ?? null;
   if (number === undefined || number === null) return end === null;
   if (typeof number === 'string') return end === null && portNameErrors(number).length === 0;
-  if (!isPortNumber(number)) return false;
-  return end === null || (isPortNumber(end) && end >= number);
-}
-
-function isPortNumber(n: number): boolean {
-  return Number.isInteger(n) && n >= 1 && n <= 65535;
+  if (!validPort(number)) return false;
+  return end === null || (validPort(end) && end >= number);
 }

@@ -46,7 +46,8 @@ export function portNameErrors(name: string): string[] {
   return errors;
 }
 
-function validPort(n: number): boolean {
+/** A port number: an integer from 1 to 65535. */
+export function validPort(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && n <= 65535;
 }
 

@@ -3,12 +3,11 @@
 // that a run holds plain policies and policies that are wrong in one place. Fields have their API types, as a
 // policy that passed the webhook's shape check has.
 
+import { CLUSTER_LABEL } from '../selector/cluster-scope.js';
 import type { LabelSelector, LabelSelectorRequirement } from '../selector/label-selector.js';
 import type { NetworkPolicyObject, NetworkPolicyPeer, NetworkPolicyPort } from './compile-network-policy.js';
 
-const CLUSTER = 'fedmesh.io/cluster';
-
-const GOOD_KEYS = ['app', 'tier', 'team', 'example.com/role', CLUSTER];
+const GOOD_KEYS = ['app', 'tier', 'team', 'example.com/role', CLUSTER_LABEL];
 const BAD_KEYS = ['Bad Key', '-x', 'a/b/c', '', `${'k'.repeat(64)}`];
 const GOOD_VALUES = ['web', 'db', 'cache', '', 'west', 'north', 'east', 'v1.2'];
 const BAD_VALUES = ['Bad Value', '-x', 'south', 'West', 'bad_name', 'a.', 'x'.repeat(63)];
